@@ -1,0 +1,61 @@
+//! Every limit and default of quoll, in one place. Runtime options (command-line flags) start
+//! from these defaults; the compile-time checks at the end reject impossible combinations.
+
+/// Largest packet we accept and send (RFC 4253 §6.1: at least 35000 must be accepted). This
+/// counts packet_length + padding_length + payload + padding, i.e. everything but the
+/// 4-byte length field and the MAC.
+pub const MAX_PACKET: usize = 35000;
+/// Largest payload we put in one packet (leaves room for padding).
+pub const MAX_PAYLOAD: usize = MAX_PACKET - 64;
+/// Channel data per CHANNEL_DATA packet (payload minus the 9-byte header and string length).
+pub const MAX_CHANNEL_PACKET: u32 = 32768;
+/// Bytes of version-line preamble (other lines before `SSH-`) accepted from a client.
+pub const MAX_PREAMBLE: usize = 8192;
+/// Longest version line (RFC 4253 §4.2: 255 including CR LF).
+pub const MAX_VERSION_LINE: usize = 255;
+/// Output buffer per connection: several full packets can queue while the socket is busy.
+pub const OUTPUT_BUFFER: usize = 4 * (MAX_PACKET + 64);
+/// Session channels per connection (OpenSSH's MaxSessions default is 10).
+pub const MAX_CHANNELS: usize = 8;
+/// Default receive window per channel; also the per-channel buffer between the client and
+/// the child's stdin, allocated once with the connection (pages are touched only when used).
+pub const DEFAULT_WINDOW: u32 = 64 * 1024;
+/// Largest window accepted from the command line.
+pub const MAX_WINDOW: u32 = 1024 * 1024;
+/// Default maximum of simultaneous connections.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 64;
+/// Hard cap on `-C`/max connections: the loop's poll array is sized from it.
+pub const MAX_CONNECTIONS_CAP: usize = 1024;
+/// Authentication attempts per connection before disconnecting (Dropbear `-T`).
+pub const DEFAULT_MAX_AUTH_TRIES: u32 = 10;
+/// Seconds a connection may take to authenticate.
+pub const DEFAULT_LOGIN_GRACE_SECS: u64 = 120;
+/// Rekey after this many bytes in either direction (RFC 4344 suggests 1 GiB).
+pub const REKEY_BYTES: u64 = 1 << 30;
+/// ... or after this many seconds.
+pub const REKEY_SECS: u64 = 3600;
+/// Longest user name accepted.
+pub const MAX_USERNAME: usize = 64;
+/// Environment variables accepted per session (`env` requests).
+pub const MAX_SESSION_ENV: usize = 16;
+/// Longest TERM value.
+pub const MAX_TERM: usize = 64;
+/// Longest encoded terminal-modes string in a pty-req.
+pub const MAX_TERM_MODES: usize = 1024;
+/// Longest command in an exec request.
+pub const MAX_COMMAND: usize = 16 * 1024;
+/// Default listening port.
+pub const DEFAULT_PORT: u16 = 22;
+/// Listening addresses (`-p`, Dropbear allows 10).
+pub const MAX_LISTENERS: usize = 10;
+/// Default host key.
+pub const DEFAULT_HOSTKEY: &str = "/etc/quoll/ssh_host_ed25519_key";
+/// PATH given to sessions.
+pub const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
+pub const ROOT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+const _: () = assert!(MAX_PACKET >= 35000);
+const _: () = assert!((MAX_CHANNEL_PACKET as usize) + 64 <= MAX_PAYLOAD);
+const _: () = assert!(OUTPUT_BUFFER >= 2 * MAX_PACKET);
+const _: () = assert!(DEFAULT_WINDOW >= MAX_CHANNEL_PACKET && DEFAULT_WINDOW <= MAX_WINDOW);
+const _: () = assert!(DEFAULT_MAX_CONNECTIONS <= MAX_CONNECTIONS_CAP);

@@ -1,0 +1,13 @@
+//! The SSH protocol core: bytes in, bytes and events out. No syscalls, no clock, no files:
+//! time and randomness are passed in, decisions are asked of the edge through `conn::Host`.
+#![forbid(unsafe_code)]
+
+pub mod auth;
+pub mod channel;
+pub mod cipher;
+pub mod conn;
+pub mod crypto;
+pub mod kex;
+pub mod msg;
+pub mod packet;
+pub mod wire;
