@@ -179,6 +179,10 @@ impl<'a> Writer<'a> {
 
     pub fn string(&mut self, s: &[u8]) -> WireResult<()> {
         let n = u32::try_from(s.len()).map_err(|_| WireError::TooLong)?;
+        // All or nothing: never leave a length without its bytes.
+        if self.buf.len() - self.pos < 4 + s.len() {
+            return Err(WireError::NoSpace);
+        }
         self.u32(n)?;
         self.raw(s)
     }
