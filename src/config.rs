@@ -59,3 +59,41 @@ const _: () = assert!((MAX_CHANNEL_PACKET as usize) + 64 <= MAX_PAYLOAD);
 const _: () = assert!(OUTPUT_BUFFER >= 2 * MAX_PACKET);
 const _: () = assert!(DEFAULT_WINDOW >= MAX_CHANNEL_PACKET && DEFAULT_WINDOW <= MAX_WINDOW);
 const _: () = assert!(DEFAULT_MAX_CONNECTIONS <= MAX_CONNECTIONS_CAP);
+
+/// Runtime options: the defaults above, overridden by the command line (`cli.rs`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    pub listen: Vec<std::net::SocketAddr>,
+    pub hostkey: std::path::PathBuf,
+    /// `-R`: create the host key at the first connection instead of at start.
+    pub defer_keygen: bool,
+    pub foreground: bool,
+    pub log_stderr: bool,
+    pub pidfile: Option<std::path::PathBuf>,
+    /// `-D`: read `DIR/authorized_keys` instead of `~/.ssh/authorized_keys`.
+    pub auth_dir: Option<std::path::PathBuf>,
+    pub max_auth_tries: u32,
+    pub max_connections: usize,
+    pub max_channels: usize,
+    pub window: u32,
+    pub login_grace_secs: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            listen: Vec::new(),
+            hostkey: DEFAULT_HOSTKEY.into(),
+            defer_keygen: false,
+            foreground: false,
+            log_stderr: false,
+            pidfile: None,
+            auth_dir: None,
+            max_auth_tries: DEFAULT_MAX_AUTH_TRIES,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_channels: MAX_CHANNELS,
+            window: DEFAULT_WINDOW,
+            login_grace_secs: DEFAULT_LOGIN_GRACE_SECS,
+        }
+    }
+}

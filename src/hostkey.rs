@@ -18,7 +18,9 @@ impl std::fmt::Display for HostKeyError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             HostKeyError::Io(p, e) => write!(f, "{}: {}", p.display(), e),
-            HostKeyError::Format(p, why) => write!(f, "{}: not a usable Ed25519 key: {}", p.display(), why),
+            HostKeyError::Format(p, why) => {
+                write!(f, "{}: not a usable Ed25519 key: {}", p.display(), why)
+            }
             HostKeyError::Permissions(p) => write!(
                 f,
                 "{}: permissions too open (readable by group or others); chmod 600 it",

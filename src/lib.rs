@@ -5,6 +5,7 @@
 
 pub mod authkeys;
 pub mod base64;
+pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod hostkey;

@@ -1,6 +1,91 @@
+//! quoll: parse the command line, set up logging, load the host key, run the loop.
+
+use log::{error, info};
+use quoll::cli::{self, Cli};
+use quoll::config::Options;
+use quoll::daemon::{event_loop::Server, signals, syslog};
+use quoll::hostkey;
+use std::process::exit;
+
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(|s| s.as_str()) == Some("keygen") {
-        std::process::exit(quoll::keygen::main(&args[2..]));
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("keygen") {
+        exit(quoll::keygen::main(&args[1..]));
+    }
+    let opts = match cli::parse(&args) {
+        Ok(Cli::Run(o)) => *o,
+        Ok(Cli::Help) => {
+            print!("{}", cli::USAGE);
+            exit(0);
+        }
+        Ok(Cli::Version) => {
+            println!("quoll {}", env!("CARGO_PKG_VERSION"));
+            exit(0);
+        }
+        Err(e) => {
+            eprintln!("quoll: {}\n\n{}", e.0, cli::USAGE);
+            exit(2);
+        }
+    };
+    syslog::init(opts.log_stderr, log::LevelFilter::Info);
+    exit(run(opts));
+}
+
+fn run(opts: Options) -> i32 {
+    let key = if opts.defer_keygen && !opts.hostkey.exists() {
+        None
+    } else {
+        match hostkey::load_or_generate(&opts.hostkey) {
+            Ok((k, generated)) => {
+                if generated {
+                    info!("Generated host key {}", opts.hostkey.display());
+                }
+                Some(k)
+            }
+            Err(e) => {
+                error!("{e}");
+                eprintln!("quoll: {e}");
+                return 1;
+            }
+        }
+    };
+    let sigfd = match signals::install() {
+        Ok(fd) => fd,
+        Err(e) => {
+            error!("signal setup: {e}");
+            return 1;
+        }
+    };
+    let pidfile = opts.pidfile.clone();
+    let foreground = opts.foreground;
+    let mut server = match Server::new(opts, key, sigfd) {
+        Ok(s) => s,
+        Err(e) => {
+            error!("Failed to listen: {e}");
+            eprintln!("quoll: failed to listen: {e}");
+            return 1;
+        }
+    };
+    if foreground {
+        info!("Not backgrounding");
+    } else if let Err(e) = quoll::daemon::daemonize() {
+        error!("Failed to background: {e}");
+        return 1;
+    }
+    if let Some(p) = &pidfile {
+        if let Err(e) = std::fs::write(p, format!("{}\n", std::process::id())) {
+            error!("Failed to write pidfile {}: {e}", p.display());
+        }
+    }
+    let r = server.run();
+    if let Some(p) = &pidfile {
+        let _ = std::fs::remove_file(p);
+    }
+    match r {
+        Ok(()) => 0,
+        Err(e) => {
+            error!("poll failed: {e}");
+            1
+        }
     }
 }

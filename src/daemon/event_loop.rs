@@ -1,1 +1,771 @@
-//! (in progress)
+//! The one poll(2) loop: listeners, connections, session children and the signal pipe.
+//!
+//! Each connection is a `Slot`: its socket, its protocol state (`Conn`) and its sessions.
+//! The loop moves bytes between sockets, `Conn` and children; `Conn` decides what they mean.
+
+use super::{net, pty, signals, spawn, users};
+use crate::authkeys::{self, KeyOptions};
+use crate::config::Options;
+use crate::hostkey;
+use crate::proto::channel::{ExitInfo, PtySize, SessionHost, SessionStart};
+use crate::proto::conn::{Conn, Host, Params};
+use crate::proto::crypto::{Ed25519Key, ED25519_BLOB_LEN, ED25519_SIG_BLOB_LEN};
+use crate::proto::{auth::AuthHost, msg::reason};
+use log::{error, info, warn};
+use std::fs::File;
+use std::io::{self, ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::time::Instant;
+
+/// One session channel's process and the loop's ends of its stdio.
+struct Session {
+    pid: i32,
+    stdin: Option<File>,
+    stdout: Option<File>,
+    stderr: Option<File>,
+    /// The pty master (a dup), for window changes; `None` on pipes.
+    pty: Option<OwnedFd>,
+    /// Set when the child was reaped.
+    exit: Option<ExitInfo>,
+    finished: bool,
+}
+
+struct Slot {
+    sock: TcpStream,
+    conn: Box<Conn>,
+    peer: SocketAddr,
+    local: SocketAddr,
+    accepted_at: u64,
+    sessions: Box<[Option<Session>]>,
+    /// The user whose key was last allowed, and that key's authorized_keys options.
+    user: Option<users::User>,
+    key_options: KeyOptions,
+}
+
+#[derive(Clone, Copy)]
+enum Ref {
+    Signal,
+    Listener(usize),
+    Sock(usize),
+    Stdin(usize, usize),
+    Stdout(usize, usize),
+    Stderr(usize, usize),
+}
+
+pub struct Server {
+    opts: Options,
+    key: Option<Ed25519Key>,
+    listeners: Vec<TcpListener>,
+    sigfd: RawFd,
+    slots: Vec<Option<Slot>>,
+    pollfds: Vec<libc::pollfd>,
+    refs: Vec<Ref>,
+    epoch: Instant,
+    daemon_uid: u32,
+}
+
+/// The edge as the protocol core sees it: one connection's sessions and identity.
+struct Edge<'a> {
+    key: &'a Ed25519Key,
+    opts: &'a Options,
+    peer: SocketAddr,
+    local: SocketAddr,
+    sessions: &'a mut [Option<Session>],
+    user: &'a mut Option<users::User>,
+    key_options: &'a mut KeyOptions,
+    daemon_uid: u32,
+}
+
+fn random(buf: &mut [u8]) {
+    if let Err(e) = getrandom::fill(buf) {
+        // Without randomness no key exchange is safe: stop rather than go on weakly.
+        error!("getrandom failed: {e}");
+        std::process::abort();
+    }
+}
+
+impl Host for Edge<'_> {
+    fn random(&mut self, buf: &mut [u8]) {
+        random(buf)
+    }
+
+    fn host_key_blob(&self) -> [u8; ED25519_BLOB_LEN] {
+        self.key.public_blob()
+    }
+
+    fn sign(&mut self, data: &[u8]) -> [u8; ED25519_SIG_BLOB_LEN] {
+        self.key.sign_blob(data)
+    }
+}
+
+impl AuthHost for Edge<'_> {
+    fn pubkey_allowed(&mut self, name: &str, blob: &[u8]) -> bool {
+        let Some(user) = users::by_name(name) else {
+            info!("Login attempt for nonexistent user from {}", self.peer);
+            return false;
+        };
+        // Not root: only the user quoll runs as can log in (as Dropbear).
+        if self.daemon_uid != 0 && user.uid != self.daemon_uid {
+            info!(
+                "Login attempt for '{}' from {}: quoll runs as another user",
+                name, self.peer
+            );
+            return false;
+        }
+        let path = match &self.opts.auth_dir {
+            Some(d) => d.join("authorized_keys"),
+            None => std::path::Path::new(&user.home).join(".ssh/authorized_keys"),
+        };
+        match authkeys::find_key(&path, user.uid, blob) {
+            Ok(Some(o)) => {
+                *self.key_options = o;
+                *self.user = Some(user);
+                true
+            }
+            Ok(None) => false,
+            Err(why) => {
+                warn!("{why}");
+                false
+            }
+        }
+    }
+}
+
+impl SessionHost for Edge<'_> {
+    fn start_session(&mut self, ch: usize, req: &SessionStart) -> bool {
+        let Some(user) = self.user.clone() else {
+            return false;
+        };
+        if req.subsystem.is_some() {
+            // No subsystems yet (SFTP arrives with the file-transfer work).
+            return false;
+        }
+        match self.spawn(ch, &user, req) {
+            Ok(()) => true,
+            Err(e) => {
+                warn!(
+                    "Failed to start session for '{}' from {}: {}",
+                    user.name, self.peer, e
+                );
+                false
+            }
+        }
+    }
+
+    fn window_change(&mut self, ch: usize, size: PtySize) {
+        if let Some(Some(Session { pty: Some(m), .. })) = self.sessions.get(ch) {
+            let _ = pty::resize(m, winsize(size));
+        }
+    }
+
+    fn signal(&mut self, ch: usize, name: &str) {
+        if let (Some(Some(s)), Some(sig)) = (self.sessions.get(ch), spawn::signal_number(name)) {
+            if s.exit.is_none() {
+                spawn::signal(s.pid, sig);
+            }
+        }
+    }
+
+    fn channel_freed(&mut self, ch: usize) {
+        if let Some(slot) = self.sessions.get_mut(ch) {
+            if let Some(s) = slot.take() {
+                hang_up(&s);
+            }
+        }
+    }
+}
+
+fn winsize(s: PtySize) -> pty::WinSize {
+    pty::WinSize {
+        cols: s.cols,
+        rows: s.rows,
+        width_px: s.width_px,
+        height_px: s.height_px,
+    }
+}
+
+/// A session whose channel is gone gets SIGHUP, as a terminal hang-up would.
+fn hang_up(s: &Session) {
+    if s.exit.is_none() {
+        spawn::signal(s.pid, libc::SIGHUP);
+    }
+}
+
+impl Edge<'_> {
+    fn spawn(&mut self, ch: usize, user: &users::User, req: &SessionStart) -> io::Result<()> {
+        let slot = self
+            .sessions
+            .get_mut(ch)
+            .ok_or_else(|| io::Error::other("no session slot"))?;
+        let forced = self.key_options.command.as_deref().map(str::as_bytes);
+        let command = forced.or(req.command);
+        let original = forced.and(req.command);
+        let pty_req = req.pty.filter(|_| !self.key_options.no_pty);
+        let pty = match pty_req {
+            Some(p) => {
+                let pty = pty::open(winsize(p.size), user.uid)?;
+                let _ = pty::apply_modes(&pty.slave, &p.modes);
+                Some(pty)
+            }
+            None => None,
+        };
+        let env: Vec<(String, String)> = req
+            .env
+            .split(|&b| b == 0)
+            .filter_map(|e| std::str::from_utf8(e).ok()?.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let ssh_client = format!(
+            "{} {} {}",
+            self.peer.ip(),
+            self.peer.port(),
+            self.local.port()
+        );
+        let ssh_connection = format!(
+            "{} {} {} {}",
+            self.peer.ip(),
+            self.peer.port(),
+            self.local.ip(),
+            self.local.port()
+        );
+        let spec = spawn::SpawnSpec {
+            user,
+            command,
+            pty: pty.as_ref(),
+            term: pty_req.map(|p| p.term.as_str()),
+            env: &env,
+            ssh_client: &ssh_client,
+            ssh_connection: &ssh_connection,
+            original_command: original,
+            drop_privileges: self.daemon_uid == 0,
+        };
+        let child = spawn::spawn(&spec)?;
+        let master = match pty {
+            Some(p) => Some(p.master),
+            None => None,
+        };
+        *slot = Some(Session {
+            pid: child.pid,
+            stdin: Some(File::from(child.stdin)),
+            stdout: Some(File::from(child.stdout)),
+            stderr: child.stderr.map(File::from),
+            pty: master,
+            exit: None,
+            finished: false,
+        });
+        Ok(())
+    }
+}
+
+/// Size of the stack buffer a child's output is read into (one channel data packet).
+const CHUNK: usize = crate::config::MAX_CHANNEL_PACKET as usize;
+
+impl Server {
+    pub fn new(opts: Options, key: Option<Ed25519Key>, sigfd: RawFd) -> io::Result<Server> {
+        let mut listeners = Vec::new();
+        let mut last_err = None;
+        for a in &opts.listen {
+            match net::listen(*a) {
+                Ok(l) => listeners.push(l),
+                Err(e) => {
+                    // A board without IPv6 still serves IPv4 when both were asked for.
+                    warn!("Failed listening on '{a}': {e}");
+                    last_err = Some(e);
+                }
+            }
+        }
+        if listeners.is_empty() {
+            return Err(last_err.unwrap_or_else(|| io::Error::other("no listening address")));
+        }
+        let max = opts.max_connections;
+        let per_conn = 1 + 3 * opts.max_channels;
+        let slots = (0..max).map(|_| None).collect();
+        // SAFETY: geteuid cannot fail.
+        let daemon_uid = unsafe { libc::geteuid() };
+        Ok(Server {
+            pollfds: Vec::with_capacity(1 + listeners.len() + max * per_conn),
+            refs: Vec::with_capacity(1 + listeners.len() + max * per_conn),
+            opts,
+            key,
+            listeners,
+            sigfd,
+            slots,
+            epoch: Instant::now(),
+            daemon_uid,
+        })
+    }
+
+    fn now(&self) -> u64 {
+        self.epoch.elapsed().as_secs()
+    }
+
+    /// Runs until SIGTERM or SIGINT.
+    pub fn run(&mut self) -> io::Result<()> {
+        loop {
+            let timeout = self.build_pollfds();
+            // SAFETY: pollfds is a live Vec of pollfd of the given length.
+            let r = unsafe {
+                libc::poll(
+                    self.pollfds.as_mut_ptr(),
+                    self.pollfds.len() as libc::nfds_t,
+                    timeout,
+                )
+            };
+            if r < 0 {
+                let e = io::Error::last_os_error();
+                if e.kind() == ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(e);
+            }
+            for i in 0..self.pollfds.len() {
+                let ev = self.pollfds[i].revents;
+                if ev == 0 {
+                    continue;
+                }
+                match self.refs[i] {
+                    Ref::Signal => {
+                        let p = signals::take_pending(self.sigfd);
+                        if p.child {
+                            self.reap();
+                        }
+                        if p.terminate {
+                            info!("Terminated by signal");
+                            self.shutdown();
+                            return Ok(());
+                        }
+                    }
+                    Ref::Listener(l) => self.accept(l),
+                    Ref::Sock(s) => self.sock_ready(s, ev),
+                    Ref::Stdin(s, ch) => self.write_stdin(s, ch),
+                    Ref::Stdout(s, ch) => self.read_child(s, ch, false),
+                    Ref::Stderr(s, ch) => self.read_child(s, ch, true),
+                }
+            }
+            for s in 0..self.slots.len() {
+                if self.slots[s].is_some() {
+                    self.service(s);
+                }
+            }
+        }
+    }
+
+    /// Fills the poll array; returns the timeout in ms.
+    fn build_pollfds(&mut self) -> libc::c_int {
+        self.pollfds.clear();
+        self.refs.clear();
+        let push =
+            |pfds: &mut Vec<libc::pollfd>, refs: &mut Vec<Ref>, fd: RawFd, events: i16, r: Ref| {
+                pfds.push(libc::pollfd {
+                    fd,
+                    events,
+                    revents: 0,
+                });
+                refs.push(r);
+            };
+        push(
+            &mut self.pollfds,
+            &mut self.refs,
+            self.sigfd,
+            libc::POLLIN,
+            Ref::Signal,
+        );
+        let room = self.slots.iter().any(|s| s.is_none());
+        if room {
+            for (i, l) in self.listeners.iter().enumerate() {
+                push(
+                    &mut self.pollfds,
+                    &mut self.refs,
+                    l.as_raw_fd(),
+                    libc::POLLIN,
+                    Ref::Listener(i),
+                );
+            }
+        }
+        let now = self.now();
+        let mut timeout: u64 = 3600;
+        for (s, slot) in self.slots.iter().enumerate() {
+            let Some(slot) = slot else { continue };
+            let conn = &slot.conn;
+            let mut ev = 0;
+            if conn.wants_input() {
+                ev |= libc::POLLIN;
+            }
+            if !conn.output().is_empty() {
+                ev |= libc::POLLOUT;
+            }
+            push(
+                &mut self.pollfds,
+                &mut self.refs,
+                slot.sock.as_raw_fd(),
+                ev,
+                Ref::Sock(s),
+            );
+            if !conn.authenticated() {
+                let deadline = slot.accepted_at + self.opts.login_grace_secs;
+                timeout = timeout.min(deadline.saturating_sub(now));
+            }
+            timeout = timeout.min(conn.next_tick(now));
+            for (ch, sess) in slot.sessions.iter().enumerate() {
+                let Some(sess) = sess else { continue };
+                if let Some(f) = &sess.stdin {
+                    if !conn.channel_input(ch).is_empty() {
+                        push(
+                            &mut self.pollfds,
+                            &mut self.refs,
+                            f.as_raw_fd(),
+                            libc::POLLOUT,
+                            Ref::Stdin(s, ch),
+                        );
+                    }
+                }
+                let room = conn.channel_send_room(ch) > 0;
+                if let (Some(f), true) = (&sess.stdout, room) {
+                    push(
+                        &mut self.pollfds,
+                        &mut self.refs,
+                        f.as_raw_fd(),
+                        libc::POLLIN,
+                        Ref::Stdout(s, ch),
+                    );
+                }
+                if let (Some(f), true) = (&sess.stderr, room) {
+                    push(
+                        &mut self.pollfds,
+                        &mut self.refs,
+                        f.as_raw_fd(),
+                        libc::POLLIN,
+                        Ref::Stderr(s, ch),
+                    );
+                }
+            }
+        }
+        // Whole seconds are enough for grace and rekey timers; +1 avoids waking just early.
+        ((timeout + 1).min(3600) * 1000) as libc::c_int
+    }
+
+    fn ensure_key(&mut self) -> bool {
+        if self.key.is_some() {
+            return true;
+        }
+        match hostkey::load_or_generate(&self.opts.hostkey) {
+            Ok((k, generated)) => {
+                if generated {
+                    info!("Generated host key {}", self.opts.hostkey.display());
+                }
+                self.key = Some(k);
+                true
+            }
+            Err(e) => {
+                error!("{e}");
+                false
+            }
+        }
+    }
+
+    fn accept(&mut self, l: usize) {
+        loop {
+            let (sock, peer) = match self.listeners[l].accept() {
+                Ok(x) => x,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    // EMFILE and friends: try again on the next turn rather than spin.
+                    warn!("accept: {e}");
+                    return;
+                }
+            };
+            let Some(free) = self.slots.iter().position(|s| s.is_none()) else {
+                info!(
+                    "Connection from {peer} refused: {} connections already",
+                    self.opts.max_connections
+                );
+                return;
+            };
+            if !self.ensure_key() {
+                return;
+            }
+            // No Nagle: small handshake packets leave at once (avoids the delayed-ACK stall).
+            if sock.set_nonblocking(true).is_err() || sock.set_nodelay(true).is_err() {
+                continue;
+            }
+            let local = sock.local_addr().unwrap_or(peer);
+            info!("Child connection from {peer}");
+            let now = self.now();
+            let params = Params {
+                window: self.opts.window,
+                max_channels: self.opts.max_channels,
+                max_auth_tries: self.opts.max_auth_tries,
+            };
+            let slot = Slot {
+                sock,
+                conn: Conn::new(params, &peer.to_string(), now),
+                peer,
+                local,
+                accepted_at: now,
+                sessions: (0..self.opts.max_channels).map(|_| None).collect(),
+                user: None,
+                key_options: KeyOptions::default(),
+            };
+            self.slots[free] = Some(slot);
+            self.with_slot(free, |_, conn, edge| conn.start(edge));
+            self.flush_socket(free);
+        }
+    }
+
+    /// Runs `f` with a slot's socket, connection and edge.
+    fn with_slot<R>(
+        &mut self,
+        s: usize,
+        f: impl FnOnce(&mut TcpStream, &mut Conn, &mut Edge) -> R,
+    ) -> Option<R> {
+        let key = self.key.as_ref()?;
+        let slot = self.slots[s].as_mut()?;
+        let (sock, conn, mut edge) = parts(key, &self.opts, self.daemon_uid, slot);
+        Some(f(sock, conn, &mut edge))
+    }
+
+    fn sock_ready(&mut self, s: usize, ev: i16) {
+        if ev & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0 {
+            self.read_socket(s);
+        }
+        self.flush_socket(s);
+    }
+
+    fn read_socket(&mut self, s: usize) {
+        let now = self.now();
+        self.with_slot(s, |sock, conn, edge| {
+            for _ in 0..4 {
+                if !conn.wants_input() {
+                    break;
+                }
+                let space = conn.input_space();
+                if space.is_empty() {
+                    break;
+                }
+                match sock.read(space) {
+                    Ok(0) => {
+                        conn.peer_closed();
+                        break;
+                    }
+                    Ok(n) => conn.received(n, edge, now),
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                    Err(_) => {
+                        conn.peer_closed();
+                        break;
+                    }
+                }
+            }
+        });
+    }
+
+    /// Writes queued output until the socket would block.
+    fn flush_socket(&mut self, s: usize) {
+        let Some(slot) = self.slots[s].as_mut() else {
+            return;
+        };
+        loop {
+            let out = slot.conn.output();
+            if out.is_empty() {
+                return;
+            }
+            match slot.sock.write(out) {
+                Ok(n) => slot.conn.output_sent(n),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(_) => {
+                    slot.conn.peer_closed();
+                    let n = slot.conn.output().len();
+                    slot.conn.output_sent(n);
+                    return;
+                }
+            }
+        }
+    }
+
+    fn write_stdin(&mut self, s: usize, ch: usize) {
+        self.with_slot(s, |_, conn, edge| {
+            let Some(Some(sess)) = edge.sessions.get_mut(ch) else {
+                return;
+            };
+            let Some(f) = sess.stdin.as_mut() else { return };
+            let data = conn.channel_input(ch);
+            if data.is_empty() {
+                return;
+            }
+            match f.write(data) {
+                Ok(n) => conn.channel_consumed(ch, n, edge),
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => {}
+                Err(_) => {
+                    // The process closed its stdin: discard what the client still sends.
+                    sess.stdin = None;
+                    let n = conn.channel_input(ch).len();
+                    conn.channel_consumed(ch, n, edge);
+                }
+            }
+        });
+    }
+
+    fn read_child(&mut self, s: usize, ch: usize, stderr: bool) {
+        self.with_slot(s, |_, conn, edge| read_child_into(conn, edge, ch, stderr));
+    }
+
+    fn reap(&mut self) {
+        while let Some((pid, status)) = signals::reap() {
+            let exit = if libc::WIFEXITED(status) {
+                ExitInfo::Status(libc::WEXITSTATUS(status) as u32)
+            } else if libc::WIFSIGNALED(status) {
+                ExitInfo::Signal(
+                    spawn::signal_name(libc::WTERMSIG(status)),
+                    libc::WCOREDUMP(status),
+                )
+            } else {
+                continue;
+            };
+            for slot in self.slots.iter_mut().flatten() {
+                for sess in slot.sessions.iter_mut().flatten() {
+                    if sess.pid == pid && sess.exit.is_none() {
+                        sess.exit = Some(exit);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Per-turn work for one connection: finished sessions, timers, output, closing.
+    fn service(&mut self, s: usize) {
+        let now = self.now();
+        let deadline =
+            self.slots[s].as_ref().map_or(0, |sl| sl.accepted_at) + self.opts.login_grace_secs;
+        self.with_slot(s, |_, conn, edge| {
+            for ch in 0..edge.sessions.len() {
+                let Some(sess) = edge.sessions[ch].as_mut() else {
+                    continue;
+                };
+                if sess.pty.is_none() && sess.stdin.is_some() && conn.channel_input_finished(ch) {
+                    sess.stdin = None;
+                }
+                if sess.exit.is_some() && sess.pty.is_some() && sess.stdout.is_some() {
+                    // A pty may stay open in a background process: after the shell exits,
+                    // send what is readable now, then finish.
+                    read_child_into(conn, edge, ch, false);
+                    if let Some(Some(sess)) = edge.sessions.get_mut(ch) {
+                        if conn.channel_send_room(ch) > 0 {
+                            sess.stdout = None;
+                            sess.stdin = None;
+                        }
+                    }
+                }
+                let Some(sess) = edge.sessions[ch].as_mut() else {
+                    continue;
+                };
+                if let (Some(exit), None, None, false) =
+                    (sess.exit, &sess.stdout, &sess.stderr, sess.finished)
+                {
+                    sess.finished = true;
+                    conn.channel_finish(ch, Some(exit), edge);
+                }
+            }
+            if !conn.authenticated() && conn.closing().is_none() && now >= deadline {
+                conn.disconnect(crate::proto::conn::Disconnect {
+                    reason: reason::BY_APPLICATION,
+                    text: "login grace time exceeded",
+                });
+            }
+            conn.tick(edge, now);
+            if conn.wants_input() {
+                // Packets held back while output was full.
+                conn.received(0, edge, now);
+            }
+        });
+        self.flush_socket(s);
+        let closing = self.slots[s].as_ref().and_then(|sl| sl.conn.closing());
+        if let Some(d) = closing {
+            if let Some(slot) = self.slots[s].take() {
+                let who = slot.user.as_ref().map(|u| u.name.clone());
+                match who {
+                    Some(u) if slot.conn.authenticated() => {
+                        info!("Exit ({u}) from <{}>: {}", slot.peer, d.text)
+                    }
+                    _ => info!("Exit before auth from <{}>: {}", slot.peer, d.text),
+                }
+                for sess in slot.sessions.iter().flatten() {
+                    hang_up(sess);
+                }
+            }
+        }
+    }
+
+    fn shutdown(&mut self) {
+        for slot in self.slots.iter_mut() {
+            if let Some(s) = slot.take() {
+                for sess in s.sessions.iter().flatten() {
+                    hang_up(sess);
+                }
+            }
+        }
+    }
+}
+
+fn parts<'a>(
+    key: &'a Ed25519Key,
+    opts: &'a Options,
+    daemon_uid: u32,
+    slot: &'a mut Slot,
+) -> (&'a mut TcpStream, &'a mut Conn, Edge<'a>) {
+    let Slot {
+        sock,
+        conn,
+        sessions,
+        user,
+        key_options,
+        peer,
+        local,
+        ..
+    } = slot;
+    let edge = Edge {
+        key,
+        opts,
+        peer: *peer,
+        local: *local,
+        sessions,
+        user,
+        key_options,
+        daemon_uid,
+    };
+    (sock, conn, edge)
+}
+
+/// Reads what the channel can take from a child's stdout or stderr and sends it.
+fn read_child_into(conn: &mut Conn, edge: &mut Edge, ch: usize, stderr: bool) {
+    let Some(Some(sess)) = edge.sessions.get_mut(ch) else {
+        return;
+    };
+    let is_pty = sess.pty.is_some();
+    let file = if stderr {
+        &mut sess.stderr
+    } else {
+        &mut sess.stdout
+    };
+    let Some(f) = file.as_mut() else { return };
+    let mut buf = [0u8; CHUNK];
+    loop {
+        let room = conn.channel_send_room(ch).min(CHUNK);
+        if room == 0 {
+            return;
+        }
+        match f.read(&mut buf[..room]) {
+            Ok(0) => break,
+            Ok(n) => {
+                conn.channel_send(ch, stderr && !is_pty, &buf[..n]);
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            // EIO on a pty master: every slave end is closed.
+            Err(_) => break,
+        }
+    }
+    *file = None;
+}

@@ -1,8 +1,34 @@
 //! The OS edge: sockets, poll, fork, ptys, users, logging. All `unsafe` lives here.
 
 pub mod event_loop;
+pub mod net;
 pub mod pty;
 pub mod signals;
 pub mod spawn;
 pub mod syslog;
 pub mod users;
+
+/// Forks into the background: the parent exits, the child starts a new session with stdio on
+/// /dev/null, as Dropbear does without `-F`.
+pub fn daemonize() -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: single-threaded; the child continues with this process's state.
+    match unsafe { libc::fork() } {
+        -1 => return Err(std::io::Error::last_os_error()),
+        0 => {}
+        // SAFETY: the parent leaves at once without running destructors.
+        _ => unsafe { libc::_exit(0) },
+    }
+    // SAFETY: setsid in the child, which is not a group leader.
+    unsafe { libc::setsid() };
+    let null = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")?;
+    for fd in 0..3 {
+        // SAFETY: dup2 of a valid fd onto stdio.
+        unsafe { libc::dup2(null.as_raw_fd(), fd) };
+    }
+    let _ = std::env::set_current_dir("/");
+    Ok(())
+}

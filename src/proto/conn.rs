@@ -1,1 +1,754 @@
-//! (in progress)
+//! One connection: version exchange, transport, key exchange, authentication and channels
+//! glued together. Bytes in through `input_space`/`received`, bytes out through
+//! `output`/`output_sent`, decisions through `Host`, time through `now` (seconds).
+
+use super::auth::{Attempt, Auth, AuthHost, Outcome, METHODS};
+use super::channel::{Channels, ExitInfo, Replies, SessionHost};
+use super::crypto::{fingerprint, X25519Secret, ED25519_BLOB_LEN, ED25519_SIG_BLOB_LEN};
+use super::kex::{self, ClientOffer, ExchangeHash, OurInit};
+use super::msg::{self, reason};
+use super::packet::{Input, Output, PacketError};
+use super::wire::{Reader, WireError};
+use crate::config::{self, MAX_PREAMBLE, MAX_VERSION_LINE, REKEY_BYTES, REKEY_SECS};
+use log::{info, warn};
+
+pub const SERVER_VERSION: &str = concat!("SSH-2.0-quoll_", env!("CARGO_PKG_VERSION"));
+
+/// Output room kept free for replies to one input packet, so that handling a packet never
+/// fails for lack of space (the largest reply is the kex reply, about 200 bytes).
+const RESERVE: usize = 1024;
+
+/// Everything the connection asks of the edge.
+pub trait Host: AuthHost + SessionHost {
+    fn random(&mut self, buf: &mut [u8]);
+    fn host_key_blob(&self) -> [u8; ED25519_BLOB_LEN];
+    fn sign(&mut self, data: &[u8]) -> [u8; ED25519_SIG_BLOB_LEN];
+}
+
+/// Per-connection settings.
+#[derive(Debug, Clone, Copy)]
+pub struct Params {
+    pub window: u32,
+    pub max_channels: usize,
+    pub max_auth_tries: u32,
+}
+
+/// Why a connection ended; `reason` is the SSH disconnect code sent (if any).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Disconnect {
+    pub reason: u32,
+    pub text: &'static str,
+}
+
+fn fail(reason: u32, text: &'static str) -> Disconnect {
+    Disconnect { reason, text }
+}
+
+enum KexState {
+    /// Keys in force, no exchange running.
+    Idle,
+    /// We sent KEXINIT and wait for the client's.
+    SentInit(Box<OurInit>),
+    /// Both KEXINITs seen; waiting for KEX_ECDH_INIT.
+    AwaitEcdh(Box<ExchangeHash>),
+    /// We sent our reply and NEWKEYS; the client's NEWKEYS switches its direction.
+    AwaitNewKeys(Box<super::cipher::ChaChaPoly>),
+}
+
+pub struct Conn {
+    input: Input,
+    output: Output,
+    /// Client version line without CR LF, once read.
+    v_c: heapless::Vec<u8, MAX_VERSION_LINE>,
+    version_done: bool,
+    preamble: usize,
+    kex: KexState,
+    /// Set once the first exchange completed.
+    session_id: Option<[u8; 32]>,
+    strict: bool,
+    ext_info: bool,
+    ignore_next_kex: bool,
+    kex_started_at: u64,
+    service: bool,
+    pub auth: Auth,
+    pub channels: Channels,
+    global_replies: Replies,
+    closing: Option<Disconnect>,
+    peer: heapless::String<64>,
+}
+
+impl Conn {
+    /// Allocates every buffer the connection will ever use.
+    pub fn new(p: Params, peer: &str, now: u64) -> Box<Conn> {
+        let mut name = heapless::String::new();
+        let _ = name.push_str(&peer[..peer.len().min(64)]);
+        Box::new(Conn {
+            input: Input::new(),
+            output: Output::new(config::OUTPUT_BUFFER),
+            v_c: heapless::Vec::new(),
+            version_done: false,
+            preamble: 0,
+            kex: KexState::Idle,
+            session_id: None,
+            strict: false,
+            ext_info: false,
+            ignore_next_kex: false,
+            kex_started_at: now,
+            service: false,
+            auth: Auth::new(p.max_auth_tries),
+            channels: Channels::new(p.max_channels, p.window),
+            global_replies: Replies::default(),
+            closing: None,
+            peer: name,
+        })
+    }
+
+    /// Queues our version line and KEXINIT (the server speaks first, as OpenSSH does).
+    pub fn start(&mut self, host: &mut dyn Host) {
+        let _ = self.output.raw(SERVER_VERSION.as_bytes());
+        let _ = self.output.raw(b"\r\n");
+        self.send_kexinit(host);
+    }
+
+    pub fn peer(&self) -> &str {
+        &self.peer
+    }
+
+    pub fn authenticated(&self) -> bool {
+        self.auth.done
+    }
+
+    /// The connection is over: flush `output()` and close.
+    pub fn closing(&self) -> Option<Disconnect> {
+        self.closing
+    }
+
+    /// Whether the edge should read the socket now (false while replies cannot be written).
+    pub fn wants_input(&self) -> bool {
+        self.closing.is_none() && self.output.room() >= RESERVE
+    }
+
+    pub fn input_space(&mut self) -> &mut [u8] {
+        self.input.space()
+    }
+
+    pub fn output(&self) -> &[u8] {
+        self.output.pending()
+    }
+
+    pub fn output_sent(&mut self, n: usize) {
+        self.output.sent(n)
+    }
+
+    /// The peer closed its side of the socket.
+    pub fn peer_closed(&mut self) {
+        if self.closing.is_none() {
+            self.closing = Some(fail(reason::CONNECTION_LOST, "connection closed by peer"));
+        }
+    }
+
+    /// Ends the connection with a DISCONNECT message (as far as output room allows).
+    pub fn disconnect(&mut self, d: Disconnect) {
+        if self.closing.is_some() {
+            return;
+        }
+        self.closing = Some(d);
+        if self.version_done || d.reason != reason::PROTOCOL_ERROR || !self.output.is_empty() {
+            let _ = self.output.packet(0, |w| {
+                w.u8(msg::DISCONNECT)?;
+                w.u32(d.reason)?;
+                w.string(d.text.as_bytes())?;
+                w.string(b"")
+            });
+        } else {
+            let _ = self.output.raw(b"Invalid SSH identification string.\r\n");
+        }
+    }
+
+    /// Handles `n` bytes the edge put into `input_space()`.
+    pub fn received(&mut self, n: usize, host: &mut dyn Host, now: u64) {
+        self.input.filled(n);
+        if let Err(d) = self.process(host, now) {
+            self.disconnect(d);
+        }
+    }
+
+    fn process(&mut self, host: &mut dyn Host, now: u64) -> Result<(), Disconnect> {
+        if !self.version_done {
+            self.read_version()?;
+        }
+        while self.version_done && self.closing.is_none() && self.output.room() >= RESERVE {
+            let (a, b) = match self.input.next_packet() {
+                Ok(Some(r)) => r,
+                Ok(None) => break,
+                Err(PacketError::BadMac) => {
+                    return Err(fail(
+                        reason::MAC_ERROR,
+                        "message authentication code incorrect",
+                    ))
+                }
+                Err(PacketError::BadLength) => {
+                    return Err(fail(reason::PROTOCOL_ERROR, "bad packet length"))
+                }
+                Err(PacketError::SequenceWrap) => {
+                    return Err(fail(reason::PROTOCOL_ERROR, "sequence number wrapped"))
+                }
+            };
+            // Copy out of the input buffer's borrow: the payload stays in place.
+            let seq = self.input.seq;
+            let payload_range = a..b;
+            let result = {
+                let buf = self.input.payload_buf();
+                let payload = &buf[payload_range];
+                Self::dispatch(
+                    &mut self.output,
+                    &mut self.kex,
+                    &mut DispatchState {
+                        session_id: &mut self.session_id,
+                        strict: &mut self.strict,
+                        ext_info: &mut self.ext_info,
+                        ignore_next_kex: &mut self.ignore_next_kex,
+                        kex_started_at: &mut self.kex_started_at,
+                        service: &mut self.service,
+                        auth: &mut self.auth,
+                        channels: &mut self.channels,
+                        global_replies: &mut self.global_replies,
+                        v_c: &self.v_c,
+                        peer: &self.peer,
+                        closing: &mut self.closing,
+                        in_seq: seq,
+                    },
+                    payload,
+                    host,
+                    now,
+                )
+            };
+            let newkeys = match result {
+                Ok(k) => k,
+                Err(d) => return Err(d),
+            };
+            self.input.consume_packet();
+            if let Some(c2s) = newkeys {
+                self.input.set_cipher(*c2s);
+                if self.strict {
+                    self.input.seq = 0;
+                }
+                self.input.counters = Default::default();
+            } else if self.session_id.is_none() && self.input.seq == 0 {
+                // Wrapped before the first exchange finished (strict kex requires the check).
+                return Err(fail(
+                    reason::PROTOCOL_ERROR,
+                    "sequence number wrapped during key exchange",
+                ));
+            }
+        }
+        self.flush(host);
+        Ok(())
+    }
+
+    fn read_version(&mut self) -> Result<(), Disconnect> {
+        loop {
+            let buf = self.input.buffered();
+            let Some(nl) = buf.iter().position(|&c| c == b'\n') else {
+                if buf.len() > MAX_VERSION_LINE || self.preamble + buf.len() > MAX_PREAMBLE {
+                    return Err(fail(reason::PROTOCOL_ERROR, "no SSH version line"));
+                }
+                return Ok(());
+            };
+            let line = &buf[..nl];
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            if line.starts_with(b"SSH-") {
+                if !(line.starts_with(b"SSH-2.0-") || line.starts_with(b"SSH-1.99-"))
+                    || nl + 1 > MAX_VERSION_LINE
+                    || line.iter().any(|&c| !(0x20..0x7f).contains(&c))
+                {
+                    return Err(fail(reason::PROTOCOL_ERROR, "unsupported SSH version"));
+                }
+                // Fits: checked against MAX_VERSION_LINE above.
+                let _ = self.v_c.extend_from_slice(line);
+                self.input.consume(nl + 1);
+                self.version_done = true;
+                return Ok(());
+            }
+            self.preamble += nl + 1;
+            if self.preamble > MAX_PREAMBLE {
+                return Err(fail(reason::PROTOCOL_ERROR, "no SSH version line"));
+            }
+            self.input.consume(nl + 1);
+        }
+    }
+
+    fn send_kexinit(&mut self, host: &mut dyn Host) {
+        let mut cookie = [0u8; 16];
+        host.random(&mut cookie);
+        let ours = Box::new(OurInit::build(cookie));
+        let _ = self.output.packet(cookie[0], |w| w.raw(ours.payload()));
+        self.output.counters = Default::default();
+        self.kex = KexState::SentInit(ours);
+    }
+
+    /// Sending anything but transport and kex messages is not allowed between our KEXINIT and
+    /// our NEWKEYS.
+    fn sending_blocked(&self) -> bool {
+        matches!(self.kex, KexState::SentInit(_) | KexState::AwaitEcdh(_))
+            || self.session_id.is_none()
+    }
+
+    /// Writes what channels and global requests owe, starts a rekey when one is due.
+    pub fn flush(&mut self, host: &mut dyn Host) {
+        if self.closing.is_some() || self.sending_blocked() {
+            return;
+        }
+        while let Some(ok) = self.global_replies.peek() {
+            let r = self.output.packet(0, |w| {
+                w.u8(if ok {
+                    msg::REQUEST_SUCCESS
+                } else {
+                    msg::REQUEST_FAILURE
+                })
+            });
+            if r.is_err() {
+                return;
+            }
+            self.global_replies.pop();
+        }
+        let _ = self.channels.emit(&mut self.output, 0, host);
+    }
+
+    /// Time-driven work: a rekey after REKEY_SECS or REKEY_BYTES. Call once per loop turn.
+    pub fn tick(&mut self, host: &mut dyn Host, now: u64) {
+        let idle = matches!(self.kex, KexState::Idle);
+        // Only after authentication, so no authentication reply can fall inside our exchange.
+        let due = now.saturating_sub(self.kex_started_at) >= REKEY_SECS
+            || self.input.counters.bytes >= REKEY_BYTES
+            || self.output.counters.bytes >= REKEY_BYTES;
+        if idle && due && self.auth.done && self.closing.is_none() && self.output.room() >= RESERVE
+        {
+            self.kex_started_at = now;
+            self.send_kexinit(host);
+        }
+        self.flush(host);
+    }
+
+    /// Seconds until `tick` has time-driven work, for the loop's poll timeout.
+    pub fn next_tick(&self, now: u64) -> u64 {
+        (self.kex_started_at + REKEY_SECS).saturating_sub(now)
+    }
+
+    // ---- channel data, for the edge ----
+
+    /// How many bytes of process output may be handed to `channel_send` now.
+    pub fn channel_send_room(&self, ch: usize) -> usize {
+        if self.closing.is_some() || self.sending_blocked() {
+            return 0;
+        }
+        let Some(c) = self.channels.chans.get(ch).filter(|c| c.open) else {
+            return 0;
+        };
+        c.send_window()
+            .min(self.output.room().saturating_sub(RESERVE + 16))
+    }
+
+    /// Sends process output (`ext`: stderr as extended data). `data` must fit `channel_send_room`.
+    pub fn channel_send(&mut self, ch: usize, ext: bool, data: &[u8]) -> bool {
+        if data.len() > self.channel_send_room(ch) {
+            return false;
+        }
+        let Some(c) = self.channels.get(ch) else {
+            return false;
+        };
+        let id = c.peer_id();
+        let r = self.output.packet(0, |w| {
+            if ext {
+                w.u8(msg::CHANNEL_EXTENDED_DATA)?;
+                w.u32(id)?;
+                w.u32(1)?;
+            } else {
+                w.u8(msg::CHANNEL_DATA)?;
+                w.u32(id)?;
+            }
+            w.string(data)
+        });
+        if r.is_ok() {
+            c.sent_data(data.len());
+        }
+        r.is_ok()
+    }
+
+    /// Client bytes waiting for the process's stdin.
+    pub fn channel_input(&self, ch: usize) -> &[u8] {
+        match self.channels.chans.get(ch).filter(|c| c.open) {
+            Some(c) => c.pending_input(),
+            None => &[],
+        }
+    }
+
+    pub fn channel_consumed(&mut self, ch: usize, n: usize, host: &mut dyn Host) {
+        if let Some(c) = self.channels.get(ch) {
+            c.consume_input(n);
+        }
+        self.flush(host);
+    }
+
+    /// The client sent EOF (or closed) and all its bytes were consumed: close the stdin.
+    pub fn channel_input_finished(&self, ch: usize) -> bool {
+        self.channels
+            .chans
+            .get(ch)
+            .is_some_and(|c| c.open && c.input_finished())
+    }
+
+    /// The process is done and all its output was sent: EOF, exit status, CLOSE follow.
+    pub fn channel_finish(&mut self, ch: usize, exit: Option<ExitInfo>, host: &mut dyn Host) {
+        if let Some(c) = self.channels.get(ch) {
+            c.finish(exit);
+        }
+        self.flush(host);
+    }
+
+    pub fn channel_closing(&self, ch: usize) -> bool {
+        self.channels
+            .chans
+            .get(ch)
+            .is_some_and(|c| c.open && c.is_closing())
+    }
+}
+
+/// The parts of `Conn` a packet handler may change (everything but the input buffer, which
+/// holds the payload being handled).
+struct DispatchState<'a> {
+    session_id: &'a mut Option<[u8; 32]>,
+    strict: &'a mut bool,
+    ext_info: &'a mut bool,
+    ignore_next_kex: &'a mut bool,
+    kex_started_at: &'a mut u64,
+    service: &'a mut bool,
+    auth: &'a mut Auth,
+    channels: &'a mut Channels,
+    global_replies: &'a mut Replies,
+    v_c: &'a [u8],
+    peer: &'a str,
+    closing: &'a mut Option<Disconnect>,
+    in_seq: u32,
+}
+
+fn no_space(_: WireError) -> Disconnect {
+    fail(reason::BY_APPLICATION, "output buffer full")
+}
+
+impl Conn {
+    /// Handles one payload. Returns the client-to-server cipher when the client's NEWKEYS
+    /// arrived (the caller switches the input to it after consuming this packet).
+    fn dispatch(
+        out: &mut Output,
+        kex: &mut KexState,
+        st: &mut DispatchState,
+        payload: &[u8],
+        host: &mut dyn Host,
+        now: u64,
+    ) -> Result<Option<Box<super::cipher::ChaChaPoly>>, Disconnect> {
+        let Some(&n) = payload.first() else {
+            return Err(fail(reason::PROTOCOL_ERROR, "empty packet"));
+        };
+        let first_kex = st.session_id.is_none();
+        let in_kex = !matches!(kex, KexState::Idle);
+        // Strict kex: nothing but the exchange itself until the first NEWKEYS.
+        if first_kex && *st.strict && !matches!(n, msg::KEXINIT | msg::KEX_ECDH_INIT | msg::NEWKEYS)
+        {
+            return Err(fail(
+                reason::PROTOCOL_ERROR,
+                "strict key exchange violation: unexpected message",
+            ));
+        }
+        match n {
+            msg::DISCONNECT => {
+                let mut r = Reader::new(payload);
+                let _ = r.u8();
+                let code = r.u32().unwrap_or(0);
+                info!(
+                    "Exit before auth from <{}>: client sent disconnect ({})",
+                    st.peer, code
+                );
+                *st.closing = Some(fail(code, "disconnected by client"));
+                Ok(None)
+            }
+            msg::IGNORE | msg::DEBUG | msg::UNIMPLEMENTED => Ok(None),
+            msg::KEXINIT => Self::on_kexinit(out, kex, st, payload, host, now).map(|_| None),
+            msg::KEX_ECDH_INIT if *st.ignore_next_kex => {
+                *st.ignore_next_kex = false;
+                Ok(None)
+            }
+            msg::KEX_ECDH_INIT => Self::on_ecdh(out, kex, st, payload, host).map(|_| None),
+            msg::NEWKEYS => match core::mem::replace(kex, KexState::Idle) {
+                KexState::AwaitNewKeys(c2s) => {
+                    if payload.len() != 1 {
+                        return Err(fail(reason::PROTOCOL_ERROR, "malformed NEWKEYS"));
+                    }
+                    Ok(Some(c2s))
+                }
+                _ => Err(fail(reason::PROTOCOL_ERROR, "unexpected NEWKEYS")),
+            },
+            _ if first_kex => Err(fail(
+                reason::PROTOCOL_ERROR,
+                "message before key exchange completed",
+            )),
+            // The client sent its KEXINIT: until its NEWKEYS only kex messages may follow.
+            _ if in_kex && !matches!(kex, KexState::SentInit(_)) && n >= msg::SERVICE_REQUEST => {
+                Err(fail(
+                    reason::PROTOCOL_ERROR,
+                    "unexpected message during key exchange",
+                ))
+            }
+            msg::SERVICE_REQUEST => {
+                let mut r = Reader::new(payload);
+                let _ = r.u8();
+                let name = r
+                    .string()
+                    .map_err(|_| fail(reason::PROTOCOL_ERROR, "malformed service request"))?;
+                if name != b"ssh-userauth" || *st.service {
+                    return Err(fail(reason::SERVICE_NOT_AVAILABLE, "service not available"));
+                }
+                *st.service = true;
+                out.packet(0, |w| {
+                    w.u8(msg::SERVICE_ACCEPT)?;
+                    w.string(b"ssh-userauth")
+                })
+                .map_err(no_space)?;
+                Ok(None)
+            }
+            msg::USERAUTH_REQUEST if !*st.service => Err(fail(
+                reason::PROTOCOL_ERROR,
+                "authentication before service request",
+            )),
+            // RFC 4252 §5.1: requests after success are ignored.
+            msg::USERAUTH_REQUEST if st.auth.done => Ok(None),
+            msg::USERAUTH_REQUEST => Self::on_userauth(out, st, payload, host).map(|_| None),
+            msg::GLOBAL_REQUEST if st.auth.done => {
+                let mut r = Reader::new(payload);
+                let _ = r.u8();
+                let bad = |_| fail(reason::PROTOCOL_ERROR, "malformed global request");
+                let _name = r.string().map_err(bad)?;
+                let want_reply = r.bool().map_err(bad)?;
+                // No global request is supported yet (forwarding arrives later).
+                if want_reply && !st.global_replies.push(false) {
+                    return Err(fail(reason::PROTOCOL_ERROR, "too many unanswered requests"));
+                }
+                Ok(None)
+            }
+            msg::REQUEST_SUCCESS | msg::REQUEST_FAILURE if st.auth.done => Ok(None),
+            msg::CHANNEL_OPEN..=msg::CHANNEL_FAILURE if st.auth.done => {
+                st.channels.handle(payload, host).map_err(|e| {
+                    use super::channel::ChanError::*;
+                    fail(
+                        reason::PROTOCOL_ERROR,
+                        match e {
+                            Malformed => "malformed channel message",
+                            WindowExceeded => "channel window exceeded",
+                            AfterClose => "channel data after EOF or close",
+                            TooManyReplies => "too many unanswered channel requests",
+                        },
+                    )
+                })?;
+                Ok(None)
+            }
+            msg::GLOBAL_REQUEST..=127 => Err(fail(
+                reason::PROTOCOL_ERROR,
+                "connection message before authentication",
+            )),
+            _ => {
+                // RFC 4253 §11.4: unknown message numbers get UNIMPLEMENTED.
+                out.packet(0, |w| {
+                    w.u8(msg::UNIMPLEMENTED)?;
+                    w.u32(st.in_seq)
+                })
+                .map_err(no_space)?;
+                Ok(None)
+            }
+        }
+    }
+
+    fn on_kexinit(
+        out: &mut Output,
+        kex: &mut KexState,
+        st: &mut DispatchState,
+        payload: &[u8],
+        host: &mut dyn Host,
+        now: u64,
+    ) -> Result<(), Disconnect> {
+        let first = st.session_id.is_none();
+        let ours = match core::mem::replace(kex, KexState::Idle) {
+            KexState::SentInit(o) => o,
+            KexState::Idle => {
+                // The client starts a rekey: answer with our KEXINIT.
+                let mut cookie = [0u8; 16];
+                host.random(&mut cookie);
+                let o = Box::new(OurInit::build(cookie));
+                out.packet(0, |w| w.raw(o.payload())).map_err(no_space)?;
+                out.counters = Default::default();
+                *st.kex_started_at = now;
+                o
+            }
+            _ => return Err(fail(reason::PROTOCOL_ERROR, "KEXINIT during key exchange")),
+        };
+        let offer: ClientOffer = kex::negotiate(payload, first)
+            .map_err(|e| fail(reason::KEY_EXCHANGE_FAILED, e.text()))?;
+        if first {
+            *st.strict = offer.strict;
+            *st.ext_info = offer.ext_info;
+            if offer.strict && st.in_seq != 0 {
+                return Err(fail(
+                    reason::PROTOCOL_ERROR,
+                    "strict key exchange violation: KEXINIT was not the first packet",
+                ));
+            }
+        }
+        *st.ignore_next_kex = offer.ignore_guess;
+        let blob = host.host_key_blob();
+        *kex = KexState::AwaitEcdh(Box::new(ExchangeHash::start(
+            st.v_c,
+            SERVER_VERSION.as_bytes(),
+            payload,
+            ours.payload(),
+            &blob,
+        )));
+        Ok(())
+    }
+
+    fn on_ecdh(
+        out: &mut Output,
+        kex: &mut KexState,
+        st: &mut DispatchState,
+        payload: &[u8],
+        host: &mut dyn Host,
+    ) -> Result<(), Disconnect> {
+        let KexState::AwaitEcdh(hash) = core::mem::replace(kex, KexState::Idle) else {
+            return Err(fail(reason::PROTOCOL_ERROR, "unexpected KEX_ECDH_INIT"));
+        };
+        let mut secret = [0u8; 32];
+        host.random(&mut secret);
+        let eph = X25519Secret::from_random(secret);
+        zeroize::Zeroize::zeroize(&mut secret);
+        let ex = kex::ecdh(*hash, payload, eph, st.session_id.as_ref())
+            .map_err(|e| fail(reason::KEY_EXCHANGE_FAILED, e.text()))?;
+        let sig = host.sign(&ex.h);
+        let blob = host.host_key_blob();
+        out.packet(0, |w| {
+            w.u8(msg::KEX_ECDH_REPLY)?;
+            w.string(&blob)?;
+            w.string(&ex.q_s)?;
+            w.string(&sig)
+        })
+        .map_err(no_space)?;
+        out.packet(0, |w| w.u8(msg::NEWKEYS)).map_err(no_space)?;
+        let first = st.session_id.is_none();
+        out.set_cipher(ex.keys.s2c);
+        if *st.strict {
+            out.seq = 0;
+        }
+        out.counters = Default::default();
+        if first {
+            *st.session_id = Some(ex.h);
+            if *st.ext_info {
+                out.packet(0, |w| {
+                    w.u8(msg::EXT_INFO)?;
+                    w.u32(1)?;
+                    w.string(b"server-sig-algs")?;
+                    w.string(b"ssh-ed25519")
+                })
+                .map_err(no_space)?;
+            }
+        }
+        *kex = KexState::AwaitNewKeys(Box::new(ex.keys.c2s));
+        Ok(())
+    }
+
+    fn on_userauth(
+        out: &mut Output,
+        st: &mut DispatchState,
+        payload: &[u8],
+        host: &mut dyn Host,
+    ) -> Result<(), Disconnect> {
+        let sid = st.session_id.unwrap_or([0; 32]);
+        let (outcome, attempt) = st.auth.request(payload, &sid, host).map_err(|e| match e {
+            super::auth::AuthError::Malformed => {
+                fail(reason::PROTOCOL_ERROR, "malformed authentication request")
+            }
+            super::auth::AuthError::BadService => {
+                fail(reason::SERVICE_NOT_AVAILABLE, "service not available")
+            }
+        })?;
+        let user = user_for_log(payload);
+        match attempt {
+            Attempt::Key => {
+                let fp = key_fingerprint(payload);
+                info!(
+                    "Pubkey auth succeeded for '{}' with ssh-ed25519 key {} from {}",
+                    user, fp, st.peer
+                );
+            }
+            Attempt::UnknownKey => info!(
+                "Pubkey auth attempt with unknown key for '{}' from {}",
+                user, st.peer
+            ),
+            Attempt::BadSignature => {
+                warn!("Pubkey auth bad signature for '{}' from {}", user, st.peer)
+            }
+            Attempt::Unsupported | Attempt::None | Attempt::Query => {}
+        }
+        match outcome {
+            Outcome::Success => out.packet(0, |w| w.u8(msg::USERAUTH_SUCCESS)),
+            Outcome::PkOk => {
+                let blob = &st.auth.pk_blob;
+                out.packet(0, |w| {
+                    w.u8(msg::USERAUTH_PK_OK)?;
+                    w.string(b"ssh-ed25519")?;
+                    w.string(blob)
+                })
+            }
+            Outcome::Failure => out.packet(0, |w| {
+                w.u8(msg::USERAUTH_FAILURE)?;
+                w.string(METHODS.as_bytes())?;
+                w.bool(false)
+            }),
+            Outcome::TooMany => {
+                warn!("Max auth tries reached - user '{}' from {}", user, st.peer);
+                return Err(fail(
+                    reason::NO_MORE_AUTH_METHODS_AVAILABLE,
+                    "Too many authentication failures",
+                ));
+            }
+        }
+        .map_err(no_space)
+    }
+}
+
+/// The user name of a USERAUTH_REQUEST, made safe for a log line.
+fn user_for_log(payload: &[u8]) -> heapless::String<64> {
+    let mut r = Reader::new(payload);
+    let _ = r.u8();
+    let mut s = heapless::String::new();
+    if let Ok(u) = r.string() {
+        for &c in u.iter().take(60) {
+            let _ = s.push(if (0x20..0x7f).contains(&c) {
+                c as char
+            } else {
+                '?'
+            });
+        }
+    }
+    s
+}
+
+fn key_fingerprint(payload: &[u8]) -> String {
+    let mut r = Reader::new(payload);
+    let blob = (|| -> Result<&[u8], WireError> {
+        r.u8()?;
+        r.string()?;
+        r.string()?;
+        r.string()?;
+        r.bool()?;
+        r.string()?;
+        r.string()
+    })();
+    blob.map(fingerprint).unwrap_or_default()
+}

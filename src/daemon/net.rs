@@ -1,0 +1,93 @@
+//! Listening sockets.
+
+use std::io;
+use std::net::{SocketAddr, TcpListener};
+use std::os::fd::FromRawFd;
+
+fn check(r: libc::c_int) -> io::Result<libc::c_int> {
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r)
+    }
+}
+
+/// A non-blocking, close-on-exec listener. IPv6 sockets are IPv6-only so that `[::]:22` and
+/// `0.0.0.0:22` can both be bound, as Dropbear does.
+pub fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
+    let domain = if addr.is_ipv4() {
+        libc::AF_INET
+    } else {
+        libc::AF_INET6
+    };
+    // SAFETY: plain socket(2); the fd is owned by the TcpListener right after.
+    let fd = check(unsafe {
+        libc::socket(
+            domain,
+            libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+            0,
+        )
+    })?;
+    // SAFETY: fd is a fresh socket we own; TcpListener closes it on drop (also on error paths).
+    let listener = unsafe { TcpListener::from_raw_fd(fd) };
+    let one: libc::c_int = 1;
+    let opt = |level, name| {
+        // SAFETY: setsockopt with a pointer to a live c_int and its size.
+        check(unsafe {
+            libc::setsockopt(
+                fd,
+                level,
+                name,
+                &one as *const _ as *const libc::c_void,
+                core::mem::size_of::<libc::c_int>() as u32,
+            )
+        })
+    };
+    opt(libc::SOL_SOCKET, libc::SO_REUSEADDR)?;
+    if addr.is_ipv6() {
+        opt(libc::IPPROTO_IPV6, libc::IPV6_V6ONLY)?;
+    }
+    let (sa, len) = sockaddr(addr);
+    // SAFETY: sa is a valid sockaddr_storage of length len.
+    check(unsafe { libc::bind(fd, &sa as *const _ as *const libc::sockaddr, len) })?;
+    // SAFETY: listen on our socket.
+    check(unsafe { libc::listen(fd, 128) })?;
+    Ok(listener)
+}
+
+fn sockaddr(addr: SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
+    // SAFETY: all-zero is a valid sockaddr_storage.
+    let mut ss: libc::sockaddr_storage = unsafe { core::mem::zeroed() };
+    match addr {
+        SocketAddr::V4(a) => {
+            let sin = libc::sockaddr_in {
+                sin_family: libc::AF_INET as libc::sa_family_t,
+                sin_port: a.port().to_be(),
+                sin_addr: libc::in_addr {
+                    s_addr: u32::from_ne_bytes(a.ip().octets()),
+                },
+                sin_zero: [0; 8],
+            };
+            // SAFETY: sockaddr_in fits in sockaddr_storage.
+            unsafe { core::ptr::write(&mut ss as *mut _ as *mut libc::sockaddr_in, sin) };
+            (
+                ss,
+                core::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+            )
+        }
+        SocketAddr::V6(a) => {
+            // SAFETY: all-zero is a valid sockaddr_in6.
+            let mut sin6: libc::sockaddr_in6 = unsafe { core::mem::zeroed() };
+            sin6.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+            sin6.sin6_port = a.port().to_be();
+            sin6.sin6_addr.s6_addr = a.ip().octets();
+            sin6.sin6_scope_id = a.scope_id();
+            // SAFETY: sockaddr_in6 fits in sockaddr_storage.
+            unsafe { core::ptr::write(&mut ss as *mut _ as *mut libc::sockaddr_in6, sin6) };
+            (
+                ss,
+                core::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t,
+            )
+        }
+    }
+}
