@@ -64,6 +64,33 @@ fn lookup(call: impl Fn(GetpwArgs) -> i32) -> Option<User> {
     }
 }
 
+/// getgrnam_r: the gid of a group (e.g. `tty`, which owns terminals).
+pub fn group_id(name: &str) -> Option<u32> {
+    let cname = CString::new(name).ok()?;
+    let mut size = INITIAL_BUF;
+    loop {
+        let mut buf = vec![0 as libc::c_char; size];
+        // SAFETY: group is plain old data; an all-zero value is valid (null pointers).
+        let mut grp: libc::group = unsafe { std::mem::zeroed() };
+        let mut result: *mut libc::group = std::ptr::null_mut();
+        // SAFETY: all pointers are valid for the call; buf has buf.len() writable bytes.
+        let rc = unsafe {
+            libc::getgrnam_r(
+                cname.as_ptr(),
+                &mut grp,
+                buf.as_mut_ptr(),
+                buf.len(),
+                &mut result,
+            )
+        };
+        if rc == libc::ERANGE && size < MAX_BUF {
+            size *= 2;
+            continue;
+        }
+        return (rc == 0 && !result.is_null()).then_some(grp.gr_gid);
+    }
+}
+
 /// Copies the fields we need out of the C struct while `buf` is still alive.
 fn convert(pwd: &libc::passwd) -> Option<User> {
     let field = |p: *const libc::c_char| -> Option<String> {
@@ -109,6 +136,12 @@ mod tests {
         assert_eq!(by_name("no-such-user-quoll-test"), None);
         assert_eq!(by_name("ro\0ot"), None);
         assert_eq!(by_name(""), None);
+    }
+
+    #[test]
+    fn groups() {
+        assert_eq!(group_id("root"), Some(0));
+        assert_eq!(group_id("no-such-group-quoll-test"), None);
     }
 
     #[test]
