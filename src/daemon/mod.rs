@@ -1,6 +1,7 @@
 //! The OS edge: sockets, poll, fork, ptys, users, logging. All `unsafe` lives here.
 
 pub mod event_loop;
+pub mod fds;
 pub mod net;
 pub mod pty;
 pub mod signals;

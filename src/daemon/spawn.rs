@@ -1,10 +1,16 @@
 //! Forking a session child: setsid, controlling terminal or pipes, privilege drop, a clean
 //! environment, chdir home, exec the user's shell.
-//! STUB: signatures fixed, bodies to be written.
+//!
+//! Everything the child needs (argv, envp, messages) is built before fork, so the child only
+//! makes system calls; the one exception is initgroups, which must read the group database.
 
+use super::fds::{dup_cloexec, pipe, set_nonblocking_cloexec};
 use super::pty::Pty;
 use super::users::User;
-use std::os::fd::OwnedFd;
+use crate::config;
+use std::ffi::{c_char, CString};
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 pub struct SpawnSpec<'a> {
     pub user: &'a User,
@@ -29,6 +35,9 @@ pub struct SpawnSpec<'a> {
 
 /// The parent's ends of a child's stdio. With a pty, `stdin` and `stdout` are both dups of the
 /// master and `stderr` is `None`. All non-blocking and close-on-exec.
+///
+/// With a pty the caller should drop `Pty::slave` once `spawn` returns: while quoll holds the
+/// slave open, reading the master never reports the end of the session.
 pub struct Child {
     pub pid: i32,
     pub stdin: OwnedFd,
@@ -36,27 +45,701 @@ pub struct Child {
     pub stderr: Option<OwnedFd>,
 }
 
-/// Forks and execs. In the child every fd but 0, 1, 2 is closed, signal dispositions and mask
-/// are reset, and any failure (setgid, initgroups, setuid, chdir, exec) makes it print a reason
-/// on its stderr and `_exit(1)` — never run on with the wrong identity.
-pub fn spawn(spec: &SpawnSpec) -> std::io::Result<Child> {
-    let _ = spec;
-    todo!()
+/// What the child is given as fds 0, 1, 2.
+#[derive(Clone, Copy)]
+enum ChildIo {
+    Tty(RawFd),
+    Pipes([RawFd; 3]),
 }
 
-/// Sends `sig` to the child's process group.
-pub fn signal(pid: i32, sig: i32) {
-    let _ = (pid, sig);
-    todo!()
+/// Everything the child uses, prepared in the parent.
+struct Prepared {
+    shell: CString,
+    /// Owners of the pointers in `argv_ptrs` / `envp_ptrs`.
+    _argv: Vec<CString>,
+    _envp: Vec<CString>,
+    argv_ptrs: Vec<*const c_char>,
+    envp_ptrs: Vec<*const c_char>,
+    name: CString,
+    home: CString,
+    uid: u32,
+    gid: u32,
+    drop_privileges: bool,
+    chdir_notice: Vec<u8>,
+    exec_failed: Vec<u8>,
 }
+
+fn nul_error(what: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("{what} contains a NUL byte"),
+    )
+}
+
+fn cstring(bytes: &[u8], what: &str) -> io::Result<CString> {
+    CString::new(bytes).map_err(|_| nul_error(what))
+}
+
+impl Prepared {
+    fn new(spec: &SpawnSpec) -> io::Result<Prepared> {
+        let user = spec.user;
+        let shell = cstring(user.shell.as_bytes(), "shell")?;
+        let base = user.shell.rsplit('/').next().unwrap_or(&user.shell);
+        // The command is one argv element: it reaches the shell exactly as the client sent
+        // it, never pasted into another command line.
+        let argv = match spec.command {
+            Some(cmd) => vec![
+                cstring(base.as_bytes(), "shell")?,
+                c"-c".to_owned(),
+                cstring(cmd, "command")?,
+            ],
+            // A leading '-' in argv[0] tells the shell it is a login shell.
+            None => vec![cstring(format!("-{base}").as_bytes(), "shell")?],
+        };
+        let envp = environment(spec)?;
+        let mut argv_ptrs: Vec<_> = argv.iter().map(|s| s.as_ptr()).collect();
+        argv_ptrs.push(std::ptr::null());
+        let mut envp_ptrs: Vec<_> = envp.iter().map(|s| s.as_ptr()).collect();
+        envp_ptrs.push(std::ptr::null());
+        Ok(Prepared {
+            shell,
+            _argv: argv,
+            _envp: envp,
+            argv_ptrs,
+            envp_ptrs,
+            name: cstring(user.name.as_bytes(), "user name")?,
+            home: cstring(user.home.as_bytes(), "home directory")?,
+            uid: user.uid,
+            gid: user.gid,
+            drop_privileges: spec.drop_privileges,
+            // OpenSSH's wording, so users recognise it.
+            chdir_notice: format!("Could not chdir to home directory {}", user.home).into_bytes(),
+            exec_failed: format!("quoll: cannot execute {}", user.shell).into_bytes(),
+        })
+    }
+}
+
+/// The child's whole environment: nothing is inherited from quoll.
+fn environment(spec: &SpawnSpec) -> io::Result<Vec<CString>> {
+    let user = spec.user;
+    let path = if user.uid == 0 {
+        config::ROOT_PATH
+    } else {
+        config::DEFAULT_PATH
+    };
+    let mut vars: Vec<(&str, &[u8])> = vec![
+        ("USER", user.name.as_bytes()),
+        ("LOGNAME", user.name.as_bytes()),
+        ("HOME", user.home.as_bytes()),
+        ("SHELL", user.shell.as_bytes()),
+        ("PATH", path.as_bytes()),
+    ];
+    // TERM only describes a terminal; without a pty there is none.
+    if let (Some(_), Some(term)) = (spec.pty, spec.term) {
+        vars.push(("TERM", term.as_bytes()));
+    }
+    vars.push(("SSH_CLIENT", spec.ssh_client.as_bytes()));
+    vars.push(("SSH_CONNECTION", spec.ssh_connection.as_bytes()));
+    if let Some(pty) = spec.pty {
+        vars.push(("SSH_TTY", pty.name.as_bytes()));
+    }
+    if let Some(cmd) = spec.original_command {
+        vars.push(("SSH_ORIGINAL_COMMAND", cmd));
+    }
+    let mail = format!("/var/mail/{}", user.name);
+    vars.push(("MAIL", mail.as_bytes()));
+    for (name, value) in spec.env {
+        // The caller filters names; still never let one override ours or smuggle a second
+        // variable in through '='.
+        let bad = name.is_empty() || name.contains('=') || vars.iter().any(|(n, _)| n == name);
+        if bad {
+            continue;
+        }
+        vars.push((name, value.as_bytes()));
+    }
+    vars.iter()
+        .map(|(name, value)| {
+            let mut v = Vec::with_capacity(name.len() + 1 + value.len());
+            v.extend_from_slice(name.as_bytes());
+            v.push(b'=');
+            v.extend_from_slice(value);
+            cstring(&v, name)
+        })
+        .collect()
+}
+
+/// Forks and execs. In the child every fd but 0, 1, 2 is closed, signal dispositions and mask
+/// are reset, and any failure (setgid, initgroups, setuid, chdir, exec) makes it print a reason
+/// on its stderr and `_exit(1)` — never run on with the wrong identity. (A failed chdir is
+/// the exception, as in OpenSSH: the session starts in `/` with a notice. A failed exec exits
+/// with 127, as shells do.)
+pub fn spawn(spec: &SpawnSpec) -> io::Result<Child> {
+    let prepared = Prepared::new(spec)?;
+
+    // `child_ends` are closed in the parent after fork (by drop).
+    let (io, stdin, stdout, stderr, child_ends) = match spec.pty {
+        Some(pty) => {
+            let stdin = dup_cloexec(&pty.master)?;
+            let stdout = dup_cloexec(&pty.master)?;
+            (
+                ChildIo::Tty(pty.slave.as_raw_fd()),
+                stdin,
+                stdout,
+                None,
+                Vec::new(),
+            )
+        }
+        None => {
+            let (in_r, in_w) = pipe()?;
+            let (out_r, out_w) = pipe()?;
+            let (err_r, err_w) = pipe()?;
+            let io = ChildIo::Pipes([in_r.as_raw_fd(), out_w.as_raw_fd(), err_w.as_raw_fd()]);
+            (io, in_w, out_r, Some(err_r), vec![in_r, out_w, err_w])
+        }
+    };
+    set_nonblocking_cloexec(&stdin)?;
+    set_nonblocking_cloexec(&stdout)?;
+    if let Some(err) = &stderr {
+        set_nonblocking_cloexec(err)?;
+    }
+
+    // SAFETY: the child only runs `child`, which never returns and uses prepared data.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if pid == 0 {
+        child(&prepared, io);
+    }
+    drop(child_ends);
+    Ok(Child {
+        pid,
+        stdin,
+        stdout,
+        stderr,
+    })
+}
+
+/// Writes all of `bytes` to fd 2, ignoring errors (there is nowhere else to report them).
+fn write_stderr(bytes: &[u8]) {
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        // SAFETY: rest is valid for rest.len() bytes.
+        let n = unsafe { libc::write(2, rest.as_ptr().cast(), rest.len()) };
+        if n <= 0 {
+            return;
+        }
+        rest = &rest[n as usize..];
+    }
+}
+
+/// Prints `what: strerror(errno)` without allocating.
+fn report(what: &[u8], errno: i32) {
+    let mut buf = [0u8; 128];
+    // SAFETY: buf is writable for buf.len() bytes; strerror_r NUL-terminates on success.
+    let text: &[u8] = if unsafe { libc::strerror_r(errno, buf.as_mut_ptr().cast(), buf.len()) } == 0
+    {
+        let len = buf.iter().position(|&b| b == 0).unwrap_or(0);
+        &buf[..len]
+    } else {
+        b"unknown error"
+    };
+    write_stderr(what);
+    write_stderr(b": ");
+    write_stderr(text);
+    write_stderr(b"\n");
+}
+
+fn errno() -> i32 {
+    io::Error::last_os_error().raw_os_error().unwrap_or(0)
+}
+
+/// Reports a failed step and exits: the child must not go on half set up.
+fn die(what: &[u8]) -> ! {
+    report(what, errno());
+    // SAFETY: _exit ends the child without running the parent's atexit handlers or
+    // flushing buffers it shares with the parent.
+    unsafe { libc::_exit(1) }
+}
+
+/// Returns an fd equal to `fd` but not 0, 1 or 2, so the dup2s onto 0, 1, 2 cannot clobber a
+/// source that happens to sit there.
+fn above_stdio(fd: RawFd) -> RawFd {
+    if fd > 2 {
+        return fd;
+    }
+    // SAFETY: F_DUPFD on a descriptor we hold.
+    let new = unsafe { libc::fcntl(fd, libc::F_DUPFD, 3) };
+    if new < 0 {
+        die(b"quoll: dup");
+    }
+    new
+}
+
+/// Closes every descriptor from 3 up.
+fn close_from_3() {
+    // SAFETY: close_range takes integer arguments only; ~0 means "to the highest".
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            3 as libc::c_uint,
+            !0 as libc::c_uint,
+            0,
+        )
+    };
+    if rc == 0 {
+        return;
+    }
+    // Kernels before 5.9: close them one by one.
+    // SAFETY: sysconf takes an integer argument only.
+    let max = unsafe { libc::sysconf(libc::_SC_OPEN_MAX) };
+    let max = if max < 0 {
+        1024
+    } else {
+        max.min(libc::c_int::MAX as libc::c_long) as libc::c_int
+    };
+    for fd in 3..max {
+        // SAFETY: closing a descriptor we may or may not hold; EBADF is harmless.
+        unsafe { libc::close(fd) };
+    }
+}
+
+/// The forked child: set up and exec, or exit. Never returns.
+fn child(p: &Prepared, io: ChildIo) -> ! {
+    // Default dispositions first, so quoll's handlers (which write to quoll's self-pipe)
+    // cannot run here, and an ignored SIGPIPE is not inherited by the user's programs. 128
+    // covers MIPS, which has more signals; invalid numbers just fail.
+    for sig in 1..128 {
+        // SAFETY: setting SIG_DFL has no memory effects; KILL/STOP simply fail.
+        unsafe { libc::signal(sig, libc::SIG_DFL) };
+    }
+    // SAFETY: set is initialised by sigemptyset before use.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+    }
+
+    // A new session: the child leads its own process group, so signal() reaches its jobs,
+    // and can take a controlling terminal.
+    // SAFETY: setsid takes no arguments.
+    if unsafe { libc::setsid() } < 0 {
+        die(b"quoll: setsid");
+    }
+
+    let sources = match io {
+        ChildIo::Tty(slave) => {
+            // SAFETY: TIOCSCTTY takes an integer argument (0: do not steal).
+            if unsafe { libc::ioctl(slave, libc::TIOCSCTTY, 0) } != 0 {
+                die(b"quoll: cannot set controlling terminal");
+            }
+            let slave = above_stdio(slave);
+            [slave; 3]
+        }
+        ChildIo::Pipes(fds) => fds.map(above_stdio),
+    };
+    for (target, source) in sources.into_iter().enumerate() {
+        // SAFETY: dup2 between descriptors we hold; the copy has no close-on-exec flag.
+        if unsafe { libc::dup2(source, target as RawFd) } < 0 {
+            die(b"quoll: dup2");
+        }
+    }
+    close_from_3();
+
+    if p.drop_privileges {
+        drop_privileges(p);
+    }
+
+    // SAFETY: home is a valid C string.
+    if unsafe { libc::chdir(p.home.as_ptr()) } != 0 {
+        report(&p.chdir_notice, errno());
+        // SAFETY: "/" is a valid C string.
+        unsafe { libc::chdir(c"/".as_ptr()) };
+    }
+
+    // SAFETY: shell is a valid C string; argv and envp are NULL-terminated arrays of
+    // pointers into CStrings that `p` keeps alive.
+    unsafe { libc::execve(p.shell.as_ptr(), p.argv_ptrs.as_ptr(), p.envp_ptrs.as_ptr()) };
+    report(&p.exec_failed, errno());
+    // SAFETY: see `die`.
+    unsafe { libc::_exit(127) }
+}
+
+/// Becomes the user, and proves it: any doubt ends the child.
+fn drop_privileges(p: &Prepared) {
+    // Groups first: after setuid we may no longer change them.
+    // SAFETY: name is a valid C string.
+    if unsafe { libc::initgroups(p.name.as_ptr(), p.gid) } != 0 {
+        die(b"quoll: initgroups");
+    }
+    // SAFETY: setgid/setuid take integer arguments only.
+    if unsafe { libc::setgid(p.gid) } != 0 {
+        die(b"quoll: setgid");
+    }
+    // SAFETY: as above.
+    if unsafe { libc::setuid(p.uid) } != 0 {
+        die(b"quoll: setuid");
+    }
+    // SAFETY: the get*id calls cannot fail.
+    let ids = unsafe {
+        [
+            libc::getuid(),
+            libc::geteuid(),
+            libc::getgid(),
+            libc::getegid(),
+        ]
+    };
+    if ids != [p.uid, p.uid, p.gid, p.gid] {
+        write_stderr(b"quoll: privilege drop did not take effect\n");
+        // SAFETY: see `die`.
+        unsafe { libc::_exit(1) }
+    }
+    // SAFETY: setuid takes an integer; success here would mean root could be regained.
+    if p.uid != 0 && unsafe { libc::setuid(0) } != -1 {
+        write_stderr(b"quoll: could regain root after dropping privileges\n");
+        // SAFETY: see `die`.
+        unsafe { libc::_exit(1) }
+    }
+}
+
+/// Sends `sig` to the child's process group (it is a session leader), or to the child alone if
+/// the group is gone.
+pub fn signal(pid: i32, sig: i32) {
+    // kill(0 or -1, ...) would hit quoll itself or every process: never let a bad pid through.
+    if pid <= 0 {
+        return;
+    }
+    // SAFETY: kill takes integer arguments only.
+    if unsafe { libc::kill(-pid, sig) } != 0 {
+        // SAFETY: as above.
+        unsafe { libc::kill(pid, sig) };
+    }
+}
+
+/// RFC 4254 §6.10 signal names (without "SIG").
+const SIGNALS: &[(&str, i32)] = &[
+    ("ABRT", libc::SIGABRT),
+    ("ALRM", libc::SIGALRM),
+    ("FPE", libc::SIGFPE),
+    ("HUP", libc::SIGHUP),
+    ("ILL", libc::SIGILL),
+    ("INT", libc::SIGINT),
+    ("KILL", libc::SIGKILL),
+    ("PIPE", libc::SIGPIPE),
+    ("QUIT", libc::SIGQUIT),
+    ("SEGV", libc::SIGSEGV),
+    ("TERM", libc::SIGTERM),
+    ("USR1", libc::SIGUSR1),
+    ("USR2", libc::SIGUSR2),
+];
 
 /// Maps an SSH signal name ("TERM", "INT", ...) to a signal number and back.
 pub fn signal_number(name: &str) -> Option<i32> {
-    let _ = name;
-    todo!()
+    SIGNALS.iter().find(|(n, _)| *n == name).map(|&(_, s)| s)
 }
 
+/// The RFC 4254 name of `sig`. Signals the RFC does not name (e.g. SIGBUS, SIGSYS) are
+/// reported as "SIG@openssh.com", the name OpenSSH uses: RFC 4254 allows `name@domain`
+/// for local extensions, and clients print it rather than reject it.
 pub fn signal_name(sig: i32) -> &'static str {
-    let _ = sig;
-    todo!()
+    SIGNALS
+        .iter()
+        .find(|(_, s)| *s == sig)
+        .map_or("SIG@openssh.com", |&(n, _)| n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::daemon::pty::{self, WinSize};
+    use crate::daemon::users;
+    use std::time::{Duration, Instant};
+
+    const TIMEOUT: Duration = Duration::from_secs(10);
+
+    /// Reads until EOF (or EIO, which a pty master reports once the slave is gone).
+    fn read_all(fd: &OwnedFd) -> Vec<u8> {
+        let deadline = Instant::now() + TIMEOUT;
+        let mut out = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(
+                !left.is_zero(),
+                "timed out reading; got {:?}",
+                String::from_utf8_lossy(&out)
+            );
+            let mut pfd = libc::pollfd {
+                fd: fd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd.
+            unsafe { libc::poll(&mut pfd, 1, left.as_millis() as i32) };
+            let mut buf = [0u8; 4096];
+            // SAFETY: buf is writable for its length.
+            let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+            match n {
+                0 => return out,
+                n if n > 0 => out.extend_from_slice(&buf[..n as usize]),
+                _ => match errno() {
+                    libc::EAGAIN | libc::EINTR => {}
+                    libc::EIO => return out,
+                    e => panic!("read: errno {e}"),
+                },
+            }
+        }
+    }
+
+    /// waitpid with a deadline; kills the child's group if it overstays.
+    fn wait(pid: i32) -> i32 {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let mut status = 0;
+            // SAFETY: status is a valid out-pointer.
+            let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+            if r == pid {
+                return status;
+            }
+            assert_eq!(r, 0, "waitpid failed");
+            if Instant::now() > deadline {
+                signal(pid, libc::SIGKILL);
+                panic!("child {pid} did not exit");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn exit_code(status: i32) -> i32 {
+        assert!(libc::WIFEXITED(status), "status {status:#x}");
+        libc::WEXITSTATUS(status)
+    }
+
+    /// The current user, with /bin/sh so the tests know their shell.
+    fn me() -> User {
+        // SAFETY: getuid cannot fail.
+        let mut u = users::by_uid(unsafe { libc::getuid() }).expect("current user in passwd");
+        u.shell = "/bin/sh".into();
+        u
+    }
+
+    fn spec<'a>(user: &'a User, command: Option<&'a [u8]>) -> SpawnSpec<'a> {
+        SpawnSpec {
+            user,
+            command,
+            pty: None,
+            term: None,
+            env: &[],
+            ssh_client: "192.0.2.1 50000 22",
+            ssh_connection: "192.0.2.1 50000 192.0.2.2 22",
+            original_command: None,
+            drop_privileges: false,
+        }
+    }
+
+    /// Runs a pipe-mode child to completion: (stdout, stderr, exit code).
+    fn run(spec: &SpawnSpec) -> (String, String, i32) {
+        let child = spawn(spec).unwrap();
+        drop(child.stdin);
+        let out = read_all(&child.stdout);
+        let err = read_all(child.stderr.as_ref().unwrap());
+        let code = exit_code(wait(child.pid));
+        let s = |v: Vec<u8>| String::from_utf8(v).unwrap();
+        (s(out), s(err), code)
+    }
+
+    #[test]
+    fn pipes_carry_stdout_stderr_and_status() {
+        let user = me();
+        let cmd = b"echo hello; echo err >&2; exit 3";
+        let (out, err, code) = run(&spec(&user, Some(cmd)));
+        assert_eq!((out.as_str(), err.as_str(), code), ("hello\n", "err\n", 3));
+    }
+
+    #[test]
+    fn stdin_reaches_the_child_and_login_shell_gets_dash_argv0() {
+        let user = User {
+            // No profile scripts to run from a home that does not exist.
+            home: "/nonexistent-quoll-test".into(),
+            ..me()
+        };
+        let child = spawn(&spec(&user, None)).unwrap();
+        let script = b"echo \"$0\"; pwd\n";
+        // SAFETY: script is valid for its length; a pipe takes this much without blocking.
+        let n = unsafe {
+            libc::write(
+                child.stdin.as_raw_fd(),
+                script.as_ptr().cast(),
+                script.len(),
+            )
+        };
+        assert_eq!(n, script.len() as isize);
+        drop(child.stdin);
+        let out = String::from_utf8(read_all(&child.stdout)).unwrap();
+        let err = String::from_utf8(read_all(child.stderr.as_ref().unwrap())).unwrap();
+        assert_eq!(exit_code(wait(child.pid)), 0);
+        assert_eq!(out, "-sh\n/\n");
+        assert!(
+            err.contains("Could not chdir to home directory /nonexistent-quoll-test"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn command_is_one_argument() {
+        let user = me();
+        // Quotes and semicolons are the shell's business, not ours: this is exactly what
+        // `sh -c` receives.
+        let (out, _, code) = run(&spec(&user, Some(b"printf '%s\\n' \"a;b\" 'c d'")));
+        assert_eq!((out.as_str(), code), ("a;b\nc d\n", 0));
+    }
+
+    #[test]
+    fn environment_is_exactly_ours() {
+        let user = me();
+        let env = [
+            ("LANG".to_string(), "C.UTF-8".to_string()),
+            ("PATH".to_string(), "/evil".to_string()),
+            ("A=B".to_string(), "x".to_string()),
+        ];
+        let s = SpawnSpec {
+            env: &env,
+            original_command: Some(b"ls -l"),
+            term: Some("vt100"), // no pty: not exported
+            ..spec(&user, Some(b"env"))
+        };
+        let (out, _, code) = run(&s);
+        assert_eq!(code, 0);
+        let mut vars: Vec<&str> = out.lines().filter(|l| !l.starts_with("PWD=")).collect();
+        vars.sort();
+        let path = if user.uid == 0 {
+            config::ROOT_PATH
+        } else {
+            config::DEFAULT_PATH
+        };
+        let mut want = vec![
+            format!("HOME={}", user.home),
+            "LANG=C.UTF-8".to_string(),
+            format!("LOGNAME={}", user.name),
+            format!("MAIL=/var/mail/{}", user.name),
+            format!("PATH={path}"),
+            "SHELL=/bin/sh".to_string(),
+            "SSH_CLIENT=192.0.2.1 50000 22".to_string(),
+            "SSH_CONNECTION=192.0.2.1 50000 192.0.2.2 22".to_string(),
+            "SSH_ORIGINAL_COMMAND=ls -l".to_string(),
+            format!("USER={}", user.name),
+        ];
+        want.sort();
+        assert_eq!(vars, want);
+    }
+
+    #[test]
+    fn only_stdio_is_inherited() {
+        let user = me();
+        // A descriptor without close-on-exec, as a careless library might leave one.
+        // SAFETY: dup of stderr, closed below.
+        let leaked = unsafe { libc::dup(2) };
+        assert!(leaked > 2);
+        let cmd = format!("test -e /proc/self/fd/{leaked} && echo leaked; exec ls /proc/self/fd");
+        let (out, _, code) = run(&spec(&user, Some(cmd.as_bytes())));
+        // SAFETY: closing our own dup.
+        unsafe { libc::close(leaked) };
+        assert_eq!(code, 0);
+        // ls itself has its directory open as fd 3.
+        assert_eq!(out, "0\n1\n2\n3\n");
+    }
+
+    #[test]
+    fn pty_child_has_terminal_and_term() {
+        let user = me();
+        let size = WinSize {
+            cols: 80,
+            rows: 24,
+            ..Default::default()
+        };
+        let pty = pty::open(size, user.uid).unwrap();
+        let s = SpawnSpec {
+            pty: Some(&pty),
+            term: Some("xterm-quoll"),
+            ..spec(&user, Some(b"tty; echo \"$TERM $SSH_TTY\"; stty size"))
+        };
+        let child = spawn(&s).unwrap();
+        assert!(child.stderr.is_none());
+        let name = pty.name.clone();
+        // Only the child may hold the slave now, so the master reports EOF when it exits.
+        drop(pty.slave);
+        drop(child.stdin);
+        let out = String::from_utf8(read_all(&child.stdout)).unwrap();
+        assert_eq!(exit_code(wait(child.pid)), 0);
+        assert_eq!(out, format!("{name}\r\nxterm-quoll {name}\r\n24 80\r\n"));
+    }
+
+    #[test]
+    fn exec_failure_exits_127() {
+        let user = User {
+            shell: "/nonexistent/quoll-shell".into(),
+            ..me()
+        };
+        let (out, err, code) = run(&spec(&user, Some(b"true")));
+        assert_eq!((out.as_str(), code), ("", 127));
+        assert!(
+            err.starts_with("quoll: cannot execute /nonexistent/quoll-shell: "),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn nul_in_command_is_refused() {
+        let user = me();
+        assert!(spawn(&spec(&user, Some(b"echo a\0rm -rf /"))).is_err());
+    }
+
+    #[test]
+    fn root_drops_to_nobody() {
+        // SAFETY: geteuid cannot fail.
+        if unsafe { libc::geteuid() } != 0 {
+            eprintln!("skipped: needs root");
+            return;
+        }
+        let Some(mut nobody) = users::by_name("nobody") else {
+            eprintln!("skipped: no user nobody");
+            return;
+        };
+        nobody.shell = "/bin/sh".into(); // nobody's own shell is nologin
+        let s = SpawnSpec {
+            drop_privileges: true,
+            ..spec(&nobody, Some(b"id -u; id -g; id -G"))
+        };
+        let (out, err, code) = run(&s);
+        assert_eq!(code, 0, "{err}");
+        let (u, g) = (nobody.uid, nobody.gid);
+        assert_eq!(out, format!("{u}\n{g}\n{g}\n"));
+    }
+
+    #[test]
+    fn signal_names_round_trip() {
+        for name in [
+            "ABRT", "ALRM", "FPE", "HUP", "ILL", "INT", "KILL", "PIPE", "QUIT",
+        ] {
+            assert_eq!(signal_name(signal_number(name).unwrap()), name);
+        }
+        for name in ["SEGV", "TERM", "USR1", "USR2"] {
+            assert_eq!(signal_name(signal_number(name).unwrap()), name);
+        }
+        assert_eq!(signal_number("SIGTERM"), None);
+        assert_eq!(signal_number("BUS"), None);
+        assert_eq!(signal_name(libc::SIGBUS), "SIG@openssh.com");
+    }
+
+    #[test]
+    fn signal_reaches_the_group() {
+        let user = me();
+        let child = spawn(&spec(&user, Some(b"sleep 30; echo survived"))).unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        signal(child.pid, libc::SIGTERM);
+        let out = read_all(&child.stdout);
+        let status = wait(child.pid);
+        assert!(libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGTERM);
+        assert!(out.is_empty());
+        signal(0, libc::SIGTERM); // must be a no-op, not a signal to ourselves
+    }
 }
