@@ -4,9 +4,8 @@
 //! `[options] keytype base64 [comment]`. Only `ssh-ed25519` keys can match, since that is the
 //! only user key type quoll verifies.
 
-use std::fs::File;
 use std::io::Read;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
 use subtle::ConstantTimeEq;
 
@@ -39,7 +38,13 @@ fn find_key_below(
     keyblob: &[u8],
     top: &Path,
 ) -> Result<Option<KeyOptions>, String> {
-    let file = match File::open(path) {
+    // O_NONBLOCK: opening a FIFO planted as the file must not stall the whole server (the
+    // fstat below then refuses it); it changes nothing for regular files.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path);
+    let file = match file {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(format!("{}: {e}", path.display())),
@@ -165,12 +170,11 @@ fn parse_options(line: &str) -> Result<Option<(KeyOptions, &str)>, String> {
         let (name, value, after) = next_option(rest)?;
         rest = after;
         let lower = name.to_ascii_lowercase();
-        let needs_value = matches!(
-            lower.as_str(),
-            "command" | "environment" | "permitopen" | "permitlisten" | "from"
-        );
+        let Some(&(_, needs_value)) = OPTIONS.iter().find(|(n, _)| *n == lower) else {
+            return Err(format!("unknown option {}", shown(name)));
+        };
         if needs_value != value.is_some() {
-            return Err(format!("malformed option {name:?}"));
+            return Err(format!("malformed option {lower}"));
         }
         match lower.as_str() {
             "command" if options.command.is_some() => {
@@ -179,26 +183,50 @@ fn parse_options(line: &str) -> Result<Option<(KeyOptions, &str)>, String> {
             "command" => options.command = value,
             "no-pty" | "restrict" => options.no_pty = true,
             "pty" => options.no_pty = false,
-            "no-port-forwarding"
-            | "no-agent-forwarding"
-            | "no-x11-forwarding"
-            | "no-user-rc"
-            | "port-forwarding"
-            | "agent-forwarding"
-            | "x11-forwarding"
-            | "user-rc"
-            | "environment"
-            | "permitopen"
-            | "permitlisten" => {}
             "cert-authority" => return Ok(None),
             "from" => return Err("from= is not supported".into()),
-            _ => return Err(format!("unknown option {name:?}")),
+            // Forwarding, environment and user-rc options: nothing of that kind is offered.
+            _ => {}
         }
         match rest.as_bytes().first() {
             Some(b',') => rest = &rest[1..],
             Some(b' ' | b'\t') => return Ok(Some((options, rest.trim_start()))),
             _ => return Err("no key after the options".into()),
         }
+    }
+}
+
+/// The OpenSSH options we know (lower case), and whether each takes a value.
+const OPTIONS: &[(&str, bool)] = &[
+    ("command", true),
+    ("environment", true),
+    ("from", true),
+    ("permitlisten", true),
+    ("permitopen", true),
+    ("agent-forwarding", false),
+    ("cert-authority", false),
+    ("no-agent-forwarding", false),
+    ("no-port-forwarding", false),
+    ("no-pty", false),
+    ("no-user-rc", false),
+    ("no-x11-forwarding", false),
+    ("port-forwarding", false),
+    ("pty", false),
+    ("restrict", false),
+    ("user-rc", false),
+    ("x11-forwarding", false),
+];
+
+/// An unknown option's name for the log, only if it looks like one: the "options" may be
+/// any text (a symlink to a root-owned file passes the permission checks), and none of it
+/// belongs in the log.
+fn shown(name: &str) -> String {
+    let plausible =
+        name.len() <= 32 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if plausible {
+        format!("{name:?}")
+    } else {
+        "(unprintable)".into()
     }
 }
 
@@ -420,6 +448,26 @@ mod tests {
         } else {
             assert!(result.is_err());
         }
+    }
+
+    #[test]
+    fn fifo_is_refused_without_blocking() {
+        let tmp = TempDir::new("fifo");
+        let path = tmp.0.join("authorized_keys");
+        let status = Command::new("mkfifo").arg(&path).status().unwrap();
+        assert!(status.success());
+        let err = find_key_below(&path, uid(), b"x", &tmp.0).unwrap_err();
+        assert!(err.ends_with("is not a regular file"), "{err}");
+    }
+
+    #[test]
+    fn unknown_option_names_are_shown_only_when_plausible() {
+        assert_eq!(
+            parse_options("frob k").unwrap_err(),
+            "unknown option \"frob\""
+        );
+        let err = parse_options("root:$6$secret$hash:19000:0:99999:7::: k").unwrap_err();
+        assert!(!err.contains("secret"), "{err}");
     }
 
     #[test]
