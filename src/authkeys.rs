@@ -1,7 +1,13 @@
 //! authorized_keys: finding the file, checking its permissions, matching a key.
-//! STUB: signatures fixed, bodies to be written.
+//!
+//! The format is OpenSSH's (sshd(8), "AUTHORIZED_KEYS FILE FORMAT"): one key per line,
+//! `[options] keytype base64 [comment]`. Only `ssh-ed25519` keys can match, since that is the
+//! only user key type quoll verifies.
 
+use std::io::Read;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
+use subtle::ConstantTimeEq;
 
 /// Options of the matching authorized_keys line (more arrive with the flags issue).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -10,11 +16,522 @@ pub struct KeyOptions {
     pub no_pty: bool,
 }
 
+/// Bytes of an authorized_keys file we read; a file larger than this is a mistake (or an
+/// attack on a small board's memory), and keys past the limit are not seen.
+const MAX_FILE: u64 = 256 * 1024;
+
 /// Is `keyblob` (an `ssh-ed25519` public key blob) listed in the file at `path`?
 /// `owner_uid` is the user the file belongs to: the file and every directory above it must be
 /// owned by that user or root and not group/world-writable, else the file is refused (`Err`
 /// with a message for the log). A missing file is `Ok(None)`.
+///
+/// Unlike OpenSSH, which stops at the user's home directory, the check goes up to `/`: a home
+/// under a group-writable directory is refused.
 pub fn find_key(path: &Path, owner_uid: u32, keyblob: &[u8]) -> Result<Option<KeyOptions>, String> {
-    let _ = (path, owner_uid, keyblob);
-    todo!()
+    find_key_below(path, owner_uid, keyblob, Path::new("/"))
+}
+
+/// `find_key`, checking directories only up to `top` (tests run in a world-writable /tmp).
+fn find_key_below(
+    path: &Path,
+    owner_uid: u32,
+    keyblob: &[u8],
+    top: &Path,
+) -> Result<Option<KeyOptions>, String> {
+    // O_NONBLOCK: opening a FIFO planted as the file must not stall the whole server (the
+    // fstat below then refuses it); it changes nothing for regular files.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path);
+    let file = match file {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("{}: {e}", path.display())),
+    };
+    // Check the file we opened (fstat), not whatever the name points to a moment later.
+    let meta = file
+        .metadata()
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    if !meta.is_file() {
+        return Err(format!("{} is not a regular file", path.display()));
+    }
+    check_owner_and_mode(&meta, owner_uid, "file", path)?;
+    // Walk the real path (symlinks resolved): those are the directories someone could use to
+    // swap the file.
+    let real = path
+        .canonicalize()
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    for dir in real.ancestors().skip(1) {
+        let meta = dir
+            .metadata()
+            .map_err(|e| format!("{}: {e}", dir.display()))?;
+        check_owner_and_mode(&meta, owner_uid, "directory", dir)?;
+        if dir == top {
+            break;
+        }
+    }
+
+    let mut text = Vec::new();
+    file.take(MAX_FILE)
+        .read_to_end(&mut text)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    if text.len() as u64 == MAX_FILE {
+        log::warn!(
+            "{}: longer than {MAX_FILE} bytes, rest ignored",
+            path.display()
+        );
+    }
+
+    for (index, line) in text.split(|&b| b == b'\n').enumerate() {
+        let Ok(line) = std::str::from_utf8(line) else {
+            log::warn!("{}:{}: not UTF-8, skipped", path.display(), index + 1);
+            continue;
+        };
+        match parse_line(line) {
+            Ok(Some(entry)) => {
+                if bool::from(entry.blob.as_slice().ct_eq(keyblob)) {
+                    return Ok(Some(entry.options));
+                }
+            }
+            Ok(None) => {}
+            Err(why) => log::warn!("{}:{}: {why}, skipped", path.display(), index + 1),
+        }
+    }
+    Ok(None)
+}
+
+/// OpenSSH's StrictModes rule: owned by the user or root, writable by nobody else.
+fn check_owner_and_mode(
+    meta: &std::fs::Metadata,
+    owner_uid: u32,
+    what: &str,
+    path: &Path,
+) -> Result<(), String> {
+    let owner_ok = meta.uid() == owner_uid || meta.uid() == 0;
+    if !owner_ok || meta.mode() & 0o022 != 0 {
+        return Err(format!(
+            "bad ownership or modes for {what} {}",
+            path.display()
+        ));
+    }
+    Ok(())
+}
+
+/// An ssh-ed25519 line, ready to compare.
+#[derive(Debug)]
+struct Entry {
+    options: KeyOptions,
+    blob: Vec<u8>,
+}
+
+/// Parses one line. `Ok(None)`: nothing that could match (blank, comment, another key type,
+/// a certificate authority). `Err`: a line to warn about.
+fn parse_line(line: &str) -> Result<Option<Entry>, String> {
+    let line = line.trim_matches([' ', '\t', '\r']);
+    if line.is_empty() || line.starts_with('#') {
+        return Ok(None);
+    }
+    let first = line.split([' ', '\t']).next().unwrap_or("");
+    let (options, rest) = if is_key_type(first) {
+        (KeyOptions::default(), line)
+    } else {
+        match parse_options(line)? {
+            Some(parsed) => parsed,
+            None => return Ok(None),
+        }
+    };
+    let mut fields = rest.split([' ', '\t']).filter(|f| !f.is_empty());
+    let (Some(key_type), Some(base64)) = (fields.next(), fields.next()) else {
+        return Err("no key on the line".into());
+    };
+    if key_type != "ssh-ed25519" {
+        return Ok(None);
+    }
+    let blob = b64decode(base64).ok_or("invalid base64 in key")?;
+    Ok(Some(Entry { options, blob }))
+}
+
+/// Key type names that can start a line with no options.
+fn is_key_type(word: &str) -> bool {
+    word.starts_with("ssh-") || word.starts_with("ecdsa-") || word.starts_with("sk-")
+}
+
+/// Parses the comma-separated options at the start of `line` and returns them with the rest
+/// of the line (the key). `Ok(None)` for a line that is not a user key (`cert-authority`).
+///
+/// Options that only restrict forwarding or set the environment are accepted and ignored:
+/// quoll offers neither. `from=` is refused instead of ignored: quoll cannot check it here, and
+/// ignoring it would accept the key from every address.
+fn parse_options(line: &str) -> Result<Option<(KeyOptions, &str)>, String> {
+    let mut options = KeyOptions::default();
+    let mut rest = line;
+    loop {
+        let (name, value, after) = next_option(rest)?;
+        rest = after;
+        let lower = name.to_ascii_lowercase();
+        let Some(&(_, needs_value)) = OPTIONS.iter().find(|(n, _)| *n == lower) else {
+            return Err(format!("unknown option {}", shown(name)));
+        };
+        if needs_value != value.is_some() {
+            return Err(format!("malformed option {lower}"));
+        }
+        match lower.as_str() {
+            "command" if options.command.is_some() => {
+                return Err("more than one command option".into());
+            }
+            "command" => options.command = value,
+            "no-pty" | "restrict" => options.no_pty = true,
+            "pty" => options.no_pty = false,
+            "cert-authority" => return Ok(None),
+            "from" => return Err("from= is not supported".into()),
+            // Forwarding, environment and user-rc options: nothing of that kind is offered.
+            _ => {}
+        }
+        match rest.as_bytes().first() {
+            Some(b',') => rest = &rest[1..],
+            Some(b' ' | b'\t') => return Ok(Some((options, rest.trim_start()))),
+            _ => return Err("no key after the options".into()),
+        }
+    }
+}
+
+/// The OpenSSH options we know (lower case), and whether each takes a value.
+const OPTIONS: &[(&str, bool)] = &[
+    ("command", true),
+    ("environment", true),
+    ("from", true),
+    ("permitlisten", true),
+    ("permitopen", true),
+    ("agent-forwarding", false),
+    ("cert-authority", false),
+    ("no-agent-forwarding", false),
+    ("no-port-forwarding", false),
+    ("no-pty", false),
+    ("no-user-rc", false),
+    ("no-x11-forwarding", false),
+    ("port-forwarding", false),
+    ("pty", false),
+    ("restrict", false),
+    ("user-rc", false),
+    ("x11-forwarding", false),
+];
+
+/// An unknown option's name for the log, only if it looks like one: the "options" may be
+/// any text (a symlink to a root-owned file passes the permission checks), and none of it
+/// belongs in the log.
+fn shown(name: &str) -> String {
+    let plausible =
+        name.len() <= 32 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if plausible {
+        format!("{name:?}")
+    } else {
+        "(unprintable)".into()
+    }
+}
+
+/// Splits `name` or `name="value"` off the front of `s`. In the value `\"` stands for `"`
+/// (the only escape OpenSSH knows; other backslashes are kept as they are).
+fn next_option(s: &str) -> Result<(&str, Option<String>, &str), String> {
+    let end = s.find(['=', ',', ' ', '\t']).unwrap_or(s.len());
+    let (name, rest) = s.split_at(end);
+    if name.is_empty() {
+        return Err("empty option".into());
+    }
+    let Some(rest) = rest.strip_prefix('=') else {
+        return Ok((name, None, rest));
+    };
+    let Some(quoted) = rest.strip_prefix('"') else {
+        return Err(format!("value of option {name:?} is not quoted"));
+    };
+    let mut value = String::new();
+    let mut chars = quoted.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' => return Ok((name, Some(value), &quoted[i + 1..])),
+            '\\' if quoted[i + 1..].starts_with('"') => {
+                value.push('"');
+                chars.next();
+            }
+            c => value.push(c),
+        }
+    }
+    Err(format!("unterminated quote in option {name:?}"))
+}
+
+// TODO: use crate::base64 once merged.
+/// Standard base64 (RFC 4648) with optional padding; `None` on any invalid character.
+fn b64decode(text: &str) -> Option<Vec<u8>> {
+    let data = text.trim_end_matches('=');
+    let padding = text.len() - data.len();
+    if padding > 2 || (padding > 0 && text.len() % 4 != 0) || data.len() % 4 == 1 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(data.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for c in data.bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+    use std::path::PathBuf;
+    use std::process::Command;
+
+    /// A private directory under the system temp dir, removed on drop.
+    struct TempDir(PathBuf);
+
+    impl TempDir {
+        fn new(tag: &str) -> TempDir {
+            let dir =
+                std::env::temp_dir().join(format!("quoll-authkeys-{}-{tag}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir(&dir).unwrap();
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+            TempDir(dir)
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// Our effective uid: /proc/self belongs to it.
+    fn uid() -> u32 {
+        std::fs::metadata("/proc/self").unwrap().uid()
+    }
+
+    /// Makes a real key with ssh-keygen; returns its .pub line and its blob, built from the
+    /// raw public key rather than copied from the file.
+    fn keygen(dir: &Path, name: &str) -> (String, Vec<u8>) {
+        let path = dir.join(name);
+        let status = Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-C", "test key", "-f"])
+            .arg(&path)
+            .status()
+            .expect("ssh-keygen runs");
+        assert!(status.success());
+        let line = std::fs::read_to_string(path.with_extension("pub")).unwrap();
+        let line = line.trim_end().to_string();
+        let decoded = b64decode(line.split(' ').nth(1).unwrap()).unwrap();
+        // string "ssh-ed25519", string key(32)
+        assert_eq!(&decoded[..4], &[0, 0, 0, 11]);
+        assert_eq!(&decoded[4..15], b"ssh-ed25519");
+        assert_eq!(&decoded[15..19], &[0, 0, 0, 32]);
+        let raw = &decoded[19..];
+        assert_eq!(raw.len(), 32);
+        let mut blob = Vec::new();
+        blob.extend_from_slice(&11u32.to_be_bytes());
+        blob.extend_from_slice(b"ssh-ed25519");
+        blob.extend_from_slice(&32u32.to_be_bytes());
+        blob.extend_from_slice(raw);
+        (line, blob)
+    }
+
+    fn write_keys(dir: &Path, text: &str) -> PathBuf {
+        let path = dir.join("authorized_keys");
+        std::fs::write(&path, text).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        path
+    }
+
+    #[test]
+    fn matching_and_non_matching_keys() {
+        let tmp = TempDir::new("match");
+        let (line_a, blob_a) = keygen(&tmp.0, "a");
+        let (_, blob_b) = keygen(&tmp.0, "b");
+        let text = format!(
+            "# my keys\n\n   \nssh-rsa AAAAB3NzaC1yc2E= rsa\nno-pty,command=\"echo \\\"hi\\\", bye\" {line_a}\n"
+        );
+        let path = write_keys(&tmp.0, &text);
+        let found = find_key_below(&path, uid(), &blob_a, &tmp.0).unwrap();
+        let want = KeyOptions {
+            command: Some("echo \"hi\", bye".into()),
+            no_pty: true,
+        };
+        assert_eq!(found, Some(want));
+        assert_eq!(find_key_below(&path, uid(), &blob_b, &tmp.0).unwrap(), None);
+        // A prefix of a key is not the key.
+        assert_eq!(
+            find_key_below(&path, uid(), &blob_a[..40], &tmp.0).unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn plain_line_and_skipped_lines() {
+        let tmp = TempDir::new("plain");
+        let (line, blob) = keygen(&tmp.0, "k");
+        let key = line.split(' ').take(2).collect::<Vec<_>>().join(" ");
+        // Bad lines carrying the same key must not match; the last, plain one does.
+        let text = format!(
+            "bogus-option {key}\nfrom=\"10.0.0.1\" {key}\ncert-authority {key}\n\
+             command=\"unterminated {key}\n\t{key}\r\n"
+        );
+        let path = write_keys(&tmp.0, &text);
+        let found = find_key_below(&path, uid(), &blob, &tmp.0).unwrap();
+        assert_eq!(found, Some(KeyOptions::default()));
+    }
+
+    #[test]
+    fn missing_file_is_none() {
+        let tmp = TempDir::new("missing");
+        let path = tmp.0.join("nope");
+        assert_eq!(find_key(&path, uid(), b"x"), Ok(None));
+    }
+
+    #[test]
+    fn group_writable_file_is_refused() {
+        let tmp = TempDir::new("gwfile");
+        let path = write_keys(&tmp.0, "");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o620)).unwrap();
+        let err = find_key_below(&path, uid(), b"x", &tmp.0).unwrap_err();
+        assert_eq!(
+            err,
+            format!("bad ownership or modes for file {}", path.display())
+        );
+    }
+
+    #[test]
+    fn group_writable_directory_is_refused() {
+        let tmp = TempDir::new("gwdir");
+        let ssh = tmp.0.join(".ssh");
+        std::fs::create_dir(&ssh).unwrap();
+        let path = write_keys(&ssh, "");
+        std::fs::set_permissions(&ssh, std::fs::Permissions::from_mode(0o770)).unwrap();
+        let err = find_key_below(&path, uid(), b"x", &tmp.0).unwrap_err();
+        assert_eq!(
+            err,
+            format!("bad ownership or modes for directory {}", ssh.display())
+        );
+        // The walk goes on up to /: a world-writable /tmp is refused by find_key itself.
+        std::fs::set_permissions(&ssh, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let tmp_mode = std::fs::metadata(std::env::temp_dir()).unwrap().mode();
+        if tmp_mode & 0o022 != 0 {
+            let err = find_key(&path, uid(), b"x").unwrap_err();
+            assert!(
+                err.starts_with("bad ownership or modes for directory"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn file_of_another_user_is_refused() {
+        let tmp = TempDir::new("owner");
+        let path = write_keys(&tmp.0, "");
+        // Owned by us, checked for someone else: fine only if we are root.
+        let other = uid().wrapping_add(1000);
+        let result = find_key_below(&path, other, b"x", &tmp.0);
+        if uid() == 0 {
+            assert_eq!(result, Ok(None));
+        } else {
+            assert!(result.is_err());
+        }
+    }
+
+    #[test]
+    fn fifo_is_refused_without_blocking() {
+        let tmp = TempDir::new("fifo");
+        let path = tmp.0.join("authorized_keys");
+        let status = Command::new("mkfifo").arg(&path).status().unwrap();
+        assert!(status.success());
+        let err = find_key_below(&path, uid(), b"x", &tmp.0).unwrap_err();
+        assert!(err.ends_with("is not a regular file"), "{err}");
+    }
+
+    #[test]
+    fn unknown_option_names_are_shown_only_when_plausible() {
+        assert_eq!(
+            parse_options("frob k").unwrap_err(),
+            "unknown option \"frob\""
+        );
+        let err = parse_options("root:$6$secret$hash:19000:0:99999:7::: k").unwrap_err();
+        assert!(!err.contains("secret"), "{err}");
+    }
+
+    #[test]
+    fn options_parsing() {
+        let opts = |s: &str| parse_options(s).map(|o| o.map(|(o, rest)| (o, rest.to_string())));
+        assert_eq!(
+            opts("command=\"a,b \\\"c\\\" d\\e\",no-pty ssh-ed25519 AAAA"),
+            Ok(Some((
+                KeyOptions {
+                    command: Some("a,b \"c\" d\\e".into()),
+                    no_pty: true
+                },
+                "ssh-ed25519 AAAA".into()
+            )))
+        );
+        // restrict implies no-pty; a later pty allows it again.
+        assert!(opts("restrict k").unwrap().unwrap().0.no_pty);
+        assert!(!opts("restrict,pty k").unwrap().unwrap().0.no_pty);
+        assert!(opts(
+            "No-Port-Forwarding,no-X11-forwarding,permitopen=\"h:1\",environment=\"A=B\" k"
+        )
+        .unwrap()
+        .is_some());
+        assert_eq!(opts("cert-authority k"), Ok(None));
+        for bad in [
+            "unknown k",
+            "command=unquoted k",
+            "command k",
+            "no-pty=\"x\" k",
+            "command=\"a\",command=\"b\" k",
+            "command=\"open k",
+            "no-pty,",
+            "no-pty",
+            ",no-pty k",
+            "from=\"*\" k",
+            "no-pty;x k",
+        ] {
+            assert!(opts(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn line_parsing() {
+        assert!(parse_line("").unwrap().is_none());
+        assert!(parse_line("  # comment").unwrap().is_none());
+        assert!(parse_line("ssh-rsa AAAA x").unwrap().is_none());
+        assert!(parse_line("ssh-ed25519").is_err());
+        assert!(parse_line("ssh-ed25519 !!!!").is_err());
+        let e = parse_line("ssh-ed25519\tAAECAw== comment with spaces")
+            .unwrap()
+            .unwrap();
+        assert_eq!(e.blob, vec![0, 1, 2, 3]);
+    }
+
+    #[test]
+    fn base64() {
+        assert_eq!(b64decode("").unwrap(), b"");
+        assert_eq!(b64decode("Zg==").unwrap(), b"f");
+        assert_eq!(b64decode("Zm8").unwrap(), b"fo");
+        assert_eq!(b64decode("Zm9vYmFy").unwrap(), b"foobar");
+        assert_eq!(b64decode("+/+/").unwrap(), vec![0xfb, 0xff, 0xbf]);
+        assert_eq!(b64decode("Z"), None);
+        assert_eq!(b64decode("Zg==="), None);
+        assert_eq!(b64decode("Zm9v YmFy"), None);
+        assert_eq!(b64decode("Zg="), None);
+    }
 }
