@@ -26,7 +26,7 @@ const MAX_FILE: u64 = 256 * 1024;
 /// with a message for the log). A missing file is `Ok(None)`.
 ///
 /// Unlike OpenSSH, which stops at the user's home directory, the check goes up to `/`: a home
-/// under a group-writable directory is refused.
+/// under a group-writable directory is refused. Root-owned sticky directories (/tmp) pass.
 pub fn find_key(path: &Path, owner_uid: u32, keyblob: &[u8]) -> Result<Option<KeyOptions>, String> {
     find_key_below(path, owner_uid, keyblob, Path::new("/"))
 }
@@ -109,7 +109,10 @@ fn check_owner_and_mode(
     path: &Path,
 ) -> Result<(), String> {
     let owner_ok = meta.uid() == owner_uid || meta.uid() == 0;
-    if !owner_ok || meta.mode() & 0o022 != 0 {
+    // A root-owned sticky directory such as /tmp is safe to pass through: nobody else can
+    // remove or rename the entries below it that they do not own.
+    let sticky_root_dir = meta.is_dir() && meta.uid() == 0 && meta.mode() & 0o1000 != 0;
+    if !owner_ok || (meta.mode() & 0o022 != 0 && !sticky_root_dir) {
         return Err(format!(
             "bad ownership or modes for {what} {}",
             path.display()
@@ -424,15 +427,19 @@ mod tests {
             err,
             format!("bad ownership or modes for directory {}", ssh.display())
         );
-        // The walk goes on up to /: a world-writable /tmp is refused by find_key itself.
+        // The walk goes on up to /: a world-writable directory without the sticky bit is
+        // refused; a root-owned sticky one such as /tmp is passed.
         std::fs::set_permissions(&ssh, std::fs::Permissions::from_mode(0o700)).unwrap();
-        let tmp_mode = std::fs::metadata(std::env::temp_dir()).unwrap().mode();
-        if tmp_mode & 0o022 != 0 {
-            let err = find_key(&path, uid(), b"x").unwrap_err();
-            assert!(
-                err.starts_with("bad ownership or modes for directory"),
-                "{err}"
-            );
+        std::fs::set_permissions(&tmp.0, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let err = find_key(&path, uid(), b"x").unwrap_err();
+        assert_eq!(
+            err,
+            format!("bad ownership or modes for directory {}", tmp.0.display())
+        );
+        std::fs::set_permissions(&tmp.0, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let tmp_meta = std::fs::metadata(std::env::temp_dir()).unwrap();
+        if tmp_meta.uid() == 0 && tmp_meta.mode() & 0o1000 != 0 {
+            assert_eq!(find_key(&path, uid(), b"x"), Ok(None));
         }
     }
 

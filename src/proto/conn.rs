@@ -223,10 +223,7 @@ impl Conn {
                     now,
                 )
             };
-            let newkeys = match result {
-                Ok(k) => k,
-                Err(d) => return Err(d),
-            };
+            let newkeys = result?;
             self.input.consume_packet();
             if let Some(c2s) = newkeys {
                 self.input.set_cipher(*c2s);

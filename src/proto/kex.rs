@@ -162,7 +162,7 @@ impl ExchangeHash {
         ExchangeHash(h)
     }
 
-    fn finish(mut self, q_c: &[u8], q_s: &[u8], k: &SharedSecret) -> [u8; 32] {
+    pub(crate) fn finish(mut self, q_c: &[u8], q_s: &[u8], k: &SharedSecret) -> [u8; 32] {
         hash_string(&mut self.0, q_c);
         hash_string(&mut self.0, q_s);
         mpint_bytes(&k.0, &mut |b| self.0.update(b));
@@ -210,7 +210,7 @@ pub fn ecdh(
 }
 
 /// RFC 4253 §7.2: HASH(K || H || letter || session_id), extended with HASH(K || H || K1).
-fn derive(k: &SharedSecret, h: &[u8; 32], letter: u8, sid: &[u8; 32]) -> [u8; KEY_LEN] {
+pub(crate) fn derive(k: &SharedSecret, h: &[u8; 32], letter: u8, sid: &[u8; 32]) -> [u8; KEY_LEN] {
     let start = || {
         let mut d = Sha256::new();
         mpint_bytes(&k.0, &mut |b| d.update(b));

@@ -6,6 +6,8 @@ pub mod auth;
 pub mod channel;
 pub mod cipher;
 pub mod conn;
+#[cfg(test)]
+mod conn_tests;
 pub mod crypto;
 pub mod kex;
 pub mod msg;

@@ -117,12 +117,15 @@ impl Input {
             ]),
         };
         // Checked before waiting for the body, so a lying length is refused at once.
+        if !(5..=MAX_PACKET as u32).contains(&len) {
+            return Err(PacketError::BadLength);
+        }
         let block_ok = if self.cipher.is_some() {
             len % 8 == 0
         } else {
             (len + 4) % 8 == 0
         };
-        if !(5..=MAX_PACKET as u32).contains(&len) || !block_ok {
+        if !block_ok {
             return Err(PacketError::BadLength);
         }
         self.length = Some(len);

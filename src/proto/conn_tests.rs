@@ -1,0 +1,514 @@
+//! The connection core driven byte by byte by a test client built from the same primitives:
+//! handshake, authentication, a session, and what each kind of bad input leads to.
+
+use super::auth::AuthHost;
+use super::channel::{ExitInfo, PtySize, SessionHost, SessionStart};
+use super::cipher::ChaChaPoly;
+use super::conn::{Conn, Host, Params, SERVER_VERSION};
+use super::crypto::{
+    public_blob, verify_sig_blob, Ed25519Key, X25519Secret, ED25519_BLOB_LEN, ED25519_SIG_BLOB_LEN,
+};
+use super::kex::{derive, ExchangeHash};
+use super::msg;
+use super::packet::{Input, Output};
+use super::wire::{Reader, WireError, Writer};
+
+struct TestHost {
+    key: Ed25519Key,
+    allowed: [u8; ED25519_BLOB_LEN],
+    counter: u8,
+    started: Vec<(usize, Option<Vec<u8>>)>,
+    freed: Vec<usize>,
+}
+
+impl Host for TestHost {
+    fn random(&mut self, buf: &mut [u8]) {
+        for b in buf {
+            self.counter = self.counter.wrapping_add(1);
+            *b = self.counter;
+        }
+    }
+    fn host_key_blob(&self) -> [u8; ED25519_BLOB_LEN] {
+        self.key.public_blob()
+    }
+    fn sign(&mut self, data: &[u8]) -> [u8; ED25519_SIG_BLOB_LEN] {
+        self.key.sign_blob(data)
+    }
+}
+
+impl AuthHost for TestHost {
+    fn pubkey_allowed(&mut self, user: &str, blob: &[u8]) -> bool {
+        user == "alice" && blob == self.allowed
+    }
+}
+
+impl SessionHost for TestHost {
+    fn start_session(&mut self, ch: usize, req: &SessionStart) -> bool {
+        self.started.push((ch, req.command.map(|c| c.to_vec())));
+        true
+    }
+    fn window_change(&mut self, _: usize, _: PtySize) {}
+    fn signal(&mut self, _: usize, _: &str) {}
+    fn channel_freed(&mut self, ch: usize) {
+        self.freed.push(ch);
+    }
+}
+
+struct Client {
+    out: Output,
+    inp: Input,
+    user_key: Ed25519Key,
+    sid: [u8; 32],
+    version_seen: bool,
+}
+
+fn setup(window: u32) -> (Box<Conn>, TestHost, Client) {
+    let user_key = Ed25519Key::from_seed(&[3; 32]);
+    let mut host = TestHost {
+        key: Ed25519Key::from_seed(&[2; 32]),
+        allowed: public_blob(&user_key.public_key()),
+        counter: 0,
+        started: vec![],
+        freed: vec![],
+    };
+    let mut conn = Conn::new(
+        Params {
+            window,
+            max_channels: 2,
+            max_auth_tries: 3,
+        },
+        "test",
+        0,
+    );
+    conn.start(&mut host);
+    let client = Client {
+        out: Output::new(200_000),
+        inp: Input::new(),
+        user_key,
+        sid: [0; 32],
+        version_seen: false,
+    };
+    (conn, host, client)
+}
+
+const V_C: &[u8] = b"SSH-2.0-test";
+
+impl Client {
+    fn send(&mut self, f: impl FnOnce(&mut Writer) -> Result<(), WireError>) {
+        self.out.packet(0, f).unwrap();
+    }
+
+    /// Moves bytes both ways until neither side has more to say.
+    fn pump(&mut self, conn: &mut Conn, host: &mut TestHost) {
+        for _ in 0..10 {
+            let data = self.out.pending().to_vec();
+            self.out.sent(data.len());
+            let mut off = 0;
+            while off < data.len() && conn.closing().is_none() {
+                let space = conn.input_space();
+                let n = space.len().min(data.len() - off);
+                space[..n].copy_from_slice(&data[off..off + n]);
+                off += n;
+                conn.received(n, host, 0);
+            }
+            let out = conn.output().to_vec();
+            conn.output_sent(out.len());
+            let mut out = &out[..];
+            if !self.version_seen && !out.is_empty() {
+                let nl = out.iter().position(|&c| c == b'\n').unwrap();
+                assert_eq!(&out[..nl - 1], SERVER_VERSION.as_bytes());
+                out = &out[nl + 1..];
+                self.version_seen = true;
+            }
+            let sp = self.inp.space();
+            sp[..out.len()].copy_from_slice(out);
+            self.inp.filled(out.len());
+        }
+    }
+
+    /// The next payload from the server, if any.
+    fn recv(&mut self) -> Option<Vec<u8>> {
+        let (a, b) = self.inp.next_packet().unwrap()?;
+        let p = self.inp.payload_buf()[a..b].to_vec();
+        self.inp.consume_packet();
+        Some(p)
+    }
+
+    fn recv_kind(&mut self, kind: u8) -> Vec<u8> {
+        loop {
+            let p = self.recv().expect("no packet");
+            if p[0] == kind {
+                return p;
+            }
+            assert!(
+                matches!(p[0], msg::EXT_INFO | msg::CHANNEL_WINDOW_ADJUST),
+                "unexpected message {}",
+                p[0]
+            );
+        }
+    }
+
+    fn kexinit(strict: bool) -> Vec<u8> {
+        let mut v = vec![msg::KEXINIT];
+        v.extend_from_slice(&[9u8; 16]);
+        let kex = if strict {
+            "curve25519-sha256,ext-info-c,kex-strict-c-v00@openssh.com"
+        } else {
+            "curve25519-sha256"
+        };
+        for l in [
+            kex,
+            "ssh-ed25519",
+            "chacha20-poly1305@openssh.com",
+            "chacha20-poly1305@openssh.com",
+            "",
+            "",
+            "none",
+            "none",
+            "",
+            "",
+        ] {
+            super::wire::vec_string(&mut v, l.as_bytes());
+        }
+        v.extend_from_slice(&[0; 5]);
+        v
+    }
+
+    /// Runs a key exchange; `server_init` is the server's KEXINIT payload.
+    fn kex(
+        &mut self,
+        conn: &mut Conn,
+        host: &mut TestHost,
+        server_init: Option<&[u8]>,
+        strict: bool,
+        first: bool,
+    ) {
+        let i_c = Self::kexinit(strict);
+        self.send(|w| w.raw(&i_c));
+        let eph = X25519Secret::from_random([5; 32]);
+        let q_c = eph.public_key();
+        self.send(|w| {
+            w.u8(msg::KEX_ECDH_INIT)?;
+            w.string(&q_c)
+        });
+        self.pump(conn, host);
+        // On a client-started rekey the server's KEXINIT comes as an answer.
+        let server_init = match server_init {
+            Some(s) => s.to_vec(),
+            None => self.recv_kind(msg::KEXINIT),
+        };
+        let reply = self.recv_kind(msg::KEX_ECDH_REPLY);
+        let mut r = Reader::new(&reply[1..]);
+        let k_s = r.string().unwrap().to_vec();
+        let q_s: [u8; 32] = r.string().unwrap().try_into().unwrap();
+        let sig = r.string().unwrap().to_vec();
+        let k = eph.agree(&q_s).unwrap();
+        let h = ExchangeHash::start(V_C, SERVER_VERSION.as_bytes(), &i_c, &server_init, &k_s)
+            .finish(&q_c, &q_s, &k);
+        let host_pub: [u8; 32] = k_s[19..].try_into().unwrap();
+        assert!(
+            verify_sig_blob(&host_pub, &h, &sig),
+            "host signature over H"
+        );
+        if first {
+            self.sid = h;
+        }
+        assert_eq!(self.recv_kind(msg::NEWKEYS), [msg::NEWKEYS]);
+        self.send(|w| w.u8(msg::NEWKEYS));
+        self.out
+            .set_cipher(ChaChaPoly::new(&derive(&k, &h, b'C', &self.sid)));
+        self.inp
+            .set_cipher(ChaChaPoly::new(&derive(&k, &h, b'D', &self.sid)));
+        if strict {
+            self.out.seq = 0;
+            self.inp.seq = 0;
+        }
+    }
+
+    fn handshake(&mut self, conn: &mut Conn, host: &mut TestHost, strict: bool) {
+        self.out.raw(V_C).unwrap();
+        self.out.raw(b"\r\n").unwrap();
+        self.pump(conn, host);
+        let server_init = self.recv_kind(msg::KEXINIT);
+        self.kex(conn, host, Some(&server_init), strict, true);
+    }
+
+    fn login(&mut self, conn: &mut Conn, host: &mut TestHost) {
+        self.send(|w| {
+            w.u8(msg::SERVICE_REQUEST)?;
+            w.string(b"ssh-userauth")
+        });
+        let blob = public_blob(&self.user_key.public_key());
+        let mut signed = Vec::new();
+        super::wire::vec_string(&mut signed, &self.sid);
+        signed.push(msg::USERAUTH_REQUEST);
+        for s in [&b"alice"[..], b"ssh-connection", b"publickey"] {
+            super::wire::vec_string(&mut signed, s);
+        }
+        signed.push(1);
+        super::wire::vec_string(&mut signed, b"ssh-ed25519");
+        super::wire::vec_string(&mut signed, &blob);
+        let sig = self.user_key.sign_blob(&signed);
+        self.send(|w| {
+            w.u8(msg::USERAUTH_REQUEST)?;
+            w.string(b"alice")?;
+            w.string(b"ssh-connection")?;
+            w.string(b"publickey")?;
+            w.bool(true)?;
+            w.string(b"ssh-ed25519")?;
+            w.string(&blob)?;
+            w.string(&sig)
+        });
+        self.pump(conn, host);
+        self.recv_kind(msg::SERVICE_ACCEPT);
+        self.recv_kind(msg::USERAUTH_SUCCESS);
+        assert!(conn.authenticated());
+    }
+
+    fn open_exec(&mut self, conn: &mut Conn, host: &mut TestHost, cmd: &[u8]) -> u32 {
+        self.send(|w| {
+            w.u8(msg::CHANNEL_OPEN)?;
+            w.string(b"session")?;
+            w.u32(7)?;
+            w.u32(1 << 20)?;
+            w.u32(32768)
+        });
+        self.pump(conn, host);
+        let c = self.recv_kind(msg::CHANNEL_OPEN_CONFIRMATION);
+        let ours = u32::from_be_bytes(c[5..9].try_into().unwrap());
+        self.send(|w| {
+            w.u8(msg::CHANNEL_REQUEST)?;
+            w.u32(ours)?;
+            w.string(b"exec")?;
+            w.bool(true)?;
+            w.string(cmd)
+        });
+        self.pump(conn, host);
+        self.recv_kind(msg::CHANNEL_SUCCESS);
+        ours
+    }
+}
+
+fn disconnect_reason(c: &mut Client) -> u32 {
+    let d = c.recv_kind(msg::DISCONNECT);
+    u32::from_be_bytes(d[1..5].try_into().unwrap())
+}
+
+#[test]
+fn login_exec_output_exit_close_in_order() {
+    let (mut conn, mut host, mut c) = setup(65536);
+    c.handshake(&mut conn, &mut host, true);
+    c.login(&mut conn, &mut host);
+    let ch = c.open_exec(&mut conn, &mut host, b"echo hi") as usize;
+    assert_eq!(host.started, vec![(ch, Some(b"echo hi".to_vec()))]);
+    // Client stdin reaches the process side.
+    c.send(|w| {
+        w.u8(msg::CHANNEL_DATA)?;
+        w.u32(ch as u32)?;
+        w.string(b"input")
+    });
+    c.pump(&mut conn, &mut host);
+    assert_eq!(conn.channel_input(ch), b"input");
+    conn.channel_consumed(ch, 5, &mut host);
+    // Process output, then exit: data, EOF, exit-status, CLOSE, in that order.
+    assert!(conn.channel_send_room(ch) >= 32768);
+    assert!(conn.channel_send(ch, false, b"out"));
+    assert!(conn.channel_send(ch, true, b"err"));
+    conn.channel_finish(ch, Some(ExitInfo::Status(7)), &mut host);
+    c.pump(&mut conn, &mut host);
+    let d = c.recv_kind(msg::CHANNEL_DATA);
+    assert_eq!(&d[9..], b"out");
+    let e = c.recv_kind(msg::CHANNEL_EXTENDED_DATA);
+    assert_eq!(&e[13..], b"err");
+    c.recv_kind(msg::CHANNEL_EOF);
+    let x = c.recv_kind(msg::CHANNEL_REQUEST);
+    assert!(x.windows(11).any(|w| w == b"exit-status"));
+    assert_eq!(&x[x.len() - 4..], &7u32.to_be_bytes());
+    c.recv_kind(msg::CHANNEL_CLOSE);
+    c.send(|w| {
+        w.u8(msg::CHANNEL_CLOSE)?;
+        w.u32(ch as u32)
+    });
+    c.pump(&mut conn, &mut host);
+    assert_eq!(host.freed, vec![ch]);
+    assert!(conn.closing().is_none());
+}
+
+#[test]
+fn client_rekey_keeps_channel_data_in_order() {
+    let (mut conn, mut host, mut c) = setup(65536);
+    c.handshake(&mut conn, &mut host, true);
+    c.login(&mut conn, &mut host);
+    let ch = c.open_exec(&mut conn, &mut host, b"cat") as usize;
+    for round in 0..3u8 {
+        c.send(|w| {
+            w.u8(msg::CHANNEL_DATA)?;
+            w.u32(ch as u32)?;
+            w.string(&[round; 100])
+        });
+        c.pump(&mut conn, &mut host);
+        // Client starts a rekey; the server answers with its own KEXINIT.
+        c.kex(&mut conn, &mut host, None, true, false);
+        assert!(conn.channel_send(ch, false, &[round; 10]));
+        c.pump(&mut conn, &mut host);
+        let d = c.recv_kind(msg::CHANNEL_DATA);
+        assert_eq!(&d[9..], &[round; 10]);
+    }
+    assert_eq!(conn.channel_input(ch).len(), 300);
+    assert!(conn.closing().is_none());
+}
+
+#[test]
+fn wrong_mac_disconnects_with_mac_error() {
+    let (mut conn, mut host, mut c) = setup(65536);
+    c.handshake(&mut conn, &mut host, true);
+    c.send(|w| w.u8(msg::IGNORE));
+    let mut bytes = c.out.pending().to_vec();
+    c.out.sent(bytes.len());
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x40;
+    let n = bytes.len();
+    conn.input_space()[..n].copy_from_slice(&bytes);
+    conn.received(n, &mut host, 0);
+    assert_eq!(conn.closing().unwrap().reason, msg::reason::MAC_ERROR);
+    c.pump(&mut conn, &mut host);
+    assert_eq!(disconnect_reason(&mut c), msg::reason::MAC_ERROR);
+}
+
+#[test]
+fn strict_kex_refuses_ignore_before_newkeys() {
+    let (mut conn, mut host, mut c) = setup(65536);
+    c.out.raw(b"SSH-2.0-test\r\n").unwrap();
+    let i_c = Client::kexinit(true);
+    c.send(|w| w.raw(&i_c));
+    c.send(|w| w.u8(msg::IGNORE));
+    c.pump(&mut conn, &mut host);
+    assert_eq!(conn.closing().unwrap().reason, msg::reason::PROTOCOL_ERROR);
+}
+
+#[test]
+fn strict_kex_requires_kexinit_first() {
+    let (mut conn, mut host, mut c) = setup(65536);
+    c.out.raw(b"SSH-2.0-test\r\n").unwrap();
+    c.send(|w| w.u8(msg::IGNORE));
+    let i_c = Client::kexinit(true);
+    c.send(|w| w.raw(&i_c));
+    c.pump(&mut conn, &mut host);
+    assert!(conn.closing().is_some());
+}
+
+#[test]
+fn lax_client_may_send_ignore_during_kex() {
+    let (mut conn, mut host, mut c) = setup(65536);
+    c.out.raw(V_C).unwrap();
+    c.out.raw(b"\r\n").unwrap();
+    c.send(|w| {
+        w.u8(msg::IGNORE)?;
+        w.string(b"x")
+    });
+    c.pump(&mut conn, &mut host);
+    let server_init = c.recv_kind(msg::KEXINIT);
+    c.kex(&mut conn, &mut host, Some(&server_init), false, true);
+    c.send(|w| {
+        w.u8(msg::SERVICE_REQUEST)?;
+        w.string(b"ssh-userauth")
+    });
+    c.pump(&mut conn, &mut host);
+    c.recv_kind(msg::SERVICE_ACCEPT);
+}
+
+#[test]
+fn messages_out_of_phase_disconnect() {
+    // A channel open before authentication.
+    let (mut conn, mut host, mut c) = setup(65536);
+    c.handshake(&mut conn, &mut host, true);
+    c.send(|w| {
+        w.u8(msg::CHANNEL_OPEN)?;
+        w.string(b"session")?;
+        w.u32(0)?;
+        w.u32(100)?;
+        w.u32(100)
+    });
+    c.pump(&mut conn, &mut host);
+    assert_eq!(disconnect_reason(&mut c), msg::reason::PROTOCOL_ERROR);
+    // A service request before key exchange.
+    let (mut conn, mut host, mut c) = setup(65536);
+    c.out.raw(b"SSH-2.0-test\r\n").unwrap();
+    c.send(|w| {
+        w.u8(msg::SERVICE_REQUEST)?;
+        w.string(b"ssh-userauth")
+    });
+    c.pump(&mut conn, &mut host);
+    assert_eq!(conn.closing().unwrap().reason, msg::reason::PROTOCOL_ERROR);
+}
+
+#[test]
+fn window_overrun_disconnects() {
+    let (mut conn, mut host, mut c) = setup(32768);
+    c.handshake(&mut conn, &mut host, true);
+    c.login(&mut conn, &mut host);
+    let ch = c.open_exec(&mut conn, &mut host, b"cat");
+    for _ in 0..2 {
+        c.send(|w| {
+            w.u8(msg::CHANNEL_DATA)?;
+            w.u32(ch)?;
+            w.string(&[0; 20000])
+        });
+    }
+    c.pump(&mut conn, &mut host);
+    assert_eq!(disconnect_reason(&mut c), msg::reason::PROTOCOL_ERROR);
+}
+
+#[test]
+fn auth_attempts_are_limited() {
+    let (mut conn, mut host, mut c) = setup(65536);
+    c.handshake(&mut conn, &mut host, true);
+    c.send(|w| {
+        w.u8(msg::SERVICE_REQUEST)?;
+        w.string(b"ssh-userauth")
+    });
+    let other = public_blob(&Ed25519Key::from_seed(&[8; 32]).public_key());
+    for _ in 0..4 {
+        c.send(|w| {
+            w.u8(msg::USERAUTH_REQUEST)?;
+            w.string(b"alice")?;
+            w.string(b"ssh-connection")?;
+            w.string(b"publickey")?;
+            w.bool(false)?;
+            w.string(b"ssh-ed25519")?;
+            w.string(&other)
+        });
+    }
+    c.pump(&mut conn, &mut host);
+    c.recv_kind(msg::SERVICE_ACCEPT);
+    for _ in 0..3 {
+        c.recv_kind(msg::USERAUTH_FAILURE);
+    }
+    assert_eq!(
+        disconnect_reason(&mut c),
+        msg::reason::NO_MORE_AUTH_METHODS_AVAILABLE
+    );
+}
+
+#[test]
+fn garbage_and_truncation_never_panic() {
+    // Every prefix and many corruptions of a real session's client bytes.
+    let (mut conn, mut host, mut c) = setup(65536);
+    c.handshake(&mut conn, &mut host, false);
+    let _ = &mut conn;
+    let mut seed = 12345u32;
+    for len in [0usize, 1, 5, 20, 100, 300, 1000] {
+        for _ in 0..20 {
+            let (mut conn, mut host, _) = setup(65536);
+            let mut data = b"SSH-2.0-x\r\n".to_vec();
+            data.extend_from_slice(&Client::kexinit(false));
+            for _ in 0..len {
+                seed = seed.wrapping_mul(1103515245).wrapping_add(12345);
+                data.push((seed >> 16) as u8);
+            }
+            let n = data.len().min(conn.input_space().len());
+            conn.input_space()[..n].copy_from_slice(&data[..n]);
+            conn.received(n, &mut host, 0);
+        }
+    }
+}
