@@ -51,8 +51,10 @@ fn tenth_attempt_allowed_eleventh_disconnects() {
         "expected a disconnect with \"Too many authentication failures\"\n{}",
         srv.context(&out)
     );
+    // OpenSSH's sshd disconnects right after the 10th failure; a server may also refuse the
+    // 11th offer with the disconnect. Either way the authorized 11th key was not accepted.
     let offered = out.stderr.matches("Offering public key:").count();
-    assert_eq!(offered, 10, "the client should have offered exactly 10 keys\n{}", srv.context(&out));
+    assert!((10..=11).contains(&offered), "the client offered {} keys\n{}", offered, srv.context(&out));
 
     assert_eq!(srv.ssh_ok("echo still-here"), "still-here\n");
 }

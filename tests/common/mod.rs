@@ -5,7 +5,8 @@
 //! `QUOLL_TEST_SERVER=sshd` to run the same tests against OpenSSH's sshd (configured with
 //! quoll's algorithms); tests of quoll-only features print a note and return in that mode.
 //! Dropbear cannot serve as a stand-in: this version has no `-D` (authorized keys directory)
-//! and would read `~/.ssh/authorized_keys` of the real user.
+//! and would read `~/.ssh/authorized_keys` of the real user. `QUOLL_BIN=PATH` runs another
+//! quoll binary (e.g. `target/release/quoll`) instead of the one Cargo built for the tests.
 
 #![allow(dead_code)]
 
@@ -249,8 +250,9 @@ pub fn skip_unless_quoll(what: &str) -> bool {
     false
 }
 
-pub fn quoll_bin() -> &'static str {
-    env!("CARGO_BIN_EXE_quoll")
+/// The quoll binary: Cargo's build of this crate, or `QUOLL_BIN` (e.g. a release build).
+pub fn quoll_bin() -> String {
+    std::env::var("QUOLL_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_quoll").to_string())
 }
 
 pub fn free_port() -> u16 {
