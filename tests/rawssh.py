@@ -1,0 +1,597 @@
+#!/usr/bin/env python3
+"""A minimal raw SSH client for quoll's bad-input tests.
+
+    python3 tests/rawssh.py SCENARIO PORT [HOST]
+
+It speaks just enough of the protocol to misbehave in well-defined places: version exchange,
+KEXINIT, curve25519-sha256 (host key ssh-ed25519, signature verified), strict kex, and the
+chacha20-poly1305@openssh.com packet cipher. Written from RFC 4253, RFC 8731 and OpenSSH's
+PROTOCOL.chacha20poly1305; uses the `cryptography` package for the primitives.
+
+Scenarios (each prints "RESULT ..." last):
+  happy              full key exchange, SERVICE_REQUEST ssh-userauth -> SERVICE_ACCEPT, then
+                     USERAUTH_REQUEST "none" -> USERAUTH_FAILURE listing publickey.
+                     Exit 0 when all of that worked.
+  garbage            random bytes instead of a version line
+  long_version       an over-long version line (20000 bytes)
+  huge_length        a packet length of 0xffffffff before key exchange
+  truncated          half a KEXINIT packet, then silence: prints HOLDING and waits until its
+                     stdin is closed (the caller checks other sessions meanwhile), then
+                     shuts down its sending side
+  out_of_order       KEXINIT, then SERVICE_REQUEST before the key exchange is done
+  ignore_first       (strict kex) an IGNORE packet before the KEXINIT
+  ignore_during_kex  (strict kex) KEXINIT, then IGNORE before KEX_ECDH_INIT
+  bad_mac            full key exchange, then an encrypted packet with a corrupted tag
+  huge_length_enc    full key exchange, then an encrypted length of 0x7fffffff
+For every scenario but happy, exit 0 means the server rejected the input: it sent
+SSH_MSG_DISCONNECT (plaintext or encrypted, whichever applied) or closed the connection.
+Exit 1: the server did something else (kept the connection open, answered normally).
+Exit 2: usage error or a failure of this client itself.
+"""
+
+import base64
+import hashlib
+import os
+import socket
+import struct
+import sys
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
+from cryptography.hazmat.primitives.poly1305 import Poly1305
+
+TIMEOUT = 10.0
+MAX_PACKET = 256 * 1024
+
+MSG_DISCONNECT = 1
+MSG_IGNORE = 2
+MSG_UNIMPLEMENTED = 3
+MSG_DEBUG = 4
+MSG_SERVICE_REQUEST = 5
+MSG_SERVICE_ACCEPT = 6
+MSG_EXT_INFO = 7
+MSG_KEXINIT = 20
+MSG_NEWKEYS = 21
+MSG_KEX_ECDH_INIT = 30
+MSG_KEX_ECDH_REPLY = 31
+MSG_USERAUTH_REQUEST = 50
+MSG_USERAUTH_FAILURE = 51
+MSG_USERAUTH_BANNER = 53
+
+VERSION = b"SSH-2.0-rawssh_0.1"
+
+
+class Disconnected(Exception):
+    def __init__(self, code, desc):
+        super().__init__("DISCONNECT %d %s" % (code, desc))
+        self.code = code
+        self.desc = desc
+
+
+class Closed(Exception):
+    pass
+
+
+class Fail(Exception):
+    """This client could not go on: the server misbehaved or answered unexpectedly."""
+
+
+# ---- wire encoding ------------------------------------------------------------------------
+
+def u32(n):
+    return struct.pack(">I", n)
+
+
+def sstr(b):
+    if isinstance(b, str):
+        b = b.encode()
+    return u32(len(b)) + b
+
+
+def mpint(b):
+    """An unsigned big-endian byte string as an SSH mpint."""
+    b = b.lstrip(b"\x00")
+    if b and b[0] & 0x80:
+        b = b"\x00" + b
+    return sstr(b)
+
+
+class Reader:
+    def __init__(self, data):
+        self.data = data
+        self.pos = 0
+
+    def take(self, n):
+        if self.pos + n > len(self.data):
+            raise Fail("truncated message")
+        b = self.data[self.pos:self.pos + n]
+        self.pos += n
+        return b
+
+    def byte(self):
+        return self.take(1)[0]
+
+    def u32(self):
+        return struct.unpack(">I", self.take(4))[0]
+
+    def string(self):
+        return self.take(self.u32())
+
+    def boolean(self):
+        return self.byte() != 0
+
+
+# ---- chacha20-poly1305@openssh.com ----------------------------------------------------------
+
+def chacha20(key, seq, counter, data):
+    # OpenSSL's ChaCha20 takes a 16-byte IV: the 64-bit block counter (little endian) then the
+    # 64-bit nonce, which OpenSSH sets to the packet sequence number in big endian.
+    iv = struct.pack("<Q", counter) + struct.pack(">Q", seq)
+    enc = Cipher(algorithms.ChaCha20(key, iv), mode=None).encryptor()
+    return enc.update(data) + enc.finalize()
+
+
+class ChaChaPoly:
+    """64 key bytes: K_2 = key[0:32] for the payload and Poly1305 key, K_1 = key[32:64] for the
+    length. Tag = Poly1305(enc length || enc payload), Poly1305 key = K_2 keystream block 0."""
+
+    def __init__(self, key):
+        assert len(key) == 64
+        self.k_main = key[:32]
+        self.k_len = key[32:]
+
+    def encrypt(self, seq, plain_len4, body):
+        enc_len = chacha20(self.k_len, seq, 0, plain_len4)
+        enc_body = chacha20(self.k_main, seq, 1, body)
+        poly_key = chacha20(self.k_main, seq, 0, b"\x00" * 32)
+        tag = Poly1305.generate_tag(poly_key, enc_len + enc_body)
+        return enc_len + enc_body + tag
+
+    def decrypt_length(self, seq, enc_len):
+        return struct.unpack(">I", chacha20(self.k_len, seq, 0, enc_len))[0]
+
+    def open(self, seq, enc_len, enc_body, tag):
+        poly_key = chacha20(self.k_main, seq, 0, b"\x00" * 32)
+        try:
+            Poly1305.verify_tag(poly_key, enc_len + enc_body, tag)
+        except Exception:
+            raise Fail("bad MAC on a packet from the server")
+        return chacha20(self.k_main, seq, 1, enc_body)
+
+
+# ---- connection ---------------------------------------------------------------------------
+
+class Conn:
+    def __init__(self, host, port):
+        self.sock = socket.create_connection((host, port), timeout=TIMEOUT)
+        self.sock.settimeout(TIMEOUT)
+        self.buf = b""
+        self.send_seq = 0
+        self.recv_seq = 0
+        self.send_cipher = None
+        self.recv_cipher = None
+        self.server_version = None
+        self.strict = False
+        self.ext_info = {}
+        self.bad_sent = False  # set by a scenario just before it misbehaves
+
+    # raw bytes
+    def send_raw(self, data):
+        try:
+            self.sock.sendall(data)
+        except (BrokenPipeError, ConnectionResetError):
+            raise Closed()
+
+    def fill(self, n):
+        while len(self.buf) < n:
+            try:
+                chunk = self.sock.recv(65536)
+            except ConnectionResetError:
+                raise Closed()
+            except socket.timeout:
+                raise Fail("timed out after %.0f s waiting for the server" % TIMEOUT)
+            if not chunk:
+                raise Closed()
+            self.buf += chunk
+
+    def take(self, n):
+        self.fill(n)
+        b, self.buf = self.buf[:n], self.buf[n:]
+        return b
+
+    # version exchange
+    def send_version(self, line=VERSION):
+        self.send_raw(line + b"\r\n")
+
+    def read_version(self):
+        """Server lines until the one starting with SSH- (without CR LF)."""
+        for _ in range(50):
+            while b"\n" not in self.buf:
+                if len(self.buf) > 8192:
+                    raise Fail("no version line from the server")
+                self.fill(len(self.buf) + 1)
+            line, self.buf = self.buf.split(b"\n", 1)
+            line = line.rstrip(b"\r")
+            if line.startswith(b"SSH-"):
+                self.server_version = line
+                return line
+        raise Fail("no version line from the server")
+
+    # packets
+    def packet(self, payload, pad_extra=0):
+        """The bytes of one packet of `payload` as the current state sends it."""
+        if self.send_cipher is None:
+            # 4 + 1 + payload + padding is a multiple of 8, at least 4 bytes of padding.
+            pad = 8 - ((5 + len(payload)) % 8)
+        else:
+            # The length is not part of the alignment with this AEAD.
+            pad = 8 - ((1 + len(payload)) % 8)
+        if pad < 4:
+            pad += 8
+        pad += 8 * pad_extra
+        body = bytes([pad]) + payload + os.urandom(pad)
+        length = u32(len(body))
+        if self.send_cipher is None:
+            out = length + body
+        else:
+            out = self.send_cipher.encrypt(self.send_seq, length, body)
+        self.send_seq = (self.send_seq + 1) & 0xFFFFFFFF
+        return out
+
+    def send(self, payload):
+        self.send_raw(self.packet(payload))
+
+    def recv_any(self):
+        """The next payload from the server, including IGNORE/DEBUG; DISCONNECT raises."""
+        if self.recv_cipher is None:
+            length = struct.unpack(">I", self.take(4))[0]
+            if length > MAX_PACKET or length < 5:
+                raise Fail("server sent a plaintext packet length of %d" % length)
+            body = self.take(length)
+        else:
+            enc_len = self.take(4)
+            length = self.recv_cipher.decrypt_length(self.recv_seq, enc_len)
+            if length > MAX_PACKET or length < 5:
+                raise Fail("server sent an encrypted packet length of %d" % length)
+            enc_body = self.take(length)
+            tag = self.take(16)
+            body = self.recv_cipher.open(self.recv_seq, enc_len, enc_body, tag)
+        self.recv_seq = (self.recv_seq + 1) & 0xFFFFFFFF
+        pad = body[0]
+        if pad + 1 > len(body):
+            raise Fail("bad padding length from the server")
+        payload = body[1:len(body) - pad]
+        if not payload:
+            raise Fail("empty payload from the server")
+        if payload[0] == MSG_DISCONNECT:
+            r = Reader(payload[1:])
+            code = r.u32()
+            desc = r.string().decode("utf-8", "replace")
+            raise Disconnected(code, desc)
+        return payload
+
+    def recv(self):
+        """The next payload, skipping IGNORE and DEBUG (never expected during a strict kex)."""
+        while True:
+            p = self.recv_any()
+            if p[0] in (MSG_IGNORE, MSG_DEBUG) and not (self.strict and self.in_first_kex):
+                continue
+            return p
+
+    in_first_kex = True
+
+    def expect(self, msg_type):
+        p = self.recv()
+        if p[0] != msg_type:
+            raise Fail("expected message %d, got %d" % (msg_type, p[0]))
+        return p
+
+
+def kexinit_payload(strict=True, ext_info=True):
+    kex = ["curve25519-sha256", "curve25519-sha256@libssh.org"]
+    if ext_info:
+        kex.append("ext-info-c")
+    if strict:
+        kex.append("kex-strict-c-v00@openssh.com")
+    lists = [
+        ",".join(kex),
+        "ssh-ed25519",
+        "chacha20-poly1305@openssh.com",
+        "chacha20-poly1305@openssh.com",
+        "hmac-sha2-256-etm@openssh.com,hmac-sha2-256",
+        "hmac-sha2-256-etm@openssh.com,hmac-sha2-256",
+        "none",
+        "none",
+        "",
+        "",
+    ]
+    return bytes([MSG_KEXINIT]) + os.urandom(16) + b"".join(sstr(n) for n in lists) + b"\x00" + u32(0)
+
+
+def name_list(b):
+    return b.decode().split(",") if b else []
+
+
+def fingerprint(blob):
+    return "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
+
+
+def derive(k_mpint, h, letter, session_id, need):
+    out = hashlib.sha256(k_mpint + h + letter + session_id).digest()
+    while len(out) < need:
+        out += hashlib.sha256(k_mpint + h + out).digest()
+    return out[:need]
+
+
+def start(c, strict=True):
+    """Version exchange and KEXINITs. Returns (I_C, I_S)."""
+    c.send_version()
+    c.read_version()
+    i_c = kexinit_payload(strict=strict)
+    c.send(i_c)
+    i_s = c.expect(MSG_KEXINIT)
+    return i_c, i_s
+
+
+def key_exchange(c, strict=True):
+    """A full curve25519-sha256 key exchange; the new keys are in use when it returns."""
+    i_c, i_s = start(c, strict)
+    r = Reader(i_s[17:])
+    lists = [name_list(r.string()) for _ in range(10)]
+    server_kex, server_hostkey, enc_cs, enc_sc = lists[0], lists[1], lists[2], lists[3]
+    if "curve25519-sha256" not in server_kex and "curve25519-sha256@libssh.org" not in server_kex:
+        raise Fail("server offers no curve25519-sha256: %s" % server_kex)
+    if "ssh-ed25519" not in server_hostkey:
+        raise Fail("server offers no ssh-ed25519 host key: %s" % server_hostkey)
+    for lst in (enc_cs, enc_sc):
+        if "chacha20-poly1305@openssh.com" not in lst:
+            raise Fail("server offers no chacha20-poly1305@openssh.com: %s" % lst)
+    c.strict = strict and "kex-strict-s-v00@openssh.com" in server_kex
+
+    priv = X25519PrivateKey.generate()
+    q_c = priv.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    c.send(bytes([MSG_KEX_ECDH_INIT]) + sstr(q_c))
+    reply = c.expect(MSG_KEX_ECDH_REPLY)
+    r = Reader(reply[1:])
+    k_s = r.string()
+    q_s = r.string()
+    sig_blob = r.string()
+    kr = Reader(k_s)
+    if kr.string() != b"ssh-ed25519":
+        raise Fail("host key is not ssh-ed25519")
+    host_pub = kr.string()
+    sr = Reader(sig_blob)
+    if sr.string() != b"ssh-ed25519":
+        raise Fail("signature is not ssh-ed25519")
+    sig = sr.string()
+    if len(q_s) != 32:
+        raise Fail("server's ephemeral key is %d bytes" % len(q_s))
+    shared = priv.exchange(X25519PublicKey.from_public_bytes(q_s))
+    if shared == b"\x00" * 32:
+        raise Fail("all-zero shared secret")
+    k = mpint(shared)
+    h = hashlib.sha256(
+        sstr(VERSION) + sstr(c.server_version) + sstr(i_c) + sstr(i_s) + sstr(k_s) + sstr(q_c) + sstr(q_s) + k
+    ).digest()
+    try:
+        Ed25519PublicKey.from_public_bytes(host_pub).verify(sig, h)
+    except InvalidSignature:
+        raise Fail("the server's signature of the exchange hash does not verify")
+    session_id = h
+    key_cs = derive(k, h, b"C", session_id, 64)
+    key_sc = derive(k, h, b"D", session_id, 64)
+
+    c.send(bytes([MSG_NEWKEYS]))
+    c.send_cipher = ChaChaPoly(key_cs)
+    if c.strict:
+        c.send_seq = 0
+    c.expect(MSG_NEWKEYS)
+    c.recv_cipher = ChaChaPoly(key_sc)
+    if c.strict:
+        c.recv_seq = 0
+    c.in_first_kex = False
+    print("kex done: strict=%s host key %s" % ("yes" if c.strict else "no", fingerprint(k_s)), flush=True)
+    return k_s
+
+
+def await_rejection(c):
+    """Reads until the server disconnects or closes. Returns the RESULT text or raises Fail."""
+    try:
+        if c.server_version is None:
+            c.read_version()
+        for _ in range(1000):
+            p = c.recv_any()
+            print("note: server sent message %d while we waited for a disconnect" % p[0], flush=True)
+            if p[0] not in (MSG_KEXINIT, MSG_IGNORE, MSG_DEBUG, MSG_EXT_INFO, MSG_KEX_ECDH_REPLY, MSG_NEWKEYS):
+                if p[0] == MSG_UNIMPLEMENTED:
+                    raise Fail("server answered UNIMPLEMENTED instead of disconnecting")
+                raise Fail("server answered message %d instead of disconnecting" % p[0])
+        raise Fail("server keeps sending")
+    except Disconnected as d:
+        return "disconnect %d %s" % (d.code, d.desc)
+    except Closed:
+        return "closed"
+    except Fail as f:
+        if "timed out" in str(f):
+            raise
+        # Bytes we cannot parse (e.g. a text line after a bad version): wait for the close.
+        print("note: %s; waiting for the close" % f, flush=True)
+        try:
+            while True:
+                c.take(len(c.buf) + 1)
+        except Closed:
+            return "closed"
+
+
+# ---- scenarios ----------------------------------------------------------------------------
+
+def sc_happy(c):
+    k_s = key_exchange(c)
+    if not c.strict:
+        print("note: server did not offer strict kex", flush=True)
+    # EXT_INFO may come first (we offered ext-info-c).
+    c.send(bytes([MSG_SERVICE_REQUEST]) + sstr("ssh-userauth"))
+    p = c.recv()
+    ext = None
+    if p[0] == MSG_EXT_INFO:
+        r = Reader(p[1:])
+        ext = {}
+        for _ in range(r.u32()):
+            name = r.string().decode()
+            ext[name] = r.string().decode("utf-8", "replace")
+        print("ext-info: %s" % ", ".join("%s=%s" % kv for kv in sorted(ext.items())), flush=True)
+        p = c.recv()
+    if p[0] != MSG_SERVICE_ACCEPT:
+        raise Fail("expected SERVICE_ACCEPT, got %d" % p[0])
+    if Reader(p[1:]).string() != b"ssh-userauth":
+        raise Fail("SERVICE_ACCEPT for another service")
+    print("service accepted: ssh-userauth", flush=True)
+    user = os.environ.get("RAWSSH_USER", "root")
+    c.send(bytes([MSG_USERAUTH_REQUEST]) + sstr(user) + sstr("ssh-connection") + sstr("none"))
+    while True:
+        p = c.recv()
+        if p[0] != MSG_USERAUTH_BANNER:
+            break
+    if p[0] != MSG_USERAUTH_FAILURE:
+        raise Fail("expected USERAUTH_FAILURE for method none, got %d" % p[0])
+    r = Reader(p[1:])
+    methods = name_list(r.string())
+    partial = r.boolean()
+    print("auth none: methods=%s partial=%d" % (",".join(methods), partial), flush=True)
+    if "publickey" not in methods:
+        raise Fail("publickey missing from the methods list")
+    problems = []
+    if not c.strict:
+        problems.append("no strict kex")
+    if ext is None or "ssh-ed25519" not in ext.get("server-sig-algs", "").split(","):
+        problems.append("no EXT_INFO with server-sig-algs listing ssh-ed25519")
+    if problems:
+        raise Fail("; ".join(problems))
+    return "ok"
+
+
+def sc_garbage(c):
+    junk = os.urandom(20000).replace(b"\n", b" ").replace(b"SSH-", b"ssh_")
+    c.bad_sent = True
+    c.send_raw(junk)
+    c.send_raw(b"\r\n" + b"not ssh\r\n" * 2000)
+    return await_rejection(c)
+
+
+def sc_long_version(c):
+    c.bad_sent = True
+    # Longer than any server's limit (RFC 4253: 255 bytes; OpenSSH stops at 8192).
+    c.send_raw(b"SSH-2.0-" + b"A" * 20000 + b"\r\n")
+    return await_rejection(c)
+
+
+def sc_huge_length(c):
+    c.send_version()
+    c.read_version()
+    c.bad_sent = True
+    c.send_raw(b"\xff\xff\xff\xff" + os.urandom(64))
+    return await_rejection(c)
+
+
+def sc_truncated(c):
+    c.send_version()
+    c.read_version()
+    pkt = c.packet(kexinit_payload())
+    c.bad_sent = True
+    c.send_raw(pkt[: len(pkt) // 2])
+    print("HOLDING", flush=True)
+    sys.stdin.read()  # until the caller closes our stdin
+    c.sock.shutdown(socket.SHUT_WR)
+    return await_rejection(c)
+
+
+def sc_out_of_order(c):
+    start(c)
+    c.bad_sent = True
+    c.send(bytes([MSG_SERVICE_REQUEST]) + sstr("ssh-userauth"))
+    return await_rejection(c)
+
+
+def sc_ignore_first(c):
+    c.send_version()
+    c.read_version()
+    c.bad_sent = True
+    c.send(bytes([MSG_IGNORE]) + sstr("hello"))
+    c.send(kexinit_payload())
+    return await_rejection(c)
+
+
+def sc_ignore_during_kex(c):
+    start(c)
+    c.bad_sent = True
+    c.send(bytes([MSG_IGNORE]) + sstr("hello"))
+    return await_rejection(c)
+
+
+def sc_bad_mac(c):
+    key_exchange(c)
+    pkt = bytearray(c.packet(bytes([MSG_SERVICE_REQUEST]) + sstr("ssh-userauth")))
+    pkt[-1] ^= 0x01
+    c.bad_sent = True
+    c.send_raw(bytes(pkt))
+    return await_rejection(c)
+
+
+def sc_huge_length_enc(c):
+    key_exchange(c)
+    # Encrypt a length of 0x7fffffff with the length key; the rest is never sent whole.
+    enc_len = chacha20(c.send_cipher.k_len, c.send_seq, 0, u32(0x7FFFFFFF))
+    c.bad_sent = True
+    c.send_raw(enc_len + os.urandom(100))
+    return await_rejection(c)
+
+
+SCENARIOS = {
+    "happy": sc_happy,
+    "garbage": sc_garbage,
+    "long_version": sc_long_version,
+    "huge_length": sc_huge_length,
+    "truncated": sc_truncated,
+    "out_of_order": sc_out_of_order,
+    "ignore_first": sc_ignore_first,
+    "ignore_during_kex": sc_ignore_during_kex,
+    "bad_mac": sc_bad_mac,
+    "huge_length_enc": sc_huge_length_enc,
+}
+
+
+def main(argv):
+    if len(argv) not in (3, 4) or argv[1] not in SCENARIOS:
+        sys.stderr.write("usage: rawssh.py {%s} PORT [HOST]\n" % "|".join(SCENARIOS))
+        return 2
+    name, port = argv[1], int(argv[2])
+    host = argv[3] if len(argv) == 4 else "127.0.0.1"
+    c = Conn(host, port)
+    try:
+        result = SCENARIOS[name](c)
+    except Fail as f:
+        print("RESULT fail %s" % f, flush=True)
+        return 1
+    except Disconnected as d:
+        if c.bad_sent:
+            print("RESULT disconnect %d %s" % (d.code, d.desc), flush=True)
+            return 0
+        print("RESULT fail disconnect before the bad input: %d %s" % (d.code, d.desc), flush=True)
+        return 1
+    except Closed:
+        if c.bad_sent:
+            print("RESULT closed", flush=True)
+            return 0
+        print("RESULT fail connection closed before the bad input", flush=True)
+        return 1
+    finally:
+        c.sock.close()
+    print("RESULT %s" % result, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
