@@ -14,9 +14,13 @@ fn negotiated_algorithms_and_strict_kex() {
     let e = &out.stderr;
     // Whole-line matches (ssh ends its log lines with CR LF): no other algorithm slips through
     // as a prefix match.
-    for line in ["kex: algorithm: curve25519-sha256", "kex: host key algorithm: ssh-ed25519"] {
+    for line in [
+        "kex: algorithm: curve25519-sha256",
+        "kex: host key algorithm: ssh-ed25519",
+    ] {
         assert!(
-            e.lines().any(|l| l.trim_end().ends_with(&format!("debug1: {}", line))),
+            e.lines()
+                .any(|l| l.trim_end().ends_with(&format!("debug1: {}", line))),
             "ssh -vvv output lacks the line {:?}\n{}",
             line,
             srv.context(&out)
@@ -30,16 +34,33 @@ fn negotiated_algorithms_and_strict_kex() {
         // ext-info answered with server-sig-algs including ssh-ed25519
         "kex_input_ext_info: server-sig-algs=<",
     ] {
-        assert!(e.contains(needle), "ssh -vvv output lacks {:?}\n{}", needle, srv.context(&out));
+        assert!(
+            e.contains(needle),
+            "ssh -vvv output lacks {:?}\n{}",
+            needle,
+            srv.context(&out)
+        );
     }
     let sig_algs = e.lines().find(|l| l.contains("server-sig-algs=<")).unwrap();
-    assert!(sig_algs.contains("ssh-ed25519"), "server-sig-algs lacks ssh-ed25519: {}", sig_algs);
+    assert!(
+        sig_algs.contains("ssh-ed25519"),
+        "server-sig-algs lacks ssh-ed25519: {}",
+        sig_algs
+    );
 }
 
 #[test]
 fn libssh_kex_name_is_accepted() {
     let srv = Server::start();
-    let out = srv.ssh_opts(&["-v", "-o", "KexAlgorithms=curve25519-sha256@libssh.org"], "echo ok");
+    let out = srv.ssh_opts(
+        &["-v", "-o", "KexAlgorithms=curve25519-sha256@libssh.org"],
+        "echo ok",
+    );
     assert_eq!(out.code, Some(0), "{}", srv.context(&out));
-    assert!(out.stderr.contains("kex: algorithm: curve25519-sha256@libssh.org"), "{}", srv.context(&out));
+    assert!(
+        out.stderr
+            .contains("kex: algorithm: curve25519-sha256@libssh.org"),
+        "{}",
+        srv.context(&out)
+    );
 }

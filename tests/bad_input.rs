@@ -13,11 +13,27 @@ use std::time::Duration;
 /// After a scenario: the old session and a new login both work.
 fn check_still_serving(srv: &Server, session: &mut CatSession, after: &str) {
     if let Err(e) = session.ping() {
-        panic!("after {}: the session opened before no longer works: {}\n--- server log ---\n{}", after, e, srv.log());
+        panic!(
+            "after {}: the session opened before no longer works: {}\n--- server log ---\n{}",
+            after,
+            e,
+            srv.log()
+        );
     }
     let out = srv.ssh(&format!("echo fresh-after-{}", after));
-    assert_eq!(out.code, Some(0), "after {}: a fresh login failed\n{}", after, srv.context(&out));
-    assert_eq!(out.stdout, format!("fresh-after-{}\n", after), "{}", srv.context(&out));
+    assert_eq!(
+        out.code,
+        Some(0),
+        "after {}: a fresh login failed\n{}",
+        after,
+        srv.context(&out)
+    );
+    assert_eq!(
+        out.stdout,
+        format!("fresh-after-{}\n", after),
+        "{}",
+        srv.context(&out)
+    );
 }
 
 fn run_scenario(srv: &Server, scenario: &str) {
@@ -35,7 +51,9 @@ fn scenario(name: &str) {
     let mut session = srv.cat_session();
     run_scenario(&srv, name);
     check_still_serving(&srv, &mut session, name);
-    session.finish().unwrap_or_else(|e| panic!("{}\n--- server log ---\n{}", e, srv.log()));
+    session
+        .finish()
+        .unwrap_or_else(|e| panic!("{}\n--- server log ---\n{}", e, srv.log()));
 }
 
 #[test]
@@ -53,10 +71,25 @@ fn raw_client_happy_path() {
     assert_eq!(out.code, Some(0), "{}", srv.context(&out));
     assert!(out.stdout.contains("RESULT ok"), "{}", srv.context(&out));
     // The host key the raw client verified is the one in the key file.
-    let kg = run(Command::new("ssh-keygen").arg("-l").arg("-f").arg(&srv.hostkey), CMD_TIMEOUT);
+    let kg = run(
+        Command::new("ssh-keygen")
+            .arg("-l")
+            .arg("-f")
+            .arg(&srv.hostkey),
+        CMD_TIMEOUT,
+    );
     let want = fingerprint_in(&kg.stdout).expect("ssh-keygen -l fingerprint");
-    let seen = out.stdout.lines().find(|l| l.starts_with("kex done:")).and_then(fingerprint_in);
-    assert_eq!(seen.as_deref(), Some(want.as_str()), "{}", srv.context(&out));
+    let seen = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("kex done:"))
+        .and_then(fingerprint_in);
+    assert_eq!(
+        seen.as_deref(),
+        Some(want.as_str()),
+        "{}",
+        srv.context(&out)
+    );
 }
 
 #[test]
@@ -128,7 +161,11 @@ fn truncated_packet_then_silence() {
             Ok(l) => lines.push(l),
             Err(_) => {
                 let _ = child.kill();
-                panic!("rawssh.py never got to HOLDING: {:?}\n--- server log ---\n{}", lines, srv.log());
+                panic!(
+                    "rawssh.py never got to HOLDING: {:?}\n--- server log ---\n{}",
+                    lines,
+                    srv.log()
+                );
             }
         }
     }
@@ -148,7 +185,9 @@ fn truncated_packet_then_silence() {
         srv.log()
     );
     check_still_serving(&srv, &mut session, "truncated");
-    session.finish().unwrap_or_else(|e| panic!("{}\n--- server log ---\n{}", e, srv.log()));
+    session
+        .finish()
+        .unwrap_or_else(|e| panic!("{}\n--- server log ---\n{}", e, srv.log()));
 }
 
 /// All of the above against one daemon, one after the other, with one session open throughout.
@@ -169,5 +208,7 @@ fn all_bad_inputs_against_one_daemon() {
         run_scenario(&srv, name);
         check_still_serving(&srv, &mut session, name);
     }
-    session.finish().unwrap_or_else(|e| panic!("{}\n--- server log ---\n{}", e, srv.log()));
+    session
+        .finish()
+        .unwrap_or_else(|e| panic!("{}\n--- server log ---\n{}", e, srv.log()));
 }

@@ -22,8 +22,20 @@ fn exec_exit_zero_and_output_after_child_exit() {
     assert_eq!(out.code, Some(0), "{}", srv.context(&out));
     let expect_out: String = (1..=20000).map(|i| format!("{}\n", i)).collect();
     let expect_err: String = (1..=5000).map(|i| format!("{}\n", i)).collect();
-    assert!(out.stdout == expect_out, "stdout differs ({} bytes, expected {})\n{}", out.stdout.len(), expect_out.len(), srv.context(&out));
-    assert!(out.stderr == expect_err, "stderr differs ({} bytes, expected {})\n{}", out.stderr.len(), expect_err.len(), srv.context(&out));
+    assert!(
+        out.stdout == expect_out,
+        "stdout differs ({} bytes, expected {})\n{}",
+        out.stdout.len(),
+        expect_out.len(),
+        srv.context(&out)
+    );
+    assert!(
+        out.stderr == expect_err,
+        "stderr differs ({} bytes, expected {})\n{}",
+        out.stderr.len(),
+        expect_err.len(),
+        srv.context(&out)
+    );
 }
 
 #[test]
@@ -42,8 +54,20 @@ fn twenty_concurrent_connections() {
             .collect();
         for h in handles {
             let (i, out) = h.join().expect("client thread panicked");
-            assert_eq!(out.code, Some(0), "connection {}:\n{}", i, srv.context(&out));
-            assert_eq!(out.stdout, format!("conn-{}\n{}\n", i, i * 3), "connection {}:\n{}", i, srv.context(&out));
+            assert_eq!(
+                out.code,
+                Some(0),
+                "connection {}:\n{}",
+                i,
+                srv.context(&out)
+            );
+            assert_eq!(
+                out.stdout,
+                format!("conn-{}\n{}\n", i, i * 3),
+                "connection {}:\n{}",
+                i,
+                srv.context(&out)
+            );
         }
     });
 }

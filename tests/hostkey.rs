@@ -11,15 +11,40 @@ use std::process::Command;
 const ALIAS: &str = "HostKeyAlias=quoll-under-test";
 
 fn recorded_fingerprint(srv: &Server) -> String {
-    let out = run(Command::new("ssh-keygen").arg("-l").arg("-f").arg(&srv.known_hosts), CMD_TIMEOUT);
-    assert_eq!(out.code, Some(0), "ssh-keygen -l -f known_hosts\n{}", out.describe());
-    assert_eq!(out.stdout.lines().count(), 1, "known_hosts should hold one key:\n{}", out.stdout);
+    let out = run(
+        Command::new("ssh-keygen")
+            .arg("-l")
+            .arg("-f")
+            .arg(&srv.known_hosts),
+        CMD_TIMEOUT,
+    );
+    assert_eq!(
+        out.code,
+        Some(0),
+        "ssh-keygen -l -f known_hosts\n{}",
+        out.describe()
+    );
+    assert_eq!(
+        out.stdout.lines().count(),
+        1,
+        "known_hosts should hold one key:\n{}",
+        out.stdout
+    );
     fingerprint_in(&out.stdout).expect("fingerprint in known_hosts listing")
 }
 
 fn keygen_fingerprint(path: &Path) -> String {
-    let out = run(Command::new("ssh-keygen").arg("-l").arg("-f").arg(path), CMD_TIMEOUT);
-    assert_eq!(out.code, Some(0), "ssh-keygen -l -f {}\n{}", path.display(), out.describe());
+    let out = run(
+        Command::new("ssh-keygen").arg("-l").arg("-f").arg(path),
+        CMD_TIMEOUT,
+    );
+    assert_eq!(
+        out.code,
+        Some(0),
+        "ssh-keygen -l -f {}\n{}",
+        path.display(),
+        out.describe()
+    );
     fingerprint_in(&out.stdout).expect("fingerprint in ssh-keygen -l output")
 }
 
@@ -31,23 +56,52 @@ fn mode_of(path: &Path) -> u32 {
 #[test]
 fn generated_host_key_matches_client_and_survives_restart() {
     let mut srv = Server::start();
-    assert!(srv.hostkey.exists(), "host key not created at {}\n{}", srv.hostkey.display(), srv.log());
+    assert!(
+        srv.hostkey.exists(),
+        "host key not created at {}\n{}",
+        srv.hostkey.display(),
+        srv.log()
+    );
     let pub_path = std::path::PathBuf::from(format!("{}.pub", srv.hostkey.display()));
-    assert!(pub_path.exists(), "no .pub beside the host key\n{}", srv.log());
+    assert!(
+        pub_path.exists(),
+        "no .pub beside the host key\n{}",
+        srv.log()
+    );
     assert_eq!(mode_of(&srv.hostkey), 0o600, "host key file mode");
 
     let out = srv.ssh_opts(&["-o", ALIAS], "echo first");
     assert_eq!(out.code, Some(0), "{}", srv.context(&out));
     let seen = recorded_fingerprint(&srv);
-    assert_eq!(keygen_fingerprint(&srv.hostkey), seen, "ssh-keygen -l on the private key file");
-    assert_eq!(keygen_fingerprint(&pub_path), seen, "ssh-keygen -l on the .pub file");
+    assert_eq!(
+        keygen_fingerprint(&srv.hostkey),
+        seen,
+        "ssh-keygen -l on the private key file"
+    );
+    assert_eq!(
+        keygen_fingerprint(&pub_path),
+        seen,
+        "ssh-keygen -l on the .pub file"
+    );
 
     let key_bytes = std::fs::read(&srv.hostkey).unwrap();
     srv.restart();
-    let out = srv.ssh_opts(&["-o", ALIAS, "-o", "StrictHostKeyChecking=yes"], "echo second");
-    assert_eq!(out.code, Some(0), "strict host key checking after a restart\n{}", srv.context(&out));
+    let out = srv.ssh_opts(
+        &["-o", ALIAS, "-o", "StrictHostKeyChecking=yes"],
+        "echo second",
+    );
+    assert_eq!(
+        out.code,
+        Some(0),
+        "strict host key checking after a restart\n{}",
+        srv.context(&out)
+    );
     assert_eq!(out.stdout, "second\n");
-    assert_eq!(std::fs::read(&srv.hostkey).unwrap(), key_bytes, "the host key file changed on restart");
+    assert_eq!(
+        std::fs::read(&srv.hostkey).unwrap(),
+        key_bytes,
+        "the host key file changed on restart"
+    );
     assert_eq!(recorded_fingerprint(&srv), seen);
 }
 
@@ -58,29 +112,65 @@ fn dropbear_key_is_used_as_is() {
     }
     let keys = TempDir::new("dbkey");
     let key = keys.join("dropbear_ed25519_host_key");
-    let out = run(Command::new("dropbearkey").args(["-t", "ed25519", "-f"]).arg(&key), CMD_TIMEOUT);
+    let out = run(
+        Command::new("dropbearkey")
+            .args(["-t", "ed25519", "-f"])
+            .arg(&key),
+        CMD_TIMEOUT,
+    );
     assert_eq!(out.code, Some(0), "dropbearkey\n{}", out.describe());
-    let out = run(Command::new("dropbearkey").arg("-y").arg("-f").arg(&key), CMD_TIMEOUT);
+    let out = run(
+        Command::new("dropbearkey").arg("-y").arg("-f").arg(&key),
+        CMD_TIMEOUT,
+    );
     let want = fingerprint_in(&out.stdout).expect("fingerprint in dropbearkey -y output");
     let bytes = std::fs::read(&key).unwrap();
 
-    let srv = Server::start_with(Options { hostkey: Some(key.clone()), ..Default::default() });
+    let srv = Server::start_with(Options {
+        hostkey: Some(key.clone()),
+        ..Default::default()
+    });
     let out = srv.ssh("echo dropbear-key");
     assert_eq!(out.code, Some(0), "{}", srv.context(&out));
     assert_eq!(out.stdout, "dropbear-key\n");
-    assert_eq!(recorded_fingerprint(&srv), want, "fingerprint seen by the client vs dropbearkey -y");
-    assert_eq!(std::fs::read(&key).unwrap(), bytes, "quoll must use the Dropbear key file as is");
+    assert_eq!(
+        recorded_fingerprint(&srv),
+        want,
+        "fingerprint seen by the client vs dropbearkey -y"
+    );
+    assert_eq!(
+        std::fs::read(&key).unwrap(),
+        bytes,
+        "quoll must use the Dropbear key file as is"
+    );
 }
 
 fn quoll_keygen(args: &[&str], file: &Path) -> Out {
-    let out = run(Command::new(quoll_bin()).arg("keygen").args(args).arg("-f").arg(file), CMD_TIMEOUT);
-    assert_eq!(out.code, Some(0), "quoll keygen {:?} -f {}\n{}", args, file.display(), out.describe());
+    let out = run(
+        Command::new(quoll_bin())
+            .arg("keygen")
+            .args(args)
+            .arg("-f")
+            .arg(file),
+        CMD_TIMEOUT,
+    );
+    assert_eq!(
+        out.code,
+        Some(0),
+        "quoll keygen {:?} -f {}\n{}",
+        args,
+        file.display(),
+        out.describe()
+    );
     out
 }
 
 /// `ssh-ed25519 BASE64` of a public key line (the comment dropped).
 fn key_part(line: &str) -> String {
-    line.split_whitespace().take(2).collect::<Vec<_>>().join(" ")
+    line.split_whitespace()
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Checks `quoll keygen -y -f FILE` against ssh-keygen's view of the same key.
@@ -89,9 +179,24 @@ fn check_keygen_y(file: &Path, want_pub: &str, want_fp: &str) {
     let mut lines = out.stdout.lines();
     let pub_line = lines.next().unwrap_or("");
     let fp_line = lines.next().unwrap_or("");
-    assert_eq!(key_part(pub_line), key_part(want_pub), "public key line of {}:\n{}", file.display(), out.stdout);
-    assert!(fp_line.starts_with("256 SHA256:") && fp_line.ends_with("(ED25519)"), "fingerprint line:\n{}", out.stdout);
-    assert_eq!(fingerprint_in(fp_line).as_deref(), Some(want_fp), "fingerprint of {}", file.display());
+    assert_eq!(
+        key_part(pub_line),
+        key_part(want_pub),
+        "public key line of {}:\n{}",
+        file.display(),
+        out.stdout
+    );
+    assert!(
+        fp_line.starts_with("256 SHA256:") && fp_line.ends_with("(ED25519)"),
+        "fingerprint line:\n{}",
+        out.stdout
+    );
+    assert_eq!(
+        fingerprint_in(fp_line).as_deref(),
+        Some(want_fp),
+        "fingerprint of {}",
+        file.display()
+    );
 }
 
 #[test]
@@ -106,9 +211,21 @@ fn quoll_keygen_round_trip() {
     quoll_keygen(&[], &k);
     assert_eq!(mode_of(&k), 0o600, "key file mode");
     let pub_file = std::fs::read_to_string(format!("{}.pub", k.display())).expect("read KEY.pub");
-    let out = run(Command::new("ssh-keygen").arg("-y").arg("-f").arg(&k), CMD_TIMEOUT);
-    assert_eq!(out.code, Some(0), "ssh-keygen -y on quoll's key\n{}", out.describe());
-    assert_eq!(key_part(&out.stdout), key_part(&pub_file), "public key derived by ssh-keygen vs KEY.pub");
+    let out = run(
+        Command::new("ssh-keygen").arg("-y").arg("-f").arg(&k),
+        CMD_TIMEOUT,
+    );
+    assert_eq!(
+        out.code,
+        Some(0),
+        "ssh-keygen -y on quoll's key\n{}",
+        out.describe()
+    );
+    assert_eq!(
+        key_part(&out.stdout),
+        key_part(&pub_file),
+        "public key derived by ssh-keygen vs KEY.pub"
+    );
     let fp = keygen_fingerprint(&k);
     check_keygen_y(&k, &pub_file, &fp);
 
@@ -120,13 +237,26 @@ fn quoll_keygen_round_trip() {
 
     // Dropbear writes, quoll reads.
     let d = dir.join("dropbear_key");
-    let out = run(Command::new("dropbearkey").args(["-t", "ed25519", "-f"]).arg(&d), CMD_TIMEOUT);
+    let out = run(
+        Command::new("dropbearkey")
+            .args(["-t", "ed25519", "-f"])
+            .arg(&d),
+        CMD_TIMEOUT,
+    );
     assert_eq!(out.code, Some(0), "dropbearkey\n{}", out.describe());
-    let d_pub = out.stdout.lines().find(|l| l.starts_with("ssh-ed25519 ")).expect("public line from dropbearkey").to_string();
+    let d_pub = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("ssh-ed25519 "))
+        .expect("public line from dropbearkey")
+        .to_string();
     check_keygen_y(&d, &d_pub, &fingerprint_in(&out.stdout).unwrap());
 
     // A key quoll made serves as a host key; the client sees its fingerprint.
-    let srv = Server::start_with(Options { hostkey: Some(k.clone()), ..Default::default() });
+    let srv = Server::start_with(Options {
+        hostkey: Some(k.clone()),
+        ..Default::default()
+    });
     assert_eq!(srv.ssh_ok("echo keygen-key"), "keygen-key\n");
     assert_eq!(recorded_fingerprint(&srv), fp);
 }

@@ -41,8 +41,18 @@ fn round_trip(opts: &[&str]) {
     );
     assert_eq!(out.code, Some(0), "{}", srv.context(&out));
     let len = std::fs::metadata(&back).unwrap().len();
-    assert_eq!(len, SIZE as u64, "bytes back through cat\n{}", srv.context(&out));
-    assert_eq!(sha256_file(&back), want, "data changed on the way through cat\n{}", srv.context(&out));
+    assert_eq!(
+        len,
+        SIZE as u64,
+        "bytes back through cat\n{}",
+        srv.context(&out)
+    );
+    assert_eq!(
+        sha256_file(&back),
+        want,
+        "data changed on the way through cat\n{}",
+        srv.context(&out)
+    );
 }
 
 #[test]
@@ -71,8 +81,18 @@ fn upload_then_download_64mib_with_rekeys() {
         TRANSFER_TIMEOUT,
     );
     assert_eq!(out.code, Some(0), "upload:\n{}", srv.context(&out));
-    assert_eq!(std::fs::metadata(&remote).unwrap().len(), SIZE as u64, "uploaded size\n{}", srv.context(&out));
-    assert_eq!(sha256_file(&remote), want, "upload changed the data\n{}", srv.context(&out));
+    assert_eq!(
+        std::fs::metadata(&remote).unwrap().len(),
+        SIZE as u64,
+        "uploaded size\n{}",
+        srv.context(&out)
+    );
+    assert_eq!(
+        sha256_file(&remote),
+        want,
+        "upload changed the data\n{}",
+        srv.context(&out)
+    );
 
     let down = srv.dir.join("downloaded.bin");
     let out = run_io(
@@ -82,6 +102,16 @@ fn upload_then_download_64mib_with_rekeys() {
         TRANSFER_TIMEOUT,
     );
     assert_eq!(out.code, Some(0), "download:\n{}", srv.context(&out));
-    assert_eq!(std::fs::metadata(&down).unwrap().len(), SIZE as u64, "downloaded size\n{}", srv.context(&out));
-    assert_eq!(sha256_file(&down), want, "download changed the data\n{}", srv.context(&out));
+    assert_eq!(
+        std::fs::metadata(&down).unwrap().len(),
+        SIZE as u64,
+        "downloaded size\n{}",
+        srv.context(&out)
+    );
+    assert_eq!(
+        sha256_file(&down),
+        want,
+        "download changed the data\n{}",
+        srv.context(&out)
+    );
 }

@@ -38,7 +38,8 @@ pub struct TempDir {
 impl TempDir {
     pub fn new(tag: &str) -> TempDir {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let path = std::env::temp_dir().join(format!("quoll-test-{}-{}-{}", tag, std::process::id(), n));
+        let path =
+            std::env::temp_dir().join(format!("quoll-test-{}-{}-{}", tag, std::process::id(), n));
         let _ = fs::remove_dir_all(&path);
         fs::create_dir(&path).unwrap_or_else(|e| panic!("create {}: {}", path.display(), e));
         // 0755 whatever the umask: the server refuses group/world-writable key directories,
@@ -85,7 +86,11 @@ impl Out {
         format!(
             "exit code: {:?}{}\n--- stdout ---\n{}\n--- stderr ---\n{}",
             self.code,
-            if self.timed_out { " (KILLED: timed out)" } else { "" },
+            if self.timed_out {
+                " (KILLED: timed out)"
+            } else {
+                ""
+            },
             tail(&self.stdout, 4000),
             tail(&self.stderr, 4000)
         )
@@ -136,14 +141,22 @@ pub fn wait_timeout(child: &mut Child, timeout: Duration) -> (Option<i32>, bool)
 /// stderr captured, killing it after `timeout`.
 pub fn run_io(cmd: &mut Command, stdin: Stdio, stdout: Stdio, timeout: Duration) -> Out {
     cmd.stdin(stdin).stdout(stdout).stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {:?}: {}", cmd, e));
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {:?}: {}", cmd, e));
     let out_t = drain(child.stdout.take());
     let err_t = drain(child.stderr.take());
     let (code, timed_out) = wait_timeout(&mut child, timeout);
     let collect = |t: Option<thread::JoinHandle<Vec<u8>>>| {
-        t.map(|t| String::from_utf8_lossy(&t.join().unwrap_or_default()).into_owned()).unwrap_or_default()
+        t.map(|t| String::from_utf8_lossy(&t.join().unwrap_or_default()).into_owned())
+            .unwrap_or_default()
     };
-    Out { code, stdout: collect(out_t), stderr: collect(err_t), timed_out }
+    Out {
+        code,
+        stdout: collect(out_t),
+        stderr: collect(err_t),
+        timed_out,
+    }
 }
 
 /// Runs `cmd` with no stdin and captured output, killing it after `timeout`.
@@ -154,14 +167,22 @@ pub fn run(cmd: &mut Command, timeout: Duration) -> Out {
 /// Runs a local shell command that must succeed; returns its stdout.
 pub fn sh(script: &str) -> String {
     let out = run(Command::new("sh").arg("-c").arg(script), CMD_TIMEOUT);
-    assert_eq!(out.code, Some(0), "local command failed: {}\n{}", script, out.describe());
+    assert_eq!(
+        out.code,
+        Some(0),
+        "local command failed: {}\n{}",
+        script,
+        out.describe()
+    );
     out.stdout
 }
 
 /// Generates an Ed25519 key pair with ssh-keygen at `path` (and `path.pub`).
 pub fn ssh_keygen(path: &Path) {
     let out = run(
-        Command::new("ssh-keygen").args(["-t", "ed25519", "-N", "", "-q", "-C", "quoll-test", "-f"]).arg(path),
+        Command::new("ssh-keygen")
+            .args(["-t", "ed25519", "-N", "", "-q", "-C", "quoll-test", "-f"])
+            .arg(path),
         CMD_TIMEOUT,
     );
     assert_eq!(out.code, Some(0), "ssh-keygen failed: {}", out.describe());
@@ -169,7 +190,9 @@ pub fn ssh_keygen(path: &Path) {
 
 /// The `SHA256:...` token of the first line of `ssh-keygen -l -f FILE` (or similar output).
 pub fn fingerprint_in(text: &str) -> Option<String> {
-    text.split_whitespace().find(|w| w.starts_with("SHA256:")).map(|s| s.to_string())
+    text.split_whitespace()
+        .find(|w| w.starts_with("SHA256:"))
+        .map(|s| s.to_string())
 }
 
 pub fn current_user() -> String {
@@ -296,7 +319,8 @@ impl Server {
         let dir = TempDir::new("srv");
         let client_key = dir.join("id_ed25519");
         ssh_keygen(&client_key);
-        fs::copy(dir.join("id_ed25519.pub"), dir.join("authorized_keys")).expect("write authorized_keys");
+        fs::copy(dir.join("id_ed25519.pub"), dir.join("authorized_keys"))
+            .expect("write authorized_keys");
         set_mode(&dir.join("authorized_keys"), 0o644);
         let hostkey = opts.hostkey.clone().unwrap_or_else(|| dir.join("hostkey"));
         let mut srv = Server {
@@ -335,12 +359,22 @@ impl Server {
 
     fn spawn(&mut self) {
         self.port = free_port();
-        let log = OpenOptions::new().create(true).append(true).open(&self.log_path).expect("open server log");
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log_path)
+            .expect("open server log");
         let mut cmd = match self.kind {
             Kind::Quoll => {
                 let mut c = Command::new(quoll_bin());
-                c.arg("-F").arg("-E").arg("-p").arg(format!("127.0.0.1:{}", self.port));
-                c.arg("-r").arg(&self.hostkey).arg("-D").arg(self.dir.path());
+                c.arg("-F")
+                    .arg("-E")
+                    .arg("-p")
+                    .arg(format!("127.0.0.1:{}", self.port));
+                c.arg("-r")
+                    .arg(&self.hostkey)
+                    .arg("-D")
+                    .arg(self.dir.path());
                 if let Some(n) = self.opts.max_auth_tries {
                     c.arg("-T").arg(n.to_string());
                 }
@@ -353,8 +387,12 @@ impl Server {
                 c
             }
         };
-        cmd.stdin(Stdio::null()).stdout(log.try_clone().unwrap()).stderr(log);
-        let child = cmd.spawn().unwrap_or_else(|e| panic!("start {:?}: {}", cmd, e));
+        cmd.stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log);
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {:?}: {}", cmd, e));
         self.child = Some(child);
         self.wait_listening();
     }
@@ -396,7 +434,12 @@ impl Server {
             }
             if Instant::now() >= deadline {
                 self.stop();
-                panic!("server did not accept connections on port {} within {:?}:\n{}", self.port, START_TIMEOUT, self.log());
+                panic!(
+                    "server did not accept connections on port {} within {:?}:\n{}",
+                    self.port,
+                    START_TIMEOUT,
+                    self.log()
+                );
             }
             thread::sleep(Duration::from_millis(20));
         }
@@ -408,7 +451,12 @@ impl Server {
 
     /// A failure message: the command's output and the server's log.
     pub fn context(&self, out: &Out) -> String {
-        format!("{}\n--- server log ({:?}) ---\n{}", out.describe(), self.kind, tail(&self.log(), 6000))
+        format!(
+            "{}\n--- server log ({:?}) ---\n{}",
+            out.describe(),
+            self.kind,
+            tail(&self.log(), 6000)
+        )
     }
 
     /// `ssh` with the harness options and the given identity files; `opts` go first (for ssh
@@ -460,14 +508,22 @@ impl Server {
     /// Runs a command that must exit 0 and returns its stdout.
     pub fn ssh_ok(&self, remote: &str) -> String {
         let out = self.ssh(remote);
-        assert_eq!(out.code, Some(0), "ssh {:?} failed:\n{}", remote, self.context(&out));
+        assert_eq!(
+            out.code,
+            Some(0),
+            "ssh {:?} failed:\n{}",
+            remote,
+            self.context(&out)
+        );
         out.stdout
     }
 
     /// Opens a long-lived `ssh ... cat` session to prove the daemon still serves it later.
     pub fn cat_session(&self) -> CatSession {
         let mut cmd = self.ssh_command(&[], "cat");
-        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("spawn ssh cat");
         let stdin = child.stdin.take();
         let stdout = child.stdout.take().unwrap();
@@ -485,8 +541,20 @@ impl Server {
             }
         });
         let stderr = drain(child.stderr.take());
-        let mut s = CatSession { child, stdin, lines: rx, stderr, n: 0 };
-        s.ping().unwrap_or_else(|e| panic!("cat session did not start: {}\n--- server log ---\n{}", e, self.log()));
+        let mut s = CatSession {
+            child,
+            stdin,
+            lines: rx,
+            stderr,
+            n: 0,
+        };
+        s.ping().unwrap_or_else(|e| {
+            panic!(
+                "cat session did not start: {}\n--- server log ---\n{}",
+                e,
+                self.log()
+            )
+        });
         s
     }
 }
@@ -512,12 +580,18 @@ impl CatSession {
         self.n += 1;
         let line = format!("ping-{}-{}", self.n, "x".repeat(self.n as usize % 50));
         let w = self.stdin.as_mut().ok_or("stdin closed")?;
-        w.write_all(format!("{}\n", line).as_bytes()).map_err(|e| format!("write: {}", e))?;
+        w.write_all(format!("{}\n", line).as_bytes())
+            .map_err(|e| format!("write: {}", e))?;
         w.flush().map_err(|e| format!("flush: {}", e))?;
         match self.lines.recv_timeout(Duration::from_secs(20)) {
             Ok(got) if got == line => Ok(()),
             Ok(got) => Err(format!("expected {:?}, got {:?}", line, got)),
-            Err(e) => Err(format!("no echo of {:?}: {} (ssh exited: {:?})", line, e, self.child.try_wait())),
+            Err(e) => Err(format!(
+                "no echo of {:?}: {} (ssh exited: {:?})",
+                line,
+                e,
+                self.child.try_wait()
+            )),
         }
     }
 
@@ -525,11 +599,20 @@ impl CatSession {
     pub fn finish(mut self) -> Result<(), String> {
         drop(self.stdin.take());
         let (code, timed_out) = wait_timeout(&mut self.child, Duration::from_secs(20));
-        let err = self.stderr.take().map(|t| t.join().unwrap_or_default()).unwrap_or_default();
+        let err = self
+            .stderr
+            .take()
+            .map(|t| t.join().unwrap_or_default())
+            .unwrap_or_default();
         if code == Some(0) && !timed_out {
             Ok(())
         } else {
-            Err(format!("cat session ended with {:?} (timed out: {}), stderr: {}", code, timed_out, String::from_utf8_lossy(&err)))
+            Err(format!(
+                "cat session ended with {:?} (timed out: {}), stderr: {}",
+                code,
+                timed_out,
+                String::from_utf8_lossy(&err)
+            ))
         }
     }
 }
@@ -552,9 +635,22 @@ pub fn run_in_pty(mut cmd: Command, rows: u16, cols: u16, timeout: Duration) -> 
 
     let mut master: libc::c_int = -1;
     let mut slave: libc::c_int = -1;
-    let ws = libc::winsize { ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 };
+    let ws = libc::winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
     // SAFETY: out-pointers to two ints; null name and termios; a valid winsize.
-    let r = unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), &ws) };
+    let r = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            &ws,
+        )
+    };
     assert_eq!(r, 0, "openpty: {}", std::io::Error::last_os_error());
     // SAFETY: openpty returned two fresh descriptors that we now own.
     let master = unsafe { OwnedFd::from_raw_fd(master) };
@@ -582,7 +678,9 @@ pub fn run_in_pty(mut cmd: Command, rows: u16, cols: u16, timeout: Duration) -> 
             Ok(())
         });
     }
-    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {:?} in a pty: {}", cmd, e));
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {:?} in a pty: {}", cmd, e));
     // Every copy of the slave (ours and the Command's) must go, or reading the master never
     // sees the end.
     drop(slave);
@@ -603,7 +701,12 @@ pub fn run_in_pty(mut cmd: Command, rows: u16, cols: u16, timeout: Duration) -> 
     });
     let (code, timed_out) = wait_timeout(&mut child, timeout);
     let text = String::from_utf8_lossy(&reader.join().unwrap_or_default()).into_owned();
-    Out { code, stdout: text, stderr: String::new(), timed_out }
+    Out {
+        code,
+        stdout: text,
+        stderr: String::new(),
+        timed_out,
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -611,6 +714,14 @@ pub fn run_in_pty(mut cmd: Command, rows: u16, cols: u16, timeout: Duration) -> 
 
 /// Runs `python3 tests/rawssh.py SCENARIO PORT` and returns its output (exit 0: as expected).
 pub fn rawssh(scenario: &str, port: u16) -> Out {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("rawssh.py");
-    run(Command::new("python3").arg(script).arg(scenario).arg(port.to_string()), CMD_TIMEOUT)
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("rawssh.py");
+    run(
+        Command::new("python3")
+            .arg(script)
+            .arg(scenario)
+            .arg(port.to_string()),
+        CMD_TIMEOUT,
+    )
 }

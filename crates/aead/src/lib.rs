@@ -1,0 +1,198 @@
+//! chacha20-poly1305@openssh.com (OpenSSH PROTOCOL.chacha20poly1305).
+//!
+//! Two ChaCha20 keys per direction, both with the packet sequence number as the 64-bit nonce:
+//! K_1 encrypts the 4-byte length alone, so a receiver can learn the length before it has the
+//! whole packet; K_2's first block gives the Poly1305 key and its later blocks encrypt the rest.
+//! The tag covers the encrypted length and the encrypted rest. No allocation per packet.
+//!
+//! A crate of its own so that its generic cipher code is compiled at opt-level 3 while the
+//! rest of quoll is built for size (see the profiles in the workspace Cargo.toml).
+#![no_std]
+#![forbid(unsafe_code)]
+
+#[cfg(test)]
+extern crate std;
+#[cfg(test)]
+use std::vec::Vec;
+
+use chacha20::cipher::{KeyIvInit, StreamCipher};
+use chacha20::ChaCha20Legacy;
+use poly1305::universal_hash::KeyInit;
+use poly1305::Poly1305;
+use subtle::ConstantTimeEq;
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+pub const KEY_LEN: usize = 64;
+pub const TAG_LEN: usize = 16;
+
+/// The authentication tag did not match: the packet was altered or the keys differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BadTag;
+
+/// One direction's keys: bytes 0..32 K_2 (payload), 32..64 K_1 (length). Zeroized on drop.
+#[derive(Zeroize, ZeroizeOnDrop)]
+pub struct ChaChaPoly {
+    payload_key: [u8; 32],
+    length_key: [u8; 32],
+}
+
+/// ChaCha20 under `key` with nonce `seq` (big-endian u64), at block counter 0.
+/// (With the crates' `zeroize` features the cipher state is wiped when dropped.)
+fn chacha(key: &[u8; 32], seq: u32) -> ChaCha20Legacy {
+    let nonce = u64::from(seq).to_be_bytes();
+    ChaCha20Legacy::new(key.into(), (&nonce).into())
+}
+
+impl ChaChaPoly {
+    pub fn new(key: &[u8; KEY_LEN]) -> Self {
+        let mut c = ChaChaPoly {
+            payload_key: [0; 32],
+            length_key: [0; 32],
+        };
+        c.payload_key.copy_from_slice(&key[..32]);
+        c.length_key.copy_from_slice(&key[32..]);
+        c
+    }
+
+    /// Decrypts the 4-byte packet length field of packet number `seq`.
+    pub fn decrypt_length(&self, seq: u32, enc: &[u8; 4]) -> u32 {
+        let mut len = *enc;
+        chacha(&self.length_key, seq).apply_keystream(&mut len);
+        u32::from_be_bytes(len)
+    }
+
+    /// The payload cipher positioned at block 1, and the Poly1305 keyed with the first 32
+    /// bytes of block 0.
+    fn payload_start(&self, seq: u32) -> (ChaCha20Legacy, Poly1305) {
+        let mut cipher = chacha(&self.payload_key, seq);
+        let mut block0 = [0u8; 64];
+        cipher.apply_keystream(&mut block0);
+        let mut poly_key = [0u8; 32];
+        poly_key.copy_from_slice(&block0[..32]);
+        let mac = Poly1305::new((&poly_key).into());
+        block0.zeroize();
+        poly_key.zeroize();
+        (cipher, mac)
+    }
+
+    /// `buf` is the encrypted length (4 bytes) followed by the encrypted rest of the packet;
+    /// checks `tag` in constant time over all of `buf`, then decrypts `buf[4..]` in place.
+    /// On a bad tag `buf` is left untouched.
+    pub fn open(&self, seq: u32, buf: &mut [u8], tag: &[u8; TAG_LEN]) -> Result<(), BadTag> {
+        let (mut cipher, mac) = self.payload_start(seq);
+        let expected: [u8; TAG_LEN] = mac.compute_unpadded(buf).into();
+        if !bool::from(expected.ct_eq(tag)) {
+            return Err(BadTag);
+        }
+        let start = buf.len().min(4);
+        cipher.apply_keystream(&mut buf[start..]);
+        Ok(())
+    }
+
+    /// `buf` is the plain length (4 bytes) followed by the plain rest of the packet; encrypts
+    /// all of it in place and returns the tag.
+    pub fn seal(&self, seq: u32, buf: &mut [u8]) -> [u8; TAG_LEN] {
+        let (len, rest) = buf.split_at_mut(buf.len().min(4));
+        chacha(&self.length_key, seq).apply_keystream(len);
+        let (mut cipher, mac) = self.payload_start(seq);
+        cipher.apply_keystream(rest);
+        mac.compute_unpadded(buf).into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unhex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    fn test_key() -> [u8; KEY_LEN] {
+        core::array::from_fn(|i| i as u8 + 1)
+    }
+
+    /// Produced by scripts/aead-vector.py in the quoll repository (Python `cryptography`, an independent
+    /// ChaCha20 and Poly1305).
+    #[test]
+    fn aead_known_answer() {
+        let seq = 0x0102_0304;
+        let plain = unhex(
+            "000000880a71756f6c6c206b6e6f776e2d616e7377657220746573743a20000102030405060708090a0b\
+             0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f3031323334\
+             35363738393a3b3c3d3e3f404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d\
+             5e5f60616263a0a1a2a3a4a5a6a7a8a9",
+        );
+        let cipher_text = unhex(
+            "ab83151a268e0d7e4cb1f19a3859f1e597dbfc89e1fdb93bd490246a8fa46b88d12e04b4467993e7e3\
+             07661b3e5d1a17b1aa032d6a57cc59ac0d17b1b7f770a7818294e286deabb69d59558626eb2dd3f72d\
+             5250e16ca1b78eff44e43d3d235d25f1cc45d5394a927d183d1ae48caebb87283203b31e652dafb847\
+             db34e07ce42740eee80f0e487ced7ab2af",
+        );
+        let tag: [u8; 16] = unhex("c0ffd757defae024e5ea3a74a64718e2")
+            .try_into()
+            .unwrap();
+
+        let c = ChaChaPoly::new(&test_key());
+        let mut buf = plain.clone();
+        assert_eq!(c.seal(seq, &mut buf), tag);
+        assert_eq!(buf, cipher_text);
+
+        let enc_len: [u8; 4] = buf[..4].try_into().unwrap();
+        assert_eq!(c.decrypt_length(seq, &enc_len), 0x88);
+        c.open(seq, &mut buf, &tag).unwrap();
+        assert_eq!(buf[4..], plain[4..]);
+    }
+
+    #[test]
+    fn round_trip_many_sizes() {
+        let c = ChaChaPoly::new(&test_key());
+        for n in [4, 5, 16, 63, 64, 65, 127, 128, 1000, 35000] {
+            let plain: Vec<u8> = (0..n).map(|i| (i * 7) as u8).collect();
+            let mut buf = plain.clone();
+            let seq = n as u32 * 3;
+            let tag = c.seal(seq, &mut buf);
+            if n > 4 {
+                assert_ne!(buf[4..], plain[4..]);
+            }
+            let enc_len: [u8; 4] = buf[..4].try_into().unwrap();
+            let plain_len = u32::from_be_bytes(plain[..4].try_into().unwrap());
+            assert_eq!(c.decrypt_length(seq, &enc_len), plain_len);
+            c.open(seq, &mut buf, &tag).unwrap();
+            assert_eq!(buf[4..], plain[4..]);
+        }
+    }
+
+    #[test]
+    fn tampering_rejected() {
+        let c = ChaChaPoly::new(&test_key());
+        let mut sealed = b"\0\0\0\x10sixteen bytes!!".to_vec();
+        let tag = c.seal(9, &mut sealed);
+
+        // Any flipped bit: in the length, the body or the tag.
+        for i in 0..sealed.len() * 8 {
+            let mut buf = sealed.clone();
+            buf[i / 8] ^= 1 << (i % 8);
+            let before = buf.clone();
+            assert_eq!(c.open(9, &mut buf, &tag), Err(BadTag));
+            assert_eq!(buf, before, "buffer left untouched on a bad tag");
+        }
+        for i in 0..TAG_LEN * 8 {
+            let mut bad = tag;
+            bad[i / 8] ^= 1 << (i % 8);
+            assert_eq!(c.open(9, &mut sealed.clone(), &bad), Err(BadTag));
+        }
+        // Right bytes, wrong sequence number; truncated packet.
+        assert_eq!(c.open(10, &mut sealed.clone(), &tag), Err(BadTag));
+        let mut short = sealed[..sealed.len() - 1].to_vec();
+        assert_eq!(c.open(9, &mut short, &tag), Err(BadTag));
+        // Wrong key.
+        let other = ChaChaPoly::new(&[9; KEY_LEN]);
+        assert_eq!(other.open(9, &mut sealed.clone(), &tag), Err(BadTag));
+        c.open(9, &mut sealed, &tag).unwrap();
+        assert_eq!(&sealed[4..], b"sixteen bytes!!");
+    }
+}
