@@ -23,6 +23,7 @@ Options:
 -j, -k          Disable local / remote port forwarding (not supported yet)
 -z              Disable QoS (quoll sets none)
 --max-conns n   Maximum simultaneous connections (default 64)
+--login-grace s Seconds a connection may take to log in (default 120)
 -V              Version
 -h              This help
 ";
@@ -94,6 +95,13 @@ pub fn parse(args: &[String]) -> Result<Cli, CliError> {
                         return err(format!("--max-conns: must be 1..={MAX_CONNECTIONS_CAP}"));
                     }
                     o.max_connections = n;
+                }
+                "login-grace" => {
+                    let n: u64 = number("--login-grace", &value()?)?;
+                    if n == 0 {
+                        return err("--login-grace: must be at least 1");
+                    }
+                    o.login_grace_secs = n;
                 }
                 "help" => return Ok(Cli::Help),
                 "version" => return Ok(Cli::Version),

@@ -371,8 +371,8 @@ impl Server {
             libc::POLLIN,
             Ref::Signal,
         );
-        let room = self.slots.iter().any(|s| s.is_none());
-        if room {
+        // Polled even when full: a connection over the limit is told no at once.
+        {
             for (i, l) in self.listeners.iter().enumerate() {
                 push(
                     &mut self.pollfds,
@@ -478,10 +478,10 @@ impl Server {
             };
             let Some(free) = self.slots.iter().position(|s| s.is_none()) else {
                 info!(
-                    "Connection from {peer} refused: {} connections already",
+                    "Connection from {peer} refused: maximum of {} connections reached",
                     self.opts.max_connections
                 );
-                return;
+                continue;
             };
             if !self.ensure_key() {
                 return;
@@ -497,6 +497,8 @@ impl Server {
                 window: self.opts.window,
                 max_channels: self.opts.max_channels,
                 max_auth_tries: self.opts.max_auth_tries,
+                rekey_bytes: crate::config::REKEY_BYTES,
+                rekey_secs: crate::config::REKEY_SECS,
             };
             let slot = Slot {
                 sock,

@@ -9,7 +9,7 @@ use super::kex::{self, ClientOffer, ExchangeHash, OurInit};
 use super::msg::{self, reason};
 use super::packet::{Input, Output, PacketError};
 use super::wire::{Reader, WireError};
-use crate::config::{self, MAX_PREAMBLE, MAX_VERSION_LINE, REKEY_BYTES, REKEY_SECS};
+use crate::config::{self, MAX_PREAMBLE, MAX_VERSION_LINE};
 use log::{info, warn};
 
 pub const SERVER_VERSION: &str = concat!("SSH-2.0-quoll_", env!("CARGO_PKG_VERSION"));
@@ -31,6 +31,10 @@ pub struct Params {
     pub window: u32,
     pub max_channels: usize,
     pub max_auth_tries: u32,
+    /// Start a key exchange after this many bytes in either direction ...
+    pub rekey_bytes: u64,
+    /// ... or this many seconds.
+    pub rekey_secs: u64,
 }
 
 /// Why a connection ended; `reason` is the SSH disconnect code sent (if any).
@@ -75,6 +79,8 @@ pub struct Conn {
     global_replies: Replies,
     closing: Option<Disconnect>,
     peer: heapless::String<64>,
+    rekey_bytes: u64,
+    rekey_secs: u64,
 }
 
 impl Conn {
@@ -100,6 +106,8 @@ impl Conn {
             global_replies: Replies::default(),
             closing: None,
             peer: name,
+            rekey_bytes: p.rekey_bytes,
+            rekey_secs: p.rekey_secs,
         })
     }
 
@@ -312,13 +320,14 @@ impl Conn {
         let _ = self.channels.emit(&mut self.output, 0, host);
     }
 
-    /// Time-driven work: a rekey after REKEY_SECS or REKEY_BYTES. Call once per loop turn.
+    /// Time- and volume-driven work: a rekey after `rekey_secs` or `rekey_bytes`. Call once per
+    /// loop turn.
     pub fn tick(&mut self, host: &mut dyn Host, now: u64) {
         let idle = matches!(self.kex, KexState::Idle);
         // Only after authentication, so no authentication reply can fall inside our exchange.
-        let due = now.saturating_sub(self.kex_started_at) >= REKEY_SECS
-            || self.input.counters.bytes >= REKEY_BYTES
-            || self.output.counters.bytes >= REKEY_BYTES;
+        let due = now.saturating_sub(self.kex_started_at) >= self.rekey_secs
+            || self.input.counters.bytes >= self.rekey_bytes
+            || self.output.counters.bytes >= self.rekey_bytes;
         if idle && due && self.auth.done && self.closing.is_none() && self.output.room() >= RESERVE
         {
             self.kex_started_at = now;
@@ -329,7 +338,7 @@ impl Conn {
 
     /// Seconds until `tick` has time-driven work, for the loop's poll timeout.
     pub fn next_tick(&self, now: u64) -> u64 {
-        (self.kex_started_at + REKEY_SECS).saturating_sub(now)
+        (self.kex_started_at + self.rekey_secs).saturating_sub(now)
     }
 
     // ---- channel data, for the edge ----

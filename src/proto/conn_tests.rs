@@ -63,6 +63,10 @@ struct Client {
 }
 
 fn setup(window: u32) -> (Box<Conn>, TestHost, Client) {
+    setup_rekey(window, 1 << 30)
+}
+
+fn setup_rekey(window: u32, rekey_bytes: u64) -> (Box<Conn>, TestHost, Client) {
     let user_key = Ed25519Key::from_seed(&[3; 32]);
     let mut host = TestHost {
         key: Ed25519Key::from_seed(&[2; 32]),
@@ -76,6 +80,8 @@ fn setup(window: u32) -> (Box<Conn>, TestHost, Client) {
             window,
             max_channels: 2,
             max_auth_tries: 3,
+            rekey_bytes,
+            rekey_secs: 3600,
         },
         "test",
         0,
@@ -511,4 +517,51 @@ fn garbage_and_truncation_never_panic() {
             conn.received(n, &mut host, 0);
         }
     }
+}
+
+#[test]
+fn server_rekeys_by_volume_without_losing_data() {
+    let (mut conn, mut host, mut c) = setup_rekey(65536, 20_000);
+    c.handshake(&mut conn, &mut host, true);
+    c.login(&mut conn, &mut host);
+    let ch = c.open_exec(&mut conn, &mut host, b"cat") as usize;
+    let mut sent = 0u8;
+    let mut received = Vec::new();
+    for round in 0..6u8 {
+        // Output from the process until the volume limit is reached.
+        while conn.channel_send_room(ch) > 0 && sent < 20 * (round + 1) {
+            assert!(conn.channel_send(ch, false, &[sent; 1000]));
+            sent += 1;
+        }
+        conn.tick(&mut host, 0);
+        // Sending stops while the server's exchange is under way.
+        assert_eq!(conn.channel_send_room(ch), 0, "round {round}");
+        // Client data sent before it saw the server's KEXINIT is still delivered.
+        c.send(|w| {
+            w.u8(msg::CHANNEL_DATA)?;
+            w.u32(ch as u32)?;
+            w.string(&[round; 10])
+        });
+        c.pump(&mut conn, &mut host);
+        while let Some(p) = c.recv() {
+            if p[0] == msg::KEXINIT {
+                c.kex(&mut conn, &mut host, Some(&p), true, false);
+                break;
+            }
+            assert_eq!(p[0], msg::CHANNEL_DATA);
+            received.extend_from_slice(&p[9..]);
+        }
+        c.pump(&mut conn, &mut host);
+        while let Some(p) = c.recv() {
+            if p[0] == msg::CHANNEL_DATA {
+                received.extend_from_slice(&p[9..]);
+            }
+        }
+        assert!(conn.channel_send_room(ch) > 0);
+    }
+    let expected: Vec<u8> = (0..sent).flat_map(|i| [i; 1000]).collect();
+    assert_eq!(received, expected);
+    let input: Vec<u8> = (0..6u8).flat_map(|i| [i; 10]).collect();
+    assert_eq!(conn.channel_input(ch), &input[..]);
+    assert!(conn.closing().is_none());
 }

@@ -291,6 +291,8 @@ pub struct Options {
     pub user: Option<String>,
     /// A host key file to use instead of `TMP/hostkey` (which quoll generates on first start).
     pub hostkey: Option<PathBuf>,
+    /// More quoll flags, after the harness's own.
+    pub args: Vec<String>,
 }
 
 pub struct Server {
@@ -378,6 +380,7 @@ impl Server {
                 if let Some(n) = self.opts.max_auth_tries {
                     c.arg("-T").arg(n.to_string());
                 }
+                c.args(&self.opts.args);
                 c
             }
             Kind::Sshd => {
