@@ -30,7 +30,8 @@ pub const START_TIMEOUT: Duration = Duration::from_secs(10);
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
-/// A directory under the system temp dir, unique per process and call, removed on drop.
+/// A directory under the system temp dir, unique per process and call, removed on drop
+/// (kept when `QUOLL_TEST_KEEP` is set, for looking at keys and logs after a failure).
 pub struct TempDir {
     path: PathBuf,
 }
@@ -58,6 +59,10 @@ impl TempDir {
 
 impl Drop for TempDir {
     fn drop(&mut self) {
+        if std::env::var_os("QUOLL_TEST_KEEP").is_some() {
+            eprintln!("QUOLL_TEST_KEEP: leaving {}", self.path.display());
+            return;
+        }
         let _ = fs::remove_dir_all(&self.path);
     }
 }
