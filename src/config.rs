@@ -44,6 +44,13 @@ pub const MAX_TERM: usize = 64;
 pub const MAX_TERM_MODES: usize = 1024;
 /// Longest command in an exec request.
 pub const MAX_COMMAND: usize = 16 * 1024;
+/// Largest SFTP packet accepted (OpenSSH's sftp-server uses the same), announced through
+/// limits@openssh.com; the built-in server's input buffer is this big.
+pub const SFTP_MAX_PACKET: usize = 256 * 1024;
+/// Largest READ answered and WRITE invited (room for the packet header in a max packet).
+pub const SFTP_MAX_READ: usize = SFTP_MAX_PACKET - 1024;
+/// Open file and directory handles per SFTP session.
+pub const SFTP_MAX_HANDLES: usize = 64;
 /// Default listening port.
 pub const DEFAULT_PORT: u16 = 22;
 /// Listening addresses (`-p`, Dropbear allows 10).

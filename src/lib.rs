@@ -11,3 +11,4 @@ pub mod daemon;
 pub mod hostkey;
 pub mod keygen;
 pub mod proto;
+pub mod sftp;
