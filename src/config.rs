@@ -84,6 +84,12 @@ pub struct Options {
     pub max_channels: usize,
     pub window: u32,
     pub login_grace_secs: u64,
+    /// `--sftp-server PATH`: run this program for `subsystem sftp` instead of the built-in.
+    pub sftp_server: Option<std::path::PathBuf>,
+    /// `--no-sftp`: refuse `subsystem sftp`.
+    pub no_sftp: bool,
+    /// `--builtin-scp`: answer `scp -t`/`scp -f` built-in even when `scp` is on PATH.
+    pub builtin_scp: bool,
 }
 
 impl Default for Options {
@@ -101,6 +107,9 @@ impl Default for Options {
             max_channels: MAX_CHANNELS,
             window: DEFAULT_WINDOW,
             login_grace_secs: DEFAULT_LOGIN_GRACE_SECS,
+            sftp_server: None,
+            no_sftp: false,
+            builtin_scp: false,
         }
     }
 }

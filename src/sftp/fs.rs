@@ -74,7 +74,7 @@ pub fn setstat(path: &Path, a: &Attrs, follow: bool) -> io::Result<()> {
         fs::set_permissions(path, fs::Permissions::from_mode(p & 0o7777))?;
     }
     if let Some((at, mt)) = a.times {
-        sys::set_times(path, at, mt, follow)?;
+        sys::set_times(path, at.into(), mt.into(), follow)?;
     }
     if let Some((u, g)) = a.uid_gid {
         if follow {
@@ -134,7 +134,8 @@ pub fn expand_path(p: &[u8]) -> io::Result<PathBuf> {
         None => (rest, &b""[..]),
     };
     let home = if user.is_empty() {
-        std::env::var_os("HOME").map(PathBuf::from)
+        // Not $HOME: a built-in server still has quoll's environment.
+        crate::daemon::users::by_uid(sys::uid()).map(|u| PathBuf::from(u.home))
     } else {
         std::str::from_utf8(user)
             .ok()
@@ -172,12 +173,12 @@ impl Names {
     }
 
     /// An `ls -l` line in OpenSSH's layout:
-    /// `-rw-r--r--    1 user     group        1234 Jan  2 03:04 name`.
+    /// `-rw-r--r--    1 user     group        1234 Jan  2 03:04 name` (strmode leaves a space).
     pub fn long_name(&mut self, name: &[u8], m: &Metadata, now: SystemTime) -> Vec<u8> {
         let user = self.user(m.uid()).to_string();
         let group = self.group(m.gid()).to_string();
         let mut s = format!(
-            "{} {:>3} {:<8} {:<8} {:>8} {} ",
+            "{}  {:>3} {:<8} {:<8} {:>8} {} ",
             mode_string(m.mode()),
             m.nlink(),
             user,

@@ -8,6 +8,6 @@
 pub mod fs;
 pub mod proto;
 pub mod server;
-mod sys;
+pub(crate) mod sys;
 
 pub use server::serve;

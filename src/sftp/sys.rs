@@ -59,7 +59,7 @@ pub fn fstatvfs(fd: &impl AsRawFd) -> io::Result<StatVfs> {
 }
 
 /// Sets atime and mtime (whole seconds) of `path`, of the link itself when `follow` is false.
-pub fn set_times(path: &Path, atime: u32, mtime: u32, follow: bool) -> io::Result<()> {
+pub fn set_times(path: &Path, atime: i64, mtime: i64, follow: bool) -> io::Result<()> {
     let c = cpath(path)?;
     let ts = [
         libc::timespec {
@@ -77,4 +77,10 @@ pub fn set_times(path: &Path, atime: u32, mtime: u32, follow: bool) -> io::Resul
         return Err(io::Error::last_os_error());
     }
     Ok(())
+}
+
+/// The real uid of this process.
+pub fn uid() -> u32 {
+    // SAFETY: getuid takes no arguments and cannot fail.
+    unsafe { libc::getuid() }
 }
