@@ -291,6 +291,8 @@ pub struct Options {
     pub user: Option<String>,
     /// A host key file to use instead of `TMP/hostkey` (which quoll generates on first start).
     pub hostkey: Option<PathBuf>,
+    /// More quoll arguments (e.g. `--builtin-scp`); ignored for other servers.
+    pub extra_args: Vec<String>,
 }
 
 pub struct Server {
@@ -378,6 +380,7 @@ impl Server {
                 if let Some(n) = self.opts.max_auth_tries {
                     c.arg("-T").arg(n.to_string());
                 }
+                c.args(&self.opts.extra_args);
                 c
             }
             Kind::Sshd => {
@@ -412,7 +415,8 @@ impl Server {
              KbdInteractiveAuthentication no\nPermitRootLogin yes\nMaxAuthTries {tries}\n\
              MaxStartups 100\nMaxSessions 20\nLogLevel VERBOSE\n\
              KexAlgorithms curve25519-sha256,curve25519-sha256@libssh.org\n\
-             HostKeyAlgorithms ssh-ed25519\nCiphers chacha20-poly1305@openssh.com\n",
+             HostKeyAlgorithms ssh-ed25519\nCiphers chacha20-poly1305@openssh.com\n\
+             Subsystem sftp /usr/lib/openssh/sftp-server\n",
             port = self.port,
             hk = self.hostkey.display(),
             dir = self.dir.path().display(),
@@ -487,6 +491,35 @@ impl Server {
             c.arg("--").arg(remote);
         }
         c
+    }
+
+    /// `scp` or `sftp` (`program`) with the harness options and the client key; the caller
+    /// adds its own options and the `USER@127.0.0.1:PATH` / `USER@127.0.0.1` operands.
+    pub fn transfer_command(&self, program: &str, opts: &[&str]) -> Command {
+        let mut c = Command::new(program);
+        c.arg("-F").arg("/dev/null");
+        c.args(opts);
+        c.arg("-P").arg(self.port.to_string());
+        c.arg("-i").arg(&self.client_key);
+        for o in [
+            format!("UserKnownHostsFile={}", self.known_hosts.display()),
+            "GlobalKnownHostsFile=/dev/null".to_string(),
+            "StrictHostKeyChecking=accept-new".to_string(),
+            "BatchMode=yes".to_string(),
+            "ConnectTimeout=10".to_string(),
+            "IdentitiesOnly=yes".to_string(),
+            "IdentityAgent=none".to_string(),
+            "ControlPath=none".to_string(),
+            "LogLevel=ERROR".to_string(),
+        ] {
+            c.arg("-o").arg(o);
+        }
+        c
+    }
+
+    /// `USER@127.0.0.1:path`, the remote operand of scp.
+    pub fn remote(&self, path: &str) -> String {
+        format!("{}@127.0.0.1:{}", self.user, path)
     }
 
     /// `ssh` with the authorized client key.
