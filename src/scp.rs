@@ -15,7 +15,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// Longest record line accepted (a name is at most 255 bytes on Linux; slack for the rest).
@@ -310,7 +310,7 @@ impl<R: Read, W: Write> Scp<'_, R, W> {
     }
 
     /// Reports a fatal error to the client and stops.
-    fn fatal(&mut self, msg: &str) -> Result<(), Fatal> {
+    fn fatal<T>(&mut self, msg: &str) -> Result<T, Fatal> {
         self.errors += 1;
         let line = format!("\x02scp: {}\n", msg.replace('\n', " "));
         let _ = self.send(line.as_bytes());
@@ -405,10 +405,7 @@ impl<R: Read, W: Write> Scp<'_, R, W> {
         depth: usize,
     ) -> Result<Step, Fatal> {
         match line.first() {
-            None => {
-                self.fatal("unexpected <newline>")?;
-                unreachable_step()
-            }
+            None => self.fatal("unexpected <newline>"),
             Some(1) | Some(2) => {
                 let _ = io::stderr().write_all(&line[1..]);
                 let _ = io::stderr().write_all(b"\n");
@@ -428,23 +425,19 @@ impl<R: Read, W: Write> Scp<'_, R, W> {
                     self.ack()?;
                     Ok(Step::Next)
                 }
-                None => {
-                    self.fatal("protocol error: bad times")?;
-                    unreachable_step()
-                }
+                None => self.fatal("protocol error: bad times"),
             },
             Some(_) => {
                 let rec = match parse_record(line) {
                     Ok(r) => r,
-                    Err(e) if first && !matches!(line[0], b'C' | b'D') => {
-                        let _ = e;
+                    // A first line that is no record is an error message from a remote
+                    // shell (e.g. "scp: not found"): pass it on.
+                    Err(_) if first && !matches!(line[0], b'C' | b'D') => {
                         let msg = String::from_utf8_lossy(line).into_owned();
-                        self.fatal(&msg)?;
-                        return unreachable_step();
+                        return self.fatal(&msg);
                     }
                     Err(e) => {
-                        self.fatal(&format!("protocol error: {e}"))?;
-                        return unreachable_step();
+                        return self.fatal(&format!("protocol error: {e}"));
                     }
                 };
                 let path = if target_is_dir {
@@ -482,7 +475,9 @@ impl<R: Read, W: Write> Scp<'_, R, W> {
             Ok(_) => return self.error(&format!("{}: Not a directory", show(path))),
             Err(_) => {
                 // Writable for us while we fill it; the real mode afterwards.
-                let r = fs::DirBuilder::new().mode_compat(mode | 0o700).create(path);
+                let r = fs::DirBuilder::new()
+                    .mode((mode | 0o700) & 0o7777)
+                    .create(path);
                 if let Err(e) = r {
                     return self.error(&format!("{}: {}", show(path), os_err(&e)));
                 }
@@ -710,26 +705,11 @@ enum Step {
     End,
 }
 
-/// After `fatal` (which always returns `Err`): satisfies the type checker.
-fn unreachable_step() -> Result<Step, Fatal> {
-    Err(Fatal)
-}
-
 /// The umask bits, read without changing the umask: a fresh directory's mode tells.
 fn umask_bits(dir: &Path) -> u32 {
     // The directory was created with mode|0700 under the umask, so its group and other bits
     // show which of those the umask cleared.
     fs::metadata(dir).map_or(0o022, |m| !m.mode() & 0o077)
-}
-
-trait DirBuilderCompat {
-    fn mode_compat(&mut self, mode: u32) -> &mut Self;
-}
-
-impl DirBuilderCompat for fs::DirBuilder {
-    fn mode_compat(&mut self, mode: u32) -> &mut Self {
-        std::os::unix::fs::DirBuilderExt::mode(self, mode & 0o7777)
-    }
 }
 
 #[cfg(test)]
