@@ -12,6 +12,8 @@
 //! The command line arrives as one string meant for a shell; `parse_command` splits it with
 //! the quoting clients send, and never hands it to a shell.
 
+#![forbid(unsafe_code)]
+
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::ffi::OsStrExt;

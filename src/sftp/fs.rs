@@ -1,6 +1,8 @@
 //! Filesystem side of SFTP: paths as bytes, metadata as `Attrs`, `ls -l` lines, errno as
 //! status codes. Everything runs as the session user; the kernel decides what is allowed.
 
+#![forbid(unsafe_code)]
+
 use super::proto::{Attrs, Status};
 use super::sys;
 use std::ffi::OsStr;

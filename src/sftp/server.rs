@@ -4,6 +4,8 @@
 //! `MAX_PACKET`, one output buffer, `MAX_HANDLES` handle slots. A packet that does not parse
 //! gets a BAD_MESSAGE status and ends the subsystem; a lying packet length ends it too.
 
+#![forbid(unsafe_code)]
+
 use super::fs::{self as sfs, Names};
 use super::proto::{self, Attrs, Limits, NameEntry, Reply, Request, Status};
 use super::sys;
