@@ -29,11 +29,23 @@ const MAX_DEPTH: usize = 64;
 /// setuid, setgid and the permission bits (OpenSSH's FILEMODEMASK).
 const MODE_MASK: u32 = 0o6777;
 
-/// Splits a shell command line into words: blanks separate words; `'...'` is literal;
-/// `"..."` is literal but for `\\`-escapes of `\\ " $ \``; `\\x` outside quotes is `x`.
-/// Returns `None` on an unterminated quote or an unquoted shell operator or glob character
-/// (`; & | < > ( ) $ \` * ? [` and newline): such a line needs a real shell.
+/// Characters a word keeps backslash-escaped when they came quoted: the glob characters,
+/// `~` (home) and the backslash itself.
+const SPECIAL: &[u8] = b"*?[~\\";
+
+/// Splits a shell command line into words, as patterns: blanks separate words; `'...'` is
+/// literal; `"..."` is literal but for `\\`-escapes of `\\ " $ \``; `\\x` outside quotes is
+/// a literal `x`. Literal (quoted or escaped) `* ? [ ~ \\` are kept backslash-escaped in the
+/// word, so that only unquoted ones glob or expand (see `unescape`, `expand`).
+/// Returns `None` on an unterminated quote or an unquoted shell operator or expansion
+/// (`; & | < > ( ) $ \`` and newline): such a line needs a real shell.
 pub fn split_words(cmd: &[u8]) -> Option<Vec<Vec<u8>>> {
+    fn literal(w: &mut Vec<u8>, c: u8) {
+        if SPECIAL.contains(&c) {
+            w.push(b'\\');
+        }
+        w.push(c);
+    }
     let mut words = Vec::new();
     let mut word: Option<Vec<u8>> = None;
     let mut i = 0;
@@ -49,7 +61,9 @@ pub fn split_words(cmd: &[u8]) -> Option<Vec<Vec<u8>>> {
             b'\'' => {
                 let w = word.get_or_insert_with(Vec::new);
                 let end = cmd[i..].iter().position(|&b| b == b'\'')?;
-                w.extend_from_slice(&cmd[i..i + end]);
+                for &b in &cmd[i..i + end] {
+                    literal(w, b);
+                }
                 i += end + 1;
             }
             b'"' => {
@@ -60,11 +74,11 @@ pub fn split_words(cmd: &[u8]) -> Option<Vec<Vec<u8>>> {
                     match c {
                         b'"' => break,
                         b'\\' if matches!(cmd.get(i), Some(b'\\' | b'"' | b'$' | b'`')) => {
-                            w.push(cmd[i]);
+                            literal(w, cmd[i]);
                             i += 1;
                         }
                         b'$' | b'`' => return None,
-                        _ => w.push(c),
+                        _ => literal(w, c),
                     }
                 }
             }
@@ -72,11 +86,10 @@ pub fn split_words(cmd: &[u8]) -> Option<Vec<Vec<u8>>> {
                 let c = *cmd.get(i)?;
                 i += 1;
                 if c != b'\n' {
-                    word.get_or_insert_with(Vec::new).push(c);
+                    literal(word.get_or_insert_with(Vec::new), c);
                 }
             }
-            b';' | b'&' | b'|' | b'<' | b'>' | b'(' | b')' | b'$' | b'`' | b'*' | b'?' | b'['
-            | b'\n' => return None,
+            b';' | b'&' | b'|' | b'<' | b'>' | b'(' | b')' | b'$' | b'`' | b'\n' => return None,
             _ => word.get_or_insert_with(Vec::new).push(c),
         }
     }
@@ -84,6 +97,158 @@ pub fn split_words(cmd: &[u8]) -> Option<Vec<Vec<u8>>> {
         words.push(w);
     }
     Some(words)
+}
+
+/// A pattern word with its escapes removed: the literal text.
+pub fn unescape(p: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(p.len());
+    let mut i = 0;
+    while i < p.len() {
+        if p[i] == b'\\' && i + 1 < p.len() {
+            i += 1;
+        }
+        out.push(p[i]);
+        i += 1;
+    }
+    out
+}
+
+/// Whether a pattern has an unescaped `*`, `?` or `[`.
+fn has_glob(p: &[u8]) -> bool {
+    let mut i = 0;
+    while i < p.len() {
+        match p[i] {
+            b'\\' => i += 1,
+            b'*' | b'?' | b'[' => return true,
+            _ => {}
+        }
+        i += 1;
+    }
+    false
+}
+
+/// Matches a `[...]` class at the start of `p` against `c`: (matched, length of the class),
+/// or `None` when the class is not closed (then `[` is literal, as in the shell).
+fn class(p: &[u8], c: u8) -> Option<(bool, usize)> {
+    let mut i = 1;
+    let negate = matches!(p.get(i), Some(b'!' | b'^'));
+    if negate {
+        i += 1;
+    }
+    let mut matched = false;
+    let mut first = true;
+    loop {
+        let mut lo = *p.get(i)?;
+        if lo == b']' && !first {
+            return Some((matched != negate, i + 1));
+        }
+        first = false;
+        if lo == b'\\' {
+            i += 1;
+            lo = *p.get(i)?;
+        }
+        i += 1;
+        let mut hi = lo;
+        if p.get(i) == Some(&b'-') && p.get(i + 1).is_some_and(|&b| b != b']') {
+            hi = p[i + 1];
+            i += 2;
+            if hi == b'\\' {
+                hi = *p.get(i)?;
+                i += 1;
+            }
+        }
+        matched |= (lo..=hi).contains(&c);
+    }
+}
+
+/// fnmatch(3) without flags over bytes: `*`, `?`, `[...]`, backslash escapes.
+pub fn glob_match(p: &[u8], n: &[u8]) -> bool {
+    let (mut pi, mut ni) = (0, 0);
+    // Where to resume after the last `*`: (pattern index after it, name index it covers to).
+    let mut star: Option<(usize, usize)> = None;
+    while ni < n.len() {
+        let step = match p.get(pi) {
+            Some(b'*') => {
+                star = Some((pi + 1, ni));
+                pi += 1;
+                continue;
+            }
+            Some(b'?') => Some(1),
+            Some(b'[') => match class(&p[pi..], n[ni]) {
+                Some((true, len)) => Some(len),
+                Some((false, _)) => None,
+                None => (n[ni] == b'[').then_some(1),
+            },
+            Some(b'\\') if pi + 1 < p.len() => (p[pi + 1] == n[ni]).then_some(2),
+            Some(&c) => (c == n[ni]).then_some(1),
+            None => None,
+        };
+        match (step, star) {
+            (Some(len), _) => {
+                pi += len;
+                ni += 1;
+            }
+            (None, Some((sp, sn))) => {
+                star = Some((sp, sn + 1));
+                pi = sp;
+                ni = sn + 1;
+            }
+            (None, None) => return false,
+        }
+    }
+    p[pi..].iter().all(|&b| b == b'*')
+}
+
+/// Expands a source pattern as the shell would: a leading unquoted `~` is the home
+/// directory; unquoted glob characters in the last component match directory entries
+/// (dot files only when the pattern starts with a dot), sorted. No match leaves the
+/// pattern as it is, so the error names it.
+fn expand(p: &[u8], home: Option<&Path>) -> Vec<PathBuf> {
+    let (prefix, p) = match (home, p) {
+        (Some(h), b"~") => (Some(h), &b""[..]),
+        (Some(h), _) if p.starts_with(b"~/") => (Some(h), &p[2..]),
+        _ => (None, p),
+    };
+    let join = |rest: &[u8]| -> PathBuf {
+        let rest = PathBuf::from(std::ffi::OsStr::from_bytes(rest));
+        match prefix {
+            Some(h) => h.join(rest),
+            None => rest,
+        }
+    };
+    let (dir, last) = match p.iter().rposition(|&b| b == b'/') {
+        Some(i) => (&p[..=i], &p[i + 1..]),
+        None => (&b""[..], p),
+    };
+    if !has_glob(last) || has_glob(dir) {
+        return vec![join(&unescape(p))];
+    }
+    let dir_lit = unescape(dir);
+    let dir_path = join(&dir_lit);
+    let listing = fs::read_dir(if dir_path.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        &dir_path
+    });
+    let mut names: Vec<Vec<u8>> = listing
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name().as_bytes().to_vec())
+        .filter(|n| (!n.starts_with(b".") || last.starts_with(b".")) && glob_match(last, n))
+        .collect();
+    if names.is_empty() {
+        return vec![join(&unescape(p))];
+    }
+    names.sort();
+    names
+        .into_iter()
+        .map(|n| {
+            let mut full = dir_lit.clone();
+            full.extend_from_slice(&n);
+            join(&full)
+        })
+        .collect()
 }
 
 /// The arguments after `scp` when `cmd` is an `scp -t ...` or `scp -f ...` command line that
@@ -155,7 +320,8 @@ struct Scp<'a, R, W> {
     buf: Vec<u8>,
 }
 
-/// Serves `scp -t`/`scp -f` with `args` (the words after `scp`). Returns the exit code.
+/// Serves `scp -t`/`scp -f` with `args`: the words after `scp` as `split_words` makes them
+/// (patterns: unquoted `~` and, for `-f`, glob characters expand). Returns the exit code.
 pub fn serve(args: &[&[u8]], input: &mut impl Read, output: &mut impl Write) -> i32 {
     let opts = match Opts::parse(args) {
         Ok(o) if o.sink != o.source => o,
@@ -168,9 +334,18 @@ pub fn serve(args: &[&[u8]], input: &mut impl Read, output: &mut impl Write) -> 
             return 1;
         }
     };
+    // Not $HOME: a built-in server still has quoll's environment.
+    let home = crate::daemon::users::by_uid(crate::sftp::sys::uid()).map(|u| PathBuf::from(u.home));
     let operands: Vec<PathBuf> = args[opts.operands..]
         .iter()
-        .map(|a| expand_tilde(a))
+        .flat_map(|a| {
+            if opts.source {
+                expand(a, home.as_deref())
+            } else {
+                // The sink's target is not globbed (OpenSSH's scp refuses an ambiguous one).
+                expand(&escape_globs(a), home.as_deref())
+            }
+        })
         .collect();
     let mut s = Scp {
         input,
@@ -195,19 +370,24 @@ pub fn serve(args: &[&[u8]], input: &mut impl Read, output: &mut impl Write) -> 
     }
 }
 
-/// `~` and `~/...` are the user's home, as the shell would have made them.
-fn expand_tilde(arg: &[u8]) -> PathBuf {
-    let path = Path::new(std::ffi::OsStr::from_bytes(arg));
-    let rest = match arg {
-        b"~" => Some(Path::new("")),
-        _ => arg
-            .strip_prefix(b"~/")
-            .map(|r| Path::new(std::ffi::OsStr::from_bytes(r))),
-    };
-    match (rest, crate::daemon::users::by_uid(crate::sftp::sys::uid())) {
-        (Some(rest), Some(u)) => Path::new(&u.home).join(rest),
-        _ => path.to_path_buf(),
+/// `p` with its unescaped glob characters escaped: only `~` still expands.
+fn escape_globs(p: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(p.len());
+    let mut i = 0;
+    while i < p.len() {
+        match p[i] {
+            b'\\' if i + 1 < p.len() => {
+                out.extend_from_slice(&p[i..i + 2]);
+                i += 2;
+                continue;
+            }
+            b'*' | b'?' | b'[' => out.push(b'\\'),
+            _ => {}
+        }
+        out.push(p[i]);
+        i += 1;
     }
+    out
 }
 
 fn os_err(e: &io::Error) -> String {
@@ -748,7 +928,6 @@ mod tests {
         for bad in [
             "scp -t x; rm -rf /",
             "scp -t $HOME",
-            "scp -f *.txt",
             "scp -t 'x",
             "scp -t \"x",
             "scp -t x\\",
@@ -758,6 +937,57 @@ mod tests {
         ] {
             assert_eq!(words(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn quoted_specials_stay_escaped() {
+        assert_eq!(
+            words(r#"scp -f '*.txt' \? "[a]" *.log ~/x '~'"#).unwrap(),
+            ["scp", "-f", r"\*.txt", r"\?", r"\[a]", "*.log", "~/x", r"\~"]
+        );
+        assert_eq!(words(r"scp -f 'a\b'").unwrap(), ["scp", "-f", r"a\\b"]);
+        assert_eq!(unescape(br"a\\b\*c"), br"a\b*c");
+    }
+
+    #[test]
+    fn glob_matching() {
+        let m = |p: &str, n: &str| glob_match(p.as_bytes(), n.as_bytes());
+        assert!(m("*.log", "a.log") && m("*.log", ".log") && !m("*.log", "a.txt"));
+        assert!(m("a*b*c", "aXXbYYc") && m("a*b*c", "abc") && !m("a*b*c", "acb"));
+        assert!(m("?x", "ax") && !m("?x", "x"));
+        assert!(m("[a-c]1", "b1") && !m("[a-c]1", "d1") && m("[!a-c]1", "d1"));
+        assert!(m("[]]", "]") && m("[a-]", "-"));
+        assert!(m(r"\*", "*") && !m(r"\*", "a"));
+        assert!(m("[", "[") && m("x[y", "x[y"));
+        assert!(m("*", "") && m("**", "abc"));
+    }
+
+    #[test]
+    fn sources_expand_like_a_shell() {
+        let d = tmp("glob");
+        for n in ["a.log", "b.log", ".h.log", "c.txt", "*.log"] {
+            fs::write(d.join(n), b"").unwrap();
+        }
+        let dir = d.as_os_str().as_bytes();
+        let pat = |p: &str| [dir, b"/", p.as_bytes()].concat();
+        let names = |v: Vec<PathBuf>| -> Vec<String> {
+            v.iter()
+                .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+                .collect()
+        };
+        assert_eq!(
+            names(expand(&pat("*.log"), None)),
+            ["*.log", "a.log", "b.log"]
+        );
+        assert_eq!(names(expand(&pat(".*.log"), None)), [".h.log"]);
+        assert_eq!(names(expand(&pat(r"\*.log"), None)), ["*.log"]);
+        assert_eq!(names(expand(&pat("*.none"), None)), ["*.none"]);
+        let home = Path::new("/home/u");
+        assert_eq!(expand(b"~/a b", Some(home)), [PathBuf::from("/home/u/a b")]);
+        assert_eq!(expand(b"~", Some(home)), [PathBuf::from("/home/u")]);
+        assert_eq!(expand(br"\~/x", Some(home)), [PathBuf::from("~/x")]);
+        assert_eq!(escape_globs(b"a*b"), br"a\*b");
+        fs::remove_dir_all(&d).unwrap();
     }
 
     #[test]

@@ -285,3 +285,60 @@ fn legacy_builtin_reports_errors() {
         srv.context(&out)
     );
 }
+
+/// Unquoted globs in a legacy download expand on the server (as a shell would do for the
+/// system scp), quoted ones do not; `~/` is the home directory in both modes (SFTP mode
+/// resolves it through expand-path@openssh.com).
+#[test]
+fn globs_and_home() {
+    let Some(srv) = builtin_scp_server() else {
+        return;
+    };
+    let g = srv.dir.join("g");
+    fs::create_dir(&g).unwrap();
+    for n in ["a.log", "b.log", "c.txt", "*.log"] {
+        fs::write(g.join(n), n).unwrap();
+    }
+    let got = srv.dir.join("got");
+    fs::create_dir(&got).unwrap();
+    let pattern = format!("{}/[ab].log", g.display());
+    scp(
+        &srv,
+        &["-O"],
+        &srv.remote(&pattern),
+        &got.display().to_string(),
+    );
+    let mut names: Vec<String> = fs::read_dir(&got)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["a.log", "b.log"]);
+    let quoted = format!("'{}/*.log'", g.display());
+    let one = srv.dir.join("one");
+    scp(
+        &srv,
+        &["-O", "-T"],
+        &srv.remote(&quoted),
+        &one.display().to_string(),
+    );
+    assert_eq!(fs::read(&one).unwrap(), b"*.log");
+
+    let home = sh(&format!("getent passwd {} | cut -d: -f6", srv.user))
+        .trim()
+        .to_string();
+    let name = format!("quoll-scp-home-test-{}", std::process::id());
+    let in_home = Path::new(&home).join(&name);
+    for opts in [&["-O"][..], &[][..]] {
+        let _ = fs::remove_file(&in_home);
+        scp(
+            &srv,
+            opts,
+            &g.join("c.txt").display().to_string(),
+            &srv.remote(&format!("~/{name}")),
+        );
+        let content = fs::read(&in_home);
+        let _ = fs::remove_file(&in_home);
+        assert_eq!(content.unwrap(), b"c.txt", "scp {opts:?} to ~/");
+    }
+}
