@@ -51,6 +51,8 @@ pub const SFTP_MAX_PACKET: usize = 256 * 1024;
 pub const SFTP_MAX_READ: usize = SFTP_MAX_PACKET - 1024;
 /// Open file and directory handles per SFTP session.
 pub const SFTP_MAX_HANDLES: usize = 64;
+// A WRITE of SFTP_MAX_READ bytes (plus its 29-byte header and handle) fits in a packet.
+const _: () = assert!(SFTP_MAX_READ + 64 <= SFTP_MAX_PACKET && SFTP_MAX_HANDLES > 0);
 /// Default listening port.
 pub const DEFAULT_PORT: u16 = 22;
 /// Listening addresses (`-p`, Dropbear allows 10).

@@ -779,6 +779,55 @@ mod tests {
     }
 
     #[test]
+    fn launch_picks_builtins() {
+        let o = Options::default();
+        let run = |o: &Options, cmd: Option<&'static [u8]>, forced: bool, sub: Option<&str>| {
+            launch(o, 1000, cmd, forced, sub).map(|(c, b)| (c.map(<[u8]>::to_vec), b))
+        };
+        assert_eq!(
+            run(&o, None, false, Some("sftp")).unwrap(),
+            (None, Some(Builtin::Sftp))
+        );
+        assert!(run(&o, None, false, Some("netconf")).is_err());
+        // A forced command replaces the subsystem.
+        assert_eq!(
+            run(&o, Some(b"date"), true, Some("sftp")).unwrap(),
+            (Some(b"date".to_vec()), None)
+        );
+        let ext = Options {
+            sftp_server: Some("/usr/lib/openssh/sftp-server".into()),
+            ..Options::default()
+        };
+        assert_eq!(
+            run(&ext, None, false, Some("sftp")).unwrap(),
+            (Some(b"/usr/lib/openssh/sftp-server".to_vec()), None)
+        );
+        let off = Options {
+            no_sftp: true,
+            ..Options::default()
+        };
+        assert!(run(&off, None, false, Some("sftp")).is_err());
+        let always = Options {
+            builtin_scp: true,
+            ..Options::default()
+        };
+        let (_, b) = run(&always, Some(b"scp -t -- 'a b'"), false, None).unwrap();
+        assert_eq!(
+            b,
+            Some(Builtin::Scp(vec![
+                b"-t".to_vec(),
+                b"--".to_vec(),
+                b"a b".to_vec()
+            ]))
+        );
+        assert_eq!(run(&always, Some(b"ls"), false, None).unwrap().1, None);
+        // Without --builtin-scp the built-in serves only when PATH has no scp.
+        let has_scp = on_path("scp", config::DEFAULT_PATH);
+        let (_, b) = run(&o, Some(b"scp -f x"), false, None).unwrap();
+        assert_eq!(b.is_some(), !has_scp);
+    }
+
+    #[test]
     fn root_drops_to_nobody() {
         // SAFETY: geteuid cannot fail.
         if unsafe { libc::geteuid() } != 0 {
