@@ -22,7 +22,12 @@ const READDIR_BATCH: usize = 64;
 
 enum Handle {
     File(File),
-    Dir { iter: ReadDir, path: PathBuf },
+    /// `dots`: whether "." and ".." were listed yet (readdir(3) lists them, std does not).
+    Dir {
+        iter: ReadDir,
+        path: PathBuf,
+        dots: bool,
+    },
 }
 
 /// Exit codes of `serve`.
@@ -250,6 +255,7 @@ impl Server {
                         let h = Handle::Dir {
                             iter,
                             path: p.to_path_buf(),
+                            dots: false,
                         };
                         self.reply_handle(out, id, h)
                     }
@@ -411,11 +417,20 @@ impl Server {
         let Some(i) = self.slot(h) else {
             return self.bad_handle(out, id);
         };
-        let Some((_, Handle::Dir { iter, path })) = &mut self.handles[i] else {
+        let Some((_, Handle::Dir { iter, path, dots })) = &mut self.handles[i] else {
             return self.bad_handle(out, id);
         };
         let now = SystemTime::now();
         let mut found: Vec<(Vec<u8>, Vec<u8>, Attrs)> = Vec::new();
+        if !*dots {
+            *dots = true;
+            for name in [".", ".."] {
+                if let Ok(m) = fs::symlink_metadata(path.join(name)) {
+                    let long = self.names.long_name(name.as_bytes(), &m, now);
+                    found.push((name.as_bytes().to_vec(), long, sfs::attrs_of(&m)));
+                }
+            }
+        }
         for entry in iter.by_ref() {
             let Ok(entry) = entry else { continue };
             let name = entry.file_name();
@@ -632,13 +647,22 @@ mod tests {
         let count = |p: &[u8]| Reader::new(&p[5..]).u32().unwrap();
         assert_eq!(p[1][0], proto::FXP_NAME);
         assert_eq!(p[2][0], proto::FXP_NAME);
-        assert_eq!(count(&p[1]) + count(&p[2]), 100);
+        // 100 files plus "." and "..".
+        assert_eq!(count(&p[1]) + count(&p[2]), 102);
         assert_eq!(head(&p[3]).2, Some(Status::Eof as u32));
         // Entries carry an ls -l line ending in the name.
         let mut r = Reader::new(&p[1][9..]);
-        let name = r.string().unwrap().to_vec();
-        let long = r.string().unwrap();
-        assert!(long.starts_with(b"-rw") && long.ends_with(&name));
+        for i in 0..count(&p[1]) {
+            let name = r.string().unwrap().to_vec();
+            let long = r.string().unwrap();
+            r.attrs().unwrap();
+            assert!(long.ends_with(&name));
+            let want: &[u8] = if i < 2 { b"d" } else { b"-rw" };
+            assert!(long.starts_with(want), "{}", String::from_utf8_lossy(long));
+            if i < 2 {
+                assert_eq!(name, &b".."[..i as usize + 1]);
+            }
+        }
         fs::remove_dir_all(&d).unwrap();
     }
 
