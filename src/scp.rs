@@ -990,6 +990,31 @@ mod tests {
         fs::remove_dir_all(&d).unwrap();
     }
 
+    /// Random command lines, records and patterns never panic.
+    #[test]
+    fn random_input_never_panics() {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let alphabet = b"scp -tf'\"\\*?[]!^-~/ a\n0123CDTE";
+        for _ in 0..20_000 {
+            let len = (next() % 24) as usize;
+            let s: Vec<u8> = (0..len)
+                .map(|_| alphabet[(next() as usize) % alphabet.len()])
+                .collect();
+            let _ = parse_command(&s);
+            let _ = parse_record(&s);
+            let _ = parse_times(&s);
+            let _ = glob_match(&s, b"a-b]c");
+            let _ = glob_match(b"[a-", &s);
+            let _ = unescape(&s);
+        }
+    }
+
     #[test]
     fn commands() {
         let p = |s: &str| parse_command(s.as_bytes());

@@ -828,6 +828,37 @@ mod tests {
         assert_eq!(Request::parse(&[4, 0, 0]), Err(ParseError));
     }
 
+    /// Random bytes, and random corruptions of valid requests, parse or fail but never panic.
+    #[test]
+    fn random_input_never_panics() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut valid = Vec::new();
+        Request::Write {
+            handle: b"12345678",
+            offset: 7,
+            data: b"data",
+        }
+        .emit(1, &mut valid);
+        for _ in 0..20_000 {
+            let len = (next() % 64) as usize;
+            let mut body: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+            if let Some(b) = body.first_mut() {
+                *b %= 24; // mostly known packet types
+            }
+            let _ = Request::parse(&body);
+            let mut v = valid[4..].to_vec();
+            let i = (next() as usize) % v.len();
+            v[i] = next() as u8;
+            let _ = Request::parse(&v[..(next() as usize) % (v.len() + 1)]);
+        }
+    }
+
     #[test]
     fn extended_attrs_are_skipped() {
         let mut body = vec![9, 0, 0, 0, 1, 0, 0, 0, 1, b'p'];
