@@ -24,6 +24,11 @@ Options:
 -z              Disable QoS (quoll sets none)
 --max-conns n   Maximum simultaneous connections (default 64)
 --login-grace s Seconds a connection may take to log in (default 120)
+--sftp-server PATH
+                Run PATH for the sftp subsystem instead of the built-in server
+--no-sftp       Refuse the sftp subsystem
+--builtin-scp   Serve scp -t/-f built-in even when scp is on PATH (default:
+                only when it is not)
 -V              Version
 -h              This help
 ";
@@ -103,6 +108,9 @@ pub fn parse(args: &[String]) -> Result<Cli, CliError> {
                     }
                     o.login_grace_secs = n;
                 }
+                "sftp-server" => o.sftp_server = Some(value()?.into()),
+                "no-sftp" => o.no_sftp = true,
+                "builtin-scp" => o.builtin_scp = true,
                 "help" => return Ok(Cli::Help),
                 "version" => return Ok(Cli::Version),
                 _ => return err(format!("unknown option --{name}")),
@@ -235,5 +243,16 @@ mod tests {
         assert!(run(&["stray"]).is_err());
         assert!(run(&["-c", "cmd"]).is_err());
         assert!(run(&["--max-conns", "0"]).is_err());
+        assert!(run(&["--sftp-server"]).is_err());
+    }
+
+    #[test]
+    fn file_transfer_flags() {
+        let o = run(&["--sftp-server", "/usr/lib/sftp-server", "--builtin-scp"]).unwrap();
+        assert_eq!(o.sftp_server, Some("/usr/lib/sftp-server".into()));
+        assert!(o.builtin_scp && !o.no_sftp);
+        let o = run(&["--no-sftp", "--sftp-server=/x"]).unwrap();
+        assert!(o.no_sftp);
+        assert_eq!(o.sftp_server, Some("/x".into()));
     }
 }

@@ -44,6 +44,15 @@ pub const MAX_TERM: usize = 64;
 pub const MAX_TERM_MODES: usize = 1024;
 /// Longest command in an exec request.
 pub const MAX_COMMAND: usize = 16 * 1024;
+/// Largest SFTP packet accepted (OpenSSH's sftp-server uses the same), announced through
+/// limits@openssh.com; the built-in server's input buffer is this big.
+pub const SFTP_MAX_PACKET: usize = 256 * 1024;
+/// Largest READ answered and WRITE invited (room for the packet header in a max packet).
+pub const SFTP_MAX_READ: usize = SFTP_MAX_PACKET - 1024;
+/// Open file and directory handles per SFTP session.
+pub const SFTP_MAX_HANDLES: usize = 64;
+// A WRITE of SFTP_MAX_READ bytes (plus its 29-byte header and handle) fits in a packet.
+const _: () = assert!(SFTP_MAX_READ + 64 <= SFTP_MAX_PACKET && SFTP_MAX_HANDLES > 0);
 /// Default listening port.
 pub const DEFAULT_PORT: u16 = 22;
 /// Listening addresses (`-p`, Dropbear allows 10).
@@ -77,6 +86,12 @@ pub struct Options {
     pub max_channels: usize,
     pub window: u32,
     pub login_grace_secs: u64,
+    /// `--sftp-server PATH`: run this program for `subsystem sftp` instead of the built-in.
+    pub sftp_server: Option<std::path::PathBuf>,
+    /// `--no-sftp`: refuse `subsystem sftp`.
+    pub no_sftp: bool,
+    /// `--builtin-scp`: answer `scp -t`/`scp -f` built-in even when `scp` is on PATH.
+    pub builtin_scp: bool,
 }
 
 impl Default for Options {
@@ -94,6 +109,9 @@ impl Default for Options {
             max_channels: MAX_CHANNELS,
             window: DEFAULT_WINDOW,
             login_grace_secs: DEFAULT_LOGIN_GRACE_SECS,
+            sftp_server: None,
+            no_sftp: false,
+            builtin_scp: false,
         }
     }
 }

@@ -124,7 +124,7 @@ fn connections_over_the_limit_are_closed() {
         return;
     }
     let srv = Server::start_with(Options {
-        args: vec!["--max-conns".into(), "2".into()],
+        extra_args: vec!["--max-conns".into(), "2".into()],
         ..Default::default()
     });
     // Two held connections fill the table (they stop after the version exchange).
@@ -161,7 +161,7 @@ fn login_grace_time_cuts_unauthenticated_connections() {
         return;
     }
     let srv = Server::start_with(Options {
-        args: vec!["--login-grace".into(), "2".into()],
+        extra_args: vec!["--login-grace".into(), "2".into()],
         ..Default::default()
     });
     let mut s = TcpStream::connect(("127.0.0.1", srv.port)).unwrap();

@@ -283,16 +283,43 @@ fn unusable_host_key_files_are_refused() {
         set_mode(&path, mode);
         let out = run(
             Command::new(quoll_bin())
-                .args(["-F", "-E", "-p", &format!("127.0.0.1:{}", free_port()), "-r"])
+                .args([
+                    "-F",
+                    "-E",
+                    "-p",
+                    &format!("127.0.0.1:{}", free_port()),
+                    "-r",
+                ])
                 .arg(&path)
                 .arg("-D")
                 .arg(dir.path()),
             std::time::Duration::from_secs(10),
         );
-        assert!(!out.timed_out, "{}: quoll started with an unusable host key\n{}", name, out.describe());
-        assert_ne!(out.code, Some(0), "{}: quoll should refuse it\n{}", name, out.describe());
+        assert!(
+            !out.timed_out,
+            "{}: quoll started with an unusable host key\n{}",
+            name,
+            out.describe()
+        );
+        assert_ne!(
+            out.code,
+            Some(0),
+            "{}: quoll should refuse it\n{}",
+            name,
+            out.describe()
+        );
         let said = format!("{}{}", out.stdout, out.stderr);
-        assert!(said.contains(path.to_str().unwrap()), "{}: the message should name the file\n{}", name, out.describe());
-        assert_eq!(std::fs::read(&path).unwrap(), bytes, "{}: the key file was changed", name);
+        assert!(
+            said.contains(path.to_str().unwrap()),
+            "{}: the message should name the file\n{}",
+            name,
+            out.describe()
+        );
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            bytes,
+            "{}: the key file was changed",
+            name
+        );
     }
 }

@@ -137,10 +137,6 @@ impl SessionHost for Edge<'_> {
         let Some(user) = self.user.clone() else {
             return false;
         };
-        if req.subsystem.is_some() {
-            // No subsystems yet (SFTP arrives with the file-transfer work).
-            return false;
-        }
         match self.spawn(ch, &user, req) {
             Ok(()) => true,
             Err(e) => {
@@ -229,6 +225,13 @@ impl Edge<'_> {
             self.local.ip(),
             self.local.port()
         );
+        let (command, builtin) = spawn::launch(
+            self.opts,
+            user.uid,
+            command,
+            forced.is_some(),
+            req.subsystem,
+        )?;
         let spec = spawn::SpawnSpec {
             user,
             command,
@@ -239,6 +242,7 @@ impl Edge<'_> {
             ssh_connection: &ssh_connection,
             original_command: original,
             drop_privileges: self.daemon_uid == 0,
+            builtin,
         };
         let child = spawn::spawn(&spec)?;
         let master = match pty {

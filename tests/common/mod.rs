@@ -296,8 +296,8 @@ pub struct Options {
     pub user: Option<String>,
     /// A host key file to use instead of `TMP/hostkey` (which quoll generates on first start).
     pub hostkey: Option<PathBuf>,
-    /// More quoll flags, after the harness's own.
-    pub args: Vec<String>,
+    /// More quoll arguments (e.g. `--builtin-scp`); ignored for other servers.
+    pub extra_args: Vec<String>,
 }
 
 pub struct Server {
@@ -372,7 +372,10 @@ impl Server {
                 return;
             }
         }
-        panic!("server could not bind a free port in 5 attempts:\n{}", self.log());
+        panic!(
+            "server could not bind a free port in 5 attempts:\n{}",
+            self.log()
+        );
     }
 
     /// The log line that says the server is listening.
@@ -385,7 +388,11 @@ impl Server {
 
     fn spawn_once(&mut self) -> bool {
         self.port = free_port();
-        let log = OpenOptions::new().create(true).append(true).open(&self.log_path).expect("open server log");
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log_path)
+            .expect("open server log");
         let log_start = log.metadata().map(|m| m.len() as usize).unwrap_or(0);
         let mut cmd = match self.kind {
             Kind::Quoll => {
@@ -401,7 +408,7 @@ impl Server {
                 if let Some(n) = self.opts.max_auth_tries {
                     c.arg("-T").arg(n.to_string());
                 }
-                c.args(&self.opts.args);
+                c.args(&self.opts.extra_args);
                 c
             }
             Kind::Sshd => {
@@ -435,7 +442,8 @@ impl Server {
              KbdInteractiveAuthentication no\nPermitRootLogin yes\nMaxAuthTries {tries}\n\
              MaxStartups 100\nMaxSessions 20\nLogLevel VERBOSE\n\
              KexAlgorithms curve25519-sha256,curve25519-sha256@libssh.org\n\
-             HostKeyAlgorithms ssh-ed25519\nCiphers chacha20-poly1305@openssh.com\n",
+             HostKeyAlgorithms ssh-ed25519\nCiphers chacha20-poly1305@openssh.com\n\
+             Subsystem sftp /usr/lib/openssh/sftp-server\n",
             port = self.port,
             hk = self.hostkey.display(),
             dir = self.dir.path().display(),
@@ -521,6 +529,35 @@ impl Server {
             c.arg("--").arg(remote);
         }
         c
+    }
+
+    /// `scp` or `sftp` (`program`) with the harness options and the client key; the caller
+    /// adds its own options and the `USER@127.0.0.1:PATH` / `USER@127.0.0.1` operands.
+    pub fn transfer_command(&self, program: &str, opts: &[&str]) -> Command {
+        let mut c = Command::new(program);
+        c.arg("-F").arg("/dev/null");
+        c.args(opts);
+        c.arg("-P").arg(self.port.to_string());
+        c.arg("-i").arg(&self.client_key);
+        for o in [
+            format!("UserKnownHostsFile={}", self.known_hosts.display()),
+            "GlobalKnownHostsFile=/dev/null".to_string(),
+            "StrictHostKeyChecking=accept-new".to_string(),
+            "BatchMode=yes".to_string(),
+            "ConnectTimeout=10".to_string(),
+            "IdentitiesOnly=yes".to_string(),
+            "IdentityAgent=none".to_string(),
+            "ControlPath=none".to_string(),
+            "LogLevel=ERROR".to_string(),
+        ] {
+            c.arg("-o").arg(o);
+        }
+        c
+    }
+
+    /// `USER@127.0.0.1:path`, the remote operand of scp.
+    pub fn remote(&self, path: &str) -> String {
+        format!("{}@127.0.0.1:{}", self.user, path)
     }
 
     /// `ssh` with the authorized client key.
