@@ -13,8 +13,9 @@ pub const MAX_CHANNEL_PACKET: u32 = 32768;
 pub const MAX_PREAMBLE: usize = 8192;
 /// Longest version line (RFC 4253 §4.2: 255 including CR LF).
 pub const MAX_VERSION_LINE: usize = 255;
-/// Output buffer per connection: several full packets can queue while the socket is busy.
-pub const OUTPUT_BUFFER: usize = 4 * (MAX_PACKET + 64);
+/// Output buffer per connection: two full packets can queue while the socket is busy (the
+/// kernel's socket buffer holds more).
+pub const OUTPUT_BUFFER: usize = 2 * (MAX_PACKET + 64);
 /// Session channels per connection (OpenSSH's MaxSessions default is 10).
 pub const MAX_CHANNELS: usize = 8;
 /// Default receive window per channel; also the per-channel buffer between the client and

@@ -7,6 +7,9 @@ use quoll::daemon::{event_loop::Server, signals, syslog};
 use quoll::hostkey;
 use std::process::exit;
 
+#[global_allocator]
+static ALLOC: quoll::daemon::alloc::PageAlloc = quoll::daemon::alloc::PageAlloc;
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("keygen") {

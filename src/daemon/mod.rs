@@ -1,5 +1,6 @@
 //! The OS edge: sockets, poll, fork, ptys, users, logging. All `unsafe` lives here.
 
+pub mod alloc;
 pub mod event_loop;
 pub mod fds;
 pub mod net;

@@ -471,11 +471,8 @@ impl Conn {
                 let mut r = Reader::new(payload);
                 let _ = r.u8();
                 let code = r.u32().unwrap_or(0);
-                info!(
-                    "Exit before auth from <{}>: client sent disconnect ({})",
-                    st.peer, code
-                );
-                *st.closing = Some(fail(code, "disconnected by client"));
+                // The loop logs the exit, with the user when there is one.
+                *st.closing = Some(fail(code, "Disconnect received"));
                 Ok(None)
             }
             msg::IGNORE | msg::DEBUG | msg::UNIMPLEMENTED => Ok(None),
