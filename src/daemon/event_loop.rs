@@ -555,7 +555,16 @@ impl Server {
                         conn.peer_closed();
                         break;
                     }
-                    Ok(n) => conn.received(n, edge, now),
+                    Ok(n) => {
+                        conn.received(n, edge, now);
+                        if conn.output().is_empty() {
+                            // Nothing to answer with, so no reply carries the ACK: send it now.
+                            // A client that wrote two small packets (NEWKEYS, then a service
+                            // request) holds the second under Nagle until this ACK, and Linux
+                            // would delay it 40 ms.
+                            net::quick_ack(sock);
+                        }
+                    }
                     Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                     Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                     Err(_) => {

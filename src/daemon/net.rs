@@ -91,3 +91,20 @@ fn sockaddr(addr: SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
         }
     }
 }
+
+/// Asks the kernel to acknowledge received data at once instead of delaying the ACK (Linux
+/// clears this after use, so it is set again after each read that produced no reply).
+pub fn quick_ack(sock: &std::net::TcpStream) {
+    use std::os::fd::AsRawFd;
+    let one: libc::c_int = 1;
+    // SAFETY: setsockopt with a pointer to a live c_int and its size; failure only costs time.
+    unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_QUICKACK,
+            &one as *const _ as *const libc::c_void,
+            core::mem::size_of::<libc::c_int>() as u32,
+        )
+    };
+}
