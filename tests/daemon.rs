@@ -127,15 +127,26 @@ fn connections_over_the_limit_are_closed() {
         extra_args: vec!["--max-conns".into(), "2".into()],
         ..Default::default()
     });
-    // Two held connections fill the table (they stop after the version exchange).
+    // Two held connections fill the table (they stop after the version exchange). The
+    // harness's own readiness probe may still hold a slot for a moment: retry until both
+    // get a version line.
     let mut held = Vec::new();
-    for _ in 0..2 {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while held.len() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "could not fill the table: {}",
+            srv.log()
+        );
         let mut s = TcpStream::connect(("127.0.0.1", srv.port)).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
         let mut buf = [0u8; 4];
-        s.read_exact(&mut buf).unwrap();
-        assert_eq!(&buf, b"SSH-");
-        held.push(s);
+        if s.read_exact(&mut buf).is_ok() {
+            assert_eq!(&buf, b"SSH-");
+            held.push(s);
+        } else {
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
     // The third is closed without a version line.
     let mut third = TcpStream::connect(("127.0.0.1", srv.port)).unwrap();

@@ -755,3 +755,41 @@ fn key_fingerprint(payload: &[u8]) -> String {
     })();
     blob.map(fingerprint).unwrap_or_default()
 }
+
+impl Conn {
+    /// Bytes allocated for one connection with these parameters: the `Conn` itself plus every
+    /// buffer it owns. Allocated once at accept; nothing is added later.
+    pub fn allocated_bytes(p: &Params) -> usize {
+        core::mem::size_of::<Conn>()
+            + super::packet::INPUT_BUFFER
+            + config::OUTPUT_BUFFER
+            + p.max_channels * (core::mem::size_of::<super::channel::Channel>() + p.window as usize)
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    use super::*;
+
+    /// The figures README.md states; a change that grows a connection must update both.
+    #[test]
+    fn connection_memory_stays_within_documented_bound() {
+        let p = Params {
+            window: config::DEFAULT_WINDOW,
+            max_channels: config::MAX_CHANNELS,
+            max_auth_tries: config::DEFAULT_MAX_AUTH_TRIES,
+            rekey_bytes: config::REKEY_BYTES,
+            rekey_secs: config::REKEY_SECS,
+        };
+        let total = Conn::allocated_bytes(&p);
+        eprintln!(
+            "Conn {} B, Channel {} B, total {} B",
+            core::mem::size_of::<Conn>(),
+            core::mem::size_of::<super::super::channel::Channel>(),
+            total
+        );
+        assert!(core::mem::size_of::<Conn>() <= 4 * 1024);
+        assert!(core::mem::size_of::<super::super::channel::Channel>() <= 3 * 1024);
+        assert!(total <= 700 * 1024, "{total}");
+    }
+}
