@@ -20,7 +20,8 @@ Options:
 -W window       Receive window per channel in bytes (default 65536, max 1048576)
 -m              Don't display the motd (quoll never does)
 -s, -g          Disable password logins (quoll has only public keys for now)
--j, -k          Disable local / remote port forwarding (not supported yet)
+-j, -k          Disable local / remote port forwarding
+-a              Remote-forwarded ports listen on the address asked for (default: loopback)
 -z              Disable QoS (quoll sets none)
 --max-conns n   Maximum simultaneous connections (default 64)
 --login-grace s Seconds a connection may take to log in (default 120)
@@ -168,11 +169,14 @@ pub fn parse(args: &[String]) -> Result<Cli, CliError> {
                     }
                     o.window = n;
                 }
-                // Already true of quoll: no motd, no passwords, no forwarding, no QoS marks.
-                'm' | 's' | 'g' | 'j' | 'k' | 'z' => {}
+                'j' => o.no_local_forward = true,
+                'k' => o.no_remote_forward = true,
+                'a' => o.forward_any_address = true,
+                // Already true of quoll: no motd, no passwords, no QoS marks.
+                'm' | 's' | 'g' | 'z' => {}
                 'V' => return Ok(Cli::Version),
                 'h' => return Ok(Cli::Help),
-                'b' | 'e' | 'w' | 'G' | 'B' | 't' | 'a' | 'c' | 'i' | 'K' | 'I' => {
+                'b' | 'e' | 'w' | 'G' | 'B' | 't' | 'c' | 'i' | 'K' | 'I' => {
                     return err(format!(
                         "-{c} is a Dropbear option quoll does not support yet"
                     ))

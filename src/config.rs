@@ -17,7 +17,7 @@ pub const MAX_VERSION_LINE: usize = 255;
 /// kernel's socket buffer holds more).
 pub const OUTPUT_BUFFER: usize = 2 * (MAX_PACKET + 64);
 /// Session channels per connection (OpenSSH's MaxSessions default is 10).
-pub const MAX_CHANNELS: usize = 8;
+pub const MAX_CHANNELS: usize = 16;
 /// Default receive window per channel; also the per-channel buffer between the client and
 /// the child's stdin, allocated once with the connection (pages are touched only when used).
 pub const DEFAULT_WINDOW: u32 = 64 * 1024;
@@ -56,6 +56,8 @@ pub const SFTP_MAX_HANDLES: usize = 64;
 const _: () = assert!(SFTP_MAX_READ + 64 <= SFTP_MAX_PACKET && SFTP_MAX_HANDLES > 0);
 /// Default listening port.
 pub const DEFAULT_PORT: u16 = 22;
+/// Remote-forwarded ports (`ssh -R`) per connection.
+pub const MAX_REMOTE_FORWARDS: usize = 8;
 /// Listening addresses (`-p`, Dropbear allows 10).
 pub const MAX_LISTENERS: usize = 10;
 /// Default host key.
@@ -93,6 +95,12 @@ pub struct Options {
     pub no_sftp: bool,
     /// `--builtin-scp`: answer `scp -t`/`scp -f` built-in even when `scp` is on PATH.
     pub builtin_scp: bool,
+    /// `-j`: refuse local (`ssh -L`, direct-tcpip) forwarding.
+    pub no_local_forward: bool,
+    /// `-k`: refuse remote (`ssh -R`, tcpip-forward) forwarding.
+    pub no_remote_forward: bool,
+    /// `-a`: remote-forwarded ports listen on the address asked for, not only on loopback.
+    pub forward_any_address: bool,
 }
 
 impl Default for Options {
@@ -110,6 +118,9 @@ impl Default for Options {
             max_channels: MAX_CHANNELS,
             window: DEFAULT_WINDOW,
             login_grace_secs: DEFAULT_LOGIN_GRACE_SECS,
+            no_local_forward: false,
+            no_remote_forward: false,
+            forward_any_address: false,
             sftp_server: None,
             no_sftp: false,
             builtin_scp: false,

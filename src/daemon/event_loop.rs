@@ -3,12 +3,12 @@
 //! Each connection is a `Slot`: its socket, its protocol state (`Conn`) and its sessions.
 //! The loop moves bytes between sockets, `Conn` and children; `Conn` decides what they mean.
 
-use super::{net, pty, signals, spawn, users};
+use super::{forward, net, pty, signals, spawn, users};
 use crate::authkeys::{self, KeyOptions};
 use crate::config::Options;
 use crate::hostkey;
-use crate::proto::channel::{ExitInfo, PtySize, SessionHost, SessionStart};
-use crate::proto::conn::{Conn, Host, Params};
+use crate::proto::channel::{DirectTcpip, ExitInfo, Outgoing, PtySize, SessionHost, SessionStart};
+use crate::proto::conn::{Conn, GlobalReply, Host, Params};
 use crate::proto::crypto::{Ed25519Key, ED25519_BLOB_LEN, ED25519_SIG_BLOB_LEN};
 use crate::proto::{auth::AuthHost, msg::reason};
 use log::{error, info, warn};
@@ -29,6 +29,41 @@ struct Session {
     /// Set when the child was reaped.
     exit: Option<ExitInfo>,
     finished: bool,
+    /// A socket channel (forwarding, agent) instead of a process: `stdout` reads it, `stdin`
+    /// writes it, and the client's EOF shuts its write side down.
+    stream: bool,
+    eof_sent: bool,
+    /// A direct-tcpip target still being resolved or connected.
+    connect: Option<forward::Connect>,
+    /// The agent socket of a session that asked for agent forwarding.
+    agent: Option<forward::AgentSock>,
+}
+
+impl Session {
+    fn empty() -> Session {
+        Session {
+            pid: 0,
+            stdin: None,
+            stdout: None,
+            stderr: None,
+            pty: None,
+            exit: None,
+            finished: false,
+            stream: false,
+            eof_sent: false,
+            connect: None,
+            agent: None,
+        }
+    }
+
+    fn stream(read: File, write: File) -> Session {
+        Session {
+            stdin: Some(write),
+            stdout: Some(read),
+            stream: true,
+            ..Session::empty()
+        }
+    }
 }
 
 struct Slot {
@@ -41,6 +76,8 @@ struct Slot {
     /// The user whose key was last allowed, and that key's authorized_keys options.
     user: Option<users::User>,
     key_options: KeyOptions,
+    /// Remote-forwarded ports (`ssh -R`).
+    forwards: Vec<forward::Forward>,
 }
 
 #[derive(Clone, Copy)]
@@ -51,6 +88,10 @@ enum Ref {
     Stdin(usize, usize),
     Stdout(usize, usize),
     Stderr(usize, usize),
+    Resolve(usize, usize),
+    Connect(usize, usize),
+    Forward(usize, usize),
+    Agent(usize, usize),
 }
 
 pub struct Server {
@@ -74,6 +115,7 @@ struct Edge<'a> {
     sessions: &'a mut [Option<Session>],
     user: &'a mut Option<users::User>,
     key_options: &'a mut KeyOptions,
+    forwards: &'a mut Vec<forward::Forward>,
     daemon_uid: u32,
 }
 
@@ -88,6 +130,27 @@ fn random(buf: &mut [u8]) {
 impl Host for Edge<'_> {
     fn random(&mut self, buf: &mut [u8]) {
         random(buf)
+    }
+
+    fn global_request(&mut self, name: &str, data: &[u8]) -> GlobalReply {
+        let mut r = crate::proto::wire::Reader::new(data);
+        let (Ok(address), Ok(port)) = (r.text(), r.u32()) else {
+            return GlobalReply::Failure;
+        };
+        match name {
+            "tcpip-forward" => self.remote_forward(address, port),
+            "cancel-tcpip-forward" => {
+                let before = self.forwards.len();
+                self.forwards
+                    .retain(|f| !(f.address == address && f.port == port));
+                if self.forwards.len() < before {
+                    GlobalReply::Success
+                } else {
+                    GlobalReply::Failure
+                }
+            }
+            _ => GlobalReply::Failure,
+        }
     }
 
     fn host_key_blob(&self) -> [u8; ED25519_BLOB_LEN] {
@@ -133,6 +196,61 @@ impl AuthHost for Edge<'_> {
 }
 
 impl SessionHost for Edge<'_> {
+    fn open_direct_tcpip(&mut self, ch: usize, req: &DirectTcpip) -> bool {
+        if self.opts.no_local_forward || self.key_options.no_port_forwarding {
+            info!(
+                "Local forward to {}:{} from {} refused",
+                req.host, req.port, self.peer
+            );
+            return false;
+        }
+        let Some(slot) = self.sessions.get_mut(ch) else {
+            return false;
+        };
+        match forward::connect_start(req.host, req.port) {
+            Ok(c) => {
+                *slot = Some(Session {
+                    connect: Some(c),
+                    stream: true,
+                    ..Session::empty()
+                });
+                true
+            }
+            Err(e) => {
+                info!(
+                    "Local forward to {}:{} from {}: {e}",
+                    req.host, req.port, self.peer
+                );
+                false
+            }
+        }
+    }
+
+    fn agent_request(&mut self, ch: usize) -> bool {
+        let Some(user) = self.user.clone() else {
+            return false;
+        };
+        if self.key_options.no_agent_forwarding {
+            return false;
+        }
+        let Some(slot) = self.sessions.get_mut(ch) else {
+            return false;
+        };
+        match forward::AgentSock::create(user.uid, user.gid) {
+            Ok(a) => {
+                *slot = Some(Session {
+                    agent: Some(a),
+                    ..Session::empty()
+                });
+                true
+            }
+            Err(e) => {
+                warn!("Agent socket for '{}': {e}", user.name);
+                false
+            }
+        }
+    }
+
     fn start_session(&mut self, ch: usize, req: &SessionStart) -> bool {
         let Some(user) = self.user.clone() else {
             return false;
@@ -189,6 +307,45 @@ fn hang_up(s: &Session) {
 }
 
 impl Edge<'_> {
+    /// `tcpip-forward`: a listener on loopback (any address with `-a`), port 0 allocated.
+    fn remote_forward(&mut self, address: &str, port: u32) -> GlobalReply {
+        let Some(user) = self.user.as_ref() else {
+            return GlobalReply::Failure;
+        };
+        if self.opts.no_remote_forward || self.key_options.no_port_forwarding {
+            info!(
+                "Remote forward of {address}:{port} for '{}' refused",
+                user.name
+            );
+            return GlobalReply::Failure;
+        }
+        // As OpenSSH: only root may forward privileged ports.
+        if (1..1024).contains(&port) && user.uid != 0 {
+            return GlobalReply::Failure;
+        }
+        if self.forwards.len() >= crate::config::MAX_REMOTE_FORWARDS {
+            return GlobalReply::Failure;
+        }
+        match forward::bind_remote(address, port, self.opts.forward_any_address) {
+            Ok(f) => {
+                let bound = f.port;
+                self.forwards.push(f);
+                if port == 0 {
+                    GlobalReply::Port(bound)
+                } else {
+                    GlobalReply::Success
+                }
+            }
+            Err(e) => {
+                info!(
+                    "Remote forward of {address}:{port} for '{}': {e}",
+                    user.name
+                );
+                GlobalReply::Failure
+            }
+        }
+    }
+
     fn spawn(&mut self, ch: usize, user: &users::User, req: &SessionStart) -> io::Result<()> {
         let slot = self
             .sessions
@@ -206,12 +363,16 @@ impl Edge<'_> {
             }
             None => None,
         };
-        let env: Vec<(String, String)> = req
+        let mut env: Vec<(String, String)> = req
             .env
             .split(|&b| b == 0)
             .filter_map(|e| std::str::from_utf8(e).ok()?.split_once('='))
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
+        let agent = slot.take().and_then(|s| s.agent);
+        if let Some(a) = &agent {
+            env.push(("SSH_AUTH_SOCK".into(), a.path.display().to_string()));
+        }
         let ssh_client = format!(
             "{} {} {}",
             self.peer.ip(),
@@ -255,8 +416,8 @@ impl Edge<'_> {
             stdout: Some(File::from(child.stdout)),
             stderr: child.stderr.map(File::from),
             pty: master,
-            exit: None,
-            finished: false,
+            agent,
+            ..Session::empty()
         });
         Ok(())
     }
@@ -345,6 +506,9 @@ impl Server {
                     Ref::Stdin(s, ch) => self.write_stdin(s, ch),
                     Ref::Stdout(s, ch) => self.read_child(s, ch, false),
                     Ref::Stderr(s, ch) => self.read_child(s, ch, true),
+                    Ref::Resolve(s, ch) | Ref::Connect(s, ch) => self.connect_progress(s, ch),
+                    Ref::Forward(s, i) => self.accept_forwarded(s, i),
+                    Ref::Agent(s, ch) => self.accept_agent(s, ch),
                 }
             }
             for s in 0..self.slots.len() {
@@ -443,6 +607,41 @@ impl Server {
                         Ref::Stderr(s, ch),
                     );
                 }
+                match &sess.connect {
+                    Some(forward::Connect::Resolving(f, _)) => push(
+                        &mut self.pollfds,
+                        &mut self.refs,
+                        f.as_raw_fd(),
+                        libc::POLLIN,
+                        Ref::Resolve(s, ch),
+                    ),
+                    Some(forward::Connect::Connecting(t)) => push(
+                        &mut self.pollfds,
+                        &mut self.refs,
+                        t.as_raw_fd(),
+                        libc::POLLOUT,
+                        Ref::Connect(s, ch),
+                    ),
+                    None => {}
+                }
+                if let Some(a) = &sess.agent {
+                    push(
+                        &mut self.pollfds,
+                        &mut self.refs,
+                        a.listener.as_raw_fd(),
+                        libc::POLLIN,
+                        Ref::Agent(s, ch),
+                    );
+                }
+            }
+            for (i, f) in slot.forwards.iter().enumerate() {
+                push(
+                    &mut self.pollfds,
+                    &mut self.refs,
+                    f.listener.as_raw_fd(),
+                    libc::POLLIN,
+                    Ref::Forward(s, i),
+                );
             }
         }
         // Whole seconds are enough for grace and rekey timers; +1 avoids waking just early.
@@ -513,6 +712,7 @@ impl Server {
                 sessions: (0..self.opts.max_channels).map(|_| None).collect(),
                 user: None,
                 key_options: KeyOptions::default(),
+                forwards: Vec::new(),
             };
             self.slots[free] = Some(slot);
             self.with_slot(free, |_, conn, edge| conn.start(edge));
@@ -627,6 +827,74 @@ impl Server {
         self.with_slot(s, |_, conn, edge| read_child_into(conn, edge, ch, stderr));
     }
 
+    /// A direct-tcpip target resolved or connected (or failed): confirm or refuse the channel.
+    fn connect_progress(&mut self, s: usize, ch: usize) {
+        self.with_slot(s, |_, conn, edge| {
+            let Some(Some(sess)) = edge.sessions.get_mut(ch) else {
+                return;
+            };
+            let result = match sess.connect.take() {
+                Some(forward::Connect::Resolving(mut pipe, port)) => {
+                    match forward::resolved(&mut pipe, port) {
+                        Ok(t) => {
+                            sess.connect = Some(forward::Connect::Connecting(t));
+                            return;
+                        }
+                        Err(e) => Err(e),
+                    }
+                }
+                Some(forward::Connect::Connecting(t)) => {
+                    forward::connect_result(&t).and_then(|_| forward::split(t.into()))
+                }
+                None => return,
+            };
+            match result {
+                Ok((read, write)) => {
+                    *sess = Session::stream(read, write);
+                    conn.channel_open_result(ch, true, edge);
+                }
+                Err(e) => {
+                    info!("Local forward from {} failed: {e}", edge.peer);
+                    edge.sessions[ch] = None;
+                    conn.channel_open_result(ch, false, edge);
+                }
+            }
+        });
+    }
+
+    /// A connection on a remote-forwarded port becomes a forwarded-tcpip channel.
+    fn accept_forwarded(&mut self, s: usize, i: usize) {
+        self.with_slot(s, |_, conn, edge| {
+            let Some(f) = edge.forwards.get(i) else {
+                return;
+            };
+            let Ok((sock, from)) = f.listener.accept() else {
+                return;
+            };
+            let (address, port) = (f.address.clone(), f.port);
+            let what = Outgoing::ForwardedTcpip {
+                address: &address,
+                port,
+                originator: &from.ip().to_string(),
+                originator_port: from.port() as u32,
+            };
+            open_stream(conn, edge, &what, sock.into());
+        });
+    }
+
+    /// A connection on a session's agent socket becomes an auth-agent channel.
+    fn accept_agent(&mut self, s: usize, ch: usize) {
+        self.with_slot(s, |_, conn, edge| {
+            let Some(Some(Session { agent: Some(a), .. })) = edge.sessions.get(ch) else {
+                return;
+            };
+            let Ok((sock, _)) = a.listener.accept() else {
+                return;
+            };
+            open_stream(conn, edge, &Outgoing::Agent, sock.into());
+        });
+    }
+
     fn reap(&mut self) {
         while let Some((pid, status)) = signals::reap() {
             let exit = if libc::WIFEXITED(status) {
@@ -660,7 +928,24 @@ impl Server {
                     continue;
                 };
                 if sess.pty.is_none() && sess.stdin.is_some() && conn.channel_input_finished(ch) {
+                    if let (true, Some(w)) = (sess.stream, &sess.stdin) {
+                        forward::shutdown_write(w);
+                    }
                     sess.stdin = None;
+                }
+                if sess.stream && sess.connect.is_none() {
+                    if sess.stdout.is_none() && !sess.eof_sent {
+                        sess.eof_sent = true;
+                        conn.channel_send_eof(ch, edge);
+                    }
+                    let Some(sess) = edge.sessions[ch].as_mut() else {
+                        continue;
+                    };
+                    if sess.stdout.is_none() && sess.stdin.is_none() && !sess.finished {
+                        sess.finished = true;
+                        conn.channel_finish(ch, None, edge);
+                    }
+                    continue;
                 }
                 if sess.exit.is_some() && sess.pty.is_some() && sess.stdout.is_some() {
                     // A pty may stay open in a background process: after the shell exits,
@@ -738,6 +1023,7 @@ fn parts<'a>(
         key_options,
         peer,
         local,
+        forwards,
         ..
     } = slot;
     let edge = Edge {
@@ -748,6 +1034,7 @@ fn parts<'a>(
         sessions,
         user,
         key_options,
+        forwards,
         daemon_uid,
     };
     (sock, conn, edge)
@@ -783,4 +1070,16 @@ fn read_child_into(conn: &mut Conn, edge: &mut Edge, ch: usize, stderr: bool) {
         }
     }
     *file = None;
+}
+
+/// Opens a channel to the client for an accepted socket; drops it when the table is full.
+fn open_stream(conn: &mut Conn, edge: &mut Edge, what: &Outgoing, sock: OwnedFd) {
+    let Ok((read, write)) = forward::split(sock) else {
+        return;
+    };
+    if let Some(ch) = conn.channel_open(what, edge) {
+        if let Some(slot) = edge.sessions.get_mut(ch) {
+            *slot = Some(Session::stream(read, write));
+        }
+    }
 }

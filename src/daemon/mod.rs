@@ -3,6 +3,7 @@
 pub mod alloc;
 pub mod event_loop;
 pub mod fds;
+pub mod forward;
 pub mod net;
 pub mod pty;
 pub mod signals;

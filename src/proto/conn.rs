@@ -3,7 +3,7 @@
 //! `output`/`output_sent`, decisions through `Host`, time through `now` (seconds).
 
 use super::auth::{Attempt, Auth, AuthHost, Outcome, METHODS};
-use super::channel::{Channels, ExitInfo, Replies, SessionHost};
+use super::channel::{Channels, ExitInfo, Outgoing, SessionHost};
 use super::crypto::{fingerprint, X25519Secret, ED25519_BLOB_LEN, ED25519_SIG_BLOB_LEN};
 use super::kex::{self, ClientOffer, ExchangeHash, OurInit};
 use super::msg::{self, reason};
@@ -21,8 +21,20 @@ const RESERVE: usize = 1024;
 /// Everything the connection asks of the edge.
 pub trait Host: AuthHost + SessionHost {
     fn random(&mut self, buf: &mut [u8]);
+    /// A global request after authentication (`tcpip-forward`, `cancel-tcpip-forward`, ...);
+    /// `data` is what follows want-reply.
+    fn global_request(&mut self, name: &str, data: &[u8]) -> GlobalReply;
     fn host_key_blob(&self) -> [u8; ED25519_BLOB_LEN];
     fn sign(&mut self, data: &[u8]) -> [u8; ED25519_SIG_BLOB_LEN];
+}
+
+/// The answer to a global request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GlobalReply {
+    Failure,
+    Success,
+    /// Success carrying the port that was bound (`tcpip-forward` for port 0).
+    Port(u32),
 }
 
 /// Per-connection settings.
@@ -76,7 +88,7 @@ pub struct Conn {
     service: bool,
     pub auth: Auth,
     pub channels: Channels,
-    global_replies: Replies,
+    global_replies: heapless::Deque<GlobalReply, 16>,
     closing: Option<Disconnect>,
     peer: heapless::String<64>,
     rekey_bytes: u64,
@@ -103,7 +115,7 @@ impl Conn {
             service: false,
             auth: Auth::new(p.max_auth_tries),
             channels: Channels::new(p.max_channels, p.window),
-            global_replies: Replies::default(),
+            global_replies: heapless::Deque::new(),
             closing: None,
             peer: name,
             rekey_bytes: p.rekey_bytes,
@@ -304,18 +316,19 @@ impl Conn {
         if self.closing.is_some() || self.sending_blocked() {
             return;
         }
-        while let Some(ok) = self.global_replies.peek() {
-            let r = self.output.packet(0, |w| {
-                w.u8(if ok {
-                    msg::REQUEST_SUCCESS
-                } else {
-                    msg::REQUEST_FAILURE
-                })
+        while let Some(&reply) = self.global_replies.front() {
+            let r = self.output.packet(0, |w| match reply {
+                GlobalReply::Failure => w.u8(msg::REQUEST_FAILURE),
+                GlobalReply::Success => w.u8(msg::REQUEST_SUCCESS),
+                GlobalReply::Port(p) => {
+                    w.u8(msg::REQUEST_SUCCESS)?;
+                    w.u32(p)
+                }
             });
             if r.is_err() {
                 return;
             }
-            self.global_replies.pop();
+            self.global_replies.pop_front();
         }
         let _ = self.channels.emit(&mut self.output, 0, host);
     }
@@ -412,6 +425,32 @@ impl Conn {
         self.flush(host);
     }
 
+    /// The edge's answer to `SessionHost::open_direct_tcpip`.
+    pub fn channel_open_result(&mut self, ch: usize, ok: bool, host: &mut dyn Host) {
+        if self.channels.open_result(ch, ok).is_err() {
+            self.disconnect(fail(reason::PROTOCOL_ERROR, "too many refused channels"));
+        }
+        self.flush(host);
+    }
+
+    /// Opens a channel to the client for a forwarded connection or an agent connection.
+    pub fn channel_open(&mut self, what: &Outgoing, host: &mut dyn Host) -> Option<usize> {
+        if self.closing.is_some() || !self.auth.done {
+            return None;
+        }
+        let ch = self.channels.open_outgoing(what);
+        self.flush(host);
+        ch
+    }
+
+    /// The stream's read side ended: EOF to the client; input may still come.
+    pub fn channel_send_eof(&mut self, ch: usize, host: &mut dyn Host) {
+        if let Some(c) = self.channels.get(ch) {
+            c.send_eof();
+        }
+        self.flush(host);
+    }
+
     pub fn channel_closing(&self, ch: usize) -> bool {
         self.channels
             .chans
@@ -431,7 +470,7 @@ struct DispatchState<'a> {
     service: &'a mut bool,
     auth: &'a mut Auth,
     channels: &'a mut Channels,
-    global_replies: &'a mut Replies,
+    global_replies: &'a mut heapless::Deque<GlobalReply, 16>,
     v_c: &'a [u8],
     peer: &'a str,
     closing: &'a mut Option<Disconnect>,
@@ -530,10 +569,10 @@ impl Conn {
                 let mut r = Reader::new(payload);
                 let _ = r.u8();
                 let bad = |_| fail(reason::PROTOCOL_ERROR, "malformed global request");
-                let _name = r.string().map_err(bad)?;
+                let name = r.text().map_err(bad)?;
                 let want_reply = r.bool().map_err(bad)?;
-                // No global request is supported yet (forwarding arrives later).
-                if want_reply && !st.global_replies.push(false) {
+                let reply = host.global_request(name, r.rest());
+                if want_reply && st.global_replies.push_back(reply).is_err() {
                     return Err(fail(reason::PROTOCOL_ERROR, "too many unanswered requests"));
                 }
                 Ok(None)
@@ -790,6 +829,6 @@ mod size_tests {
         );
         assert!(core::mem::size_of::<Conn>() <= 4 * 1024);
         assert!(core::mem::size_of::<super::super::channel::Channel>() <= 3 * 1024);
-        assert!(total <= 700 * 1024, "{total}");
+        assert!(total <= 1280 * 1024, "{total}");
     }
 }

@@ -2,9 +2,9 @@
 //! handshake, authentication, a session, and what each kind of bad input leads to.
 
 use super::auth::AuthHost;
-use super::channel::{ExitInfo, PtySize, SessionHost, SessionStart};
+use super::channel::{DirectTcpip, ExitInfo, Outgoing, PtySize, SessionHost, SessionStart};
 use super::cipher::ChaChaPoly;
-use super::conn::{Conn, Host, Params, SERVER_VERSION};
+use super::conn::{Conn, GlobalReply, Host, Params, SERVER_VERSION};
 use super::crypto::{
     public_blob, verify_sig_blob, Ed25519Key, X25519Secret, ED25519_BLOB_LEN, ED25519_SIG_BLOB_LEN,
 };
@@ -19,9 +19,18 @@ struct TestHost {
     counter: u8,
     started: Vec<(usize, Option<Vec<u8>>)>,
     freed: Vec<usize>,
+    direct: Vec<(usize, String, u32)>,
 }
 
 impl Host for TestHost {
+    fn global_request(&mut self, name: &str, _: &[u8]) -> GlobalReply {
+        if name == "tcpip-forward" {
+            GlobalReply::Port(4242)
+        } else {
+            GlobalReply::Failure
+        }
+    }
+
     fn random(&mut self, buf: &mut [u8]) {
         for b in buf {
             self.counter = self.counter.wrapping_add(1);
@@ -43,6 +52,13 @@ impl AuthHost for TestHost {
 }
 
 impl SessionHost for TestHost {
+    fn open_direct_tcpip(&mut self, ch: usize, req: &DirectTcpip) -> bool {
+        self.direct.push((ch, req.host.to_string(), req.port));
+        req.host != "refused"
+    }
+    fn agent_request(&mut self, _: usize) -> bool {
+        true
+    }
     fn start_session(&mut self, ch: usize, req: &SessionStart) -> bool {
         self.started.push((ch, req.command.map(|c| c.to_vec())));
         true
@@ -74,6 +90,7 @@ fn setup_rekey(window: u32, rekey_bytes: u64) -> (Box<Conn>, TestHost, Client) {
         counter: 0,
         started: vec![],
         freed: vec![],
+        direct: vec![],
     };
     let mut conn = Conn::new(
         Params {
@@ -564,4 +581,113 @@ fn server_rekeys_by_volume_without_losing_data() {
     let input: Vec<u8> = (0..6u8).flat_map(|i| [i; 10]).collect();
     assert_eq!(conn.channel_input(ch), &input[..]);
     assert!(conn.closing().is_none());
+}
+
+#[test]
+fn direct_tcpip_confirmed_after_connect_and_refused_on_failure() {
+    let (mut conn, mut host, mut c) = setup(65536);
+    c.handshake(&mut conn, &mut host, true);
+    c.login(&mut conn, &mut host);
+    for (peer_id, target) in [(10u32, "127.0.0.1"), (11, "refused"), (12, "10.9.9.9")] {
+        c.send(|w| {
+            w.u8(msg::CHANNEL_OPEN)?;
+            w.string(b"direct-tcpip")?;
+            w.u32(peer_id)?;
+            w.u32(65536)?;
+            w.u32(32768)?;
+            w.string(target.as_bytes())?;
+            w.u32(80)?;
+            w.string(b"127.0.0.1")?;
+            w.u32(5555)
+        });
+    }
+    c.pump(&mut conn, &mut host);
+    // "refused" is refused at once; the other two wait for their connects.
+    let f = c.recv_kind(msg::CHANNEL_OPEN_FAILURE);
+    assert_eq!(&f[1..9], &[0, 0, 0, 11, 0, 0, 0, 1]);
+    assert!(c.recv().is_none());
+    let (ok_ch, _, _) = host.direct[0].clone();
+    let (bad_ch, _, _) = host.direct[2].clone();
+    conn.channel_open_result(bad_ch, false, &mut host);
+    conn.channel_open_result(ok_ch, true, &mut host);
+    c.pump(&mut conn, &mut host);
+    let f = c.recv_kind(msg::CHANNEL_OPEN_FAILURE);
+    assert_eq!(&f[1..9], &[0, 0, 0, 12, 0, 0, 0, 2]);
+    let ok = c.recv_kind(msg::CHANNEL_OPEN_CONFIRMATION);
+    assert_eq!(&ok[1..5], &10u32.to_be_bytes());
+    // Bytes flow both ways; the stream's EOF leaves the channel open for input.
+    c.send(|w| {
+        w.u8(msg::CHANNEL_DATA)?;
+        w.u32(ok_ch as u32)?;
+        w.string(b"GET /")
+    });
+    c.pump(&mut conn, &mut host);
+    assert_eq!(conn.channel_input(ok_ch), b"GET /");
+    assert!(conn.channel_send(ok_ch, false, b"200"));
+    conn.channel_send_eof(ok_ch, &mut host);
+    c.pump(&mut conn, &mut host);
+    assert_eq!(&c.recv_kind(msg::CHANNEL_DATA)[9..], b"200");
+    c.recv_kind(msg::CHANNEL_EOF);
+    assert!(c.recv().is_none(), "no CLOSE before both sides are done");
+}
+
+#[test]
+fn remote_forward_reply_carries_port_and_outgoing_channel_opens() {
+    let (mut conn, mut host, mut c) = setup(65536);
+    c.handshake(&mut conn, &mut host, true);
+    c.login(&mut conn, &mut host);
+    c.send(|w| {
+        w.u8(msg::GLOBAL_REQUEST)?;
+        w.string(b"tcpip-forward")?;
+        w.bool(true)?;
+        w.string(b"")?;
+        w.u32(0)
+    });
+    c.send(|w| {
+        w.u8(msg::GLOBAL_REQUEST)?;
+        w.string(b"keepalive@openssh.com")?;
+        w.bool(true)
+    });
+    c.pump(&mut conn, &mut host);
+    let ok = c.recv_kind(msg::REQUEST_SUCCESS);
+    assert_eq!(&ok[1..], &4242u32.to_be_bytes());
+    c.recv_kind(msg::REQUEST_FAILURE);
+    let what = Outgoing::ForwardedTcpip {
+        address: "",
+        port: 4242,
+        originator: "127.0.0.1",
+        originator_port: 999,
+    };
+    let ch = conn.channel_open(&what, &mut host).unwrap();
+    c.pump(&mut conn, &mut host);
+    let open = c.recv_kind(msg::CHANNEL_OPEN);
+    assert!(open.windows(15).any(|w| w == b"forwarded-tcpip"));
+    // Nothing may be sent before the client confirms.
+    assert_eq!(conn.channel_send_room(ch), 0);
+    c.send(|w| {
+        w.u8(msg::CHANNEL_OPEN_CONFIRMATION)?;
+        w.u32(ch as u32)?;
+        w.u32(77)?;
+        w.u32(1000)?;
+        w.u32(500)
+    });
+    c.pump(&mut conn, &mut host);
+    assert_eq!(conn.channel_send_room(ch), 500);
+    assert!(conn.channel_send(ch, false, b"hello"));
+    c.pump(&mut conn, &mut host);
+    let d = c.recv_kind(msg::CHANNEL_DATA);
+    assert_eq!(&d[1..5], &77u32.to_be_bytes());
+    // A refused open frees the channel.
+    let ch2 = conn.channel_open(&Outgoing::Agent, &mut host).unwrap();
+    c.pump(&mut conn, &mut host);
+    c.recv_kind(msg::CHANNEL_OPEN);
+    c.send(|w| {
+        w.u8(msg::CHANNEL_OPEN_FAILURE)?;
+        w.u32(ch2 as u32)?;
+        w.u32(1)?;
+        w.string(b"no")?;
+        w.string(b"")
+    });
+    c.pump(&mut conn, &mut host);
+    assert_eq!(host.freed, vec![ch2]);
 }
