@@ -3,7 +3,7 @@
 //! Each connection is a `Slot`: its socket, its protocol state (`Conn`) and its sessions.
 //! The loop moves bytes between sockets, `Conn` and children; `Conn` decides what they mean.
 
-use super::{net, pty, signals, spawn, users};
+use super::{net, passwd, pty, signals, spawn, users};
 use crate::authkeys::{self, KeyOptions};
 use crate::config::Options;
 use crate::hostkey;
@@ -63,6 +63,8 @@ pub struct Server {
     refs: Vec<Ref>,
     epoch: Instant,
     daemon_uid: u32,
+    /// The `-b` banner, read at start.
+    banner: Vec<u8>,
 }
 
 /// The edge as the protocol core sees it: one connection's sessions and identity.
@@ -75,6 +77,7 @@ struct Edge<'a> {
     user: &'a mut Option<users::User>,
     key_options: &'a mut KeyOptions,
     daemon_uid: u32,
+    banner: &'a [u8],
 }
 
 fn random(buf: &mut [u8]) {
@@ -99,11 +102,14 @@ impl Host for Edge<'_> {
     }
 }
 
-impl AuthHost for Edge<'_> {
-    fn pubkey_allowed(&mut self, name: &str, blob: &[u8]) -> bool {
+impl Edge<'_> {
+    /// The checks every method shares (Dropbear's `checkusername`): the user exists, may log
+    /// in to this daemon (`-w`, `-G`, quoll's own uid when not root) and has a shell listed in
+    /// /etc/shells.
+    fn check_user(&self, name: &str) -> Option<users::User> {
         let Some(user) = users::by_name(name) else {
-            info!("Login attempt for nonexistent user from {}", self.peer);
-            return false;
+            warn!("Login attempt for nonexistent user from {}", self.peer);
+            return None;
         };
         // Not root: only the user quoll runs as can log in (as Dropbear).
         if self.daemon_uid != 0 && user.uid != self.daemon_uid {
@@ -111,8 +117,85 @@ impl AuthHost for Edge<'_> {
                 "Login attempt for '{}' from {}: quoll runs as another user",
                 name, self.peer
             );
+            return None;
+        }
+        if self.opts.no_root && user.uid == 0 {
+            warn!("root login rejected from {}", self.peer);
+            return None;
+        }
+        if let Some(g) = &self.opts.group {
+            let member = users::group_id(g).is_some_and(|gid| users::in_group(name, user.gid, gid));
+            if !member {
+                warn!(
+                    "User '{}' is not a member of group '{}', rejected from {}",
+                    name, g, self.peer
+                );
+                return None;
+            }
+        }
+        if !passwd::shell_allowed(&user.shell) {
+            warn!(
+                "User '{}' has invalid shell, rejected from {}",
+                name, self.peer
+            );
+            return None;
+        }
+        Some(user)
+    }
+}
+
+impl AuthHost for Edge<'_> {
+    fn banner(&self) -> &[u8] {
+        self.banner
+    }
+
+    fn password_ok(&mut self, name: &str, password: &[u8]) -> bool {
+        let Some(user) = self.check_user(name) else {
+            return false;
+        };
+        if self.opts.no_password || (self.opts.no_root_password && user.uid == 0) {
+            warn!(
+                "Password login for '{}' from {} refused: password logins disabled",
+                name, self.peer
+            );
             return false;
         }
+        let ok = match passwd::hash_of(name) {
+            passwd::Hash::Locked => {
+                warn!("User account '{}' is locked", name);
+                return false;
+            }
+            passwd::Hash::Blank if self.opts.blank_password => {
+                info!(
+                    "Auth succeeded with blank password for '{}' from {}",
+                    name, self.peer
+                );
+                true
+            }
+            passwd::Hash::Blank => {
+                warn!("User '{}' has blank password, rejected", name);
+                return false;
+            }
+            passwd::Hash::Crypt(h) => passwd::matches(password, &h),
+        };
+        if !ok {
+            warn!("Bad password attempt for '{}' from {}", name, self.peer);
+            return false;
+        }
+        info!("Password auth succeeded for '{}' from {}", name, self.peer);
+        // -t: the key's options (checked for this user first) stay in force.
+        let same_user = self.user.as_ref().is_some_and(|u| u.uid == user.uid);
+        if !(self.opts.key_and_password && same_user) {
+            *self.key_options = KeyOptions::default();
+        }
+        *self.user = Some(user);
+        true
+    }
+
+    fn pubkey_allowed(&mut self, name: &str, blob: &[u8]) -> bool {
+        let Some(user) = self.check_user(name) else {
+            return false;
+        };
         let path = match &self.opts.auth_dir {
             Some(d) => d.join("authorized_keys"),
             None => std::path::Path::new(&user.home).join(".ssh/authorized_keys"),
@@ -194,7 +277,13 @@ impl Edge<'_> {
             .sessions
             .get_mut(ch)
             .ok_or_else(|| io::Error::other("no session slot"))?;
-        let forced = self.key_options.command.as_deref().map(str::as_bytes);
+        // -c wins over authorized_keys command= (the administrator's policy for everyone).
+        let forced = self
+            .opts
+            .forced_command
+            .as_deref()
+            .or(self.key_options.command.as_deref())
+            .map(str::as_bytes);
         let command = forced.or(req.command);
         let original = forced.and(req.command);
         let pty_req = req.pty.filter(|_| !self.key_options.no_pty);
@@ -206,12 +295,16 @@ impl Edge<'_> {
             }
             None => None,
         };
-        let env: Vec<(String, String)> = req
+        let mut env: Vec<(String, String)> = req
             .env
             .split(|&b| b == 0)
             .filter_map(|e| std::str::from_utf8(e).ok()?.split_once('='))
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
+        if self.opts.pass_env {
+            // -e: quoll's own environment too (the session's variables still win).
+            env.extend(std::env::vars());
+        }
         let ssh_client = format!(
             "{} {} {}",
             self.peer.ip(),
@@ -282,6 +375,21 @@ impl Server {
         if listeners.is_empty() {
             return Err(last_err.unwrap_or_else(|| io::Error::other("no listening address")));
         }
+        let banner = match &opts.banner {
+            Some(p) => {
+                let b = std::fs::read(p)
+                    .map_err(|e| io::Error::other(format!("banner {}: {e}", p.display())))?;
+                if b.len() > crate::config::MAX_BANNER {
+                    return Err(io::Error::other(format!(
+                        "banner {} is larger than {} bytes",
+                        p.display(),
+                        crate::config::MAX_BANNER
+                    )));
+                }
+                b
+            }
+            None => Vec::new(),
+        };
         let max = opts.max_connections;
         let per_conn = 1 + 3 * opts.max_channels;
         let slots = (0..max).map(|_| None).collect();
@@ -297,11 +405,13 @@ impl Server {
             slots,
             epoch: Instant::now(),
             daemon_uid,
+            banner,
         })
     }
 
+    /// Milliseconds since the server started: the core's clock.
     fn now(&self) -> u64 {
-        self.epoch.elapsed().as_secs()
+        self.epoch.elapsed().as_millis() as u64
     }
 
     /// Runs until SIGTERM or SIGINT.
@@ -388,7 +498,7 @@ impl Server {
             }
         }
         let now = self.now();
-        let mut timeout: u64 = 3600;
+        let mut timeout: u64 = 3_600_000;
         for (s, slot) in self.slots.iter().enumerate() {
             let Some(slot) = slot else { continue };
             let conn = &slot.conn;
@@ -407,7 +517,7 @@ impl Server {
                 Ref::Sock(s),
             );
             if !conn.authenticated() {
-                let deadline = slot.accepted_at + self.opts.login_grace_secs;
+                let deadline = slot.accepted_at + self.opts.login_grace_secs * 1000;
                 timeout = timeout.min(deadline.saturating_sub(now));
             }
             timeout = timeout.min(conn.next_tick(now));
@@ -445,8 +555,8 @@ impl Server {
                 }
             }
         }
-        // Whole seconds are enough for grace and rekey timers; +1 avoids waking just early.
-        ((timeout + 1).min(3600) * 1000) as libc::c_int
+        // +1 ms so a timer is due when poll returns rather than a hair early.
+        (timeout + 1).min(3_600_000) as libc::c_int
     }
 
     fn ensure_key(&mut self) -> bool {
@@ -503,6 +613,10 @@ impl Server {
                 max_auth_tries: self.opts.max_auth_tries,
                 rekey_bytes: crate::config::REKEY_BYTES,
                 rekey_secs: crate::config::REKEY_SECS,
+                auth: crate::proto::auth::Policy {
+                    password: !self.opts.no_password,
+                    key_and_password: self.opts.key_and_password,
+                },
             };
             let slot = Slot {
                 sock,
@@ -528,7 +642,7 @@ impl Server {
     ) -> Option<R> {
         let key = self.key.as_ref()?;
         let slot = self.slots[s].as_mut()?;
-        let (sock, conn, mut edge) = parts(key, &self.opts, self.daemon_uid, slot);
+        let (sock, conn, mut edge) = parts(key, &self.opts, self.daemon_uid, &self.banner, slot);
         Some(f(sock, conn, &mut edge))
     }
 
@@ -652,8 +766,8 @@ impl Server {
     /// Per-turn work for one connection: finished sessions, timers, output, closing.
     fn service(&mut self, s: usize) {
         let now = self.now();
-        let deadline =
-            self.slots[s].as_ref().map_or(0, |sl| sl.accepted_at) + self.opts.login_grace_secs;
+        let deadline = self.slots[s].as_ref().map_or(0, |sl| sl.accepted_at)
+            + self.opts.login_grace_secs * 1000;
         self.with_slot(s, |_, conn, edge| {
             for ch in 0..edge.sessions.len() {
                 let Some(sess) = edge.sessions[ch].as_mut() else {
@@ -728,6 +842,7 @@ fn parts<'a>(
     key: &'a Ed25519Key,
     opts: &'a Options,
     daemon_uid: u32,
+    banner: &'a [u8],
     slot: &'a mut Slot,
 ) -> (&'a mut TcpStream, &'a mut Conn, Edge<'a>) {
     let Slot {
@@ -749,6 +864,7 @@ fn parts<'a>(
         user,
         key_options,
         daemon_uid,
+        banner,
     };
     (sock, conn, edge)
 }

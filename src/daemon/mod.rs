@@ -4,6 +4,7 @@ pub mod alloc;
 pub mod event_loop;
 pub mod fds;
 pub mod net;
+pub mod passwd;
 pub mod pty;
 pub mod signals;
 pub mod spawn;

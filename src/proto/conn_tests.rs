@@ -82,6 +82,7 @@ fn setup_rekey(window: u32, rekey_bytes: u64) -> (Box<Conn>, TestHost, Client) {
             max_auth_tries: 3,
             rekey_bytes,
             rekey_secs: 3600,
+            auth: super::auth::Policy::default(),
         },
         "test",
         0,
