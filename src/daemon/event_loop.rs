@@ -617,6 +617,11 @@ impl Server {
                     password: !self.opts.no_password,
                     key_and_password: self.opts.key_and_password,
                 },
+                timers: crate::proto::conn::Timers {
+                    keepalive: self.opts.keepalive_secs,
+                    idle: self.opts.idle_timeout_secs,
+                    max_session: self.opts.max_session_secs,
+                },
             };
             let slot = Slot {
                 sock,

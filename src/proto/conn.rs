@@ -38,6 +38,20 @@ pub struct Params {
     pub rekey_secs: u64,
     /// Which authentication methods are offered.
     pub auth: auth::Policy,
+    /// Timers in seconds (0: off), from `-K`, `-I`, `-M`.
+    pub timers: Timers,
+}
+
+/// Connection timers (Dropbear's `-K`, `-I`, `-M`), in seconds; 0 turns one off.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Timers {
+    /// After this much silence from the client, send `keepalive@openssh.com`; after
+    /// `KEEPALIVE_MAX_MISSED` unanswered ones, disconnect.
+    pub keepalive: u64,
+    /// Disconnect after this long without traffic (anything but keepalives and IGNORE).
+    pub idle: u64,
+    /// Disconnect this long after the connection started.
+    pub max_session: u64,
 }
 
 /// Why a connection ended; `reason` is the SSH disconnect code sent (if any).
@@ -84,6 +98,15 @@ pub struct Conn {
     peer: heapless::String<64>,
     rekey_bytes: u64,
     rekey_secs: u64,
+    timers: Timers,
+    started_at: u64,
+    /// When the client last sent anything, and keepalives sent since.
+    last_rx: u64,
+    keepalives_missed: u32,
+    /// When traffic last went either way (for `-I`).
+    last_activity: u64,
+    /// The latest `now` the edge passed in.
+    clock: u64,
 }
 
 impl Conn {
@@ -111,6 +134,12 @@ impl Conn {
             peer: name,
             rekey_bytes: p.rekey_bytes,
             rekey_secs: p.rekey_secs,
+            timers: p.timers,
+            started_at: now,
+            last_rx: now,
+            keepalives_missed: 0,
+            last_activity: now,
+            clock: now,
         })
     }
 
@@ -179,6 +208,11 @@ impl Conn {
     /// Handles `n` bytes the edge put into `input_space()`.
     pub fn received(&mut self, n: usize, host: &mut dyn Host, now: u64) {
         self.input.filled(n);
+        self.clock = now;
+        if n > 0 {
+            self.last_rx = now;
+            self.keepalives_missed = 0;
+        }
         if let Err(d) = self.process(host, now) {
             self.disconnect(d);
         }
@@ -239,6 +273,12 @@ impl Conn {
                 )
             };
             let newkeys = result?;
+            if !matches!(
+                self.input.payload_buf()[a],
+                msg::IGNORE | msg::REQUEST_SUCCESS | msg::REQUEST_FAILURE
+            ) {
+                self.last_activity = now;
+            }
             if matches!(
                 self.input.payload_buf()[a],
                 msg::USERAUTH_REQUEST | auth::INFO_RESPONSE
@@ -346,6 +386,7 @@ impl Conn {
                 w.bool(false)
             });
         }
+        self.timers(now);
         let idle = matches!(self.kex, KexState::Idle);
         // Only after authentication, so no authentication reply can fall inside our exchange.
         let due = now.saturating_sub(self.kex_started_at) >= self.rekey_secs * 1000
@@ -359,13 +400,63 @@ impl Conn {
         self.flush(host);
     }
 
+    /// Replaces the `-K`/`-I`/`-M` timers (tests).
+    pub fn set_timers(&mut self, t: Timers) {
+        self.timers = t;
+    }
+
+    /// `-K`, `-I`, `-M`: keepalive requests and the disconnects they lead to.
+    fn timers(&mut self, now: u64) {
+        self.clock = now;
+        if self.closing.is_some() {
+            return;
+        }
+        let t = self.timers;
+        if t.max_session > 0 && now >= self.started_at + t.max_session * 1000 {
+            self.disconnect(fail(reason::BY_APPLICATION, "Maximum session time reached"));
+            return;
+        }
+        if t.idle > 0 && now >= self.last_activity + t.idle * 1000 {
+            self.disconnect(fail(reason::BY_APPLICATION, "Idle timeout"));
+            return;
+        }
+        if let Some(due) = self.keepalive_due() {
+            if now < due || self.sending_blocked() || self.output.room() < RESERVE {
+                return;
+            }
+            if self.keepalives_missed >= config::KEEPALIVE_MAX_MISSED {
+                self.disconnect(fail(reason::CONNECTION_LOST, "Keepalive timeout"));
+                return;
+            }
+            let _ = self.output.packet(0, |w| {
+                w.u8(msg::GLOBAL_REQUEST)?;
+                w.string(b"keepalive@openssh.com")?;
+                w.bool(true)
+            });
+            self.keepalives_missed += 1;
+        }
+    }
+
+    fn keepalive_due(&self) -> Option<u64> {
+        let k = self.timers.keepalive * 1000;
+        (k > 0 && self.auth.done)
+            .then(|| self.last_rx + k * (u64::from(self.keepalives_missed) + 1))
+    }
+
     /// Milliseconds until `tick` has time-driven work, for the loop's poll timeout.
     pub fn next_tick(&self, now: u64) -> u64 {
-        let rekey = (self.kex_started_at + self.rekey_secs * 1000).saturating_sub(now);
-        match self.auth.reply_due {
-            Some(t) => rekey.min(t.saturating_sub(now)),
-            None => rekey,
-        }
+        let t = self.timers;
+        let mut due = self.kex_started_at + self.rekey_secs * 1000;
+        let mut at = |d: Option<u64>| {
+            if let Some(d) = d {
+                due = due.min(d);
+            }
+        };
+        at(self.auth.reply_due);
+        at(self.keepalive_due());
+        at((t.idle > 0).then(|| self.last_activity + t.idle * 1000));
+        at((t.max_session > 0).then(|| self.started_at + t.max_session * 1000));
+        due.saturating_sub(now)
     }
 
     // ---- channel data, for the edge ----
@@ -404,6 +495,7 @@ impl Conn {
         });
         if r.is_ok() {
             c.sent_data(data.len());
+            self.last_activity = self.clock;
         }
         r.is_ok()
     }
@@ -873,6 +965,7 @@ mod size_tests {
             rekey_bytes: config::REKEY_BYTES,
             rekey_secs: config::REKEY_SECS,
             auth: auth::Policy::default(),
+            timers: Timers::default(),
         };
         let total = Conn::allocated_bytes(&p);
         eprintln!(

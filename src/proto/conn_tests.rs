@@ -76,6 +76,14 @@ fn setup_rekey(window: u32, rekey_bytes: u64) -> (Box<Conn>, TestHost, Client) {
     setup_full(window, rekey_bytes, super::auth::Policy::default())
 }
 
+fn setup_timers(timers: super::conn::Timers) -> (Box<Conn>, TestHost, Client) {
+    let (mut conn, mut host, mut c) = setup(65536);
+    conn.set_timers(timers);
+    c.handshake(&mut conn, &mut host, true);
+    c.login(&mut conn, &mut host);
+    (conn, host, c)
+}
+
 fn setup_full(
     window: u32,
     rekey_bytes: u64,
@@ -97,6 +105,7 @@ fn setup_full(
             rekey_bytes,
             rekey_secs: 3600,
             auth: policy,
+            timers: super::conn::Timers::default(),
         },
         "test",
         0,
@@ -757,4 +766,55 @@ fn no_password_logins_with_s() {
     assert!(!conn.authenticated());
     // Not delayed either: nothing was checked.
     assert!(conn.next_tick(0) > 1000);
+}
+
+#[test]
+fn keepalives_then_disconnect_after_three_unanswered() {
+    let (mut conn, mut host, mut c) = setup_timers(super::conn::Timers {
+        keepalive: 5,
+        ..Default::default()
+    });
+    assert_eq!(conn.next_tick(0), 5000);
+    conn.tick(&mut host, 5000);
+    c.pump(&mut conn, &mut host);
+    let p = c.recv_kind(msg::GLOBAL_REQUEST);
+    assert_eq!(&p[5..26], b"keepalive@openssh.com");
+    // The client's REQUEST_FAILURE counts as an answer.
+    c.send(|w| w.u8(msg::REQUEST_FAILURE));
+    let data = c.out.pending().to_vec();
+    c.out.sent(data.len());
+    conn.input_space()[..data.len()].copy_from_slice(&data);
+    conn.received(data.len(), &mut host, 6000);
+    assert_eq!(conn.next_tick(6000), 5000);
+    // Silence: three more requests, then the end.
+    for t in [11_000, 16_000, 21_000] {
+        conn.tick(&mut host, t);
+        assert!(conn.closing().is_none());
+        c.pump(&mut conn, &mut host);
+        c.recv_kind(msg::GLOBAL_REQUEST);
+    }
+    conn.tick(&mut host, 26_000);
+    assert_eq!(conn.closing().map(|d| d.text), Some("Keepalive timeout"));
+}
+
+#[test]
+fn idle_and_max_session_timers() {
+    let (mut conn, mut host, _c) = setup_timers(super::conn::Timers {
+        idle: 10,
+        ..Default::default()
+    });
+    conn.tick(&mut host, 9_999);
+    assert!(conn.closing().is_none());
+    conn.tick(&mut host, 10_000);
+    assert_eq!(conn.closing().map(|d| d.text), Some("Idle timeout"));
+    let (mut conn, mut host, _c) = setup_timers(super::conn::Timers {
+        max_session: 3,
+        ..Default::default()
+    });
+    assert_eq!(conn.next_tick(1000), 2000);
+    conn.tick(&mut host, 3_000);
+    assert_eq!(
+        conn.closing().map(|d| d.text),
+        Some("Maximum session time reached")
+    );
 }
