@@ -89,6 +89,7 @@ fn run(mut opts: Options) -> i32 {
     };
     let pidfile = opts.pidfile.clone();
     let foreground = opts.foreground;
+    let opts_inetd = opts.inetd;
     let mut server = match Server::new(opts, key, sigfd) {
         Ok(s) => s,
         Err(e) => {
@@ -97,7 +98,12 @@ fn run(mut opts: Options) -> i32 {
             return 1;
         }
     };
-    if foreground {
+    if opts_inetd {
+        if let Err(e) = server.adopt_stdio() {
+            error!("inetd mode: {e}");
+            return 1;
+        }
+    } else if foreground {
         info!("Not backgrounding");
     } else if let Err(e) = quoll::daemon::daemonize() {
         error!("Failed to background: {e}");

@@ -31,8 +31,51 @@ struct Session {
     finished: bool,
 }
 
+/// A connection's byte stream: a TCP socket, or (`-i`, inetd mode) stdin and stdout, which
+/// may be two different fds (pipes from `ssh -o ProxyCommand`).
+enum Stream {
+    Tcp(TcpStream),
+    Pipes { r: File, w: File },
+}
+
+impl Stream {
+    fn read_fd(&self) -> RawFd {
+        match self {
+            Stream::Tcp(s) => s.as_raw_fd(),
+            Stream::Pipes { r, .. } => r.as_raw_fd(),
+        }
+    }
+
+    fn write_fd(&self) -> RawFd {
+        match self {
+            Stream::Tcp(s) => s.as_raw_fd(),
+            Stream::Pipes { w, .. } => w.as_raw_fd(),
+        }
+    }
+
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.read(buf),
+            Stream::Pipes { r, .. } => r.read(buf),
+        }
+    }
+
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.write(buf),
+            Stream::Pipes { w, .. } => w.write(buf),
+        }
+    }
+
+    fn quick_ack(&self) {
+        if let Stream::Tcp(s) = self {
+            net::quick_ack(s);
+        }
+    }
+}
+
 struct Slot {
-    sock: TcpStream,
+    sock: Stream,
     conn: Box<Conn>,
     peer: SocketAddr,
     local: SocketAddr,
@@ -65,6 +108,8 @@ pub struct Server {
     daemon_uid: u32,
     /// The `-b` banner, read at start.
     banner: Vec<u8>,
+    /// A connection limit is reached (logged once until it is not).
+    limit_logged: bool,
 }
 
 /// The edge as the protocol core sees it: one connection's sessions and identity.
@@ -362,8 +407,9 @@ impl Server {
     pub fn new(opts: Options, key: Option<Ed25519Key>, sigfd: RawFd) -> io::Result<Server> {
         let mut listeners = Vec::new();
         let mut last_err = None;
-        for a in &opts.listen {
-            match net::listen(*a) {
+        // -i: no listeners, the connection is on stdin/stdout (`adopt_stdio`).
+        for a in opts.listen.iter().filter(|_| !opts.inetd) {
+            match net::listen(*a, opts.interface.as_deref()) {
                 Ok(l) => listeners.push(l),
                 Err(e) => {
                     // A board without IPv6 still serves IPv4 when both were asked for.
@@ -372,7 +418,7 @@ impl Server {
                 }
             }
         }
-        if listeners.is_empty() {
+        if listeners.is_empty() && !opts.inetd {
             return Err(last_err.unwrap_or_else(|| io::Error::other("no listening address")));
         }
         let banner = match &opts.banner {
@@ -406,6 +452,7 @@ impl Server {
             epoch: Instant::now(),
             daemon_uid,
             banner,
+            limit_logged: false,
         })
     }
 
@@ -462,6 +509,11 @@ impl Server {
                     self.service(s);
                 }
             }
+            if self.opts.inetd && self.slots.iter().all(|s| s.is_none()) {
+                // -i: the one connection is over.
+                self.shutdown();
+                return Ok(());
+            }
         }
     }
 
@@ -485,8 +537,7 @@ impl Server {
             libc::POLLIN,
             Ref::Signal,
         );
-        // Polled even when full: a connection over the limit is told no at once.
-        {
+        if self.accepting() {
             for (i, l) in self.listeners.iter().enumerate() {
                 push(
                     &mut self.pollfds,
@@ -509,13 +560,22 @@ impl Server {
             if !conn.output().is_empty() {
                 ev |= libc::POLLOUT;
             }
-            push(
-                &mut self.pollfds,
-                &mut self.refs,
-                slot.sock.as_raw_fd(),
-                ev,
-                Ref::Sock(s),
-            );
+            let (rfd, wfd) = (slot.sock.read_fd(), slot.sock.write_fd());
+            if rfd == wfd {
+                push(&mut self.pollfds, &mut self.refs, rfd, ev, Ref::Sock(s));
+            } else {
+                let rev = ev & libc::POLLIN;
+                push(&mut self.pollfds, &mut self.refs, rfd, rev, Ref::Sock(s));
+                if ev & libc::POLLOUT != 0 {
+                    push(
+                        &mut self.pollfds,
+                        &mut self.refs,
+                        wfd,
+                        libc::POLLOUT,
+                        Ref::Sock(s),
+                    );
+                }
+            }
             if !conn.authenticated() {
                 let deadline = slot.accepted_at + self.opts.login_grace_secs * 1000;
                 timeout = timeout.min(deadline.saturating_sub(now));
@@ -590,13 +650,15 @@ impl Server {
                     return;
                 }
             };
-            let Some(free) = self.slots.iter().position(|s| s.is_none()) else {
-                info!(
-                    "Connection from {peer} refused: maximum of {} connections reached",
-                    self.opts.max_connections
+            // The per-address cap: that address is flooding, so it is the one turned away
+            // (the total limits are kept by not accepting at all, see `accepting`).
+            let from_peer = self.unauthenticated(Some(peer.ip()));
+            if from_peer >= self.opts.max_unauth_per_addr {
+                warn!(
+                    "Connection from {peer} refused: {from_peer} unauthenticated connections from this address"
                 );
                 continue;
-            };
+            }
             if !self.ensure_key() {
                 return;
             }
@@ -605,6 +667,99 @@ impl Server {
                 continue;
             }
             let local = sock.local_addr().unwrap_or(peer);
+            if !self.add_conn(Stream::Tcp(sock), peer, local) {
+                return;
+            }
+            if !self.accepting() {
+                // Further connections wait in the listen backlog until a slot frees.
+                return;
+            }
+        }
+    }
+
+    /// Connections that have not logged in yet, all or from one address.
+    fn unauthenticated(&self, from: Option<std::net::IpAddr>) -> usize {
+        self.slots
+            .iter()
+            .flatten()
+            .filter(|sl| !sl.conn.authenticated() && from.is_none_or(|ip| sl.peer.ip() == ip))
+            .count()
+    }
+
+    /// Whether the listeners are polled: not while every slot is taken or too many
+    /// connections are still logging in. New clients then wait in the kernel's listen backlog
+    /// instead of being refused, and are served in turn as slots free up.
+    fn accepting(&mut self) -> bool {
+        let full = self.slots.iter().all(|s| s.is_some());
+        let unauth = self.unauthenticated(None) >= self.opts.max_unauth;
+        let ok = !full && !unauth;
+        if !ok && !self.limit_logged {
+            if full {
+                info!(
+                    "Maximum of {} connections reached: new connections wait",
+                    self.opts.max_connections
+                );
+            } else {
+                info!(
+                    "Maximum of {} unauthenticated connections reached: new connections wait",
+                    self.opts.max_unauth
+                );
+            }
+        }
+        self.limit_logged = !ok;
+        ok
+    }
+
+    /// `-i`: the one connection is on stdin and stdout.
+    pub fn adopt_stdio(&mut self) -> io::Result<()> {
+        use std::os::fd::FromRawFd;
+        let unspecified = SocketAddr::from(([0, 0, 0, 0], 0));
+        // SAFETY: fds 0 and 1 are ours for the life of the process; dup gives owned copies.
+        let (r, w) = unsafe { (libc::dup(0), libc::dup(1)) };
+        if r < 0 || w < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: r and w are fresh fds we own.
+        let (r, w) = unsafe { (File::from_raw_fd(r), File::from_raw_fd(w)) };
+        for fd in [r.as_raw_fd(), w.as_raw_fd()] {
+            // SAFETY: fcntl on fds we own.
+            unsafe {
+                let fl = libc::fcntl(fd, libc::F_GETFL);
+                libc::fcntl(fd, libc::F_SETFL, fl | libc::O_NONBLOCK);
+                libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+            }
+        }
+        // A socket from inetd: its addresses; pipes (ProxyCommand): none.
+        // SAFETY: dup of an fd we own.
+        let copy = unsafe { libc::dup(r.as_raw_fd()) };
+        let (peer, local) = if copy >= 0 {
+            // SAFETY: copy is a fresh fd we own; the TcpStream closes it.
+            let sock = unsafe { TcpStream::from_raw_fd(copy) };
+            (sock.peer_addr().ok(), sock.local_addr().ok())
+        } else {
+            (None, None)
+        };
+        // stdin/stdout are replaced by /dev/null so nothing else ever writes the stream.
+        let null = File::options().read(true).write(true).open("/dev/null")?;
+        // SAFETY: dup2 onto 0 and 1; the stream lives on in r and w.
+        unsafe {
+            libc::dup2(null.as_raw_fd(), 0);
+            libc::dup2(null.as_raw_fd(), 1);
+        }
+        if !self.ensure_key() {
+            return Err(io::Error::other("no host key"));
+        }
+        let peer = peer.unwrap_or(unspecified);
+        self.add_conn(Stream::Pipes { r, w }, peer, local.unwrap_or(unspecified));
+        Ok(())
+    }
+
+    /// Sets up a connection in a free slot; false when there is none.
+    fn add_conn(&mut self, sock: Stream, peer: SocketAddr, local: SocketAddr) -> bool {
+        let Some(free) = self.slots.iter().position(|s| s.is_none()) else {
+            return false;
+        };
+        {
             info!("Child connection from {peer}");
             let now = self.now();
             let params = Params {
@@ -637,13 +792,14 @@ impl Server {
             self.with_slot(free, |_, conn, edge| conn.start(edge));
             self.flush_socket(free);
         }
+        true
     }
 
     /// Runs `f` with a slot's socket, connection and edge.
     fn with_slot<R>(
         &mut self,
         s: usize,
-        f: impl FnOnce(&mut TcpStream, &mut Conn, &mut Edge) -> R,
+        f: impl FnOnce(&mut Stream, &mut Conn, &mut Edge) -> R,
     ) -> Option<R> {
         let key = self.key.as_ref()?;
         let slot = self.slots[s].as_mut()?;
@@ -681,7 +837,7 @@ impl Server {
                             // A client that wrote two small packets (NEWKEYS, then a service
                             // request) holds the second under Nagle until this ACK, and Linux
                             // would delay it 40 ms.
-                            net::quick_ack(sock);
+                            sock.quick_ack();
                         }
                     }
                     Err(e) if e.kind() == ErrorKind::WouldBlock => break,
@@ -849,7 +1005,7 @@ fn parts<'a>(
     daemon_uid: u32,
     banner: &'a [u8],
     slot: &'a mut Slot,
-) -> (&'a mut TcpStream, &'a mut Conn, Edge<'a>) {
+) -> (&'a mut Stream, &'a mut Conn, Edge<'a>) {
     let Slot {
         sock,
         conn,
