@@ -105,8 +105,8 @@ pub struct Conn {
     keepalives_missed: u32,
     /// When traffic last went either way (for `-I`).
     last_activity: u64,
-    /// The latest `now` the edge passed in.
-    clock: u64,
+    /// Channel data went out since the last `tick` (which timestamps it).
+    sent_data: bool,
 }
 
 impl Conn {
@@ -139,7 +139,7 @@ impl Conn {
             last_rx: now,
             keepalives_missed: 0,
             last_activity: now,
-            clock: now,
+            sent_data: false,
         })
     }
 
@@ -208,7 +208,6 @@ impl Conn {
     /// Handles `n` bytes the edge put into `input_space()`.
     pub fn received(&mut self, n: usize, host: &mut dyn Host, now: u64) {
         self.input.filled(n);
-        self.clock = now;
         if n > 0 {
             self.last_rx = now;
             self.keepalives_missed = 0;
@@ -407,7 +406,9 @@ impl Conn {
 
     /// `-K`, `-I`, `-M`: keepalive requests and the disconnects they lead to.
     fn timers(&mut self, now: u64) {
-        self.clock = now;
+        if core::mem::take(&mut self.sent_data) {
+            self.last_activity = now;
+        }
         if self.closing.is_some() {
             return;
         }
@@ -495,7 +496,7 @@ impl Conn {
         });
         if r.is_ok() {
             c.sent_data(data.len());
-            self.last_activity = self.clock;
+            self.sent_data = true;
         }
         r.is_ok()
     }
