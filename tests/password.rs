@@ -7,7 +7,7 @@
 mod common;
 use common::*;
 use std::process::Command;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// A throwaway local account with a known password, removed on drop.
 struct TestUser {
@@ -243,4 +243,126 @@ fn blank_passwords_only_with_b() {
     let srv = quoll(&["-B"]);
     let out = pw_ssh(&srv, &u.name, "", &[], "echo blank-ok");
     assert_eq!(out.code, Some(0), "{}", srv.context(&out));
+}
+
+/// quoll's real syslog lines, under `--syslog-ident dropbear`, as a syslog daemon would write
+/// them, fed to fail2ban's stock `dropbear` filter. Needs root to take /dev/log (when no
+/// syslog daemon has it) and fail2ban-regex.
+#[test]
+fn fail2ban_dropbear_filter_matches_the_syslog_lines() {
+    use std::os::unix::net::UnixDatagram;
+    let Some(u) = TestUser::create("fb", PW, "/bin/sh") else {
+        return;
+    };
+    if Command::new("fail2ban-regex").arg("-V").output().is_err() {
+        eprintln!("skipped: fail2ban-regex is not installed (scripts/test installs fail2ban)");
+        return;
+    }
+    if std::path::Path::new("/dev/log").exists() {
+        eprintln!("skipped: a syslog daemon owns /dev/log; see its auth log instead");
+        return;
+    }
+    let sock = UnixDatagram::bind("/dev/log").expect("bind /dev/log");
+    struct Unlink;
+    impl Drop for Unlink {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file("/dev/log");
+        }
+    }
+    let _unlink = Unlink;
+    sock.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let collected = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = {
+        let (collected, stop) = (collected.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                if let Ok(n) = sock.recv(&mut buf) {
+                    let line = String::from_utf8_lossy(&buf[..n]).into_owned();
+                    collected.lock().unwrap().push(line);
+                }
+            }
+        })
+    };
+    let lines = || collected.lock().unwrap().clone();
+
+    // The harness's server for its key files; a second quoll logs to syslog.
+    let srv = quoll(&[]);
+    let port = free_port();
+    let mut child = Command::new(quoll_bin())
+        .args(["-F", "-p", &format!("127.0.0.1:{port}"), "-T", "2"])
+        .args(["--syslog-ident", "dropbear", "-r"])
+        .arg(&srv.hostkey)
+        .arg("-D")
+        .arg(srv.dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = wait_until(Duration::from_secs(10), || {
+        lines().iter().any(|l| l.contains("Not backgrounding"))
+    });
+    let mut syslog_srv = srv;
+    syslog_srv.port = port;
+    if started {
+        // A bad password, a nonexistent user, too many tries, a good login.
+        let _ = pw_ssh(&syslog_srv, &u.name, "wrong", &[], "true");
+        let _ = pw_ssh(&syslog_srv, "no-such-user-qt", "x", &[], "true");
+        let strangers: Vec<_> = (0..3)
+            .map(|i| {
+                let k = syslog_srv.dir.join(&format!("stranger{i}"));
+                ssh_keygen(&k);
+                k
+            })
+            .collect();
+        let keys: Vec<&std::path::Path> = strangers.iter().map(|k| k.as_path()).collect();
+        let _ = run(
+            &mut syslog_srv.ssh_command_keys(&keys, &[], "true"),
+            CMD_TIMEOUT,
+        );
+        let ok = pw_ssh(&syslog_srv, &u.name, PW, &[], "true");
+        assert_eq!(ok.code, Some(0), "{}", ok.describe());
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    reader.join().unwrap();
+    assert!(started, "no syslog line from quoll: {:?}", lines());
+
+    // "<PRI>Mmm dd hh:mm:ss ident[pid]: msg" as a syslog daemon writes it, with the host name.
+    let text: String = lines()
+        .iter()
+        .filter_map(|l| {
+            let l = &l[l.find('>')? + 1..];
+            Some(format!("{} testhost {}\n", &l[..15], &l[16..]))
+        })
+        .collect();
+    let file = syslog_srv.dir.join("auth.log");
+    std::fs::write(&file, &text).unwrap();
+    let out = run(
+        Command::new("fail2ban-regex").arg(&file).arg("dropbear"),
+        CMD_TIMEOUT,
+    );
+    let summary = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("Lines:"))
+        .unwrap_or("")
+        .to_string();
+    // A bad password, a nonexistent user, Max auth tries once; the success and the
+    // connection lines are not failures.
+    let bad = text.matches("Bad password attempt").count();
+    let nouser = text.matches("Login attempt for nonexistent user").count();
+    let max = text.matches("Max auth tries reached").count();
+    assert!(bad == 1 && nouser >= 1 && max == 1, "{text}");
+    assert!(text.contains("Password auth succeeded"), "{text}");
+    let expected = bad + nouser + max;
+    assert!(
+        summary.contains(&format!(" {expected} matched")),
+        "{summary}\n{text}\n{}",
+        out.stdout
+    );
 }
