@@ -3,7 +3,7 @@
 //! Each connection is a `Slot`: its socket, its protocol state (`Conn`) and its sessions.
 //! The loop moves bytes between sockets, `Conn` and children; `Conn` decides what they mean.
 
-use super::{forward, net, pty, signals, spawn, users};
+use super::{forward, net, passwd, pty, signals, spawn, users};
 use crate::authkeys::{self, KeyOptions};
 use crate::config::Options;
 use crate::hostkey;
@@ -66,8 +66,51 @@ impl Session {
     }
 }
 
+/// A connection's byte stream: a TCP socket, or (`-i`, inetd mode) stdin and stdout, which
+/// may be two different fds (pipes from `ssh -o ProxyCommand`).
+enum Stream {
+    Tcp(TcpStream),
+    Pipes { r: File, w: File },
+}
+
+impl Stream {
+    fn read_fd(&self) -> RawFd {
+        match self {
+            Stream::Tcp(s) => s.as_raw_fd(),
+            Stream::Pipes { r, .. } => r.as_raw_fd(),
+        }
+    }
+
+    fn write_fd(&self) -> RawFd {
+        match self {
+            Stream::Tcp(s) => s.as_raw_fd(),
+            Stream::Pipes { w, .. } => w.as_raw_fd(),
+        }
+    }
+
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.read(buf),
+            Stream::Pipes { r, .. } => r.read(buf),
+        }
+    }
+
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.write(buf),
+            Stream::Pipes { w, .. } => w.write(buf),
+        }
+    }
+
+    fn quick_ack(&self) {
+        if let Stream::Tcp(s) = self {
+            net::quick_ack(s);
+        }
+    }
+}
+
 struct Slot {
-    sock: TcpStream,
+    sock: Stream,
     conn: Box<Conn>,
     peer: SocketAddr,
     local: SocketAddr,
@@ -104,6 +147,10 @@ pub struct Server {
     refs: Vec<Ref>,
     epoch: Instant,
     daemon_uid: u32,
+    /// The `-b` banner, read at start.
+    banner: Vec<u8>,
+    /// A connection limit is reached (logged once until it is not).
+    limit_logged: bool,
 }
 
 /// The edge as the protocol core sees it: one connection's sessions and identity.
@@ -117,6 +164,7 @@ struct Edge<'a> {
     key_options: &'a mut KeyOptions,
     forwards: &'a mut Vec<forward::Forward>,
     daemon_uid: u32,
+    banner: &'a [u8],
 }
 
 fn random(buf: &mut [u8]) {
@@ -162,11 +210,14 @@ impl Host for Edge<'_> {
     }
 }
 
-impl AuthHost for Edge<'_> {
-    fn pubkey_allowed(&mut self, name: &str, blob: &[u8]) -> bool {
+impl Edge<'_> {
+    /// The checks every method shares (Dropbear's `checkusername`): the user exists, may log
+    /// in to this daemon (`-w`, `-G`, quoll's own uid when not root) and has a shell listed in
+    /// /etc/shells.
+    fn check_user(&self, name: &str) -> Option<users::User> {
         let Some(user) = users::by_name(name) else {
-            info!("Login attempt for nonexistent user from {}", self.peer);
-            return false;
+            warn!("Login attempt for nonexistent user from {}", self.peer);
+            return None;
         };
         // Not root: only the user quoll runs as can log in (as Dropbear).
         if self.daemon_uid != 0 && user.uid != self.daemon_uid {
@@ -174,8 +225,85 @@ impl AuthHost for Edge<'_> {
                 "Login attempt for '{}' from {}: quoll runs as another user",
                 name, self.peer
             );
+            return None;
+        }
+        if self.opts.no_root && user.uid == 0 {
+            warn!("root login rejected from {}", self.peer);
+            return None;
+        }
+        if let Some(g) = &self.opts.group {
+            let member = users::group_id(g).is_some_and(|gid| users::in_group(name, user.gid, gid));
+            if !member {
+                warn!(
+                    "User '{}' is not a member of group '{}', rejected from {}",
+                    name, g, self.peer
+                );
+                return None;
+            }
+        }
+        if !passwd::shell_allowed(&user.shell) {
+            warn!(
+                "User '{}' has invalid shell, rejected from {}",
+                name, self.peer
+            );
+            return None;
+        }
+        Some(user)
+    }
+}
+
+impl AuthHost for Edge<'_> {
+    fn banner(&self) -> &[u8] {
+        self.banner
+    }
+
+    fn password_ok(&mut self, name: &str, password: &[u8]) -> bool {
+        let Some(user) = self.check_user(name) else {
+            return false;
+        };
+        if self.opts.no_password || (self.opts.no_root_password && user.uid == 0) {
+            warn!(
+                "Password login for '{}' from {} refused: password logins disabled",
+                name, self.peer
+            );
             return false;
         }
+        let ok = match passwd::hash_of(name) {
+            passwd::Hash::Locked => {
+                warn!("User account '{}' is locked", name);
+                return false;
+            }
+            passwd::Hash::Blank if self.opts.blank_password => {
+                info!(
+                    "Auth succeeded with blank password for '{}' from {}",
+                    name, self.peer
+                );
+                true
+            }
+            passwd::Hash::Blank => {
+                warn!("User '{}' has blank password, rejected", name);
+                return false;
+            }
+            passwd::Hash::Crypt(h) => passwd::matches(password, &h),
+        };
+        if !ok {
+            warn!("Bad password attempt for '{}' from {}", name, self.peer);
+            return false;
+        }
+        info!("Password auth succeeded for '{}' from {}", name, self.peer);
+        // -t: the key's options (checked for this user first) stay in force.
+        let same_user = self.user.as_ref().is_some_and(|u| u.uid == user.uid);
+        if !(self.opts.key_and_password && same_user) {
+            *self.key_options = KeyOptions::default();
+        }
+        *self.user = Some(user);
+        true
+    }
+
+    fn pubkey_allowed(&mut self, name: &str, blob: &[u8]) -> bool {
+        let Some(user) = self.check_user(name) else {
+            return false;
+        };
         let path = match &self.opts.auth_dir {
             Some(d) => d.join("authorized_keys"),
             None => std::path::Path::new(&user.home).join(".ssh/authorized_keys"),
@@ -351,7 +479,13 @@ impl Edge<'_> {
             .sessions
             .get_mut(ch)
             .ok_or_else(|| io::Error::other("no session slot"))?;
-        let forced = self.key_options.command.as_deref().map(str::as_bytes);
+        // -c wins over authorized_keys command= (the administrator's policy for everyone).
+        let forced = self
+            .opts
+            .forced_command
+            .as_deref()
+            .or(self.key_options.command.as_deref())
+            .map(str::as_bytes);
         let command = forced.or(req.command);
         let original = forced.and(req.command);
         let pty_req = req.pty.filter(|_| !self.key_options.no_pty);
@@ -372,6 +506,10 @@ impl Edge<'_> {
         let agent = slot.take().and_then(|s| s.agent);
         if let Some(a) = &agent {
             env.push(("SSH_AUTH_SOCK".into(), a.path.display().to_string()));
+        }
+        if self.opts.pass_env {
+            // -e: quoll's own environment too (the session's variables still win).
+            env.extend(std::env::vars());
         }
         let ssh_client = format!(
             "{} {} {}",
@@ -430,8 +568,9 @@ impl Server {
     pub fn new(opts: Options, key: Option<Ed25519Key>, sigfd: RawFd) -> io::Result<Server> {
         let mut listeners = Vec::new();
         let mut last_err = None;
-        for a in &opts.listen {
-            match net::listen(*a) {
+        // -i: no listeners, the connection is on stdin/stdout (`adopt_stdio`).
+        for a in opts.listen.iter().filter(|_| !opts.inetd) {
+            match net::listen(*a, opts.interface.as_deref()) {
                 Ok(l) => listeners.push(l),
                 Err(e) => {
                     // A board without IPv6 still serves IPv4 when both were asked for.
@@ -440,9 +579,24 @@ impl Server {
                 }
             }
         }
-        if listeners.is_empty() {
+        if listeners.is_empty() && !opts.inetd {
             return Err(last_err.unwrap_or_else(|| io::Error::other("no listening address")));
         }
+        let banner = match &opts.banner {
+            Some(p) => {
+                let b = std::fs::read(p)
+                    .map_err(|e| io::Error::other(format!("banner {}: {e}", p.display())))?;
+                if b.len() > crate::config::MAX_BANNER {
+                    return Err(io::Error::other(format!(
+                        "banner {} is larger than {} bytes",
+                        p.display(),
+                        crate::config::MAX_BANNER
+                    )));
+                }
+                b
+            }
+            None => Vec::new(),
+        };
         let max = opts.max_connections;
         let per_conn = 1 + 3 * opts.max_channels;
         let slots = (0..max).map(|_| None).collect();
@@ -458,11 +612,14 @@ impl Server {
             slots,
             epoch: Instant::now(),
             daemon_uid,
+            banner,
+            limit_logged: false,
         })
     }
 
+    /// Milliseconds since the server started: the core's clock.
     fn now(&self) -> u64 {
-        self.epoch.elapsed().as_secs()
+        self.epoch.elapsed().as_millis() as u64
     }
 
     /// Runs until SIGTERM or SIGINT.
@@ -516,6 +673,11 @@ impl Server {
                     self.service(s);
                 }
             }
+            if self.opts.inetd && self.slots.iter().all(|s| s.is_none()) {
+                // -i: the one connection is over.
+                self.shutdown();
+                return Ok(());
+            }
         }
     }
 
@@ -539,8 +701,7 @@ impl Server {
             libc::POLLIN,
             Ref::Signal,
         );
-        // Polled even when full: a connection over the limit is told no at once.
-        {
+        if self.accepting() {
             for (i, l) in self.listeners.iter().enumerate() {
                 push(
                     &mut self.pollfds,
@@ -552,7 +713,7 @@ impl Server {
             }
         }
         let now = self.now();
-        let mut timeout: u64 = 3600;
+        let mut timeout: u64 = 3_600_000;
         for (s, slot) in self.slots.iter().enumerate() {
             let Some(slot) = slot else { continue };
             let conn = &slot.conn;
@@ -563,15 +724,24 @@ impl Server {
             if !conn.output().is_empty() {
                 ev |= libc::POLLOUT;
             }
-            push(
-                &mut self.pollfds,
-                &mut self.refs,
-                slot.sock.as_raw_fd(),
-                ev,
-                Ref::Sock(s),
-            );
+            let (rfd, wfd) = (slot.sock.read_fd(), slot.sock.write_fd());
+            if rfd == wfd {
+                push(&mut self.pollfds, &mut self.refs, rfd, ev, Ref::Sock(s));
+            } else {
+                let rev = ev & libc::POLLIN;
+                push(&mut self.pollfds, &mut self.refs, rfd, rev, Ref::Sock(s));
+                if ev & libc::POLLOUT != 0 {
+                    push(
+                        &mut self.pollfds,
+                        &mut self.refs,
+                        wfd,
+                        libc::POLLOUT,
+                        Ref::Sock(s),
+                    );
+                }
+            }
             if !conn.authenticated() {
-                let deadline = slot.accepted_at + self.opts.login_grace_secs;
+                let deadline = slot.accepted_at + self.opts.login_grace_secs * 1000;
                 timeout = timeout.min(deadline.saturating_sub(now));
             }
             timeout = timeout.min(conn.next_tick(now));
@@ -644,8 +814,8 @@ impl Server {
                 );
             }
         }
-        // Whole seconds are enough for grace and rekey timers; +1 avoids waking just early.
-        ((timeout + 1).min(3600) * 1000) as libc::c_int
+        // +1 ms so a timer is due when poll returns rather than a hair early.
+        (timeout + 1).min(3_600_000) as libc::c_int
     }
 
     fn ensure_key(&mut self) -> bool {
@@ -679,13 +849,15 @@ impl Server {
                     return;
                 }
             };
-            let Some(free) = self.slots.iter().position(|s| s.is_none()) else {
-                info!(
-                    "Connection from {peer} refused: maximum of {} connections reached",
-                    self.opts.max_connections
+            // The per-address cap: that address is flooding, so it is the one turned away
+            // (the total limits are kept by not accepting at all, see `accepting`).
+            let from_peer = self.unauthenticated(Some(peer.ip()));
+            if from_peer >= self.opts.max_unauth_per_addr {
+                warn!(
+                    "Connection from {peer} refused: {from_peer} unauthenticated connections from this address"
                 );
                 continue;
-            };
+            }
             if !self.ensure_key() {
                 return;
             }
@@ -694,6 +866,99 @@ impl Server {
                 continue;
             }
             let local = sock.local_addr().unwrap_or(peer);
+            if !self.add_conn(Stream::Tcp(sock), peer, local) {
+                return;
+            }
+            if !self.accepting() {
+                // Further connections wait in the listen backlog until a slot frees.
+                return;
+            }
+        }
+    }
+
+    /// Connections that have not logged in yet, all or from one address.
+    fn unauthenticated(&self, from: Option<std::net::IpAddr>) -> usize {
+        self.slots
+            .iter()
+            .flatten()
+            .filter(|sl| !sl.conn.authenticated() && from.is_none_or(|ip| sl.peer.ip() == ip))
+            .count()
+    }
+
+    /// Whether the listeners are polled: not while every slot is taken or too many
+    /// connections are still logging in. New clients then wait in the kernel's listen backlog
+    /// instead of being refused, and are served in turn as slots free up.
+    fn accepting(&mut self) -> bool {
+        let full = self.slots.iter().all(|s| s.is_some());
+        let unauth = self.unauthenticated(None) >= self.opts.max_unauth;
+        let ok = !full && !unauth;
+        if !ok && !self.limit_logged {
+            if full {
+                info!(
+                    "Maximum of {} connections reached: new connections wait",
+                    self.opts.max_connections
+                );
+            } else {
+                info!(
+                    "Maximum of {} unauthenticated connections reached: new connections wait",
+                    self.opts.max_unauth
+                );
+            }
+        }
+        self.limit_logged = !ok;
+        ok
+    }
+
+    /// `-i`: the one connection is on stdin and stdout.
+    pub fn adopt_stdio(&mut self) -> io::Result<()> {
+        use std::os::fd::FromRawFd;
+        let unspecified = SocketAddr::from(([0, 0, 0, 0], 0));
+        // SAFETY: fds 0 and 1 are ours for the life of the process; dup gives owned copies.
+        let (r, w) = unsafe { (libc::dup(0), libc::dup(1)) };
+        if r < 0 || w < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: r and w are fresh fds we own.
+        let (r, w) = unsafe { (File::from_raw_fd(r), File::from_raw_fd(w)) };
+        for fd in [r.as_raw_fd(), w.as_raw_fd()] {
+            // SAFETY: fcntl on fds we own.
+            unsafe {
+                let fl = libc::fcntl(fd, libc::F_GETFL);
+                libc::fcntl(fd, libc::F_SETFL, fl | libc::O_NONBLOCK);
+                libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+            }
+        }
+        // A socket from inetd: its addresses; pipes (ProxyCommand): none.
+        // SAFETY: dup of an fd we own.
+        let copy = unsafe { libc::dup(r.as_raw_fd()) };
+        let (peer, local) = if copy >= 0 {
+            // SAFETY: copy is a fresh fd we own; the TcpStream closes it.
+            let sock = unsafe { TcpStream::from_raw_fd(copy) };
+            (sock.peer_addr().ok(), sock.local_addr().ok())
+        } else {
+            (None, None)
+        };
+        // stdin/stdout are replaced by /dev/null so nothing else ever writes the stream.
+        let null = File::options().read(true).write(true).open("/dev/null")?;
+        // SAFETY: dup2 onto 0 and 1; the stream lives on in r and w.
+        unsafe {
+            libc::dup2(null.as_raw_fd(), 0);
+            libc::dup2(null.as_raw_fd(), 1);
+        }
+        if !self.ensure_key() {
+            return Err(io::Error::other("no host key"));
+        }
+        let peer = peer.unwrap_or(unspecified);
+        self.add_conn(Stream::Pipes { r, w }, peer, local.unwrap_or(unspecified));
+        Ok(())
+    }
+
+    /// Sets up a connection in a free slot; false when there is none.
+    fn add_conn(&mut self, sock: Stream, peer: SocketAddr, local: SocketAddr) -> bool {
+        let Some(free) = self.slots.iter().position(|s| s.is_none()) else {
+            return false;
+        };
+        {
             info!("Child connection from {peer}");
             let now = self.now();
             let params = Params {
@@ -702,6 +967,15 @@ impl Server {
                 max_auth_tries: self.opts.max_auth_tries,
                 rekey_bytes: crate::config::REKEY_BYTES,
                 rekey_secs: crate::config::REKEY_SECS,
+                auth: crate::proto::auth::Policy {
+                    password: !self.opts.no_password,
+                    key_and_password: self.opts.key_and_password,
+                },
+                timers: crate::proto::conn::Timers {
+                    keepalive: self.opts.keepalive_secs,
+                    idle: self.opts.idle_timeout_secs,
+                    max_session: self.opts.max_session_secs,
+                },
             };
             let slot = Slot {
                 sock,
@@ -718,17 +992,18 @@ impl Server {
             self.with_slot(free, |_, conn, edge| conn.start(edge));
             self.flush_socket(free);
         }
+        true
     }
 
     /// Runs `f` with a slot's socket, connection and edge.
     fn with_slot<R>(
         &mut self,
         s: usize,
-        f: impl FnOnce(&mut TcpStream, &mut Conn, &mut Edge) -> R,
+        f: impl FnOnce(&mut Stream, &mut Conn, &mut Edge) -> R,
     ) -> Option<R> {
         let key = self.key.as_ref()?;
         let slot = self.slots[s].as_mut()?;
-        let (sock, conn, mut edge) = parts(key, &self.opts, self.daemon_uid, slot);
+        let (sock, conn, mut edge) = parts(key, &self.opts, self.daemon_uid, &self.banner, slot);
         Some(f(sock, conn, &mut edge))
     }
 
@@ -762,7 +1037,7 @@ impl Server {
                             // A client that wrote two small packets (NEWKEYS, then a service
                             // request) holds the second under Nagle until this ACK, and Linux
                             // would delay it 40 ms.
-                            net::quick_ack(sock);
+                            sock.quick_ack();
                         }
                     }
                     Err(e) if e.kind() == ErrorKind::WouldBlock => break,
@@ -920,8 +1195,8 @@ impl Server {
     /// Per-turn work for one connection: finished sessions, timers, output, closing.
     fn service(&mut self, s: usize) {
         let now = self.now();
-        let deadline =
-            self.slots[s].as_ref().map_or(0, |sl| sl.accepted_at) + self.opts.login_grace_secs;
+        let deadline = self.slots[s].as_ref().map_or(0, |sl| sl.accepted_at)
+            + self.opts.login_grace_secs * 1000;
         self.with_slot(s, |_, conn, edge| {
             for ch in 0..edge.sessions.len() {
                 let Some(sess) = edge.sessions[ch].as_mut() else {
@@ -1013,8 +1288,9 @@ fn parts<'a>(
     key: &'a Ed25519Key,
     opts: &'a Options,
     daemon_uid: u32,
+    banner: &'a [u8],
     slot: &'a mut Slot,
-) -> (&'a mut TcpStream, &'a mut Conn, Edge<'a>) {
+) -> (&'a mut Stream, &'a mut Conn, Edge<'a>) {
     let Slot {
         sock,
         conn,
@@ -1036,6 +1312,7 @@ fn parts<'a>(
         key_options,
         forwards,
         daemon_uid,
+        banner,
     };
     (sock, conn, edge)
 }

@@ -142,7 +142,7 @@ pub fn bind_remote(address: &str, port: u32, any_address: bool) -> io::Result<Fo
         ("::", true) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
         (a, true) => literal(a).ok_or_else(|| io::Error::other("not an address"))?,
     };
-    let listener = super::net::listen(SocketAddr::new(ip, p))?;
+    let listener = super::net::listen(SocketAddr::new(ip, p), None)?;
     let bound = listener.local_addr()?.port() as u32;
     Ok(Forward {
         listener,
