@@ -350,7 +350,7 @@ mod tests {
         assert!(run(&["stray"]).is_err());
         assert!(run(&["-c"]).is_err());
         assert!(run(&["-t", "-s"]).is_err());
-        assert!(run(&["--max-sessions", "9"]).is_err());
+        assert!(run(&["--max-sessions", "17"]).is_err());
         assert!(run(&["--max-conns", "0"]).is_err());
         assert!(run(&["--sftp-server"]).is_err());
     }
