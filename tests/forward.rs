@@ -280,3 +280,29 @@ fn agent_forwarding_lists_the_clients_keys() {
     let out = srv.ssh("echo ${SSH_AUTH_SOCK:-none}");
     assert_eq!(out.stdout, "none\n", "{}", srv.context(&out));
 }
+
+#[test]
+fn local_forward_to_a_host_name_resolves_off_the_loop() {
+    // The machine's own name, when it resolves to loopback (as in /etc/hosts here).
+    let name = sh("hostname").trim().to_string();
+    let addr = sh(&format!(
+        "getent ahostsv4 {name} | head -n1 | cut -d' ' -f1 || true"
+    ));
+    if !addr.trim().starts_with("127.") {
+        eprintln!("SKIPPED: {name} does not resolve to a loopback address ({addr:?})");
+        return;
+    }
+    let srv = Server::start();
+    let echo = echo_server();
+    let local = free_port();
+    let spec = format!("{local}:{name}:{echo}");
+    let _t = Tunnel(
+        srv.ssh_command(&["-N", "-L", &spec], "")
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_port(local);
+    let data = random_bytes(1 << 20, 3);
+    assert_eq!(round_trip(local, &data), data, "{}", srv.log());
+}

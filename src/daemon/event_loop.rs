@@ -335,7 +335,11 @@ impl SessionHost for Edge<'_> {
         let Some(slot) = self.sessions.get_mut(ch) else {
             return false;
         };
-        match forward::connect_start(req.host, req.port) {
+        let ids = match (&*self.user, self.daemon_uid) {
+            (Some(u), 0) => Some((u.uid, u.gid)),
+            _ => None,
+        };
+        match forward::connect_start(req.host, req.port, ids) {
             Ok(c) => {
                 *slot = Some(Session {
                     connect: Some(c),

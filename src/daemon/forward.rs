@@ -28,8 +28,9 @@ fn literal(host: &str) -> Option<IpAddr> {
         .ok()
 }
 
-/// Starts reaching `host:port`.
-pub fn connect_start(host: &str, port: u32) -> io::Result<Connect> {
+/// Starts reaching `host:port`. A name is resolved by a child that first drops to `ids`
+/// (uid, gid) when quoll runs as root, so the resolver code never runs privileged.
+pub fn connect_start(host: &str, port: u32, ids: Option<(u32, u32)>) -> io::Result<Connect> {
     let port = u16::try_from(port).map_err(|_| io::Error::other("port out of range"))?;
     if let Some(ip) = literal(host) {
         return connect_addr(SocketAddr::new(ip, port)).map(Connect::Connecting);
@@ -44,6 +45,18 @@ pub fn connect_start(host: &str, port: u32) -> io::Result<Connect> {
         -1 => Err(io::Error::last_os_error()),
         0 => {
             drop(r);
+            if let Some((uid, gid)) = ids {
+                // SAFETY: plain id calls in the child; on any failure it leaves at once.
+                let dropped = unsafe {
+                    libc::setgroups(0, core::ptr::null()) == 0
+                        && libc::setgid(gid) == 0
+                        && libc::setuid(uid) == 0
+                };
+                if !dropped {
+                    // SAFETY: leave without running the parent's destructors.
+                    unsafe { libc::_exit(1) }
+                }
+            }
             let mut out = File::from(w);
             if let Some(a) = name.to_socket_addrs().ok().and_then(|mut a| a.next()) {
                 let _ = writeln!(out, "{}", a.ip());
