@@ -1115,8 +1115,12 @@ impl Server {
             let result = match sess.connect.take() {
                 Some(forward::Connect::Resolving(mut pipe, port)) => {
                     match forward::resolved(&mut pipe, port) {
-                        Ok(t) => {
+                        Ok(Some(t)) => {
                             sess.connect = Some(forward::Connect::Connecting(t));
+                            return;
+                        }
+                        Ok(None) => {
+                            sess.connect = Some(forward::Connect::Resolving(pipe, port));
                             return;
                         }
                         Err(e) => Err(e),

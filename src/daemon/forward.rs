@@ -59,7 +59,9 @@ pub fn connect_start(host: &str, port: u32, ids: Option<(u32, u32)>) -> io::Resu
             }
             let mut out = File::from(w);
             if let Some(a) = name.to_socket_addrs().ok().and_then(|mut a| a.next()) {
-                let _ = writeln!(out, "{}", a.ip());
+                // One write of a short line: the reader gets it whole (writes up to PIPE_BUF
+                // are atomic).
+                let _ = out.write_all(format!("{}\n", a.ip()).as_bytes());
             }
             // SAFETY: leave without running the parent's destructors or atexit handlers.
             unsafe { libc::_exit(0) }
@@ -72,15 +74,21 @@ pub fn connect_start(host: &str, port: u32, ids: Option<(u32, u32)>) -> io::Resu
     }
 }
 
-/// The resolver child's answer, once its pipe is readable: the connect, or an error.
-pub fn resolved(pipe: &mut File, port: u16) -> io::Result<TcpStream> {
-    let mut text = String::new();
-    pipe.take(128).read_to_string(&mut text)?;
+/// The resolver child's answer, once its pipe is readable: `None` while it has not written
+/// yet, then the connect under way, or an error when the name did not resolve.
+pub fn resolved(pipe: &mut File, port: u16) -> io::Result<Option<TcpStream>> {
+    let mut buf = [0u8; 64];
+    let n = match pipe.read(&mut buf) {
+        Ok(n) => n,
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let text = std::str::from_utf8(&buf[..n]).unwrap_or("");
     let ip: IpAddr = text
         .trim()
         .parse()
         .map_err(|_| io::Error::other("name not found"))?;
-    connect_addr(SocketAddr::new(ip, port))
+    connect_addr(SocketAddr::new(ip, port)).map(Some)
 }
 
 fn connect_addr(addr: SocketAddr) -> io::Result<TcpStream> {
