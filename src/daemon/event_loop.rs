@@ -245,7 +245,7 @@ impl AuthHost for Edge<'_> {
             Some(d) => d.join("authorized_keys"),
             None => std::path::Path::new(&user.home).join(".ssh/authorized_keys"),
         };
-        match authkeys::find_key(&path, user.uid, blob) {
+        match authkeys::find_key(&path, user.uid, blob, self.peer.ip()) {
             Ok(Some(o)) => {
                 *self.key_options = o;
                 *self.user = Some(user);
@@ -340,12 +340,18 @@ impl Edge<'_> {
             }
             None => None,
         };
-        let mut env: Vec<(String, String)> = req
-            .env
-            .split(|&b| b == 0)
-            .filter_map(|e| std::str::from_utf8(e).ok()?.split_once('='))
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        // The first of a name wins: authorized_keys environment= (with --permit-user-env),
+        // then the client's env requests, then quoll's own environment (-e).
+        let mut env: Vec<(String, String)> = Vec::new();
+        if self.opts.permit_user_env {
+            env.extend(self.key_options.environment.iter().cloned());
+        }
+        env.extend(
+            req.env
+                .split(|&b| b == 0)
+                .filter_map(|e| std::str::from_utf8(e).ok()?.split_once('='))
+                .map(|(k, v)| (k.to_string(), v.to_string())),
+        );
         if self.opts.pass_env {
             // -e: quoll's own environment too (the session's variables still win).
             env.extend(std::env::vars());
