@@ -150,6 +150,9 @@ fn check_owner_and_mode(
     Ok(())
 }
 
+/// A line's options and its `from=` pattern list.
+type Parsed = (KeyOptions, Option<String>);
+
 /// An ssh-ed25519 line, ready to compare.
 #[derive(Debug)]
 struct Entry {
@@ -201,7 +204,7 @@ fn is_key_type(word: &str) -> bool {
 /// A malformed value (`from` pattern, `environment` without `=`, `permitopen` without a
 /// port) makes the whole line an error, as in OpenSSH. `no-user-rc`/`user-rc` are accepted
 /// and mean nothing: quoll runs no rc file.
-fn parse_options(line: &str) -> Result<Option<((KeyOptions, Option<String>), &str)>, String> {
+fn parse_options(line: &str) -> Result<Option<(Parsed, &str)>, String> {
     let mut options = KeyOptions::default();
     let mut from: Option<String> = None;
     let mut rest = line;
