@@ -74,6 +74,16 @@ impl Stream {
     }
 }
 
+/// An accepted connection waiting for its address to drop under `--max-unauth-per-addr`.
+struct Parked {
+    sock: TcpStream,
+    peer: SocketAddr,
+    since: u64,
+}
+
+/// Connections parked at most, over all addresses.
+const MAX_PARKED: usize = crate::config::MAX_PARKED;
+
 struct Slot {
     sock: Stream,
     conn: Box<Conn>,
@@ -110,6 +120,7 @@ pub struct Server {
     banner: Vec<u8>,
     /// A connection limit is reached (logged once until it is not).
     limit_logged: bool,
+    parked: std::collections::VecDeque<Parked>,
 }
 
 /// The edge as the protocol core sees it: one connection's sessions and identity.
@@ -459,6 +470,7 @@ impl Server {
             daemon_uid,
             banner,
             limit_logged: false,
+            parked: std::collections::VecDeque::new(),
         })
     }
 
@@ -514,6 +526,9 @@ impl Server {
                 if self.slots[s].is_some() {
                     self.service(s);
                 }
+            }
+            if !self.parked.is_empty() {
+                self.unpark();
             }
             if self.opts.inetd && self.slots.iter().all(|s| s.is_none()) {
                 // -i: the one connection is over.
@@ -621,6 +636,10 @@ impl Server {
                 }
             }
         }
+        for p in &self.parked {
+            let deadline = p.since + self.opts.login_grace_secs * 1000;
+            timeout = timeout.min(deadline.saturating_sub(now));
+        }
         // +1 ms so a timer is due when poll returns rather than a hair early.
         (timeout + 1).min(3_600_000) as libc::c_int
     }
@@ -656,30 +675,86 @@ impl Server {
                     return;
                 }
             };
-            // The per-address cap: that address is flooding, so it is the one turned away
-            // (the total limits are kept by not accepting at all, see `accepting`).
-            let from_peer = self.unauthenticated(Some(peer.ip()));
+            // The per-address cap: over it a connection waits, parked (accepted but not
+            // served) behind the others from its address; beyond as many again, or when the
+            // parking is full, that address is flooding and is the one turned away. The total
+            // limits are kept by not accepting at all (see `accepting`).
+            let ip = peer.ip();
+            let from_peer = self.unauthenticated(Some(ip));
             if from_peer >= self.opts.max_unauth_per_addr {
-                warn!(
-                    "Connection from {peer} refused: {from_peer} unauthenticated connections from this address"
-                );
+                let parked = self.parked.iter().filter(|p| p.peer.ip() == ip).count();
+                if parked < self.opts.max_unauth_per_addr && self.parked.len() < MAX_PARKED {
+                    if parked == 0 {
+                        info!(
+                            "Connection from {peer} waits: {from_peer} unauthenticated connections from this address"
+                        );
+                    }
+                    let now = self.now();
+                    self.parked.push_back(Parked {
+                        sock,
+                        peer,
+                        since: now,
+                    });
+                } else {
+                    warn!(
+                        "Connection from {peer} refused: {from_peer} unauthenticated connections from this address"
+                    );
+                }
                 continue;
             }
-            if !self.ensure_key() {
-                return;
-            }
-            // No Nagle: small handshake packets leave at once (avoids the delayed-ACK stall).
-            if sock.set_nonblocking(true).is_err() || sock.set_nodelay(true).is_err() {
-                continue;
-            }
-            let local = sock.local_addr().unwrap_or(peer);
-            if !self.add_conn(Stream::Tcp(sock), peer, local) {
+            if !self.serve(sock, peer) {
                 return;
             }
             if !self.accepting() {
                 // Further connections wait in the listen backlog until a slot frees.
                 return;
             }
+        }
+    }
+
+    /// Starts serving an accepted socket; false when there is no slot (or no host key).
+    fn serve(&mut self, sock: TcpStream, peer: SocketAddr) -> bool {
+        if !self.ensure_key() {
+            return false;
+        }
+        // No Nagle: small handshake packets leave at once (avoids the delayed-ACK stall).
+        if sock.set_nonblocking(true).is_err() || sock.set_nodelay(true).is_err() {
+            return true;
+        }
+        let local = sock.local_addr().unwrap_or(peer);
+        self.add_conn(Stream::Tcp(sock), peer, local)
+    }
+
+    /// Serves parked connections whose address is back under its cap, oldest first; drops
+    /// those that waited longer than the login grace time.
+    fn unpark(&mut self) {
+        let now = self.now();
+        let grace = self.opts.login_grace_secs * 1000;
+        let mut i = 0;
+        while i < self.parked.len() {
+            let p = &self.parked[i];
+            if now >= p.since + grace {
+                info!(
+                    "Exit before auth from <{}>: login grace time exceeded while waiting",
+                    p.peer
+                );
+                self.parked.remove(i);
+                continue;
+            }
+            let room = self.slots.iter().any(|s| s.is_none())
+                && self.unauthenticated(None) < self.opts.max_unauth;
+            if !room {
+                return;
+            }
+            if self.unauthenticated(Some(p.peer.ip())) < self.opts.max_unauth_per_addr {
+                if let Some(p) = self.parked.remove(i) {
+                    if !self.serve(p.sock, p.peer) {
+                        return;
+                    }
+                }
+                continue;
+            }
+            i += 1;
         }
     }
 
