@@ -11,3 +11,5 @@ pub mod daemon;
 pub mod hostkey;
 pub mod keygen;
 pub mod proto;
+pub mod scp;
+pub mod sftp;

@@ -260,3 +260,66 @@ fn quoll_keygen_round_trip() {
     assert_eq!(srv.ssh_ok("echo keygen-key"), "keygen-key\n");
     assert_eq!(recorded_fingerprint(&srv), fp);
 }
+
+/// A truncated, corrupt or group/world-readable host key file is refused at start with a
+/// message naming the file (and never overwritten).
+#[test]
+fn unusable_host_key_files_are_refused() {
+    if skip_unless_quoll("quoll's host key checks") {
+        return;
+    }
+    let dir = TempDir::new("badkey");
+    let good = dir.join("good");
+    ssh_keygen(&good);
+    let good_bytes = std::fs::read(&good).unwrap();
+    let cases: [(&str, Vec<u8>, u32); 3] = [
+        ("truncated_key", good_bytes[..good_bytes.len() / 2].to_vec(), 0o600),
+        ("corrupt_key", b"-----BEGIN OPENSSH PRIVATE KEY-----\nnot base64 at all!\n-----END OPENSSH PRIVATE KEY-----\n".to_vec(), 0o600),
+        ("readable_key", good_bytes.clone(), 0o644),
+    ];
+    for (name, bytes, mode) in cases {
+        let path = dir.join(name);
+        std::fs::write(&path, &bytes).unwrap();
+        set_mode(&path, mode);
+        let out = run(
+            Command::new(quoll_bin())
+                .args([
+                    "-F",
+                    "-E",
+                    "-p",
+                    &format!("127.0.0.1:{}", free_port()),
+                    "-r",
+                ])
+                .arg(&path)
+                .arg("-D")
+                .arg(dir.path()),
+            std::time::Duration::from_secs(10),
+        );
+        assert!(
+            !out.timed_out,
+            "{}: quoll started with an unusable host key\n{}",
+            name,
+            out.describe()
+        );
+        assert_ne!(
+            out.code,
+            Some(0),
+            "{}: quoll should refuse it\n{}",
+            name,
+            out.describe()
+        );
+        let said = format!("{}{}", out.stdout, out.stderr);
+        assert!(
+            said.contains(path.to_str().unwrap()),
+            "{}: the message should name the file\n{}",
+            name,
+            out.describe()
+        );
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            bytes,
+            "{}: the key file was changed",
+            name
+        );
+    }
+}

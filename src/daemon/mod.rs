@@ -1,8 +1,11 @@
 //! The OS edge: sockets, poll, fork, ptys, users, logging. All `unsafe` lives here.
 
+pub mod alloc;
 pub mod event_loop;
 pub mod fds;
+pub mod forward;
 pub mod net;
+pub mod passwd;
 pub mod pty;
 pub mod signals;
 pub mod spawn;

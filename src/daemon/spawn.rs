@@ -7,10 +7,11 @@
 use super::fds::{dup_cloexec, pipe, set_nonblocking_cloexec};
 use super::pty::Pty;
 use super::users::User;
-use crate::config;
+use crate::config::{self, Options};
 use std::ffi::{c_char, CString};
-use std::io;
+use std::io::{self, Write};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
 
 pub struct SpawnSpec<'a> {
     pub user: &'a User,
@@ -31,6 +32,79 @@ pub struct SpawnSpec<'a> {
     /// Drop to the user's uid/gid/groups (when quoll runs as root). When false the child
     /// keeps quoll's identity, which must then be the user's.
     pub drop_privileges: bool,
+    /// Run this built-in server in the child (after the privilege drop, environment and
+    /// chdir) instead of exec'ing the shell.
+    pub builtin: Option<Builtin>,
+}
+
+/// Servers quoll runs itself in the session child, as the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Builtin {
+    /// `subsystem sftp`.
+    Sftp,
+    /// `scp -t ...` / `scp -f ...`: the command's arguments after `scp`.
+    Scp(Vec<Vec<u8>>),
+}
+
+/// Decides what a session runs: `(command, builtin)` from the effective command (forced or
+/// the client's) and the requested subsystem. A subsystem other than sftp, or sftp when
+/// disabled, is an error (the request is refused). A forced command replaces a subsystem,
+/// as in OpenSSH.
+pub fn launch<'a>(
+    opts: &'a Options,
+    uid: u32,
+    command: Option<&'a [u8]>,
+    forced: bool,
+    subsystem: Option<&str>,
+) -> io::Result<(Option<&'a [u8]>, Option<Builtin>)> {
+    if let (Some(name), false) = (subsystem, forced) {
+        if name != "sftp" || opts.no_sftp {
+            return Err(io::Error::other(format!(
+                "subsystem '{name}' is not available"
+            )));
+        }
+        return Ok(match &opts.sftp_server {
+            Some(path) => (Some(path.as_os_str().as_bytes()), None),
+            None => (None, Some(Builtin::Sftp)),
+        });
+    }
+    if let Some(args) = command.and_then(crate::scp::parse_command) {
+        let path = if uid == 0 {
+            config::ROOT_PATH
+        } else {
+            config::DEFAULT_PATH
+        };
+        if opts.builtin_scp || !on_path("scp", path) {
+            return Ok((command, Some(Builtin::Scp(args))));
+        }
+    }
+    Ok((command, None))
+}
+
+/// Whether an executable `name` is in one of `path`'s directories.
+fn on_path(name: &str, path: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    path.split(':').any(|dir| {
+        std::fs::metadata(std::path::Path::new(dir).join(name))
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    })
+}
+
+/// Runs a built-in server on the child's stdin/stdout; returns its exit code.
+fn run_builtin(b: &Builtin) -> i32 {
+    let stdin = io::stdin();
+    let stdout = io::stdout();
+    let mut input = stdin.lock();
+    let mut output = stdout.lock();
+    let code = match b {
+        Builtin::Sftp => crate::sftp::serve(&mut input, &mut output),
+        Builtin::Scp(args) => {
+            let args: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
+            crate::scp::serve(&args, &mut input, &mut output)
+        }
+    };
+    let _ = output.flush();
+    code
 }
 
 /// The parent's ends of a child's stdio. With a pty, `stdin` and `stdout` are both dups of the
@@ -67,6 +141,7 @@ struct Prepared {
     drop_privileges: bool,
     chdir_notice: Vec<u8>,
     exec_failed: Vec<u8>,
+    builtin: Option<Builtin>,
 }
 
 fn nul_error(what: &str) -> io::Error {
@@ -115,6 +190,7 @@ impl Prepared {
             // OpenSSH's wording, so users recognise it.
             chdir_notice: format!("Could not chdir to home directory {}", user.home).into_bytes(),
             exec_failed: format!("quoll: cannot execute {}", user.shell).into_bytes(),
+            builtin: spec.builtin.clone(),
         })
     }
 }
@@ -357,6 +433,14 @@ fn child(p: &Prepared, io: ChildIo) -> ! {
         unsafe { libc::chdir(c"/".as_ptr()) };
     }
 
+    if let Some(b) = &p.builtin {
+        // Unlike the exec path this allocates and reads files (passwd, for ls -l names):
+        // quoll is single-threaded, so no lock can be held by a thread lost in the fork.
+        let code = run_builtin(b);
+        // SAFETY: see `die`; run_builtin flushed its output.
+        unsafe { libc::_exit(code) }
+    }
+
     // SAFETY: shell is a valid C string; argv and envp are NULL-terminated arrays of
     // pointers into CStrings that `p` keeps alive.
     unsafe { libc::execve(p.shell.as_ptr(), p.argv_ptrs.as_ptr(), p.envp_ptrs.as_ptr()) };
@@ -533,6 +617,7 @@ mod tests {
             ssh_connection: "192.0.2.1 50000 192.0.2.2 22",
             original_command: None,
             drop_privileges: false,
+            builtin: None,
         }
     }
 
@@ -691,6 +776,55 @@ mod tests {
     fn nul_in_command_is_refused() {
         let user = me();
         assert!(spawn(&spec(&user, Some(b"echo a\0rm -rf /"))).is_err());
+    }
+
+    #[test]
+    fn launch_picks_builtins() {
+        let o = Options::default();
+        let run = |o: &Options, cmd: Option<&'static [u8]>, forced: bool, sub: Option<&str>| {
+            launch(o, 1000, cmd, forced, sub).map(|(c, b)| (c.map(<[u8]>::to_vec), b))
+        };
+        assert_eq!(
+            run(&o, None, false, Some("sftp")).unwrap(),
+            (None, Some(Builtin::Sftp))
+        );
+        assert!(run(&o, None, false, Some("netconf")).is_err());
+        // A forced command replaces the subsystem.
+        assert_eq!(
+            run(&o, Some(b"date"), true, Some("sftp")).unwrap(),
+            (Some(b"date".to_vec()), None)
+        );
+        let ext = Options {
+            sftp_server: Some("/usr/lib/openssh/sftp-server".into()),
+            ..Options::default()
+        };
+        assert_eq!(
+            run(&ext, None, false, Some("sftp")).unwrap(),
+            (Some(b"/usr/lib/openssh/sftp-server".to_vec()), None)
+        );
+        let off = Options {
+            no_sftp: true,
+            ..Options::default()
+        };
+        assert!(run(&off, None, false, Some("sftp")).is_err());
+        let always = Options {
+            builtin_scp: true,
+            ..Options::default()
+        };
+        let (_, b) = run(&always, Some(b"scp -t -- 'a b'"), false, None).unwrap();
+        assert_eq!(
+            b,
+            Some(Builtin::Scp(vec![
+                b"-t".to_vec(),
+                b"--".to_vec(),
+                b"a b".to_vec()
+            ]))
+        );
+        assert_eq!(run(&always, Some(b"ls"), false, None).unwrap().1, None);
+        // Without --builtin-scp the built-in serves only when PATH has no scp.
+        let has_scp = on_path("scp", config::DEFAULT_PATH);
+        let (_, b) = run(&o, Some(b"scp -f x"), false, None).unwrap();
+        assert_eq!(b.is_some(), !has_scp);
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! The `log` backend: syslog (facility authpriv, ident "quoll") or stderr with `-E`.
+//! The `log` backend: syslog (facility authpriv, ident "quoll" or `--syslog-ident`) or stderr
+//! with `-E`.
 
 use std::io::Write;
 use std::os::unix::net::UnixDatagram;
@@ -8,6 +9,9 @@ struct Logger {
     to_stderr: bool,
 }
 
+/// The name in syslog lines (`--syslog-ident`, e.g. "dropbear" for fail2ban's stock filter).
+static IDENT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
 static STDERR_LOGGER: Logger = Logger { to_stderr: true };
 static SYSLOG_LOGGER: Logger = Logger { to_stderr: false };
 
@@ -15,7 +19,8 @@ static SYSLOG_LOGGER: Logger = Logger { to_stderr: false };
 /// (Dropbear's `-E` style); else as datagrams to syslogd's /dev/log, as syslog(3) sends them.
 /// Only the first call installs a logger (the `log` crate allows one); later calls only
 /// change the level.
-pub fn init(to_stderr: bool, level: log::LevelFilter) {
+pub fn init(to_stderr: bool, level: log::LevelFilter, ident: &str) {
+    let _ = IDENT.set(sanitize(ident));
     let logger = if to_stderr {
         &STDERR_LOGGER
     } else {
@@ -47,13 +52,14 @@ impl log::Log for Logger {
     fn flush(&self) {}
 }
 
-/// RFC 3164, as musl's syslog(3) writes it: `<PRI>Mmm dd hh:mm:ss quoll[PID]: msg`, facility
+/// RFC 3164, as musl's syslog(3) writes it: `<PRI>Mmm dd hh:mm:ss IDENT[PID]: msg`, facility
 /// authpriv.
 fn syslog_line(level: log::Level, msg: &str) -> String {
     format!(
-        "<{}>{} quoll[{}]: {}",
+        "<{}>{} {}[{}]: {}",
         libc::LOG_AUTHPRIV | priority(level),
         format_time(b' '),
+        IDENT.get().map_or("quoll", String::as_str),
         std::process::id(),
         msg
     )

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 /// Longest a single client command may run before it is killed and the test fails.
 pub const CMD_TIMEOUT: Duration = Duration::from_secs(60);
-/// Longest a server may take to accept connections after it was started.
+/// Longest a server may take to log that it listens and accept connections.
 pub const START_TIMEOUT: Duration = Duration::from_secs(10);
 
 // ---------------------------------------------------------------------------------------------
@@ -30,7 +30,8 @@ pub const START_TIMEOUT: Duration = Duration::from_secs(10);
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
-/// A directory under the system temp dir, unique per process and call, removed on drop.
+/// A directory under the system temp dir, unique per process and call, removed on drop
+/// (kept when `QUOLL_TEST_KEEP` is set, for looking at keys and logs after a failure).
 pub struct TempDir {
     path: PathBuf,
 }
@@ -59,6 +60,10 @@ impl TempDir {
 
 impl Drop for TempDir {
     fn drop(&mut self) {
+        if std::env::var_os("QUOLL_TEST_KEEP").is_some() {
+            eprintln!("QUOLL_TEST_KEEP: leaving {}", self.path.display());
+            return;
+        }
         let _ = fs::remove_dir_all(&self.path);
     }
 }
@@ -291,6 +296,8 @@ pub struct Options {
     pub user: Option<String>,
     /// A host key file to use instead of `TMP/hostkey` (which quoll generates on first start).
     pub hostkey: Option<PathBuf>,
+    /// More quoll arguments (e.g. `--builtin-scp`); ignored for other servers.
+    pub extra_args: Vec<String>,
 }
 
 pub struct Server {
@@ -357,13 +364,36 @@ impl Server {
         self.child.as_ref().map(|c| c.id())
     }
 
+    /// Starts the server on a fresh port. Another process may grab the port between
+    /// `free_port` and the server's bind; then the start is retried on another port.
     fn spawn(&mut self) {
+        for _attempt in 0..5 {
+            if self.spawn_once() {
+                return;
+            }
+        }
+        panic!(
+            "server could not bind a free port in 5 attempts:\n{}",
+            self.log()
+        );
+    }
+
+    /// The log line that says the server is listening.
+    fn ready_marker(&self) -> &'static str {
+        match self.kind {
+            Kind::Quoll => "Not backgrounding",
+            Kind::Sshd => "Server listening on",
+        }
+    }
+
+    fn spawn_once(&mut self) -> bool {
         self.port = free_port();
         let log = OpenOptions::new()
             .create(true)
             .append(true)
             .open(&self.log_path)
             .expect("open server log");
+        let log_start = log.metadata().map(|m| m.len() as usize).unwrap_or(0);
         let mut cmd = match self.kind {
             Kind::Quoll => {
                 let mut c = Command::new(quoll_bin());
@@ -378,6 +408,7 @@ impl Server {
                 if let Some(n) = self.opts.max_auth_tries {
                     c.arg("-T").arg(n.to_string());
                 }
+                c.args(&self.opts.extra_args);
                 c
             }
             Kind::Sshd => {
@@ -394,9 +425,8 @@ impl Server {
             .spawn()
             .unwrap_or_else(|e| panic!("start {:?}: {}", cmd, e));
         self.child = Some(child);
-        self.wait_listening();
+        self.wait_listening(log_start)
     }
-
     fn write_sshd_config(&self) -> PathBuf {
         if !self.hostkey.exists() {
             ssh_keygen(&self.hostkey);
@@ -412,7 +442,8 @@ impl Server {
              KbdInteractiveAuthentication no\nPermitRootLogin yes\nMaxAuthTries {tries}\n\
              MaxStartups 100\nMaxSessions 20\nLogLevel VERBOSE\n\
              KexAlgorithms curve25519-sha256,curve25519-sha256@libssh.org\n\
-             HostKeyAlgorithms ssh-ed25519\nCiphers chacha20-poly1305@openssh.com\n",
+             HostKeyAlgorithms ssh-ed25519\nCiphers chacha20-poly1305@openssh.com\n\
+             Subsystem sftp /usr/lib/openssh/sftp-server\n",
             port = self.port,
             hk = self.hostkey.display(),
             dir = self.dir.path().display(),
@@ -422,20 +453,31 @@ impl Server {
         cfg
     }
 
-    fn wait_listening(&mut self) {
+    /// Waits until this server logged that it listens and the port accepts. Both, so that a
+    /// stranger that took the port in the meantime is not mistaken for our server. False when
+    /// the server exited because the address was in use.
+    fn wait_listening(&mut self, log_start: usize) -> bool {
         let deadline = Instant::now() + START_TIMEOUT;
+        let new_log = |srv: &Server| srv.log().get(log_start..).unwrap_or("").to_string();
         loop {
             if let Some(status) = self.child.as_mut().unwrap().try_wait().expect("try_wait") {
+                self.child = None;
+                if new_log(self).contains("in use") {
+                    return false;
+                }
                 panic!("server exited during start ({}):\n{}", status, self.log());
             }
-            let addr = format!("127.0.0.1:{}", self.port).parse().unwrap();
-            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-                return;
+            if new_log(self).contains(self.ready_marker()) {
+                let addr = format!("127.0.0.1:{}", self.port).parse().unwrap();
+                if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+                    return true;
+                }
             }
             if Instant::now() >= deadline {
                 self.stop();
                 panic!(
-                    "server did not accept connections on port {} within {:?}:\n{}",
+                    "server did not log {:?} and accept connections on port {} within {:?}:\n{}",
+                    self.ready_marker(),
                     self.port,
                     START_TIMEOUT,
                     self.log()
@@ -487,6 +529,35 @@ impl Server {
             c.arg("--").arg(remote);
         }
         c
+    }
+
+    /// `scp` or `sftp` (`program`) with the harness options and the client key; the caller
+    /// adds its own options and the `USER@127.0.0.1:PATH` / `USER@127.0.0.1` operands.
+    pub fn transfer_command(&self, program: &str, opts: &[&str]) -> Command {
+        let mut c = Command::new(program);
+        c.arg("-F").arg("/dev/null");
+        c.args(opts);
+        c.arg("-P").arg(self.port.to_string());
+        c.arg("-i").arg(&self.client_key);
+        for o in [
+            format!("UserKnownHostsFile={}", self.known_hosts.display()),
+            "GlobalKnownHostsFile=/dev/null".to_string(),
+            "StrictHostKeyChecking=accept-new".to_string(),
+            "BatchMode=yes".to_string(),
+            "ConnectTimeout=10".to_string(),
+            "IdentitiesOnly=yes".to_string(),
+            "IdentityAgent=none".to_string(),
+            "ControlPath=none".to_string(),
+            "LogLevel=ERROR".to_string(),
+        ] {
+            c.arg("-o").arg(o);
+        }
+        c
+    }
+
+    /// `USER@127.0.0.1:path`, the remote operand of scp.
+    pub fn remote(&self, path: &str) -> String {
+        format!("{}@127.0.0.1:{}", self.user, path)
     }
 
     /// `ssh` with the authorized client key.

@@ -1,0 +1,204 @@
+//! The daemon as an init script sees it: command-line errors, background mode with a pid
+//! file, the connection limit and the login grace time.
+
+mod common;
+
+use common::*;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[test]
+fn bad_flags_exit_2_with_a_message() {
+    if skip_unless_quoll("command line") {
+        return;
+    }
+    for args in [
+        &["-x"][..],
+        &["-p"],
+        &["-T", "many"],
+        &["stray"],
+        &["-p", "1.2.3:22"],
+    ] {
+        let out = run(Command::new(quoll_bin()).args(args), CMD_TIMEOUT);
+        assert_eq!(out.code, Some(2), "{args:?}: {}", out.describe());
+        assert!(
+            out.stderr.contains("quoll:"),
+            "{args:?}: {}",
+            out.describe()
+        );
+        assert!(out.stderr.contains("Usage"), "{args:?}: {}", out.describe());
+    }
+    let v = run(Command::new(quoll_bin()).arg("-V"), CMD_TIMEOUT);
+    assert_eq!(v.code, Some(0));
+    assert!(v.stdout.starts_with("quoll "), "{}", v.describe());
+    let h = run(Command::new(quoll_bin()).arg("-h"), CMD_TIMEOUT);
+    assert_eq!(h.code, Some(0));
+    assert!(h.stdout.contains("-p [address:]port"), "{}", h.describe());
+}
+
+#[test]
+fn bad_host_key_file_is_refused_by_name() {
+    if skip_unless_quoll("host key errors") {
+        return;
+    }
+    let dir = TempDir::new("badkey");
+    let key = dir.join("hostkey");
+    std::fs::write(&key, "-----BEGIN OPENSSH PRIVATE KEY-----\ntruncated\n").unwrap();
+    set_mode(&key, 0o600);
+    let out = run(
+        Command::new(quoll_bin())
+            .args(["-F", "-E", "-p", "127.0.0.1:1", "-r"])
+            .arg(&key),
+        CMD_TIMEOUT,
+    );
+    assert_eq!(out.code, Some(1), "{}", out.describe());
+    assert!(
+        out.stderr.contains(&key.display().to_string()),
+        "{}",
+        out.describe()
+    );
+}
+
+#[test]
+fn backgrounds_writes_pidfile_and_removes_it_on_term() {
+    if skip_unless_quoll("background mode") {
+        return;
+    }
+    let dir = TempDir::new("bg");
+    let key = dir.join("id");
+    ssh_keygen(&key);
+    std::fs::copy(dir.join("id.pub"), dir.join("authorized_keys")).unwrap();
+    let port = free_port();
+    let pidfile = dir.join("quoll.pid");
+    let out = run(
+        Command::new(quoll_bin())
+            .args(["-p", &format!("127.0.0.1:{port}"), "-r"])
+            .arg(dir.join("hostkey"))
+            .arg("-D")
+            .arg(dir.path())
+            .arg("-P")
+            .arg(&pidfile),
+        CMD_TIMEOUT,
+    );
+    // The foreground process returns at once; the daemon lives on.
+    assert_eq!(out.code, Some(0), "{}", out.describe());
+    assert!(
+        wait_until(Duration::from_secs(10), || pidfile.exists()),
+        "no pid file"
+    );
+    let pid: i32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let login = run(
+        Command::new("ssh")
+            .args(["-F", "/dev/null", "-p", &port.to_string(), "-i"])
+            .arg(&key)
+            .arg("-o")
+            .arg(format!("UserKnownHostsFile={}", dir.join("kh").display()))
+            .args([
+                "-o",
+                "StrictHostKeyChecking=accept-new",
+                "-o",
+                "BatchMode=yes",
+            ])
+            .arg(format!("{}@127.0.0.1", current_user()))
+            .arg("echo daemon-ok"),
+        CMD_TIMEOUT,
+    );
+    let killed = Command::new("kill").arg(pid.to_string()).status().unwrap();
+    assert!(killed.success());
+    assert_eq!(login.stdout, "daemon-ok\n", "{}", login.describe());
+    assert!(
+        wait_until(Duration::from_secs(10), || !pidfile.exists()),
+        "pid file left behind"
+    );
+}
+
+#[test]
+fn connections_over_the_limit_wait() {
+    if skip_unless_quoll("connection limit") {
+        return;
+    }
+    let srv = Server::start_with(Options {
+        extra_args: vec!["--max-conns".into(), "2".into()],
+        ..Default::default()
+    });
+    // Two held connections fill the table (they stop after the version exchange). The
+    // harness's own readiness probe may still hold a slot for a moment: retry until both
+    // get a version line.
+    let mut held = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while held.len() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "could not fill the table: {}",
+            srv.log()
+        );
+        let mut s = TcpStream::connect(("127.0.0.1", srv.port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut buf = [0u8; 4];
+        if s.read_exact(&mut buf).is_ok() {
+            assert_eq!(&buf, b"SSH-");
+            held.push(s);
+        } else {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    // The third is neither served nor closed: it waits in the listen backlog.
+    let mut third = TcpStream::connect(("127.0.0.1", srv.port)).unwrap();
+    third
+        .set_read_timeout(Some(Duration::from_secs(1)))
+        .unwrap();
+    let mut buf = [0u8; 4];
+    let r = third.read(&mut buf);
+    assert!(r.is_err(), "got {r:?}");
+    assert!(
+        srv.log().contains("Maximum of 2 connections"),
+        "{}",
+        srv.log()
+    );
+    // Once one leaves, the waiting one is served.
+    drop(held.pop());
+    third
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    third.read_exact(&mut buf).unwrap();
+    assert_eq!(&buf, b"SSH-");
+    drop(third);
+    assert!(wait_until(Duration::from_secs(10), || srv.ssh("true").code == Some(0)));
+}
+
+#[test]
+fn login_grace_time_cuts_unauthenticated_connections() {
+    if skip_unless_quoll("login grace") {
+        return;
+    }
+    let srv = Server::start_with(Options {
+        extra_args: vec!["--login-grace".into(), "2".into()],
+        ..Default::default()
+    });
+    let mut s = TcpStream::connect(("127.0.0.1", srv.port)).unwrap();
+    s.write_all(b"SSH-2.0-silent\r\n").unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    let start = Instant::now();
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    let waited = start.elapsed();
+    assert!(
+        waited >= Duration::from_secs(1) && waited < Duration::from_secs(10),
+        "{waited:?}"
+    );
+    assert!(
+        srv.log().contains("login grace time exceeded"),
+        "{}",
+        srv.log()
+    );
+    // An authenticated session is not cut by it.
+    let out = srv.ssh("sleep 3; echo still-here");
+    assert_eq!(out.stdout, "still-here\n", "{}", out.describe());
+    let _ = Stdio::null();
+}
