@@ -14,6 +14,8 @@ use subtle::ConstantTimeEq;
 pub struct KeyOptions {
     pub command: Option<String>,
     pub no_pty: bool,
+    pub no_port_forwarding: bool,
+    pub no_agent_forwarding: bool,
 }
 
 /// Bytes of an authorized_keys file we read; a file larger than this is a mistake (or an
@@ -184,11 +186,18 @@ fn parse_options(line: &str) -> Result<Option<(KeyOptions, &str)>, String> {
                 return Err("more than one command option".into());
             }
             "command" => options.command = value,
-            "no-pty" | "restrict" => options.no_pty = true,
+            "no-pty" => options.no_pty = true,
+            "restrict" => {
+                options.no_pty = true;
+                options.no_port_forwarding = true;
+                options.no_agent_forwarding = true;
+            }
             "pty" => options.no_pty = false,
+            "no-port-forwarding" => options.no_port_forwarding = true,
+            "no-agent-forwarding" => options.no_agent_forwarding = true,
             "cert-authority" => return Ok(None),
             "from" => return Err("from= is not supported".into()),
-            // Forwarding, environment and user-rc options: nothing of that kind is offered.
+            // X11, environment and user-rc options: nothing of that kind is offered.
             _ => {}
         }
         match rest.as_bytes().first() {
@@ -371,6 +380,7 @@ mod tests {
         let want = KeyOptions {
             command: Some("echo \"hi\", bye".into()),
             no_pty: true,
+            ..Default::default()
         };
         assert_eq!(found, Some(want));
         assert_eq!(find_key_below(&path, uid(), &blob_b, &tmp.0).unwrap(), None);
@@ -485,7 +495,8 @@ mod tests {
             Ok(Some((
                 KeyOptions {
                     command: Some("a,b \"c\" d\\e".into()),
-                    no_pty: true
+                    no_pty: true,
+                    ..Default::default()
                 },
                 "ssh-ed25519 AAAA".into()
             )))

@@ -1,6 +1,8 @@
 //! The command line, with Dropbear's flags and meanings.
 
-use crate::config::{Options, DEFAULT_PORT, MAX_CONNECTIONS_CAP, MAX_LISTENERS, MAX_WINDOW};
+use crate::config::{
+    Options, DEFAULT_PORT, MAX_CHANNELS, MAX_CONNECTIONS_CAP, MAX_LISTENERS, MAX_WINDOW,
+};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 pub const USAGE: &str = "\
@@ -8,22 +10,51 @@ Usage: quoll [options]
        quoll keygen -f FILE [-C comment]   create an Ed25519 host key
        quoll keygen -y -f FILE             print a key's public line and fingerprint
 Options:
--r keyfile      Ed25519 host key (default /etc/quoll/ssh_host_ed25519_key)
+-b bannerfile   Display the contents of bannerfile before user login
+-r keyfile      Ed25519 host key (default /etc/quoll/ssh_host_ed25519_key); repeatable,
+                keys of other types are ignored with a warning
 -R              Create the host key at the first connection if missing
 -F              Don't fork into background
+-e              Pass on server process environment to child process
 -E              Log to stderr rather than syslog
+-m              Don't display the motd on login (quoll never does)
+-w              Disallow root logins
+-G group        Disallow logins for users outside this group
+-s              Disable password logins
+-g              Disable password logins for root
+-B              Allow blank password logins
+-t              Enable two-factor authentication (both password and public key required)
+-T n            Maximum authentication tries (default 10)
+-j              Disable local port forwarding
+-k              Disable remote port forwarding
+-a              Allow connections to forwarded ports from any host
+-c command      Force executed command
 -p [address:]port
                 Listen on this port and address (up to 10; default port 22)
--P pidfile      Write the daemon's pid here
+-P pidfile      Write the daemon's pid here (removed on exit)
+-l interface    Listen only on this interface (SO_BINDTODEVICE)
+-i              Service program mode (inetd): one connection on stdin/stdout
 -D dir          Read authorized_keys from dir instead of ~/.ssh
--T n            Maximum authentication tries (default 10)
 -W window       Receive window per channel in bytes (default 65536, max 1048576)
--m              Don't display the motd (quoll never does)
--s, -g          Disable password logins (quoll has only public keys for now)
--j, -k          Disable local / remote port forwarding (not supported yet)
+-K timeout      Keepalive: ask the client after this many seconds of silence,
+                disconnect after 3 unanswered (0 is never, the default)
+-I timeout      Disconnect after this many seconds without traffic (0: never)
+-M seconds      Disconnect a connection after this many seconds (0: never)
 -z              Disable QoS (quoll sets none)
+-Q kex|sig|cipher|mac
+                Print the supported algorithms of that kind, one per line
 --max-conns n   Maximum simultaneous connections (default 64)
+--max-unauth n  Maximum connections not yet logged in (default 32)
+--max-unauth-per-addr n
+                ... from one source address (default 10)
+--max-sessions n
+                Session channels per connection (default 8, at most 8)
 --login-grace s Seconds a connection may take to log in (default 120)
+--permit-user-env
+                Honour environment=\"NAME=value\" in authorized_keys
+--syslog-ident name
+                Name in syslog lines (default quoll; `dropbear` for fail2ban's
+                stock filter)
 --sftp-server PATH
                 Run PATH for the sftp subsystem instead of the built-in server
 --no-sftp       Refuse the sftp subsystem
@@ -36,6 +67,8 @@ Options:
 #[derive(Debug, PartialEq, Eq)]
 pub enum Cli {
     Run(Box<Options>),
+    /// `-Q kind`: print the supported algorithms.
+    Query(String),
     Help,
     Version,
 }
@@ -75,6 +108,7 @@ pub fn parse_listen(v: &str) -> Result<Vec<SocketAddr>, CliError> {
 
 pub fn parse(args: &[String]) -> Result<Cli, CliError> {
     let mut o = Options::default();
+    let mut seen_r = false;
     let mut i = 0;
     while i < args.len() {
         let arg = &args[i];
@@ -108,6 +142,37 @@ pub fn parse(args: &[String]) -> Result<Cli, CliError> {
                     }
                     o.login_grace_secs = n;
                 }
+                "max-unauth" => {
+                    let n: usize = number("--max-unauth", &value()?)?;
+                    if n == 0 || n > MAX_CONNECTIONS_CAP {
+                        return err(format!("--max-unauth: must be 1..={MAX_CONNECTIONS_CAP}"));
+                    }
+                    o.max_unauth = n;
+                }
+                "max-unauth-per-addr" => {
+                    let n: usize = number("--max-unauth-per-addr", &value()?)?;
+                    if n == 0 || n > MAX_CONNECTIONS_CAP {
+                        return err(format!(
+                            "--max-unauth-per-addr: must be 1..={MAX_CONNECTIONS_CAP}"
+                        ));
+                    }
+                    o.max_unauth_per_addr = n;
+                }
+                "max-sessions" => {
+                    let n: usize = number("--max-sessions", &value()?)?;
+                    if n == 0 || n > MAX_CHANNELS {
+                        return err(format!("--max-sessions: must be 1..={MAX_CHANNELS}"));
+                    }
+                    o.max_channels = n;
+                }
+                "permit-user-env" => o.permit_user_env = true,
+                "syslog-ident" => {
+                    let v = value()?;
+                    if v.is_empty() || v.len() > 32 || !v.bytes().all(|c| c.is_ascii_graphic()) {
+                        return err("--syslog-ident: 1 to 32 printable characters");
+                    }
+                    o.syslog_ident = v;
+                }
                 "sftp-server" => o.sftp_server = Some(value()?.into()),
                 "no-sftp" => o.no_sftp = true,
                 "builtin-scp" => o.builtin_scp = true,
@@ -138,7 +203,15 @@ pub fn parse(args: &[String]) -> Result<Cli, CliError> {
                     .ok_or_else(|| CliError(format!("-{c} needs a value")))
             };
             match c {
-                'r' => o.hostkey = value()?.into(),
+                'r' => {
+                    let v = value()?;
+                    if seen_r {
+                        o.extra_hostkeys.push(v.into());
+                    } else {
+                        o.hostkey = v.into();
+                        seen_r = true;
+                    }
+                }
                 'R' => o.defer_keygen = true,
                 'F' => o.foreground = true,
                 'E' => o.log_stderr = true,
@@ -168,15 +241,34 @@ pub fn parse(args: &[String]) -> Result<Cli, CliError> {
                     }
                     o.window = n;
                 }
-                // Already true of quoll: no motd, no passwords, no forwarding, no QoS marks.
-                'm' | 's' | 'g' | 'j' | 'k' | 'z' => {}
+                'b' => o.banner = Some(value()?.into()),
+                'e' => o.pass_env = true,
+                'w' => o.no_root = true,
+                'G' => o.group = Some(value()?),
+                's' => o.no_password = true,
+                'g' => o.no_root_password = true,
+                'B' => o.blank_password = true,
+                't' => o.key_and_password = true,
+                'j' => o.no_local_forward = true,
+                'k' => o.no_remote_forward = true,
+                'a' => o.forward_any_address = true,
+                'c' => o.forced_command = Some(value()?),
+                'l' => o.interface = Some(value()?),
+                'i' => o.inetd = true,
+                'K' => o.keepalive_secs = number("-K", &value()?)?,
+                'I' => o.idle_timeout_secs = number("-I", &value()?)?,
+                'M' => o.max_session_secs = number("-M", &value()?)?,
+                'Q' => {
+                    let v = value()?;
+                    if query(&v).is_none() {
+                        return err(format!("-Q: '{v}' is not one of kex, sig, cipher, mac"));
+                    }
+                    return Ok(Cli::Query(v));
+                }
+                // No motd and no QoS marks: already true of quoll.
+                'm' | 'z' => {}
                 'V' => return Ok(Cli::Version),
                 'h' => return Ok(Cli::Help),
-                'b' | 'e' | 'w' | 'G' | 'B' | 't' | 'a' | 'c' | 'i' | 'K' | 'I' => {
-                    return err(format!(
-                        "-{c} is a Dropbear option quoll does not support yet"
-                    ))
-                }
                 _ => return err(format!("unknown option -{c}")),
             }
         }
@@ -184,7 +276,22 @@ pub fn parse(args: &[String]) -> Result<Cli, CliError> {
     if o.listen.is_empty() {
         o.listen = parse_listen(&DEFAULT_PORT.to_string())?;
     }
+    if o.key_and_password && o.no_password {
+        return err("-t needs passwords: it cannot be combined with -s");
+    }
     Ok(Cli::Run(Box::new(o)))
+}
+
+/// `-Q kind`: the algorithms quoll supports, as `ssh -Q` lists them.
+pub fn query(kind: &str) -> Option<&'static [&'static str]> {
+    match kind {
+        "kex" => Some(&["curve25519-sha256", "curve25519-sha256@libssh.org"]),
+        "sig" | "key" | "HostKeyAlgorithms" => Some(&["ssh-ed25519"]),
+        "cipher" => Some(&["chacha20-poly1305@openssh.com"]),
+        // chacha20-poly1305 is an AEAD: no separate MAC.
+        "mac" => Some(&[]),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -241,9 +348,69 @@ mod tests {
         assert!(run(&["-T", "abc"]).is_err());
         assert!(run(&["-W", "10"]).is_err());
         assert!(run(&["stray"]).is_err());
-        assert!(run(&["-c", "cmd"]).is_err());
+        assert!(run(&["-c"]).is_err());
+        assert!(run(&["-t", "-s"]).is_err());
+        assert!(run(&["--max-sessions", "17"]).is_err());
         assert!(run(&["--max-conns", "0"]).is_err());
         assert!(run(&["--sftp-server"]).is_err());
+    }
+
+    #[test]
+    fn every_dropbear_flag() {
+        let o = run(&[
+            "-b",
+            "/etc/banner",
+            "-e",
+            "-w",
+            "-G",
+            "users",
+            "-sgB",
+            "-jka",
+            "-c",
+            "date",
+            "-l",
+            "eth0",
+            "-i",
+            "-K",
+            "5",
+            "-I60",
+            "-M",
+            "600",
+            "-m",
+            "-z",
+            "-r",
+            "/a",
+            "-r",
+            "/b",
+        ])
+        .unwrap();
+        assert_eq!(o.banner, Some("/etc/banner".into()));
+        assert!(o.pass_env && o.no_root && o.no_password && o.no_root_password);
+        assert!(o.blank_password && o.no_local_forward && o.no_remote_forward);
+        assert!(o.forward_any_address && o.inetd);
+        assert_eq!(o.group.as_deref(), Some("users"));
+        assert_eq!(o.forced_command.as_deref(), Some("date"));
+        assert_eq!(o.interface.as_deref(), Some("eth0"));
+        assert_eq!((o.keepalive_secs, o.idle_timeout_secs), (5, 60));
+        assert_eq!(o.max_session_secs, 600);
+        assert_eq!(o.hostkey, std::path::PathBuf::from("/a"));
+        assert_eq!(o.extra_hostkeys, vec![std::path::PathBuf::from("/b")]);
+        assert!(run(&["-t"]).unwrap().key_and_password);
+        let v = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(parse(&v(&["-Q", "kex"])), Ok(Cli::Query("kex".into())));
+        assert!(parse(&v(&["-Q", "foo"])).is_err());
+        let o = run(&[
+            "--max-unauth",
+            "5",
+            "--max-unauth-per-addr=2",
+            "--max-sessions",
+            "3",
+        ])
+        .unwrap();
+        assert_eq!(
+            (o.max_unauth, o.max_unauth_per_addr, o.max_channels),
+            (5, 2, 3)
+        );
     }
 
     #[test]

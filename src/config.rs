@@ -17,7 +17,7 @@ pub const MAX_VERSION_LINE: usize = 255;
 /// kernel's socket buffer holds more).
 pub const OUTPUT_BUFFER: usize = 2 * (MAX_PACKET + 64);
 /// Session channels per connection (OpenSSH's MaxSessions default is 10).
-pub const MAX_CHANNELS: usize = 8;
+pub const MAX_CHANNELS: usize = 16;
 /// Default receive window per channel; also the per-channel buffer between the client and
 /// the child's stdin, allocated once with the connection (pages are touched only when used).
 pub const DEFAULT_WINDOW: u32 = 64 * 1024;
@@ -54,8 +54,20 @@ pub const SFTP_MAX_READ: usize = SFTP_MAX_PACKET - 1024;
 pub const SFTP_MAX_HANDLES: usize = 64;
 // A WRITE of SFTP_MAX_READ bytes (plus its 29-byte header and handle) fits in a packet.
 const _: () = assert!(SFTP_MAX_READ + 64 <= SFTP_MAX_PACKET && SFTP_MAX_HANDLES > 0);
+/// Longest `-b` banner (Dropbear's limit too).
+pub const MAX_BANNER: usize = 2000;
+/// Unanswered keepalives (`-K`) before the connection is dropped.
+pub const KEEPALIVE_MAX_MISSED: u32 = 3;
+/// Default maximum of connections that have not authenticated yet, in total ...
+pub const DEFAULT_MAX_UNAUTH: usize = 32;
+/// ... and from one source address.
+pub const DEFAULT_MAX_UNAUTH_PER_ADDR: usize = 10;
+/// Default syslog ident (`--syslog-ident dropbear` for fail2ban's stock filter).
+pub const DEFAULT_SYSLOG_IDENT: &str = "quoll";
 /// Default listening port.
 pub const DEFAULT_PORT: u16 = 22;
+/// Remote-forwarded ports (`ssh -R`) per connection.
+pub const MAX_REMOTE_FORWARDS: usize = 8;
 /// Listening addresses (`-p`, Dropbear allows 10).
 pub const MAX_LISTENERS: usize = 10;
 /// Default host key.
@@ -93,6 +105,49 @@ pub struct Options {
     pub no_sftp: bool,
     /// `--builtin-scp`: answer `scp -t`/`scp -f` built-in even when `scp` is on PATH.
     pub builtin_scp: bool,
+    /// More `-r` files: only Ed25519 keys are used, others are ignored with a warning.
+    pub extra_hostkeys: Vec<std::path::PathBuf>,
+    /// `-b`: banner file sent before authentication.
+    pub banner: Option<std::path::PathBuf>,
+    /// `-e`: sessions inherit quoll's environment.
+    pub pass_env: bool,
+    /// `-w`: no root logins.
+    pub no_root: bool,
+    /// `-G`: only members of this group may log in.
+    pub group: Option<String>,
+    /// `-s`: no password logins.
+    pub no_password: bool,
+    /// `-g`: no password logins for root.
+    pub no_root_password: bool,
+    /// `-B`: accounts with a blank password may log in.
+    pub blank_password: bool,
+    /// `-t`: a key and then a password, both required.
+    pub key_and_password: bool,
+    /// `-j`, `-k`: no local / remote port forwarding.
+    pub no_local_forward: bool,
+    pub no_remote_forward: bool,
+    /// `-a`: forwarded listeners may bind other addresses than loopback.
+    pub forward_any_address: bool,
+    /// `-c`: run this command for every session (as authorized_keys `command=`).
+    pub forced_command: Option<String>,
+    /// `-l`: bind listeners to this interface (SO_BINDTODEVICE).
+    pub interface: Option<String>,
+    /// `-i`: serve one connection on stdin/stdout (inetd).
+    pub inetd: bool,
+    /// `-K`: seconds of silence before a keepalive request (0: none).
+    pub keepalive_secs: u64,
+    /// `-I`: seconds without traffic before disconnecting (0: never).
+    pub idle_timeout_secs: u64,
+    /// `-M`: seconds a connection may last (0: no limit).
+    pub max_session_secs: u64,
+    /// `--permit-user-env`: honour authorized_keys `environment=`.
+    pub permit_user_env: bool,
+    /// `--max-unauth`: connections not yet authenticated, in total.
+    pub max_unauth: usize,
+    /// `--max-unauth-per-addr`: ... and from one address.
+    pub max_unauth_per_addr: usize,
+    /// `--syslog-ident`: the name in syslog lines.
+    pub syslog_ident: String,
 }
 
 impl Default for Options {
@@ -113,6 +168,28 @@ impl Default for Options {
             sftp_server: None,
             no_sftp: false,
             builtin_scp: false,
+            extra_hostkeys: Vec::new(),
+            banner: None,
+            pass_env: false,
+            no_root: false,
+            group: None,
+            no_password: false,
+            no_root_password: false,
+            blank_password: false,
+            key_and_password: false,
+            no_local_forward: false,
+            no_remote_forward: false,
+            forward_any_address: false,
+            forced_command: None,
+            interface: None,
+            inetd: false,
+            keepalive_secs: 0,
+            idle_timeout_secs: 0,
+            max_session_secs: 0,
+            permit_user_env: false,
+            max_unauth: DEFAULT_MAX_UNAUTH,
+            max_unauth_per_addr: DEFAULT_MAX_UNAUTH_PER_ADDR,
+            syslog_ident: DEFAULT_SYSLOG_IDENT.to_string(),
         }
     }
 }

@@ -21,6 +21,12 @@ fn main() {
             print!("{}", cli::USAGE);
             exit(0);
         }
+        Ok(Cli::Query(kind)) => {
+            for a in cli::query(&kind).unwrap_or(&[]) {
+                println!("{a}");
+            }
+            exit(0);
+        }
         Ok(Cli::Version) => {
             println!("quoll {}", env!("CARGO_PKG_VERSION"));
             exit(0);
@@ -30,11 +36,33 @@ fn main() {
             exit(2);
         }
     };
-    syslog::init(opts.log_stderr, log::LevelFilter::Info);
+    syslog::init(opts.log_stderr, log::LevelFilter::Info, &opts.syslog_ident);
     exit(run(opts));
 }
 
-fn run(opts: Options) -> i32 {
+/// `-r` given more than once (Dropbear's init scripts pass one per key type): the first file
+/// that holds an Ed25519 key is used, the others are ignored with a warning.
+fn pick_hostkey(opts: &mut Options) {
+    if opts.extra_hostkeys.is_empty() {
+        return;
+    }
+    let all: Vec<_> = std::iter::once(opts.hostkey.clone())
+        .chain(opts.extra_hostkeys.drain(..))
+        .collect();
+    let mut chosen = None;
+    for p in &all {
+        match hostkey::load(p) {
+            Ok(_) if chosen.is_none() => chosen = Some(p.clone()),
+            Ok(_) => log::warn!("Ignoring host key {}: one Ed25519 key is used", p.display()),
+            Err(e) => log::warn!("Ignoring host key {}: {e}", p.display()),
+        }
+    }
+    // None usable: the first is created (or refused) as with a single -r.
+    opts.hostkey = chosen.unwrap_or_else(|| all[0].clone());
+}
+
+fn run(mut opts: Options) -> i32 {
+    pick_hostkey(&mut opts);
     let key = if opts.defer_keygen && !opts.hostkey.exists() {
         None
     } else {
@@ -61,6 +89,7 @@ fn run(opts: Options) -> i32 {
     };
     let pidfile = opts.pidfile.clone();
     let foreground = opts.foreground;
+    let opts_inetd = opts.inetd;
     let mut server = match Server::new(opts, key, sigfd) {
         Ok(s) => s,
         Err(e) => {
@@ -69,7 +98,12 @@ fn run(opts: Options) -> i32 {
             return 1;
         }
     };
-    if foreground {
+    if opts_inetd {
+        if let Err(e) = server.adopt_stdio() {
+            error!("inetd mode: {e}");
+            return 1;
+        }
+    } else if foreground {
         info!("Not backgrounding");
     } else if let Err(e) = quoll::daemon::daemonize() {
         error!("Failed to background: {e}");

@@ -3,12 +3,12 @@
 //! Each connection is a `Slot`: its socket, its protocol state (`Conn`) and its sessions.
 //! The loop moves bytes between sockets, `Conn` and children; `Conn` decides what they mean.
 
-use super::{net, pty, signals, spawn, users};
+use super::{forward, net, passwd, pty, signals, spawn, users};
 use crate::authkeys::{self, KeyOptions};
 use crate::config::Options;
 use crate::hostkey;
-use crate::proto::channel::{ExitInfo, PtySize, SessionHost, SessionStart};
-use crate::proto::conn::{Conn, Host, Params};
+use crate::proto::channel::{DirectTcpip, ExitInfo, Outgoing, PtySize, SessionHost, SessionStart};
+use crate::proto::conn::{Conn, GlobalReply, Host, Params};
 use crate::proto::crypto::{Ed25519Key, ED25519_BLOB_LEN, ED25519_SIG_BLOB_LEN};
 use crate::proto::{auth::AuthHost, msg::reason};
 use log::{error, info, warn};
@@ -29,10 +29,88 @@ struct Session {
     /// Set when the child was reaped.
     exit: Option<ExitInfo>,
     finished: bool,
+    /// A socket channel (forwarding, agent) instead of a process: `stdout` reads it, `stdin`
+    /// writes it, and the client's EOF shuts its write side down.
+    stream: bool,
+    eof_sent: bool,
+    /// A direct-tcpip target still being resolved or connected.
+    connect: Option<forward::Connect>,
+    /// The agent socket of a session that asked for agent forwarding.
+    agent: Option<forward::AgentSock>,
+}
+
+impl Session {
+    fn empty() -> Session {
+        Session {
+            pid: 0,
+            stdin: None,
+            stdout: None,
+            stderr: None,
+            pty: None,
+            exit: None,
+            finished: false,
+            stream: false,
+            eof_sent: false,
+            connect: None,
+            agent: None,
+        }
+    }
+
+    fn stream(read: File, write: File) -> Session {
+        Session {
+            stdin: Some(write),
+            stdout: Some(read),
+            stream: true,
+            ..Session::empty()
+        }
+    }
+}
+
+/// A connection's byte stream: a TCP socket, or (`-i`, inetd mode) stdin and stdout, which
+/// may be two different fds (pipes from `ssh -o ProxyCommand`).
+enum Stream {
+    Tcp(TcpStream),
+    Pipes { r: File, w: File },
+}
+
+impl Stream {
+    fn read_fd(&self) -> RawFd {
+        match self {
+            Stream::Tcp(s) => s.as_raw_fd(),
+            Stream::Pipes { r, .. } => r.as_raw_fd(),
+        }
+    }
+
+    fn write_fd(&self) -> RawFd {
+        match self {
+            Stream::Tcp(s) => s.as_raw_fd(),
+            Stream::Pipes { w, .. } => w.as_raw_fd(),
+        }
+    }
+
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.read(buf),
+            Stream::Pipes { r, .. } => r.read(buf),
+        }
+    }
+
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.write(buf),
+            Stream::Pipes { w, .. } => w.write(buf),
+        }
+    }
+
+    fn quick_ack(&self) {
+        if let Stream::Tcp(s) = self {
+            net::quick_ack(s);
+        }
+    }
 }
 
 struct Slot {
-    sock: TcpStream,
+    sock: Stream,
     conn: Box<Conn>,
     peer: SocketAddr,
     local: SocketAddr,
@@ -41,6 +119,8 @@ struct Slot {
     /// The user whose key was last allowed, and that key's authorized_keys options.
     user: Option<users::User>,
     key_options: KeyOptions,
+    /// Remote-forwarded ports (`ssh -R`).
+    forwards: Vec<forward::Forward>,
 }
 
 #[derive(Clone, Copy)]
@@ -51,6 +131,10 @@ enum Ref {
     Stdin(usize, usize),
     Stdout(usize, usize),
     Stderr(usize, usize),
+    Resolve(usize, usize),
+    Connect(usize, usize),
+    Forward(usize, usize),
+    Agent(usize, usize),
 }
 
 pub struct Server {
@@ -63,6 +147,10 @@ pub struct Server {
     refs: Vec<Ref>,
     epoch: Instant,
     daemon_uid: u32,
+    /// The `-b` banner, read at start.
+    banner: Vec<u8>,
+    /// A connection limit is reached (logged once until it is not).
+    limit_logged: bool,
 }
 
 /// The edge as the protocol core sees it: one connection's sessions and identity.
@@ -74,7 +162,9 @@ struct Edge<'a> {
     sessions: &'a mut [Option<Session>],
     user: &'a mut Option<users::User>,
     key_options: &'a mut KeyOptions,
+    forwards: &'a mut Vec<forward::Forward>,
     daemon_uid: u32,
+    banner: &'a [u8],
 }
 
 fn random(buf: &mut [u8]) {
@@ -90,6 +180,27 @@ impl Host for Edge<'_> {
         random(buf)
     }
 
+    fn global_request(&mut self, name: &str, data: &[u8]) -> GlobalReply {
+        let mut r = crate::proto::wire::Reader::new(data);
+        let (Ok(address), Ok(port)) = (r.text(), r.u32()) else {
+            return GlobalReply::Failure;
+        };
+        match name {
+            "tcpip-forward" => self.remote_forward(address, port),
+            "cancel-tcpip-forward" => {
+                let before = self.forwards.len();
+                self.forwards
+                    .retain(|f| !(f.address == address && f.port == port));
+                if self.forwards.len() < before {
+                    GlobalReply::Success
+                } else {
+                    GlobalReply::Failure
+                }
+            }
+            _ => GlobalReply::Failure,
+        }
+    }
+
     fn host_key_blob(&self) -> [u8; ED25519_BLOB_LEN] {
         self.key.public_blob()
     }
@@ -99,11 +210,14 @@ impl Host for Edge<'_> {
     }
 }
 
-impl AuthHost for Edge<'_> {
-    fn pubkey_allowed(&mut self, name: &str, blob: &[u8]) -> bool {
+impl Edge<'_> {
+    /// The checks every method shares (Dropbear's `checkusername`): the user exists, may log
+    /// in to this daemon (`-w`, `-G`, quoll's own uid when not root) and has a shell listed in
+    /// /etc/shells.
+    fn check_user(&self, name: &str) -> Option<users::User> {
         let Some(user) = users::by_name(name) else {
-            info!("Login attempt for nonexistent user from {}", self.peer);
-            return false;
+            warn!("Login attempt for nonexistent user from {}", self.peer);
+            return None;
         };
         // Not root: only the user quoll runs as can log in (as Dropbear).
         if self.daemon_uid != 0 && user.uid != self.daemon_uid {
@@ -111,8 +225,85 @@ impl AuthHost for Edge<'_> {
                 "Login attempt for '{}' from {}: quoll runs as another user",
                 name, self.peer
             );
+            return None;
+        }
+        if self.opts.no_root && user.uid == 0 {
+            warn!("root login rejected from {}", self.peer);
+            return None;
+        }
+        if let Some(g) = &self.opts.group {
+            let member = users::group_id(g).is_some_and(|gid| users::in_group(name, user.gid, gid));
+            if !member {
+                warn!(
+                    "User '{}' is not a member of group '{}', rejected from {}",
+                    name, g, self.peer
+                );
+                return None;
+            }
+        }
+        if !passwd::shell_allowed(&user.shell) {
+            warn!(
+                "User '{}' has invalid shell, rejected from {}",
+                name, self.peer
+            );
+            return None;
+        }
+        Some(user)
+    }
+}
+
+impl AuthHost for Edge<'_> {
+    fn banner(&self) -> &[u8] {
+        self.banner
+    }
+
+    fn password_ok(&mut self, name: &str, password: &[u8]) -> bool {
+        let Some(user) = self.check_user(name) else {
+            return false;
+        };
+        if self.opts.no_password || (self.opts.no_root_password && user.uid == 0) {
+            warn!(
+                "Password login for '{}' from {} refused: password logins disabled",
+                name, self.peer
+            );
             return false;
         }
+        let ok = match passwd::hash_of(name) {
+            passwd::Hash::Locked => {
+                warn!("User account '{}' is locked", name);
+                return false;
+            }
+            passwd::Hash::Blank if self.opts.blank_password => {
+                info!(
+                    "Auth succeeded with blank password for '{}' from {}",
+                    name, self.peer
+                );
+                true
+            }
+            passwd::Hash::Blank => {
+                warn!("User '{}' has blank password, rejected", name);
+                return false;
+            }
+            passwd::Hash::Crypt(h) => passwd::matches(password, &h),
+        };
+        if !ok {
+            warn!("Bad password attempt for '{}' from {}", name, self.peer);
+            return false;
+        }
+        info!("Password auth succeeded for '{}' from {}", name, self.peer);
+        // -t: the key's options (checked for this user first) stay in force.
+        let same_user = self.user.as_ref().is_some_and(|u| u.uid == user.uid);
+        if !(self.opts.key_and_password && same_user) {
+            *self.key_options = KeyOptions::default();
+        }
+        *self.user = Some(user);
+        true
+    }
+
+    fn pubkey_allowed(&mut self, name: &str, blob: &[u8]) -> bool {
+        let Some(user) = self.check_user(name) else {
+            return false;
+        };
         let path = match &self.opts.auth_dir {
             Some(d) => d.join("authorized_keys"),
             None => std::path::Path::new(&user.home).join(".ssh/authorized_keys"),
@@ -133,6 +324,65 @@ impl AuthHost for Edge<'_> {
 }
 
 impl SessionHost for Edge<'_> {
+    fn open_direct_tcpip(&mut self, ch: usize, req: &DirectTcpip) -> bool {
+        if self.opts.no_local_forward || self.key_options.no_port_forwarding {
+            info!(
+                "Local forward to {}:{} from {} refused",
+                req.host, req.port, self.peer
+            );
+            return false;
+        }
+        let Some(slot) = self.sessions.get_mut(ch) else {
+            return false;
+        };
+        let ids = match (&*self.user, self.daemon_uid) {
+            (Some(u), 0) => Some((u.uid, u.gid)),
+            _ => None,
+        };
+        match forward::connect_start(req.host, req.port, ids) {
+            Ok(c) => {
+                *slot = Some(Session {
+                    connect: Some(c),
+                    stream: true,
+                    ..Session::empty()
+                });
+                true
+            }
+            Err(e) => {
+                info!(
+                    "Local forward to {}:{} from {}: {e}",
+                    req.host, req.port, self.peer
+                );
+                false
+            }
+        }
+    }
+
+    fn agent_request(&mut self, ch: usize) -> bool {
+        let Some(user) = self.user.clone() else {
+            return false;
+        };
+        if self.key_options.no_agent_forwarding {
+            return false;
+        }
+        let Some(slot) = self.sessions.get_mut(ch) else {
+            return false;
+        };
+        match forward::AgentSock::create(user.uid, user.gid) {
+            Ok(a) => {
+                *slot = Some(Session {
+                    agent: Some(a),
+                    ..Session::empty()
+                });
+                true
+            }
+            Err(e) => {
+                warn!("Agent socket for '{}': {e}", user.name);
+                false
+            }
+        }
+    }
+
     fn start_session(&mut self, ch: usize, req: &SessionStart) -> bool {
         let Some(user) = self.user.clone() else {
             return false;
@@ -189,12 +439,57 @@ fn hang_up(s: &Session) {
 }
 
 impl Edge<'_> {
+    /// `tcpip-forward`: a listener on loopback (any address with `-a`), port 0 allocated.
+    fn remote_forward(&mut self, address: &str, port: u32) -> GlobalReply {
+        let Some(user) = self.user.as_ref() else {
+            return GlobalReply::Failure;
+        };
+        if self.opts.no_remote_forward || self.key_options.no_port_forwarding {
+            info!(
+                "Remote forward of {address}:{port} for '{}' refused",
+                user.name
+            );
+            return GlobalReply::Failure;
+        }
+        // As OpenSSH: only root may forward privileged ports.
+        if (1..1024).contains(&port) && user.uid != 0 {
+            return GlobalReply::Failure;
+        }
+        if self.forwards.len() >= crate::config::MAX_REMOTE_FORWARDS {
+            return GlobalReply::Failure;
+        }
+        match forward::bind_remote(address, port, self.opts.forward_any_address) {
+            Ok(f) => {
+                let bound = f.port;
+                self.forwards.push(f);
+                if port == 0 {
+                    GlobalReply::Port(bound)
+                } else {
+                    GlobalReply::Success
+                }
+            }
+            Err(e) => {
+                info!(
+                    "Remote forward of {address}:{port} for '{}': {e}",
+                    user.name
+                );
+                GlobalReply::Failure
+            }
+        }
+    }
+
     fn spawn(&mut self, ch: usize, user: &users::User, req: &SessionStart) -> io::Result<()> {
         let slot = self
             .sessions
             .get_mut(ch)
             .ok_or_else(|| io::Error::other("no session slot"))?;
-        let forced = self.key_options.command.as_deref().map(str::as_bytes);
+        // -c wins over authorized_keys command= (the administrator's policy for everyone).
+        let forced = self
+            .opts
+            .forced_command
+            .as_deref()
+            .or(self.key_options.command.as_deref())
+            .map(str::as_bytes);
         let command = forced.or(req.command);
         let original = forced.and(req.command);
         let pty_req = req.pty.filter(|_| !self.key_options.no_pty);
@@ -206,12 +501,20 @@ impl Edge<'_> {
             }
             None => None,
         };
-        let env: Vec<(String, String)> = req
+        let mut env: Vec<(String, String)> = req
             .env
             .split(|&b| b == 0)
             .filter_map(|e| std::str::from_utf8(e).ok()?.split_once('='))
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
+        let agent = slot.take().and_then(|s| s.agent);
+        if let Some(a) = &agent {
+            env.push(("SSH_AUTH_SOCK".into(), a.path.display().to_string()));
+        }
+        if self.opts.pass_env {
+            // -e: quoll's own environment too (the session's variables still win).
+            env.extend(std::env::vars());
+        }
         let ssh_client = format!(
             "{} {} {}",
             self.peer.ip(),
@@ -255,8 +558,8 @@ impl Edge<'_> {
             stdout: Some(File::from(child.stdout)),
             stderr: child.stderr.map(File::from),
             pty: master,
-            exit: None,
-            finished: false,
+            agent,
+            ..Session::empty()
         });
         Ok(())
     }
@@ -269,8 +572,9 @@ impl Server {
     pub fn new(opts: Options, key: Option<Ed25519Key>, sigfd: RawFd) -> io::Result<Server> {
         let mut listeners = Vec::new();
         let mut last_err = None;
-        for a in &opts.listen {
-            match net::listen(*a) {
+        // -i: no listeners, the connection is on stdin/stdout (`adopt_stdio`).
+        for a in opts.listen.iter().filter(|_| !opts.inetd) {
+            match net::listen(*a, opts.interface.as_deref()) {
                 Ok(l) => listeners.push(l),
                 Err(e) => {
                     // A board without IPv6 still serves IPv4 when both were asked for.
@@ -279,9 +583,24 @@ impl Server {
                 }
             }
         }
-        if listeners.is_empty() {
+        if listeners.is_empty() && !opts.inetd {
             return Err(last_err.unwrap_or_else(|| io::Error::other("no listening address")));
         }
+        let banner = match &opts.banner {
+            Some(p) => {
+                let b = std::fs::read(p)
+                    .map_err(|e| io::Error::other(format!("banner {}: {e}", p.display())))?;
+                if b.len() > crate::config::MAX_BANNER {
+                    return Err(io::Error::other(format!(
+                        "banner {} is larger than {} bytes",
+                        p.display(),
+                        crate::config::MAX_BANNER
+                    )));
+                }
+                b
+            }
+            None => Vec::new(),
+        };
         let max = opts.max_connections;
         let per_conn = 1 + 3 * opts.max_channels;
         let slots = (0..max).map(|_| None).collect();
@@ -297,11 +616,14 @@ impl Server {
             slots,
             epoch: Instant::now(),
             daemon_uid,
+            banner,
+            limit_logged: false,
         })
     }
 
+    /// Milliseconds since the server started: the core's clock.
     fn now(&self) -> u64 {
-        self.epoch.elapsed().as_secs()
+        self.epoch.elapsed().as_millis() as u64
     }
 
     /// Runs until SIGTERM or SIGINT.
@@ -345,12 +667,20 @@ impl Server {
                     Ref::Stdin(s, ch) => self.write_stdin(s, ch),
                     Ref::Stdout(s, ch) => self.read_child(s, ch, false),
                     Ref::Stderr(s, ch) => self.read_child(s, ch, true),
+                    Ref::Resolve(s, ch) | Ref::Connect(s, ch) => self.connect_progress(s, ch),
+                    Ref::Forward(s, i) => self.accept_forwarded(s, i),
+                    Ref::Agent(s, ch) => self.accept_agent(s, ch),
                 }
             }
             for s in 0..self.slots.len() {
                 if self.slots[s].is_some() {
                     self.service(s);
                 }
+            }
+            if self.opts.inetd && self.slots.iter().all(|s| s.is_none()) {
+                // -i: the one connection is over.
+                self.shutdown();
+                return Ok(());
             }
         }
     }
@@ -375,8 +705,7 @@ impl Server {
             libc::POLLIN,
             Ref::Signal,
         );
-        // Polled even when full: a connection over the limit is told no at once.
-        {
+        if self.accepting() {
             for (i, l) in self.listeners.iter().enumerate() {
                 push(
                     &mut self.pollfds,
@@ -388,7 +717,7 @@ impl Server {
             }
         }
         let now = self.now();
-        let mut timeout: u64 = 3600;
+        let mut timeout: u64 = 3_600_000;
         for (s, slot) in self.slots.iter().enumerate() {
             let Some(slot) = slot else { continue };
             let conn = &slot.conn;
@@ -399,15 +728,24 @@ impl Server {
             if !conn.output().is_empty() {
                 ev |= libc::POLLOUT;
             }
-            push(
-                &mut self.pollfds,
-                &mut self.refs,
-                slot.sock.as_raw_fd(),
-                ev,
-                Ref::Sock(s),
-            );
+            let (rfd, wfd) = (slot.sock.read_fd(), slot.sock.write_fd());
+            if rfd == wfd {
+                push(&mut self.pollfds, &mut self.refs, rfd, ev, Ref::Sock(s));
+            } else {
+                let rev = ev & libc::POLLIN;
+                push(&mut self.pollfds, &mut self.refs, rfd, rev, Ref::Sock(s));
+                if ev & libc::POLLOUT != 0 {
+                    push(
+                        &mut self.pollfds,
+                        &mut self.refs,
+                        wfd,
+                        libc::POLLOUT,
+                        Ref::Sock(s),
+                    );
+                }
+            }
             if !conn.authenticated() {
-                let deadline = slot.accepted_at + self.opts.login_grace_secs;
+                let deadline = slot.accepted_at + self.opts.login_grace_secs * 1000;
                 timeout = timeout.min(deadline.saturating_sub(now));
             }
             timeout = timeout.min(conn.next_tick(now));
@@ -443,10 +781,45 @@ impl Server {
                         Ref::Stderr(s, ch),
                     );
                 }
+                match &sess.connect {
+                    Some(forward::Connect::Resolving(f, _)) => push(
+                        &mut self.pollfds,
+                        &mut self.refs,
+                        f.as_raw_fd(),
+                        libc::POLLIN,
+                        Ref::Resolve(s, ch),
+                    ),
+                    Some(forward::Connect::Connecting(t)) => push(
+                        &mut self.pollfds,
+                        &mut self.refs,
+                        t.as_raw_fd(),
+                        libc::POLLOUT,
+                        Ref::Connect(s, ch),
+                    ),
+                    None => {}
+                }
+                if let Some(a) = &sess.agent {
+                    push(
+                        &mut self.pollfds,
+                        &mut self.refs,
+                        a.listener.as_raw_fd(),
+                        libc::POLLIN,
+                        Ref::Agent(s, ch),
+                    );
+                }
+            }
+            for (i, f) in slot.forwards.iter().enumerate() {
+                push(
+                    &mut self.pollfds,
+                    &mut self.refs,
+                    f.listener.as_raw_fd(),
+                    libc::POLLIN,
+                    Ref::Forward(s, i),
+                );
             }
         }
-        // Whole seconds are enough for grace and rekey timers; +1 avoids waking just early.
-        ((timeout + 1).min(3600) * 1000) as libc::c_int
+        // +1 ms so a timer is due when poll returns rather than a hair early.
+        (timeout + 1).min(3_600_000) as libc::c_int
     }
 
     fn ensure_key(&mut self) -> bool {
@@ -480,13 +853,15 @@ impl Server {
                     return;
                 }
             };
-            let Some(free) = self.slots.iter().position(|s| s.is_none()) else {
-                info!(
-                    "Connection from {peer} refused: maximum of {} connections reached",
-                    self.opts.max_connections
+            // The per-address cap: that address is flooding, so it is the one turned away
+            // (the total limits are kept by not accepting at all, see `accepting`).
+            let from_peer = self.unauthenticated(Some(peer.ip()));
+            if from_peer >= self.opts.max_unauth_per_addr {
+                warn!(
+                    "Connection from {peer} refused: {from_peer} unauthenticated connections from this address"
                 );
                 continue;
-            };
+            }
             if !self.ensure_key() {
                 return;
             }
@@ -495,6 +870,99 @@ impl Server {
                 continue;
             }
             let local = sock.local_addr().unwrap_or(peer);
+            if !self.add_conn(Stream::Tcp(sock), peer, local) {
+                return;
+            }
+            if !self.accepting() {
+                // Further connections wait in the listen backlog until a slot frees.
+                return;
+            }
+        }
+    }
+
+    /// Connections that have not logged in yet, all or from one address.
+    fn unauthenticated(&self, from: Option<std::net::IpAddr>) -> usize {
+        self.slots
+            .iter()
+            .flatten()
+            .filter(|sl| !sl.conn.authenticated() && from.is_none_or(|ip| sl.peer.ip() == ip))
+            .count()
+    }
+
+    /// Whether the listeners are polled: not while every slot is taken or too many
+    /// connections are still logging in. New clients then wait in the kernel's listen backlog
+    /// instead of being refused, and are served in turn as slots free up.
+    fn accepting(&mut self) -> bool {
+        let full = self.slots.iter().all(|s| s.is_some());
+        let unauth = self.unauthenticated(None) >= self.opts.max_unauth;
+        let ok = !full && !unauth;
+        if !ok && !self.limit_logged {
+            if full {
+                info!(
+                    "Maximum of {} connections reached: new connections wait",
+                    self.opts.max_connections
+                );
+            } else {
+                info!(
+                    "Maximum of {} unauthenticated connections reached: new connections wait",
+                    self.opts.max_unauth
+                );
+            }
+        }
+        self.limit_logged = !ok;
+        ok
+    }
+
+    /// `-i`: the one connection is on stdin and stdout.
+    pub fn adopt_stdio(&mut self) -> io::Result<()> {
+        use std::os::fd::FromRawFd;
+        let unspecified = SocketAddr::from(([0, 0, 0, 0], 0));
+        // SAFETY: fds 0 and 1 are ours for the life of the process; dup gives owned copies.
+        let (r, w) = unsafe { (libc::dup(0), libc::dup(1)) };
+        if r < 0 || w < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: r and w are fresh fds we own.
+        let (r, w) = unsafe { (File::from_raw_fd(r), File::from_raw_fd(w)) };
+        for fd in [r.as_raw_fd(), w.as_raw_fd()] {
+            // SAFETY: fcntl on fds we own.
+            unsafe {
+                let fl = libc::fcntl(fd, libc::F_GETFL);
+                libc::fcntl(fd, libc::F_SETFL, fl | libc::O_NONBLOCK);
+                libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+            }
+        }
+        // A socket from inetd: its addresses; pipes (ProxyCommand): none.
+        // SAFETY: dup of an fd we own.
+        let copy = unsafe { libc::dup(r.as_raw_fd()) };
+        let (peer, local) = if copy >= 0 {
+            // SAFETY: copy is a fresh fd we own; the TcpStream closes it.
+            let sock = unsafe { TcpStream::from_raw_fd(copy) };
+            (sock.peer_addr().ok(), sock.local_addr().ok())
+        } else {
+            (None, None)
+        };
+        // stdin/stdout are replaced by /dev/null so nothing else ever writes the stream.
+        let null = File::options().read(true).write(true).open("/dev/null")?;
+        // SAFETY: dup2 onto 0 and 1; the stream lives on in r and w.
+        unsafe {
+            libc::dup2(null.as_raw_fd(), 0);
+            libc::dup2(null.as_raw_fd(), 1);
+        }
+        if !self.ensure_key() {
+            return Err(io::Error::other("no host key"));
+        }
+        let peer = peer.unwrap_or(unspecified);
+        self.add_conn(Stream::Pipes { r, w }, peer, local.unwrap_or(unspecified));
+        Ok(())
+    }
+
+    /// Sets up a connection in a free slot; false when there is none.
+    fn add_conn(&mut self, sock: Stream, peer: SocketAddr, local: SocketAddr) -> bool {
+        let Some(free) = self.slots.iter().position(|s| s.is_none()) else {
+            return false;
+        };
+        {
             info!("Child connection from {peer}");
             let now = self.now();
             let params = Params {
@@ -503,6 +971,15 @@ impl Server {
                 max_auth_tries: self.opts.max_auth_tries,
                 rekey_bytes: crate::config::REKEY_BYTES,
                 rekey_secs: crate::config::REKEY_SECS,
+                auth: crate::proto::auth::Policy {
+                    password: !self.opts.no_password,
+                    key_and_password: self.opts.key_and_password,
+                },
+                timers: crate::proto::conn::Timers {
+                    keepalive: self.opts.keepalive_secs,
+                    idle: self.opts.idle_timeout_secs,
+                    max_session: self.opts.max_session_secs,
+                },
             };
             let slot = Slot {
                 sock,
@@ -513,22 +990,24 @@ impl Server {
                 sessions: (0..self.opts.max_channels).map(|_| None).collect(),
                 user: None,
                 key_options: KeyOptions::default(),
+                forwards: Vec::new(),
             };
             self.slots[free] = Some(slot);
             self.with_slot(free, |_, conn, edge| conn.start(edge));
             self.flush_socket(free);
         }
+        true
     }
 
     /// Runs `f` with a slot's socket, connection and edge.
     fn with_slot<R>(
         &mut self,
         s: usize,
-        f: impl FnOnce(&mut TcpStream, &mut Conn, &mut Edge) -> R,
+        f: impl FnOnce(&mut Stream, &mut Conn, &mut Edge) -> R,
     ) -> Option<R> {
         let key = self.key.as_ref()?;
         let slot = self.slots[s].as_mut()?;
-        let (sock, conn, mut edge) = parts(key, &self.opts, self.daemon_uid, slot);
+        let (sock, conn, mut edge) = parts(key, &self.opts, self.daemon_uid, &self.banner, slot);
         Some(f(sock, conn, &mut edge))
     }
 
@@ -562,7 +1041,7 @@ impl Server {
                             // A client that wrote two small packets (NEWKEYS, then a service
                             // request) holds the second under Nagle until this ACK, and Linux
                             // would delay it 40 ms.
-                            net::quick_ack(sock);
+                            sock.quick_ack();
                         }
                     }
                     Err(e) if e.kind() == ErrorKind::WouldBlock => break,
@@ -627,6 +1106,78 @@ impl Server {
         self.with_slot(s, |_, conn, edge| read_child_into(conn, edge, ch, stderr));
     }
 
+    /// A direct-tcpip target resolved or connected (or failed): confirm or refuse the channel.
+    fn connect_progress(&mut self, s: usize, ch: usize) {
+        self.with_slot(s, |_, conn, edge| {
+            let Some(Some(sess)) = edge.sessions.get_mut(ch) else {
+                return;
+            };
+            let result = match sess.connect.take() {
+                Some(forward::Connect::Resolving(mut pipe, port)) => {
+                    match forward::resolved(&mut pipe, port) {
+                        Ok(Some(t)) => {
+                            sess.connect = Some(forward::Connect::Connecting(t));
+                            return;
+                        }
+                        Ok(None) => {
+                            sess.connect = Some(forward::Connect::Resolving(pipe, port));
+                            return;
+                        }
+                        Err(e) => Err(e),
+                    }
+                }
+                Some(forward::Connect::Connecting(t)) => {
+                    forward::connect_result(&t).and_then(|_| forward::split(t.into()))
+                }
+                None => return,
+            };
+            match result {
+                Ok((read, write)) => {
+                    *sess = Session::stream(read, write);
+                    conn.channel_open_result(ch, true, edge);
+                }
+                Err(e) => {
+                    info!("Local forward from {} failed: {e}", edge.peer);
+                    edge.sessions[ch] = None;
+                    conn.channel_open_result(ch, false, edge);
+                }
+            }
+        });
+    }
+
+    /// A connection on a remote-forwarded port becomes a forwarded-tcpip channel.
+    fn accept_forwarded(&mut self, s: usize, i: usize) {
+        self.with_slot(s, |_, conn, edge| {
+            let Some(f) = edge.forwards.get(i) else {
+                return;
+            };
+            let Ok((sock, from)) = f.listener.accept() else {
+                return;
+            };
+            let (address, port) = (f.address.clone(), f.port);
+            let what = Outgoing::ForwardedTcpip {
+                address: &address,
+                port,
+                originator: &from.ip().to_string(),
+                originator_port: from.port() as u32,
+            };
+            open_stream(conn, edge, &what, sock.into());
+        });
+    }
+
+    /// A connection on a session's agent socket becomes an auth-agent channel.
+    fn accept_agent(&mut self, s: usize, ch: usize) {
+        self.with_slot(s, |_, conn, edge| {
+            let Some(Some(Session { agent: Some(a), .. })) = edge.sessions.get(ch) else {
+                return;
+            };
+            let Ok((sock, _)) = a.listener.accept() else {
+                return;
+            };
+            open_stream(conn, edge, &Outgoing::Agent, sock.into());
+        });
+    }
+
     fn reap(&mut self) {
         while let Some((pid, status)) = signals::reap() {
             let exit = if libc::WIFEXITED(status) {
@@ -652,15 +1203,32 @@ impl Server {
     /// Per-turn work for one connection: finished sessions, timers, output, closing.
     fn service(&mut self, s: usize) {
         let now = self.now();
-        let deadline =
-            self.slots[s].as_ref().map_or(0, |sl| sl.accepted_at) + self.opts.login_grace_secs;
+        let deadline = self.slots[s].as_ref().map_or(0, |sl| sl.accepted_at)
+            + self.opts.login_grace_secs * 1000;
         self.with_slot(s, |_, conn, edge| {
             for ch in 0..edge.sessions.len() {
                 let Some(sess) = edge.sessions[ch].as_mut() else {
                     continue;
                 };
                 if sess.pty.is_none() && sess.stdin.is_some() && conn.channel_input_finished(ch) {
+                    if let (true, Some(w)) = (sess.stream, &sess.stdin) {
+                        forward::shutdown_write(w);
+                    }
                     sess.stdin = None;
+                }
+                if sess.stream && sess.connect.is_none() {
+                    if sess.stdout.is_none() && !sess.eof_sent {
+                        sess.eof_sent = true;
+                        conn.channel_send_eof(ch, edge);
+                    }
+                    let Some(sess) = edge.sessions[ch].as_mut() else {
+                        continue;
+                    };
+                    if sess.stdout.is_none() && sess.stdin.is_none() && !sess.finished {
+                        sess.finished = true;
+                        conn.channel_finish(ch, None, edge);
+                    }
+                    continue;
                 }
                 if sess.exit.is_some() && sess.pty.is_some() && sess.stdout.is_some() {
                     // A pty may stay open in a background process: after the shell exits,
@@ -728,8 +1296,9 @@ fn parts<'a>(
     key: &'a Ed25519Key,
     opts: &'a Options,
     daemon_uid: u32,
+    banner: &'a [u8],
     slot: &'a mut Slot,
-) -> (&'a mut TcpStream, &'a mut Conn, Edge<'a>) {
+) -> (&'a mut Stream, &'a mut Conn, Edge<'a>) {
     let Slot {
         sock,
         conn,
@@ -738,6 +1307,7 @@ fn parts<'a>(
         key_options,
         peer,
         local,
+        forwards,
         ..
     } = slot;
     let edge = Edge {
@@ -748,7 +1318,9 @@ fn parts<'a>(
         sessions,
         user,
         key_options,
+        forwards,
         daemon_uid,
+        banner,
     };
     (sock, conn, edge)
 }
@@ -783,4 +1355,16 @@ fn read_child_into(conn: &mut Conn, edge: &mut Edge, ch: usize, stderr: bool) {
         }
     }
     *file = None;
+}
+
+/// Opens a channel to the client for an accepted socket; drops it when the table is full.
+fn open_stream(conn: &mut Conn, edge: &mut Edge, what: &Outgoing, sock: OwnedFd) {
+    let Ok((read, write)) = forward::split(sock) else {
+        return;
+    };
+    if let Some(ch) = conn.channel_open(what, edge) {
+        if let Some(slot) = edge.sessions.get_mut(ch) {
+            *slot = Some(Session::stream(read, write));
+        }
+    }
 }

@@ -3,7 +3,9 @@
 pub mod alloc;
 pub mod event_loop;
 pub mod fds;
+pub mod forward;
 pub mod net;
+pub mod passwd;
 pub mod pty;
 pub mod signals;
 pub mod spawn;

@@ -14,7 +14,8 @@ fn check(r: libc::c_int) -> io::Result<libc::c_int> {
 
 /// A non-blocking, close-on-exec listener. IPv6 sockets are IPv6-only so that `[::]:22` and
 /// `0.0.0.0:22` can both be bound, as Dropbear does.
-pub fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
+/// With `interface` (`-l`), the socket is bound to that device (SO_BINDTODEVICE).
+pub fn listen(addr: SocketAddr, interface: Option<&str>) -> io::Result<TcpListener> {
     let domain = if addr.is_ipv4() {
         libc::AF_INET
     } else {
@@ -44,6 +45,19 @@ pub fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
         })
     };
     opt(libc::SOL_SOCKET, libc::SO_REUSEADDR)?;
+    if let Some(dev) = interface {
+        // SAFETY: setsockopt with a pointer to the name's bytes and their length.
+        check(unsafe {
+            libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                libc::SO_BINDTODEVICE,
+                dev.as_ptr() as *const libc::c_void,
+                dev.len() as u32,
+            )
+        })
+        .map_err(|e| io::Error::new(e.kind(), format!("interface '{dev}': {e}")))?;
+    }
     if addr.is_ipv6() {
         opt(libc::IPPROTO_IPV6, libc::IPV6_V6ONLY)?;
     }
@@ -55,7 +69,7 @@ pub fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
     Ok(listener)
 }
 
-fn sockaddr(addr: SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
+pub fn sockaddr(addr: SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
     // SAFETY: all-zero is a valid sockaddr_storage.
     let mut ss: libc::sockaddr_storage = unsafe { core::mem::zeroed() };
     match addr {

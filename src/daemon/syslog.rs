@@ -1,4 +1,5 @@
-//! The `log` backend: syslog (facility authpriv, ident "quoll") or stderr with `-E`.
+//! The `log` backend: syslog (facility authpriv, ident "quoll" or `--syslog-ident`) or stderr
+//! with `-E`.
 
 use std::ffi::CString;
 use std::io::Write;
@@ -14,12 +15,18 @@ static SYSLOG_LOGGER: Logger = Logger { to_stderr: false };
 /// (Dropbear's `-E` style); else to syslog through openlog/syslog.
 /// Only the first call installs a logger (the `log` crate allows one); later calls only
 /// change the level.
-pub fn init(to_stderr: bool, level: log::LevelFilter) {
+pub fn init(to_stderr: bool, level: log::LevelFilter, ident: &str) {
     let logger = if to_stderr {
         &STDERR_LOGGER
     } else {
-        // SAFETY: the ident is a static C string, as openlog requires (it keeps the pointer).
-        unsafe { libc::openlog(c"quoll".as_ptr(), libc::LOG_PID, libc::LOG_AUTHPRIV) };
+        // openlog keeps the pointer: the ident lives as long as the process.
+        let ident: &'static std::ffi::CStr = Box::leak(
+            CString::new(ident)
+                .unwrap_or_else(|_| CString::from(c"quoll"))
+                .into_boxed_c_str(),
+        );
+        // SAFETY: the ident is a NUL-terminated string that is never freed.
+        unsafe { libc::openlog(ident.as_ptr(), libc::LOG_PID, libc::LOG_AUTHPRIV) };
         &SYSLOG_LOGGER
     };
     let _ = log::set_logger(logger);

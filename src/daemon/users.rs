@@ -91,6 +91,32 @@ pub fn group_id(name: &str) -> Option<u32> {
     }
 }
 
+/// Is `user` (primary group `gid`) a member of group `group`? (getgrouplist)
+pub fn in_group(user: &str, gid: u32, group: u32) -> bool {
+    if gid == group {
+        return true;
+    }
+    let Ok(cname) = CString::new(user) else {
+        return false;
+    };
+    let mut n: libc::c_int = 64;
+    loop {
+        let mut groups = vec![0 as libc::gid_t; n as usize];
+        let before = n;
+        // SAFETY: groups has n writable entries; n is updated to the count needed.
+        let rc = unsafe { libc::getgrouplist(cname.as_ptr(), gid, groups.as_mut_ptr(), &mut n) };
+        if rc >= 0 {
+            return groups[..n.max(0) as usize].contains(&group);
+        }
+        if n <= before {
+            n = before * 2;
+        }
+        if n > 65536 {
+            return false;
+        }
+    }
+}
+
 /// Copies the fields we need out of the C struct while `buf` is still alive.
 fn convert(pwd: &libc::passwd) -> Option<User> {
     let field = |p: *const libc::c_char| -> Option<String> {
@@ -140,6 +166,7 @@ mod tests {
 
     #[test]
     fn groups() {
+        assert!(in_group("root", 0, 0));
         assert_eq!(group_id("root"), Some(0));
         assert_eq!(group_id("no-such-group-quoll-test"), None);
     }

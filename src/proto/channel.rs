@@ -42,8 +42,43 @@ pub struct SessionStart<'a> {
     pub env: &'a [u8],
 }
 
+/// What a channel carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A shell, command or subsystem with its requests.
+    Session,
+    /// Plain bytes to and from a socket: direct-tcpip, forwarded-tcpip, agent.
+    Stream,
+}
+
+/// A client's `direct-tcpip` open (RFC 4254 §7.2).
+pub struct DirectTcpip<'a> {
+    pub host: &'a str,
+    pub port: u32,
+    pub originator: &'a str,
+    pub originator_port: u32,
+}
+
+/// A channel the server opens towards the client.
+pub enum Outgoing<'a> {
+    /// A connection arrived on a remote-forwarded port (RFC 4254 §7.2).
+    ForwardedTcpip {
+        address: &'a str,
+        port: u32,
+        originator: &'a str,
+        originator_port: u32,
+    },
+    /// A connection arrived on the session's agent socket (OpenSSH PROTOCOL.agent).
+    Agent,
+}
+
 /// The edge's side of channel requests.
 pub trait SessionHost {
+    /// Starts connecting for a `direct-tcpip` channel; the edge answers later with
+    /// `Conn::channel_open_result`. `false` refuses at once (prohibited).
+    fn open_direct_tcpip(&mut self, ch: usize, req: &DirectTcpip) -> bool;
+    /// `auth-agent-req@openssh.com` on a session, before it starts: make an agent socket.
+    fn agent_request(&mut self, ch: usize) -> bool;
     /// Starts the session's process; `false` refuses (the client sees a failure).
     fn start_session(&mut self, ch: usize, req: &SessionStart) -> bool;
     fn window_change(&mut self, ch: usize, size: PtySize);
@@ -112,6 +147,11 @@ enum Flag {
 
 pub struct Channel {
     pub open: bool,
+    pub kind: Kind,
+    /// For a channel we opened: the CHANNEL_OPEN still owed (type and extra data), or sent and
+    /// awaiting the client's answer.
+    open_out: Flag,
+    open_msg: heapless::Vec<u8, 300>,
     peer_id: u32,
     peer_window: u32,
     peer_max: u32,
@@ -140,6 +180,9 @@ impl Channel {
     pub fn new(window: u32) -> Self {
         Channel {
             open: false,
+            kind: Kind::Session,
+            open_out: Flag::No,
+            open_msg: heapless::Vec::new(),
             peer_id: 0,
             peer_window: 0,
             peer_max: 0,
@@ -162,16 +205,34 @@ impl Channel {
         }
     }
 
-    fn reset(&mut self, peer_id: u32, peer_window: u32, peer_max: u32) {
+    fn reset(&mut self, kind: Kind, peer_id: u32, peer_window: u32, peer_max: u32) {
         let buf = core::mem::take(&mut self.buf);
         *self = Channel::new(0);
         self.buf = buf;
         self.open = true;
+        self.kind = kind;
         self.peer_id = peer_id;
         self.peer_window = peer_window;
         self.peer_max = peer_max.min(MAX_CHANNEL_PACKET);
         self.window = self.buf.len() as u32;
         self.confirm = Flag::Want;
+    }
+
+    /// A client-opened stream channel waits for the edge's connect before it is confirmed.
+    fn hold_confirmation(&mut self) {
+        self.confirm = Flag::No;
+    }
+
+    /// The client sent EOF: no more input will come (after what is buffered).
+    pub fn peer_eof(&self) -> bool {
+        self.eof_in || self.close_in
+    }
+
+    /// Sends EOF now (the stream's read side ended) but keeps the channel open for input.
+    pub fn send_eof(&mut self) {
+        if self.eof_out == Flag::No {
+            self.eof_out = Flag::Want;
+        }
     }
 
     pub fn peer_id(&self) -> u32 {
@@ -271,6 +332,8 @@ impl Channel {
             return Err(ChanError::AfterClose);
         }
         let ok = match name {
+            _ if self.kind != Kind::Session => false,
+            "auth-agent-req@openssh.com" if !self.started => host.agent_request(ch),
             "pty-req" if !self.started && self.pty.is_none() => {
                 let term = r.text()?;
                 let size = PtySize {
@@ -375,6 +438,18 @@ impl Channel {
         if !self.open {
             return Ok(false);
         }
+        if self.open_out == Flag::Want {
+            let body = &self.open_msg;
+            out.packet(pad, |w| {
+                w.u8(msg::CHANNEL_OPEN)?;
+                w.raw(body)
+            })?;
+            self.open_out = Flag::Sent;
+        }
+        if self.open_out == Flag::Sent {
+            // Nothing else until the client answers the open.
+            return Ok(false);
+        }
         let id = self.peer_id;
         if self.confirm == Flag::Want {
             let window = self.window;
@@ -423,7 +498,10 @@ impl Channel {
             }
             self.exit_sent = true;
         }
-        if self.close_out == Flag::Want {
+        // A stream delivers what the client sent before its CLOSE before it answers it: the
+        // edge frees the socket when the channel is freed.
+        let drained = self.kind == Kind::Session || self.head == self.tail;
+        if self.close_out == Flag::Want && drained {
             out.packet(pad, |w| {
                 w.u8(msg::CHANNEL_CLOSE)?;
                 w.u32(id)
@@ -458,7 +536,7 @@ fn exit_request(w: &mut Writer, id: u32, exit: ExitInfo) -> Result<(), WireError
 pub struct Channels {
     pub chans: Box<[Channel]>,
     /// Opens refused while sending was not possible: (peer id, reason), owed in order.
-    refusals: heapless::Deque<(u32, u32), 4>,
+    refusals: heapless::Deque<(u32, u32), 16>,
 }
 
 impl Channels {
@@ -478,7 +556,7 @@ impl Channels {
         let mut r = Reader::new(payload);
         let n = r.u8()?;
         if n == msg::CHANNEL_OPEN {
-            return self.open(&mut r);
+            return self.open(&mut r, host);
         }
         let id = r.u32()? as usize;
         let ch = self
@@ -486,6 +564,26 @@ impl Channels {
             .get_mut(id)
             .filter(|c| c.open)
             .ok_or(ChanError::Malformed)?;
+        if ch.open_out == Flag::Sent {
+            // A channel we opened: only the client's answer may come first.
+            return match n {
+                msg::CHANNEL_OPEN_CONFIRMATION => {
+                    ch.peer_id = r.u32()?;
+                    ch.peer_window = r.u32()?;
+                    ch.peer_max = r.u32()?.min(MAX_CHANNEL_PACKET);
+                    ch.open_out = Flag::No;
+                    ch.confirm = Flag::Sent;
+                    Ok(())
+                }
+                msg::CHANNEL_OPEN_FAILURE => {
+                    ch.open = false;
+                    ch.open_out = Flag::No;
+                    host.channel_freed(id);
+                    Ok(())
+                }
+                _ => Err(ChanError::Malformed),
+            };
+        }
         match n {
             msg::CHANNEL_DATA => ch.data(r.string()?),
             msg::CHANNEL_EXTENDED_DATA => {
@@ -523,22 +621,102 @@ impl Channels {
         }
     }
 
-    fn open(&mut self, r: &mut Reader) -> Result<(), ChanError> {
+    fn open(&mut self, r: &mut Reader, host: &mut dyn SessionHost) -> Result<(), ChanError> {
         let kind = r.string()?;
         let peer_id = r.u32()?;
         let window = r.u32()?;
         let max = r.u32()?;
-        let reason = if kind != b"session" {
-            msg::open_failure::UNKNOWN_CHANNEL_TYPE
-        } else if let Some(c) = self.chans.iter_mut().find(|c| !c.open) {
-            c.reset(peer_id, window, max);
-            return Ok(());
-        } else {
-            msg::open_failure::RESOURCE_SHORTAGE
+        let free = self.chans.iter().position(|c| !c.open);
+        let reason = match (kind, free) {
+            (b"session", Some(i)) => {
+                self.chans[i].reset(Kind::Session, peer_id, window, max);
+                return Ok(());
+            }
+            (b"direct-tcpip", Some(i)) => {
+                let req = DirectTcpip {
+                    host: r.text()?,
+                    port: r.u32()?,
+                    originator: r.text()?,
+                    originator_port: r.u32()?,
+                };
+                self.chans[i].reset(Kind::Stream, peer_id, window, max);
+                self.chans[i].hold_confirmation();
+                if host.open_direct_tcpip(i, &req) {
+                    return Ok(());
+                }
+                self.chans[i].open = false;
+                msg::open_failure::ADMINISTRATIVELY_PROHIBITED
+            }
+            (b"session" | b"direct-tcpip", None) => msg::open_failure::RESOURCE_SHORTAGE,
+            _ => msg::open_failure::UNKNOWN_CHANNEL_TYPE,
         };
+        self.refuse(peer_id, reason)
+    }
+
+    fn refuse(&mut self, peer_id: u32, reason: u32) -> Result<(), ChanError> {
         self.refusals
             .push_back((peer_id, reason))
             .map_err(|_| ChanError::TooManyReplies)
+    }
+
+    /// The edge's answer to `open_direct_tcpip`: confirm, or refuse with CONNECT_FAILED.
+    pub fn open_result(&mut self, ch: usize, ok: bool) -> Result<(), ChanError> {
+        let Some(c) = self
+            .chans
+            .get_mut(ch)
+            .filter(|c| c.open && c.confirm == Flag::No)
+        else {
+            return Ok(());
+        };
+        if ok {
+            c.confirm = Flag::Want;
+            return Ok(());
+        }
+        c.open = false;
+        let id = c.peer_id;
+        self.refuse(id, msg::open_failure::CONNECT_FAILED)
+    }
+
+    /// Opens a channel towards the client; `None` when the table is full.
+    pub fn open_outgoing(&mut self, what: &Outgoing) -> Option<usize> {
+        let i = self.chans.iter().position(|c| !c.open)?;
+        let c = &mut self.chans[i];
+        c.reset(Kind::Stream, 0, 0, 0);
+        c.confirm = Flag::No;
+        let window = c.window;
+        let mut body = [0u8; 300];
+        let mut w = Writer::new(&mut body);
+        let r = (|| -> Result<(), WireError> {
+            match what {
+                Outgoing::ForwardedTcpip {
+                    address,
+                    port,
+                    originator,
+                    originator_port,
+                } => {
+                    w.string(b"forwarded-tcpip")?;
+                    w.u32(i as u32)?;
+                    w.u32(window)?;
+                    w.u32(MAX_CHANNEL_PACKET)?;
+                    w.string(address.as_bytes())?;
+                    w.u32(*port)?;
+                    w.string(originator.as_bytes())?;
+                    w.u32(*originator_port)
+                }
+                Outgoing::Agent => {
+                    w.string(b"auth-agent@openssh.com")?;
+                    w.u32(i as u32)?;
+                    w.u32(window)?;
+                    w.u32(MAX_CHANNEL_PACKET)
+                }
+            }
+        })();
+        if r.is_err() || c.open_msg.extend_from_slice(w.written()).is_err() {
+            c.open = false;
+            return None;
+        }
+        c.open_out = Flag::Want;
+        Some(i)
     }
 
     /// Writes everything owed, as room allows; frees finished channels.
@@ -553,10 +731,11 @@ impl Channels {
                 w.u8(msg::CHANNEL_OPEN_FAILURE)?;
                 w.u32(id)?;
                 w.u32(reason)?;
-                w.string(if reason == msg::open_failure::RESOURCE_SHORTAGE {
-                    b"too many channels"
-                } else {
-                    b"unsupported channel type"
+                w.string(match reason {
+                    msg::open_failure::RESOURCE_SHORTAGE => &b"too many channels"[..],
+                    msg::open_failure::CONNECT_FAILED => &b"connect failed"[..],
+                    msg::open_failure::ADMINISTRATIVELY_PROHIBITED => &b"prohibited"[..],
+                    _ => &b"unsupported channel type"[..],
                 })?;
                 w.string(b"")
             })?;

@@ -2,9 +2,9 @@
 //! handshake, authentication, a session, and what each kind of bad input leads to.
 
 use super::auth::AuthHost;
-use super::channel::{ExitInfo, PtySize, SessionHost, SessionStart};
+use super::channel::{DirectTcpip, ExitInfo, Outgoing, PtySize, SessionHost, SessionStart};
 use super::cipher::ChaChaPoly;
-use super::conn::{Conn, Host, Params, SERVER_VERSION};
+use super::conn::{Conn, GlobalReply, Host, Params, SERVER_VERSION};
 use super::crypto::{
     public_blob, verify_sig_blob, Ed25519Key, X25519Secret, ED25519_BLOB_LEN, ED25519_SIG_BLOB_LEN,
 };
@@ -19,9 +19,18 @@ struct TestHost {
     counter: u8,
     started: Vec<(usize, Option<Vec<u8>>)>,
     freed: Vec<usize>,
+    direct: Vec<(usize, String, u32)>,
 }
 
 impl Host for TestHost {
+    fn global_request(&mut self, name: &str, _: &[u8]) -> GlobalReply {
+        if name == "tcpip-forward" {
+            GlobalReply::Port(4242)
+        } else {
+            GlobalReply::Failure
+        }
+    }
+
     fn random(&mut self, buf: &mut [u8]) {
         for b in buf {
             self.counter = self.counter.wrapping_add(1);
@@ -40,9 +49,22 @@ impl AuthHost for TestHost {
     fn pubkey_allowed(&mut self, user: &str, blob: &[u8]) -> bool {
         user == "alice" && blob == self.allowed
     }
+    fn password_ok(&mut self, user: &str, password: &[u8]) -> bool {
+        user == "alice" && password == b"open sesame"
+    }
+    fn banner(&self) -> &[u8] {
+        b"welcome\n"
+    }
 }
 
 impl SessionHost for TestHost {
+    fn open_direct_tcpip(&mut self, ch: usize, req: &DirectTcpip) -> bool {
+        self.direct.push((ch, req.host.to_string(), req.port));
+        req.host != "refused"
+    }
+    fn agent_request(&mut self, _: usize) -> bool {
+        true
+    }
     fn start_session(&mut self, ch: usize, req: &SessionStart) -> bool {
         self.started.push((ch, req.command.map(|c| c.to_vec())));
         true
@@ -67,6 +89,22 @@ fn setup(window: u32) -> (Box<Conn>, TestHost, Client) {
 }
 
 fn setup_rekey(window: u32, rekey_bytes: u64) -> (Box<Conn>, TestHost, Client) {
+    setup_full(window, rekey_bytes, super::auth::Policy::default())
+}
+
+fn setup_timers(timers: super::conn::Timers) -> (Box<Conn>, TestHost, Client) {
+    let (mut conn, mut host, mut c) = setup(65536);
+    conn.set_timers(timers);
+    c.handshake(&mut conn, &mut host, true);
+    c.login(&mut conn, &mut host);
+    (conn, host, c)
+}
+
+fn setup_full(
+    window: u32,
+    rekey_bytes: u64,
+    policy: super::auth::Policy,
+) -> (Box<Conn>, TestHost, Client) {
     let user_key = Ed25519Key::from_seed(&[3; 32]);
     let mut host = TestHost {
         key: Ed25519Key::from_seed(&[2; 32]),
@@ -74,6 +112,7 @@ fn setup_rekey(window: u32, rekey_bytes: u64) -> (Box<Conn>, TestHost, Client) {
         counter: 0,
         started: vec![],
         freed: vec![],
+        direct: vec![],
     };
     let mut conn = Conn::new(
         Params {
@@ -82,6 +121,8 @@ fn setup_rekey(window: u32, rekey_bytes: u64) -> (Box<Conn>, TestHost, Client) {
             max_auth_tries: 3,
             rekey_bytes,
             rekey_secs: 3600,
+            auth: policy,
+            timers: super::conn::Timers::default(),
         },
         "test",
         0,
@@ -147,7 +188,10 @@ impl Client {
                 return p;
             }
             assert!(
-                matches!(p[0], msg::EXT_INFO | msg::CHANNEL_WINDOW_ADJUST),
+                matches!(
+                    p[0],
+                    msg::EXT_INFO | msg::CHANNEL_WINDOW_ADJUST | msg::USERAUTH_BANNER
+                ),
                 "unexpected message {}",
                 p[0]
             );
@@ -564,4 +608,339 @@ fn server_rekeys_by_volume_without_losing_data() {
     let input: Vec<u8> = (0..6u8).flat_map(|i| [i; 10]).collect();
     assert_eq!(conn.channel_input(ch), &input[..]);
     assert!(conn.closing().is_none());
+}
+
+#[test]
+fn direct_tcpip_confirmed_after_connect_and_refused_on_failure() {
+    let (mut conn, mut host, mut c) = setup(65536);
+    c.handshake(&mut conn, &mut host, true);
+    c.login(&mut conn, &mut host);
+    for (peer_id, target) in [(10u32, "127.0.0.1"), (11, "refused"), (12, "10.9.9.9")] {
+        c.send(|w| {
+            w.u8(msg::CHANNEL_OPEN)?;
+            w.string(b"direct-tcpip")?;
+            w.u32(peer_id)?;
+            w.u32(65536)?;
+            w.u32(32768)?;
+            w.string(target.as_bytes())?;
+            w.u32(80)?;
+            w.string(b"127.0.0.1")?;
+            w.u32(5555)
+        });
+    }
+    c.pump(&mut conn, &mut host);
+    // "refused" is refused at once; the other two wait for their connects.
+    let f = c.recv_kind(msg::CHANNEL_OPEN_FAILURE);
+    assert_eq!(&f[1..9], &[0, 0, 0, 11, 0, 0, 0, 1]);
+    assert!(c.recv().is_none());
+    let (ok_ch, _, _) = host.direct[0].clone();
+    let (bad_ch, _, _) = host.direct[2].clone();
+    conn.channel_open_result(bad_ch, false, &mut host);
+    conn.channel_open_result(ok_ch, true, &mut host);
+    c.pump(&mut conn, &mut host);
+    let f = c.recv_kind(msg::CHANNEL_OPEN_FAILURE);
+    assert_eq!(&f[1..9], &[0, 0, 0, 12, 0, 0, 0, 2]);
+    let ok = c.recv_kind(msg::CHANNEL_OPEN_CONFIRMATION);
+    assert_eq!(&ok[1..5], &10u32.to_be_bytes());
+    // Bytes flow both ways; the stream's EOF leaves the channel open for input.
+    c.send(|w| {
+        w.u8(msg::CHANNEL_DATA)?;
+        w.u32(ok_ch as u32)?;
+        w.string(b"GET /")
+    });
+    c.pump(&mut conn, &mut host);
+    assert_eq!(conn.channel_input(ok_ch), b"GET /");
+    assert!(conn.channel_send(ok_ch, false, b"200"));
+    conn.channel_send_eof(ok_ch, &mut host);
+    c.pump(&mut conn, &mut host);
+    assert_eq!(&c.recv_kind(msg::CHANNEL_DATA)[9..], b"200");
+    c.recv_kind(msg::CHANNEL_EOF);
+    assert!(c.recv().is_none(), "no CLOSE before both sides are done");
+}
+
+#[test]
+fn remote_forward_reply_carries_port_and_outgoing_channel_opens() {
+    let (mut conn, mut host, mut c) = setup(65536);
+    c.handshake(&mut conn, &mut host, true);
+    c.login(&mut conn, &mut host);
+    c.send(|w| {
+        w.u8(msg::GLOBAL_REQUEST)?;
+        w.string(b"tcpip-forward")?;
+        w.bool(true)?;
+        w.string(b"")?;
+        w.u32(0)
+    });
+    c.send(|w| {
+        w.u8(msg::GLOBAL_REQUEST)?;
+        w.string(b"keepalive@openssh.com")?;
+        w.bool(true)
+    });
+    c.pump(&mut conn, &mut host);
+    let ok = c.recv_kind(msg::REQUEST_SUCCESS);
+    assert_eq!(&ok[1..], &4242u32.to_be_bytes());
+    c.recv_kind(msg::REQUEST_FAILURE);
+    let what = Outgoing::ForwardedTcpip {
+        address: "",
+        port: 4242,
+        originator: "127.0.0.1",
+        originator_port: 999,
+    };
+    let ch = conn.channel_open(&what, &mut host).unwrap();
+    c.pump(&mut conn, &mut host);
+    let open = c.recv_kind(msg::CHANNEL_OPEN);
+    assert!(open.windows(15).any(|w| w == b"forwarded-tcpip"));
+    // Nothing may be sent before the client confirms.
+    assert_eq!(conn.channel_send_room(ch), 0);
+    c.send(|w| {
+        w.u8(msg::CHANNEL_OPEN_CONFIRMATION)?;
+        w.u32(ch as u32)?;
+        w.u32(77)?;
+        w.u32(1000)?;
+        w.u32(500)
+    });
+    c.pump(&mut conn, &mut host);
+    assert_eq!(conn.channel_send_room(ch), 500);
+    assert!(conn.channel_send(ch, false, b"hello"));
+    c.pump(&mut conn, &mut host);
+    let d = c.recv_kind(msg::CHANNEL_DATA);
+    assert_eq!(&d[1..5], &77u32.to_be_bytes());
+    // A refused open frees the channel.
+    let ch2 = conn.channel_open(&Outgoing::Agent, &mut host).unwrap();
+    c.pump(&mut conn, &mut host);
+    c.recv_kind(msg::CHANNEL_OPEN);
+    c.send(|w| {
+        w.u8(msg::CHANNEL_OPEN_FAILURE)?;
+        w.u32(ch2 as u32)?;
+        w.u32(1)?;
+        w.string(b"no")?;
+        w.string(b"")
+    });
+    c.pump(&mut conn, &mut host);
+    assert_eq!(host.freed, vec![ch2]);
+}
+
+/// The client's side of a password attempt.
+fn send_password(c: &mut Client, password: &[u8]) {
+    c.send(|w| {
+        w.u8(msg::USERAUTH_REQUEST)?;
+        w.string(b"alice")?;
+        w.string(b"ssh-connection")?;
+        w.string(b"password")?;
+        w.bool(false)?;
+        w.string(password)
+    });
+}
+
+fn service(c: &mut Client, conn: &mut Conn, host: &mut TestHost) {
+    c.send(|w| {
+        w.u8(msg::SERVICE_REQUEST)?;
+        w.string(b"ssh-userauth")
+    });
+    c.pump(conn, host);
+    c.recv_kind(msg::SERVICE_ACCEPT);
+    // The -b banner follows the service accept.
+    let b = c.recv_kind(msg::USERAUTH_BANNER);
+    assert_eq!(&b[5..13], b"welcome\n");
+}
+
+fn failure_methods(p: &[u8]) -> (String, bool) {
+    assert_eq!(p[0], msg::USERAUTH_FAILURE);
+    let mut r = Reader::new(&p[1..]);
+    let m = r.text().unwrap().to_string();
+    (m, r.bool().unwrap())
+}
+
+#[test]
+fn password_login_and_methods_list() {
+    let (mut conn, mut host, mut c) = setup(65536);
+    c.handshake(&mut conn, &mut host, true);
+    service(&mut c, &mut conn, &mut host);
+    c.send(|w| {
+        w.u8(msg::USERAUTH_REQUEST)?;
+        w.string(b"alice")?;
+        w.string(b"ssh-connection")?;
+        w.string(b"none")
+    });
+    send_password(&mut c, b"open sesame");
+    c.pump(&mut conn, &mut host);
+    let (methods, partial) = failure_methods(&c.recv().unwrap());
+    assert_eq!(methods, "publickey,password,keyboard-interactive");
+    assert!(!partial);
+    c.recv_kind(msg::USERAUTH_SUCCESS);
+    assert!(conn.authenticated());
+    assert_eq!(conn.auth.user.as_str(), "alice");
+}
+
+#[test]
+fn wrong_password_answer_waits_and_holds_later_requests() {
+    let (mut conn, mut host, mut c) = setup(65536);
+    c.handshake(&mut conn, &mut host, true);
+    service(&mut c, &mut conn, &mut host);
+    send_password(&mut c, b"guess");
+    send_password(&mut c, b"open sesame");
+    c.pump(&mut conn, &mut host);
+    // Nothing yet: the FAILURE waits, and the second attempt is not even read.
+    assert!(c.recv().is_none());
+    assert!(!conn.authenticated());
+    let due = conn.next_tick(0);
+    assert!((250..=350).contains(&due), "{due}");
+    conn.tick(&mut host, due - 1);
+    conn.received(0, &mut host, due - 1);
+    c.pump(&mut conn, &mut host);
+    assert!(c.recv().is_none());
+    conn.tick(&mut host, due);
+    conn.received(0, &mut host, due);
+    c.pump(&mut conn, &mut host);
+    let (methods, _) = failure_methods(&c.recv().unwrap());
+    assert!(methods.contains("password"));
+    c.recv_kind(msg::USERAUTH_SUCCESS);
+    assert!(conn.authenticated());
+}
+
+#[test]
+fn keyboard_interactive_asks_once_for_the_password() {
+    let (mut conn, mut host, mut c) = setup(65536);
+    c.handshake(&mut conn, &mut host, true);
+    service(&mut c, &mut conn, &mut host);
+    c.send(|w| {
+        w.u8(msg::USERAUTH_REQUEST)?;
+        w.string(b"alice")?;
+        w.string(b"ssh-connection")?;
+        w.string(b"keyboard-interactive")?;
+        w.string(b"")?;
+        w.string(b"")
+    });
+    c.pump(&mut conn, &mut host);
+    let p = c.recv_kind(super::auth::INFO_REQUEST);
+    let mut r = Reader::new(&p[1..]);
+    for _ in 0..3 {
+        r.string().unwrap();
+    }
+    assert_eq!(r.u32().unwrap(), 1);
+    assert_eq!(r.text().unwrap(), "Password: ");
+    assert!(!r.bool().unwrap(), "echo off");
+    c.send(|w| {
+        w.u8(super::auth::INFO_RESPONSE)?;
+        w.u32(1)?;
+        w.string(b"open sesame")
+    });
+    c.pump(&mut conn, &mut host);
+    c.recv_kind(msg::USERAUTH_SUCCESS);
+    assert!(conn.authenticated());
+}
+
+#[test]
+fn key_and_password_both_required() {
+    let policy = super::auth::Policy {
+        password: true,
+        key_and_password: true,
+    };
+    let (mut conn, mut host, mut c) = setup_full(65536, 1 << 30, policy);
+    c.handshake(&mut conn, &mut host, true);
+    // A right password before the key is refused.
+    service(&mut c, &mut conn, &mut host);
+    send_password(&mut c, b"open sesame");
+    c.pump(&mut conn, &mut host);
+    let (methods, partial) = failure_methods(&c.recv().unwrap());
+    assert_eq!((methods.as_str(), partial), ("publickey", false));
+    // The key: partial success, then only passwords can continue.
+    let blob = public_blob(&c.user_key.public_key());
+    let mut signed = Vec::new();
+    super::wire::vec_string(&mut signed, &c.sid);
+    signed.push(msg::USERAUTH_REQUEST);
+    for s in [&b"alice"[..], b"ssh-connection", b"publickey"] {
+        super::wire::vec_string(&mut signed, s);
+    }
+    signed.push(1);
+    super::wire::vec_string(&mut signed, b"ssh-ed25519");
+    super::wire::vec_string(&mut signed, &blob);
+    let sig = c.user_key.sign_blob(&signed);
+    c.send(|w| {
+        w.u8(msg::USERAUTH_REQUEST)?;
+        w.string(b"alice")?;
+        w.string(b"ssh-connection")?;
+        w.string(b"publickey")?;
+        w.bool(true)?;
+        w.string(b"ssh-ed25519")?;
+        w.string(&blob)?;
+        w.string(&sig)
+    });
+    c.pump(&mut conn, &mut host);
+    let (methods, partial) = failure_methods(&c.recv().unwrap());
+    assert_eq!(methods, "password,keyboard-interactive");
+    assert!(partial);
+    assert!(!conn.authenticated());
+    send_password(&mut c, b"open sesame");
+    c.pump(&mut conn, &mut host);
+    c.recv_kind(msg::USERAUTH_SUCCESS);
+    assert!(conn.authenticated());
+}
+
+#[test]
+fn no_password_logins_with_s() {
+    let policy = super::auth::Policy {
+        password: false,
+        key_and_password: false,
+    };
+    let (mut conn, mut host, mut c) = setup_full(65536, 1 << 30, policy);
+    c.handshake(&mut conn, &mut host, true);
+    service(&mut c, &mut conn, &mut host);
+    send_password(&mut c, b"open sesame");
+    c.pump(&mut conn, &mut host);
+    let (methods, _) = failure_methods(&c.recv().unwrap());
+    assert_eq!(methods, "publickey");
+    assert!(!conn.authenticated());
+    // Not delayed either: nothing was checked.
+    assert!(conn.next_tick(0) > 1000);
+}
+
+#[test]
+fn keepalives_then_disconnect_after_three_unanswered() {
+    let (mut conn, mut host, mut c) = setup_timers(super::conn::Timers {
+        keepalive: 5,
+        ..Default::default()
+    });
+    assert_eq!(conn.next_tick(0), 5000);
+    conn.tick(&mut host, 5000);
+    c.pump(&mut conn, &mut host);
+    let p = c.recv_kind(msg::GLOBAL_REQUEST);
+    assert_eq!(&p[5..26], b"keepalive@openssh.com");
+    // The client's REQUEST_FAILURE counts as an answer.
+    c.send(|w| w.u8(msg::REQUEST_FAILURE));
+    let data = c.out.pending().to_vec();
+    c.out.sent(data.len());
+    conn.input_space()[..data.len()].copy_from_slice(&data);
+    conn.received(data.len(), &mut host, 6000);
+    assert_eq!(conn.next_tick(6000), 5000);
+    // Silence: three more requests, then the end.
+    for t in [11_000, 16_000, 21_000] {
+        conn.tick(&mut host, t);
+        assert!(conn.closing().is_none());
+        c.pump(&mut conn, &mut host);
+        c.recv_kind(msg::GLOBAL_REQUEST);
+    }
+    conn.tick(&mut host, 26_000);
+    assert_eq!(conn.closing().map(|d| d.text), Some("Keepalive timeout"));
+}
+
+#[test]
+fn idle_and_max_session_timers() {
+    let (mut conn, mut host, _c) = setup_timers(super::conn::Timers {
+        idle: 10,
+        ..Default::default()
+    });
+    conn.tick(&mut host, 9_999);
+    assert!(conn.closing().is_none());
+    conn.tick(&mut host, 10_000);
+    assert_eq!(conn.closing().map(|d| d.text), Some("Idle timeout"));
+    let (mut conn, mut host, _c) = setup_timers(super::conn::Timers {
+        max_session: 3,
+        ..Default::default()
+    });
+    assert_eq!(conn.next_tick(1000), 2000);
+    conn.tick(&mut host, 3_000);
+    assert_eq!(
+        conn.closing().map(|d| d.text),
+        Some("Maximum session time reached")
+    );
 }

@@ -153,6 +153,13 @@ impl Input {
         &self.buf
     }
 
+    /// Overwrites part of the buffer with zeros (a payload that held a password).
+    pub fn wipe(&mut self, range: core::ops::Range<usize>) {
+        if let Some(b) = self.buf.get_mut(range) {
+            zeroize::Zeroize::zeroize(b);
+        }
+    }
+
     /// Drops the packet that `next_packet` returned and advances the sequence number.
     pub fn consume_packet(&mut self) {
         if let Some(len) = self.length.take() {

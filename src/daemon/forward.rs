@@ -1,0 +1,221 @@
+//! Sockets for forwarding: non-blocking connects for `direct-tcpip` (names resolved in a
+//! short-lived child so a slow DNS server never stalls the loop), listeners for
+//! `tcpip-forward`, and the per-session agent socket.
+
+use super::fds;
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::net::UnixListener;
+use std::path::PathBuf;
+
+/// A `direct-tcpip` target on its way to a connected socket.
+pub enum Connect {
+    /// A child is resolving the name; it writes the address as text to this pipe.
+    Resolving(File, u16),
+    /// connect(2) is under way on this socket.
+    Connecting(TcpStream),
+}
+
+fn literal(host: &str) -> Option<IpAddr> {
+    if host == "localhost" {
+        return Some(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    }
+    host.trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .ok()
+}
+
+/// Starts reaching `host:port`. A name is resolved by a child that first drops to `ids`
+/// (uid, gid) when quoll runs as root, so the resolver code never runs privileged.
+pub fn connect_start(host: &str, port: u32, ids: Option<(u32, u32)>) -> io::Result<Connect> {
+    let port = u16::try_from(port).map_err(|_| io::Error::other("port out of range"))?;
+    if let Some(ip) = literal(host) {
+        return connect_addr(SocketAddr::new(ip, port)).map(Connect::Connecting);
+    }
+    if host.is_empty() || host.len() > 255 || host.contains('\0') {
+        return Err(io::Error::other("bad host name"));
+    }
+    let (r, w) = fds::pipe()?;
+    let name = format!("{host}:{port}");
+    // SAFETY: single-threaded; the child only resolves, writes and _exits.
+    match unsafe { libc::fork() } {
+        -1 => Err(io::Error::last_os_error()),
+        0 => {
+            drop(r);
+            if let Some((uid, gid)) = ids {
+                // SAFETY: plain id calls in the child; on any failure it leaves at once.
+                let dropped = unsafe {
+                    libc::setgroups(0, core::ptr::null()) == 0
+                        && libc::setgid(gid) == 0
+                        && libc::setuid(uid) == 0
+                };
+                if !dropped {
+                    // SAFETY: leave without running the parent's destructors.
+                    unsafe { libc::_exit(1) }
+                }
+            }
+            let mut out = File::from(w);
+            if let Some(a) = name.to_socket_addrs().ok().and_then(|mut a| a.next()) {
+                // One write of a short line: the reader gets it whole (writes up to PIPE_BUF
+                // are atomic).
+                let _ = out.write_all(format!("{}\n", a.ip()).as_bytes());
+            }
+            // SAFETY: leave without running the parent's destructors or atexit handlers.
+            unsafe { libc::_exit(0) }
+        }
+        _ => {
+            drop(w);
+            fds::set_nonblocking_cloexec(&r)?;
+            Ok(Connect::Resolving(File::from(r), port))
+        }
+    }
+}
+
+/// The resolver child's answer, once its pipe is readable: `None` while it has not written
+/// yet, then the connect under way, or an error when the name did not resolve.
+pub fn resolved(pipe: &mut File, port: u16) -> io::Result<Option<TcpStream>> {
+    let mut buf = [0u8; 64];
+    let n = match pipe.read(&mut buf) {
+        Ok(n) => n,
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let text = std::str::from_utf8(&buf[..n]).unwrap_or("");
+    let ip: IpAddr = text
+        .trim()
+        .parse()
+        .map_err(|_| io::Error::other("name not found"))?;
+    connect_addr(SocketAddr::new(ip, port)).map(Some)
+}
+
+fn connect_addr(addr: SocketAddr) -> io::Result<TcpStream> {
+    let domain = if addr.is_ipv4() {
+        libc::AF_INET
+    } else {
+        libc::AF_INET6
+    };
+    // SAFETY: plain socket(2); the fd is owned by the TcpStream right after.
+    let fd = unsafe {
+        libc::socket(
+            domain,
+            libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+            0,
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: fd is a fresh socket we own.
+    let stream = unsafe { TcpStream::from_raw_fd(fd) };
+    let (sa, len) = super::net::sockaddr(addr);
+    // SAFETY: sa is a valid sockaddr of length len.
+    let r = unsafe { libc::connect(fd, &sa as *const _ as *const libc::sockaddr, len) };
+    if r < 0 {
+        let e = io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::EINPROGRESS) {
+            return Err(e);
+        }
+    }
+    let _ = stream.set_nodelay(true);
+    Ok(stream)
+}
+
+/// Once the socket is writable: did the connect succeed?
+pub fn connect_result(stream: &TcpStream) -> io::Result<()> {
+    match stream.take_error()? {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// A socket as the two files the loop reads and writes (the write half is a dup, so that
+/// shutting it down sends FIN while reading goes on).
+pub fn split(fd: OwnedFd) -> io::Result<(File, File)> {
+    fds::set_nonblocking_cloexec(&fd)?;
+    let dup = fds::dup_cloexec(&fd)?;
+    Ok((File::from(fd), File::from(dup)))
+}
+
+/// Sends FIN: the client will send no more.
+pub fn shutdown_write(f: &File) {
+    // SAFETY: shutdown on a socket fd we own; failure (not a socket) is harmless.
+    unsafe { libc::shutdown(f.as_raw_fd(), libc::SHUT_WR) };
+}
+
+/// A remote-forwarded port (`ssh -R`).
+pub struct Forward {
+    pub listener: TcpListener,
+    /// The address and port as the client asked for them (echoed in forwarded-tcpip).
+    pub address: String,
+    pub port: u32,
+}
+
+/// Binds a `tcpip-forward` listener. Without `any_address` (Dropbear's `-a`) it listens on
+/// loopback only, whatever address was asked for.
+pub fn bind_remote(address: &str, port: u32, any_address: bool) -> io::Result<Forward> {
+    let p = u16::try_from(port).map_err(|_| io::Error::other("port out of range"))?;
+    let ip = match (address, any_address) {
+        (_, false) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        ("" | "0.0.0.0" | "*", true) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        ("::", true) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+        (a, true) => literal(a).ok_or_else(|| io::Error::other("not an address"))?,
+    };
+    let listener = super::net::listen(SocketAddr::new(ip, p), None)?;
+    let bound = listener.local_addr()?.port() as u32;
+    Ok(Forward {
+        listener,
+        address: address.to_string(),
+        port: if port == 0 { bound } else { port },
+    })
+}
+
+/// A session's agent socket: a private directory owned by the user, a socket inside.
+pub struct AgentSock {
+    pub listener: UnixListener,
+    pub path: PathBuf,
+    dir: PathBuf,
+}
+
+impl AgentSock {
+    pub fn create(uid: u32, gid: u32) -> io::Result<AgentSock> {
+        let mut template = *b"/tmp/quoll-agent-XXXXXX\0";
+        // SAFETY: template is a writable NUL-terminated buffer as mkdtemp requires.
+        let p = unsafe { libc::mkdtemp(template.as_mut_ptr() as *mut libc::c_char) };
+        if p.is_null() {
+            return Err(io::Error::last_os_error());
+        }
+        let dir = PathBuf::from(
+            std::str::from_utf8(&template[..template.len() - 1]).map_err(io::Error::other)?,
+        );
+        let path = dir.join(format!("agent.{}", std::process::id()));
+        let made = (|| {
+            let listener = UnixListener::bind(&path)?;
+            listener.set_nonblocking(true)?;
+            std::os::unix::fs::chown(&path, Some(uid), Some(gid))?;
+            std::os::unix::fs::chown(&dir, Some(uid), Some(gid))?;
+            Ok::<_, io::Error>(listener)
+        })();
+        match made {
+            Ok(listener) => Ok(AgentSock {
+                listener,
+                path,
+                dir,
+            }),
+            Err(e) => {
+                let _ = std::fs::remove_file(&path);
+                let _ = std::fs::remove_dir(&dir);
+                Err(e)
+            }
+        }
+    }
+}
+
+impl Drop for AgentSock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+        let _ = std::fs::remove_dir(&self.dir);
+    }
+}

@@ -1,0 +1,192 @@
+//! Issue 5: Dropbear's flags with Dropbear's meanings: -c, -b, -i (through ssh's
+//! ProxyCommand), -P, -K, -I, -M, -Q, -e, -r given twice.
+
+mod common;
+use common::*;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn quoll(extra: &[&str]) -> Server {
+    Server::start_with(Options {
+        extra_args: extra.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
+    })
+}
+
+#[test]
+fn c_forces_the_command_and_keeps_the_original() {
+    if skip_unless_quoll("-c") {
+        return;
+    }
+    let srv = quoll(&["-c", "echo forced: $SSH_ORIGINAL_COMMAND"]);
+    assert_eq!(srv.ssh_ok("echo asked"), "forced: echo asked\n");
+}
+
+#[test]
+fn b_sends_the_banner_before_login() {
+    if skip_unless_quoll("-b") {
+        return;
+    }
+    let dir = TempDir::new("banner");
+    let banner = dir.join("banner");
+    std::fs::write(&banner, "Authorised users only.\n").unwrap();
+    let srv = quoll(&["-b", banner.to_str().unwrap()]);
+    // LogLevel INFO: ssh shows banners at that level (the harness's ERROR hides them).
+    let out = srv.ssh_opts(&["-o", "LogLevel=INFO"], "true");
+    assert_eq!(out.code, Some(0), "{}", srv.context(&out));
+    assert!(
+        out.stderr.contains("Authorised users only."),
+        "{}",
+        srv.context(&out)
+    );
+}
+
+#[test]
+fn i_serves_one_connection_on_stdin_and_stdout() {
+    if skip_unless_quoll("-i") {
+        return;
+    }
+    // The harness's server supplies the key files and authorized_keys directory.
+    let srv = quoll(&[]);
+    let proxy = format!(
+        "{} -i -E -r {} -D {}",
+        quoll_bin(),
+        srv.hostkey.display(),
+        srv.dir.path().display()
+    );
+    let opt = format!("ProxyCommand={proxy}");
+    let out = srv.ssh_opts(&["-o", &opt], "echo via-inetd");
+    assert_eq!(out.code, Some(0), "{}", srv.context(&out));
+    assert_eq!(out.stdout, "via-inetd\n");
+}
+
+#[test]
+fn p_writes_the_pidfile_and_removes_it_on_exit() {
+    if skip_unless_quoll("-P") {
+        return;
+    }
+    let dir = TempDir::new("pid");
+    let pidfile = dir.join("quoll.pid");
+    let port = free_port();
+    let mut child = Command::new(quoll_bin())
+        .args(["-F", "-E", "-p", &format!("127.0.0.1:{port}"), "-r"])
+        .arg(dir.join("hostkey"))
+        .arg("-P")
+        .arg(&pidfile)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(wait_until(Duration::from_secs(10), || pidfile.exists()));
+    let text = std::fs::read_to_string(&pidfile).unwrap();
+    assert_eq!(text.trim(), child.id().to_string());
+    sh(&format!("kill -TERM {}", child.id()));
+    let (_, timed_out) = wait_timeout(&mut child, Duration::from_secs(10));
+    assert!(!timed_out);
+    assert!(!pidfile.exists(), "pidfile left behind");
+}
+
+#[test]
+fn i_and_m_end_quiet_and_long_connections() {
+    if skip_unless_quoll("-I -M") {
+        return;
+    }
+    let srv = quoll(&["-I", "2"]);
+    let t = Instant::now();
+    let out = srv.ssh("sleep 20");
+    assert_ne!(out.code, Some(0));
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+    assert!(srv.log().contains("Idle timeout"), "{}", srv.log());
+    // Traffic keeps a connection alive.
+    assert_eq!(
+        srv.ssh_ok("for i in 1 2 3 4; do echo $i; sleep 1; done"),
+        "1\n2\n3\n4\n"
+    );
+
+    let srv = quoll(&["-M", "2"]);
+    let t = Instant::now();
+    let out = srv.ssh("while :; do echo tick; sleep 0.5; done");
+    assert_ne!(out.code, Some(0));
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+    assert!(
+        srv.log().contains("Maximum session time reached"),
+        "{}",
+        srv.log()
+    );
+}
+
+#[test]
+fn k_sends_keepalives_and_drops_a_silent_client() {
+    if skip_unless_quoll("-K") {
+        return;
+    }
+    let srv = quoll(&["-K", "1"]);
+    // A live client answers the keepalives: a quiet session survives.
+    assert_eq!(srv.ssh_ok("sleep 3; echo alive"), "alive\n");
+    // A stopped client answers nothing: dropped after 3 unanswered requests.
+    let mut cmd = srv.ssh_command(&[], "sleep 60");
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut child = cmd.spawn().unwrap();
+    assert!(wait_until(Duration::from_secs(10), || srv
+        .log()
+        .contains("Pubkey auth succeeded")));
+    std::thread::sleep(Duration::from_millis(300));
+    sh(&format!("kill -STOP {}", child.id()));
+    let dropped = wait_until(Duration::from_secs(15), || {
+        srv.log().contains("Keepalive timeout")
+    });
+    sh(&format!("kill -CONT {}", child.id()));
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(dropped, "{}", srv.log());
+}
+
+#[test]
+fn q_lists_the_algorithms() {
+    if skip_unless_quoll("-Q") {
+        return;
+    }
+    let q = |kind: &str| {
+        let out = run(Command::new(quoll_bin()).args(["-Q", kind]), CMD_TIMEOUT);
+        assert_eq!(out.code, Some(0), "{}", out.describe());
+        out.stdout
+    };
+    assert_eq!(
+        q("kex"),
+        "curve25519-sha256\ncurve25519-sha256@libssh.org\n"
+    );
+    assert_eq!(q("sig"), "ssh-ed25519\n");
+    assert_eq!(q("cipher"), "chacha20-poly1305@openssh.com\n");
+    assert_eq!(q("mac"), "");
+    let out = run(Command::new(quoll_bin()).args(["-Q", "bogus"]), CMD_TIMEOUT);
+    assert_eq!(out.code, Some(2));
+}
+
+#[test]
+fn e_passes_the_server_environment() {
+    if skip_unless_quoll("-e") {
+        return;
+    }
+    std::env::set_var("QUOLL_TEST_MARKER", "from-server");
+    let srv = quoll(&["-e"]);
+    assert_eq!(srv.ssh_ok("echo $QUOLL_TEST_MARKER"), "from-server\n");
+    let srv = quoll(&[]);
+    assert_eq!(srv.ssh_ok("echo x$QUOLL_TEST_MARKER"), "x\n");
+}
+
+#[test]
+fn r_twice_uses_the_ed25519_key_and_ignores_others() {
+    if skip_unless_quoll("-r") {
+        return;
+    }
+    let srv = quoll(&[]);
+    let other = srv.dir.join("dropbear_rsa_host_key");
+    std::fs::write(&other, b"not an ed25519 key").unwrap();
+    set_mode(&other, 0o600);
+    let srv2 = quoll(&["-r", other.to_str().unwrap()]);
+    // -r HOSTKEY (the harness's) -r other: the Ed25519 one is used, the other ignored.
+    assert_eq!(srv2.ssh_ok("echo two-r"), "two-r\n");
+    assert!(srv2.log().contains("Ignoring host key"), "{}", srv2.log());
+}

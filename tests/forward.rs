@@ -1,0 +1,315 @@
+//! Tunnels: `ssh -L` (direct-tcpip), `ssh -R` (tcpip-forward, port 0), the -j/-k refusals,
+//! and agent forwarding (`ssh -A`, then `ssh-add -l` in the session).
+
+mod common;
+
+use common::*;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// An echo server on 127.0.0.1 for the test's lifetime; returns its port.
+fn echo_server() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    thread::spawn(move || {
+        for c in l.incoming().flatten() {
+            thread::spawn(move || {
+                let mut r = c.try_clone().unwrap();
+                let mut w = c;
+                let _ = std::io::copy(&mut r, &mut w);
+                let _ = w.shutdown(Shutdown::Write);
+            });
+        }
+    });
+    port
+}
+
+/// Sends `data` through `port` and returns what came back (the peer echoes until EOF). A
+/// connection the far end refuses comes back empty.
+fn round_trip(port: u16, data: &[u8]) -> Vec<u8> {
+    let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let mut w = s.try_clone().unwrap();
+    let data = data.to_vec();
+    let writer = thread::spawn(move || {
+        let _ = w.write_all(&data);
+        let _ = w.shutdown(Shutdown::Write);
+    });
+    let mut got = Vec::new();
+    let mut r = s;
+    let _ = r.read_to_end(&mut got);
+    let _ = writer.join();
+    got
+}
+
+fn random_bytes(n: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+/// A background `ssh -N` holding forwards, killed on drop.
+struct Tunnel(Child);
+
+impl Drop for Tunnel {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn wait_port(port: u16) {
+    assert!(
+        wait_until(Duration::from_secs(15), || TcpStream::connect((
+            "127.0.0.1",
+            port
+        ))
+        .is_ok()),
+        "port {port} never opened"
+    );
+}
+
+#[test]
+fn local_forward_10mib_each_way_and_10_parallel() {
+    let srv = Server::start();
+    let echo = echo_server();
+    let local = free_port();
+    let spec = format!("{local}:127.0.0.1:{echo}");
+    let _t = Tunnel(
+        srv.ssh_command(&["-N", "-o", "ExitOnForwardFailure=yes", "-L", &spec], "")
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_port(local);
+    let data = random_bytes(10 << 20, 1);
+    let got = round_trip(local, &data);
+    assert_eq!(
+        sha256_hex(&got),
+        sha256_hex(&data),
+        "{} bytes back of {}",
+        got.len(),
+        data.len()
+    );
+    let handles: Vec<_> = (0..10)
+        .map(|i| {
+            thread::spawn(move || {
+                let d = random_bytes(1 << 20, 100 + i);
+                round_trip(local, &d) == d
+            })
+        })
+        .collect();
+    let ok = handles
+        .into_iter()
+        .filter_map(|h| h.join().ok())
+        .filter(|&b| b)
+        .count();
+    assert_eq!(ok, 10, "{}", srv.log());
+}
+
+#[test]
+fn remote_forward_port_zero_10mib() {
+    let srv = Server::start();
+    let echo = echo_server();
+    let spec = format!("0:127.0.0.1:{echo}");
+    let mut child = srv
+        .ssh_command(
+            &[
+                "-N",
+                "-o",
+                "ExitOnForwardFailure=yes",
+                "-o",
+                "LogLevel=INFO",
+                "-R",
+                &spec,
+            ],
+            "",
+        )
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let _t = Tunnel(child);
+    // ssh prints "Allocated port N for remote forward to ...".
+    let mut line = String::new();
+    let mut r = BufReader::new(stderr);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let port: u16 = loop {
+        line.clear();
+        assert!(
+            Instant::now() < deadline && r.read_line(&mut line).unwrap() > 0,
+            "{}",
+            srv.log()
+        );
+        if let Some(rest) = line.strip_prefix("Allocated port ") {
+            break rest.split(' ').next().unwrap().parse().unwrap();
+        }
+    };
+    // quoll listens on loopback only (no -a).
+    let listening = sh(&format!("ss -ltnH 'sport = :{port}' | awk '{{print $4}}'"));
+    assert!(listening.trim().starts_with("127.0.0.1:"), "{listening}");
+    let data = random_bytes(10 << 20, 2);
+    let got = round_trip(port, &data);
+    assert_eq!(
+        sha256_hex(&got),
+        sha256_hex(&data),
+        "{} bytes back of {}",
+        got.len(),
+        data.len()
+    );
+}
+
+#[test]
+fn forwarding_refused_under_j_and_k() {
+    if skip_unless_quoll("-j and -k") {
+        return;
+    }
+    let srv = Server::start_with(Options {
+        extra_args: vec!["-j".into(), "-k".into()],
+        ..Default::default()
+    });
+    // -k: the remote forward request fails and ssh says so.
+    let out = run(
+        &mut srv.ssh_command(
+            &[
+                "-N",
+                "-o",
+                "ExitOnForwardFailure=yes",
+                "-R",
+                "0:127.0.0.1:9",
+            ],
+            "",
+        ),
+        CMD_TIMEOUT,
+    );
+    assert_eq!(out.code, Some(255), "{}", out.describe());
+    assert!(
+        out.stderr.contains("remote port forwarding failed"),
+        "{}",
+        out.describe()
+    );
+    // -j: a connection through the local forward is refused by the server.
+    let echo = echo_server();
+    let local = free_port();
+    let spec = format!("{local}:127.0.0.1:{echo}");
+    let mut child = srv
+        .ssh_command(&["-N", "-o", "LogLevel=INFO", "-L", &spec], "")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let _t = Tunnel(child);
+    wait_port(local);
+    assert!(round_trip(local, b"hello").is_empty());
+    let mut text = String::new();
+    let mut r = BufReader::new(stderr);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !text.contains("administratively prohibited") && Instant::now() < deadline {
+        if r.read_line(&mut text).unwrap_or(0) == 0 {
+            break;
+        }
+    }
+    assert!(
+        text.contains("open failed: administratively prohibited"),
+        "{text}"
+    );
+    assert!(srv.log().contains("refused"), "{}", srv.log());
+}
+
+#[test]
+fn agent_forwarding_lists_the_clients_keys() {
+    let srv = Server::start();
+    let dir = TempDir::new("agent");
+    let sock = dir.join("agent.sock");
+    let mut agent = Command::new("ssh-agent")
+        .arg("-D")
+        .arg("-a")
+        .arg(&sock)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(wait_until(Duration::from_secs(10), || sock.exists()));
+    let add = run(
+        Command::new("ssh-add")
+            .arg("-q")
+            .arg(&srv.client_key)
+            .env("SSH_AUTH_SOCK", &sock),
+        CMD_TIMEOUT,
+    );
+    assert_eq!(add.code, Some(0), "{}", add.describe());
+    let fp = fingerprint_in(&sh(&format!(
+        "ssh-keygen -l -f {}",
+        srv.client_key.display()
+    )))
+    .unwrap();
+    // The harness says IdentityAgent=none, which also stops forwarding: name the agent.
+    let agent_opt = format!("IdentityAgent={}", sock.display());
+    let out = run(
+        srv.ssh_command(
+            &["-A", "-o", &agent_opt],
+            "ssh-add -l; echo sock=$SSH_AUTH_SOCK",
+        )
+        .env("SSH_AUTH_SOCK", &sock),
+        CMD_TIMEOUT,
+    );
+    let _ = agent.kill();
+    let _ = agent.wait();
+    assert_eq!(out.code, Some(0), "{}", srv.context(&out));
+    assert!(out.stdout.contains(&fp), "{}", srv.context(&out));
+    // The socket lives in a private directory that is gone once the session ends.
+    let path = out
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("sock="))
+        .unwrap()
+        .to_string();
+    assert!(!path.is_empty());
+    assert!(wait_until(Duration::from_secs(10), || {
+        !std::path::Path::new(&path).exists()
+    }));
+    // Without -A there is no agent socket.
+    let out = srv.ssh("echo ${SSH_AUTH_SOCK:-none}");
+    assert_eq!(out.stdout, "none\n", "{}", srv.context(&out));
+}
+
+#[test]
+fn local_forward_to_a_host_name_resolves_off_the_loop() {
+    // The machine's own name, when it resolves to loopback (as in /etc/hosts here).
+    let name = sh("hostname").trim().to_string();
+    let addr = sh(&format!(
+        "getent ahostsv4 {name} | head -n1 | cut -d' ' -f1 || true"
+    ));
+    if !addr.trim().starts_with("127.") {
+        eprintln!("SKIPPED: {name} does not resolve to a loopback address ({addr:?})");
+        return;
+    }
+    let srv = Server::start();
+    let echo = echo_server();
+    let local = free_port();
+    let spec = format!("{local}:{name}:{echo}");
+    let _t = Tunnel(
+        srv.ssh_command(&["-N", "-L", &spec], "")
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_port(local);
+    let data = random_bytes(1 << 20, 3);
+    let got = round_trip(local, &data);
+    assert!(
+        got == data,
+        "{} bytes back of {}\n{}",
+        got.len(),
+        data.len(),
+        srv.log()
+    );
+}
