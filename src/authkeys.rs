@@ -5,17 +5,50 @@
 //! only user key type quoll verifies.
 
 use std::io::Read;
+use std::net::IpAddr;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
 use subtle::ConstantTimeEq;
 
-/// Options of the matching authorized_keys line (more arrive with the flags issue).
+/// Options of the matching authorized_keys line (sshd(8) meanings).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct KeyOptions {
     pub command: Option<String>,
     pub no_pty: bool,
     pub no_port_forwarding: bool,
     pub no_agent_forwarding: bool,
+    pub no_x11_forwarding: bool,
+    /// `permitopen="host:port"` (repeatable): the only local forwarding targets allowed.
+    pub permit_open: Vec<String>,
+    /// `permitlisten="[host:]port"` (repeatable): the only remote forwarding listeners.
+    pub permit_listen: Vec<String>,
+    /// `environment="NAME=value"` (repeatable); applied only with `--permit-user-env`.
+    pub environment: Vec<(String, String)>,
+}
+
+impl KeyOptions {
+    /// `permitopen`: may a `direct-tcpip` go to `host:port`? Any target when none is listed.
+    pub fn permits_open(&self, host: &str, port: u32) -> bool {
+        self.permit_open.is_empty()
+            || self.permit_open.iter().any(|e| match e.rsplit_once(':') {
+                Some((h, p)) => {
+                    let h = h.trim_start_matches('[').trim_end_matches(']');
+                    (h == "*" || h.eq_ignore_ascii_case(host))
+                        && (p == "*" || p == port.to_string())
+                }
+                None => false,
+            })
+    }
+
+    /// `permitlisten`: may a `tcpip-forward` listen on `address:port`? Any when none is listed.
+    pub fn permits_listen(&self, address: &str, port: u32) -> bool {
+        self.permit_listen.is_empty()
+            || self.permit_listen.iter().any(|e| {
+                let (h, p) = e.rsplit_once(':').unwrap_or(("", e.as_str()));
+                let host_ok = h.is_empty() || h == "*" || h.eq_ignore_ascii_case(address);
+                host_ok && (p == "*" || p == port.to_string())
+            })
+    }
 }
 
 /// Bytes of an authorized_keys file we read; a file larger than this is a mistake (or an
@@ -29,8 +62,16 @@ const MAX_FILE: u64 = 256 * 1024;
 ///
 /// Unlike OpenSSH, which stops at the user's home directory, the check goes up to `/`: a home
 /// under a group-writable directory is refused. Root-owned sticky directories (/tmp) pass.
-pub fn find_key(path: &Path, owner_uid: u32, keyblob: &[u8]) -> Result<Option<KeyOptions>, String> {
-    find_key_below(path, owner_uid, keyblob, Path::new("/"))
+///
+/// `peer` is the client's address, for `from="pattern-list"`: a line whose patterns do not
+/// admit it does not match (and says so in the log).
+pub fn find_key(
+    path: &Path,
+    owner_uid: u32,
+    keyblob: &[u8],
+    peer: IpAddr,
+) -> Result<Option<KeyOptions>, String> {
+    find_key_below(path, owner_uid, keyblob, peer, Path::new("/"))
 }
 
 /// `find_key`, checking directories only up to `top` (tests run in a world-writable /tmp).
@@ -38,6 +79,7 @@ fn find_key_below(
     path: &Path,
     owner_uid: u32,
     keyblob: &[u8],
+    peer: IpAddr,
     top: &Path,
 ) -> Result<Option<KeyOptions>, String> {
     // O_NONBLOCK: opening a FIFO planted as the file must not stall the whole server (the
@@ -93,6 +135,16 @@ fn find_key_below(
         match parse_line(line) {
             Ok(Some(entry)) => {
                 if bool::from(entry.blob.as_slice().ct_eq(keyblob)) {
+                    if let Some(list) = &entry.from {
+                        if !from_allows(list, peer) {
+                            log::warn!(
+                                "{}:{}: key not allowed from {peer} (from= option)",
+                                path.display(),
+                                index + 1
+                            );
+                            continue;
+                        }
+                    }
                     return Ok(Some(entry.options));
                 }
             }
@@ -123,10 +175,15 @@ fn check_owner_and_mode(
     Ok(())
 }
 
+/// A line's options and its `from=` pattern list.
+type Parsed = (KeyOptions, Option<String>);
+
 /// An ssh-ed25519 line, ready to compare.
 #[derive(Debug)]
 struct Entry {
     options: KeyOptions,
+    /// `from="pattern-list"`.
+    from: Option<String>,
     blob: Vec<u8>,
 }
 
@@ -138,8 +195,8 @@ fn parse_line(line: &str) -> Result<Option<Entry>, String> {
         return Ok(None);
     }
     let first = line.split([' ', '\t']).next().unwrap_or("");
-    let (options, rest) = if is_key_type(first) {
-        (KeyOptions::default(), line)
+    let ((options, from), rest) = if is_key_type(first) {
+        ((KeyOptions::default(), None), line)
     } else {
         match parse_options(line)? {
             Some(parsed) => parsed,
@@ -154,7 +211,11 @@ fn parse_line(line: &str) -> Result<Option<Entry>, String> {
         return Ok(None);
     }
     let blob = b64decode(base64).ok_or("invalid base64 in key")?;
-    Ok(Some(Entry { options, blob }))
+    Ok(Some(Entry {
+        options,
+        from,
+        blob,
+    }))
 }
 
 /// Key type names that can start a line with no options.
@@ -165,11 +226,12 @@ fn is_key_type(word: &str) -> bool {
 /// Parses the comma-separated options at the start of `line` and returns them with the rest
 /// of the line (the key). `Ok(None)` for a line that is not a user key (`cert-authority`).
 ///
-/// Options that only restrict forwarding or set the environment are accepted and ignored:
-/// quoll offers neither. `from=` is refused instead of ignored: quoll cannot check it here, and
-/// ignoring it would accept the key from every address.
-fn parse_options(line: &str) -> Result<Option<(KeyOptions, &str)>, String> {
+/// A malformed value (`from` pattern, `environment` without `=`, `permitopen` without a
+/// port) makes the whole line an error, as in OpenSSH. `no-user-rc`/`user-rc` are accepted
+/// and mean nothing: quoll runs no rc file.
+fn parse_options(line: &str) -> Result<Option<(Parsed, &str)>, String> {
     let mut options = KeyOptions::default();
+    let mut from: Option<String> = None;
     let mut rest = line;
     loop {
         let (name, value, after) = next_option(rest)?;
@@ -186,25 +248,120 @@ fn parse_options(line: &str) -> Result<Option<(KeyOptions, &str)>, String> {
                 return Err("more than one command option".into());
             }
             "command" => options.command = value,
-            "no-pty" => options.no_pty = true,
             "restrict" => {
                 options.no_pty = true;
                 options.no_port_forwarding = true;
                 options.no_agent_forwarding = true;
+                options.no_x11_forwarding = true;
             }
+            "no-pty" => options.no_pty = true,
             "pty" => options.no_pty = false,
             "no-port-forwarding" => options.no_port_forwarding = true,
+            "port-forwarding" => options.no_port_forwarding = false,
             "no-agent-forwarding" => options.no_agent_forwarding = true,
+            "agent-forwarding" => options.no_agent_forwarding = false,
+            "no-x11-forwarding" => options.no_x11_forwarding = true,
+            "x11-forwarding" => options.no_x11_forwarding = false,
             "cert-authority" => return Ok(None),
-            "from" => return Err("from= is not supported".into()),
-            // X11, environment and user-rc options: nothing of that kind is offered.
+            "from" => {
+                let v = value.unwrap_or_default();
+                if from.is_some() || v.is_empty() || v.split(',').any(|p| p.is_empty()) {
+                    return Err("malformed option from".into());
+                }
+                from = Some(v);
+            }
+            "environment" => {
+                let v = value.unwrap_or_default();
+                let Some((n, val)) = v.split_once('=') else {
+                    return Err("malformed option environment".into());
+                };
+                let name_ok =
+                    !n.is_empty() && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+                if !name_ok {
+                    return Err("malformed option environment".into());
+                }
+                options.environment.push((n.to_string(), val.to_string()));
+            }
+            "permitopen" => {
+                let v = value.unwrap_or_default();
+                match v.rsplit_once(':') {
+                    Some((h, p)) if !h.is_empty() && (p == "*" || p.parse::<u16>().is_ok()) => {}
+                    _ => return Err("malformed option permitopen".into()),
+                }
+                options.permit_open.push(v);
+            }
+            "permitlisten" => {
+                let v = value.unwrap_or_default();
+                let port = v.rsplit_once(':').map_or(v.as_str(), |(_, p)| p);
+                if !(port == "*" || port.parse::<u16>().is_ok()) {
+                    return Err("malformed option permitlisten".into());
+                }
+                options.permit_listen.push(v);
+            }
+            // no-user-rc, user-rc: quoll runs no rc file.
             _ => {}
         }
         match rest.as_bytes().first() {
             Some(b',') => rest = &rest[1..],
-            Some(b' ' | b'\t') => return Ok(Some((options, rest.trim_start()))),
+            Some(b' ' | b'\t') => return Ok(Some(((options, from), rest.trim_start()))),
             _ => return Err("no key after the options".into()),
         }
+    }
+}
+
+/// Does `from="pattern-list"` admit `peer`? OpenSSH's rules, on the address (quoll does no
+/// reverse DNS): patterns with `*` and `?`, `addr/bits` CIDR blocks, and `!pattern`, which
+/// refuses outright when it matches. At least one positive pattern must match.
+pub fn from_allows(list: &str, peer: IpAddr) -> bool {
+    // An IPv4 client on an IPv6 socket shows up as ::ffff:a.b.c.d: compare as IPv4.
+    let peer = match peer {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(peer, IpAddr::V4),
+        v4 => v4,
+    };
+    let text = peer.to_string();
+    let mut allowed = false;
+    for pat in list.split(',') {
+        let (negated, pat) = match pat.strip_prefix('!') {
+            Some(p) => (true, p),
+            None => (false, pat),
+        };
+        let hit = match pat.split_once('/') {
+            Some((addr, bits)) => cidr_contains(addr, bits, peer),
+            None => wildcard(pat.as_bytes(), text.as_bytes()),
+        };
+        if hit && negated {
+            return false;
+        }
+        allowed |= hit;
+    }
+    allowed
+}
+
+fn cidr_contains(addr: &str, bits: &str, peer: IpAddr) -> bool {
+    let (Ok(net), Ok(bits)) = (addr.parse::<IpAddr>(), bits.parse::<u32>()) else {
+        return false;
+    };
+    match (net, peer) {
+        (IpAddr::V4(n), IpAddr::V4(p)) if bits <= 32 => {
+            let mask = u32::MAX.checked_shl(32 - bits).unwrap_or(0);
+            u32::from(n) & mask == u32::from(p) & mask
+        }
+        (IpAddr::V6(n), IpAddr::V6(p)) if bits <= 128 => {
+            let mask = u128::MAX.checked_shl(128 - bits).unwrap_or(0);
+            u128::from(n) & mask == u128::from(p) & mask
+        }
+        _ => false,
+    }
+}
+
+/// `*` any run, `?` any one character, case-insensitive.
+fn wildcard(pat: &[u8], s: &[u8]) -> bool {
+    match (pat.first(), s.first()) {
+        (None, None) => true,
+        (Some(b'*'), _) => wildcard(&pat[1..], s) || (!s.is_empty() && wildcard(pat, &s[1..])),
+        (Some(b'?'), Some(_)) => wildcard(&pat[1..], &s[1..]),
+        (Some(a), Some(b)) if a.eq_ignore_ascii_case(b) => wildcard(&pat[1..], &s[1..]),
+        _ => false,
     }
 }
 
@@ -302,6 +459,27 @@ fn b64decode(text: &str) -> Option<Vec<u8>> {
 }
 
 #[cfg(test)]
+mod permit_tests {
+    use super::KeyOptions;
+
+    #[test]
+    fn permitopen_and_permitlisten_match() {
+        let any = KeyOptions::default();
+        assert!(any.permits_open("example.com", 80) && any.permits_listen("", 8080));
+        let o = KeyOptions {
+            permit_open: vec!["localhost:8080".into(), "db:*".into()],
+            permit_listen: vec!["9000".into(), "localhost:9001".into()],
+            ..Default::default()
+        };
+        assert!(o.permits_open("LOCALHOST", 8080) && o.permits_open("db", 5432));
+        assert!(!o.permits_open("localhost", 8081) && !o.permits_open("other", 8080));
+        assert!(o.permits_listen("", 9000) && o.permits_listen("0.0.0.0", 9000));
+        assert!(o.permits_listen("localhost", 9001) && !o.permits_listen("", 9001));
+        assert!(!o.permits_listen("", 9002));
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
@@ -327,6 +505,8 @@ mod tests {
             let _ = std::fs::remove_dir_all(&self.0);
         }
     }
+
+    const LOCAL: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
 
     /// Our effective uid: /proc/self belongs to it.
     fn uid() -> u32 {
@@ -376,17 +556,20 @@ mod tests {
             "# my keys\n\n   \nssh-rsa AAAAB3NzaC1yc2E= rsa\nno-pty,command=\"echo \\\"hi\\\", bye\" {line_a}\n"
         );
         let path = write_keys(&tmp.0, &text);
-        let found = find_key_below(&path, uid(), &blob_a, &tmp.0).unwrap();
+        let found = find_key_below(&path, uid(), &blob_a, LOCAL, &tmp.0).unwrap();
         let want = KeyOptions {
             command: Some("echo \"hi\", bye".into()),
             no_pty: true,
             ..Default::default()
         };
         assert_eq!(found, Some(want));
-        assert_eq!(find_key_below(&path, uid(), &blob_b, &tmp.0).unwrap(), None);
+        assert_eq!(
+            find_key_below(&path, uid(), &blob_b, LOCAL, &tmp.0).unwrap(),
+            None
+        );
         // A prefix of a key is not the key.
         assert_eq!(
-            find_key_below(&path, uid(), &blob_a[..40], &tmp.0).unwrap(),
+            find_key_below(&path, uid(), &blob_a[..40], LOCAL, &tmp.0).unwrap(),
             None
         );
     }
@@ -402,7 +585,7 @@ mod tests {
              command=\"unterminated {key}\n\t{key}\r\n"
         );
         let path = write_keys(&tmp.0, &text);
-        let found = find_key_below(&path, uid(), &blob, &tmp.0).unwrap();
+        let found = find_key_below(&path, uid(), &blob, LOCAL, &tmp.0).unwrap();
         assert_eq!(found, Some(KeyOptions::default()));
     }
 
@@ -410,7 +593,7 @@ mod tests {
     fn missing_file_is_none() {
         let tmp = TempDir::new("missing");
         let path = tmp.0.join("nope");
-        assert_eq!(find_key(&path, uid(), b"x"), Ok(None));
+        assert_eq!(find_key(&path, uid(), b"x", LOCAL), Ok(None));
     }
 
     #[test]
@@ -418,7 +601,7 @@ mod tests {
         let tmp = TempDir::new("gwfile");
         let path = write_keys(&tmp.0, "");
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o620)).unwrap();
-        let err = find_key_below(&path, uid(), b"x", &tmp.0).unwrap_err();
+        let err = find_key_below(&path, uid(), b"x", LOCAL, &tmp.0).unwrap_err();
         assert_eq!(
             err,
             format!("bad ownership or modes for file {}", path.display())
@@ -432,7 +615,7 @@ mod tests {
         std::fs::create_dir(&ssh).unwrap();
         let path = write_keys(&ssh, "");
         std::fs::set_permissions(&ssh, std::fs::Permissions::from_mode(0o770)).unwrap();
-        let err = find_key_below(&path, uid(), b"x", &tmp.0).unwrap_err();
+        let err = find_key_below(&path, uid(), b"x", LOCAL, &tmp.0).unwrap_err();
         assert_eq!(
             err,
             format!("bad ownership or modes for directory {}", ssh.display())
@@ -441,7 +624,7 @@ mod tests {
         // refused; a root-owned sticky one such as /tmp is passed.
         std::fs::set_permissions(&ssh, std::fs::Permissions::from_mode(0o700)).unwrap();
         std::fs::set_permissions(&tmp.0, std::fs::Permissions::from_mode(0o777)).unwrap();
-        let err = find_key(&path, uid(), b"x").unwrap_err();
+        let err = find_key(&path, uid(), b"x", LOCAL).unwrap_err();
         assert_eq!(
             err,
             format!("bad ownership or modes for directory {}", tmp.0.display())
@@ -449,7 +632,7 @@ mod tests {
         std::fs::set_permissions(&tmp.0, std::fs::Permissions::from_mode(0o700)).unwrap();
         let tmp_meta = std::fs::metadata(std::env::temp_dir()).unwrap();
         if tmp_meta.uid() == 0 && tmp_meta.mode() & 0o1000 != 0 {
-            assert_eq!(find_key(&path, uid(), b"x"), Ok(None));
+            assert_eq!(find_key(&path, uid(), b"x", LOCAL), Ok(None));
         }
     }
 
@@ -459,7 +642,7 @@ mod tests {
         let path = write_keys(&tmp.0, "");
         // Owned by us, checked for someone else: fine only if we are root.
         let other = uid().wrapping_add(1000);
-        let result = find_key_below(&path, other, b"x", &tmp.0);
+        let result = find_key_below(&path, other, b"x", LOCAL, &tmp.0);
         if uid() == 0 {
             assert_eq!(result, Ok(None));
         } else {
@@ -473,7 +656,7 @@ mod tests {
         let path = tmp.0.join("authorized_keys");
         let status = Command::new("mkfifo").arg(&path).status().unwrap();
         assert!(status.success());
-        let err = find_key_below(&path, uid(), b"x", &tmp.0).unwrap_err();
+        let err = find_key_below(&path, uid(), b"x", LOCAL, &tmp.0).unwrap_err();
         assert!(err.ends_with("is not a regular file"), "{err}");
     }
 
@@ -489,7 +672,8 @@ mod tests {
 
     #[test]
     fn options_parsing() {
-        let opts = |s: &str| parse_options(s).map(|o| o.map(|(o, rest)| (o, rest.to_string())));
+        let full = |s: &str| parse_options(s).map(|o| o.map(|(o, rest)| (o, rest.to_string())));
+        let opts = |s: &str| full(s).map(|o| o.map(|((o, _), rest)| (o, rest)));
         assert_eq!(
             opts("command=\"a,b \\\"c\\\" d\\e\",no-pty ssh-ed25519 AAAA"),
             Ok(Some((
@@ -501,14 +685,27 @@ mod tests {
                 "ssh-ed25519 AAAA".into()
             )))
         );
-        // restrict implies no-pty; a later pty allows it again.
-        assert!(opts("restrict k").unwrap().unwrap().0.no_pty);
-        assert!(!opts("restrict,pty k").unwrap().unwrap().0.no_pty);
-        assert!(opts(
-            "No-Port-Forwarding,no-X11-forwarding,permitopen=\"h:1\",environment=\"A=B\" k"
+        // restrict implies every no-*; a later pty allows a terminal again.
+        let r = opts("restrict k").unwrap().unwrap().0;
+        assert!(r.no_pty && r.no_port_forwarding && r.no_agent_forwarding && r.no_x11_forwarding);
+        let r = opts("restrict,pty k").unwrap().unwrap().0;
+        assert!(!r.no_pty && r.no_port_forwarding);
+        let o = opts(
+            "No-Port-Forwarding,no-X11-forwarding,no-agent-forwarding,permitopen=\"h:1\",\
+             permitopen=\"[::1]:*\",permitlisten=\"8080\",environment=\"A_1=B=c\" k",
         )
         .unwrap()
-        .is_some());
+        .unwrap()
+        .0;
+        assert!(o.no_port_forwarding && o.no_x11_forwarding && o.no_agent_forwarding);
+        assert_eq!(
+            o.permit_open,
+            vec!["h:1".to_string(), "[::1]:*".to_string()]
+        );
+        assert_eq!(o.permit_listen, vec!["8080".to_string()]);
+        assert_eq!(o.environment, vec![("A_1".to_string(), "B=c".to_string())]);
+        let from = full("from=\"10.0.0.0/8,!10.1.*\" k").unwrap().unwrap().0 .1;
+        assert_eq!(from.as_deref(), Some("10.0.0.0/8,!10.1.*"));
         assert_eq!(opts("cert-authority k"), Ok(None));
         for bad in [
             "unknown k",
@@ -520,7 +717,12 @@ mod tests {
             "no-pty,",
             "no-pty",
             ",no-pty k",
-            "from=\"*\" k",
+            "from=\"\" k",
+            "from=\"a,,b\" k",
+            "environment=\"NOEQUALS\" k",
+            "environment=\"BAD NAME=x\" k",
+            "permitopen=\"nohost\" k",
+            "permitlisten=\"x:y\" k",
             "no-pty;x k",
         ] {
             assert!(opts(bad).is_err(), "{bad}");
@@ -551,5 +753,35 @@ mod tests {
         assert_eq!(b64decode("Zg==="), None);
         assert_eq!(b64decode("Zm9v YmFy"), None);
         assert_eq!(b64decode("Zg="), None);
+    }
+
+    #[test]
+    fn from_patterns() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert!(from_allows("127.0.0.1", LOCAL));
+        assert!(from_allows("10.*,127.0.0.?", LOCAL));
+        assert!(!from_allows("10.*", LOCAL));
+        assert!(from_allows("127.0.0.0/8", ip("127.9.9.9")));
+        assert!(!from_allows("127.0.0.0/8,!127.9.*", ip("127.9.9.9")));
+        assert!(
+            !from_allows("!127.0.0.1", LOCAL),
+            "a negation alone admits nobody"
+        );
+        assert!(from_allows("::1", ip("::1")));
+        assert!(from_allows("2001:db8::/32", ip("2001:db8::5")));
+        assert!(from_allows("127.0.0.1", ip("::ffff:127.0.0.1")));
+        assert!(!from_allows("127.0.0.1/40", LOCAL));
+    }
+
+    #[test]
+    fn from_mismatch_skips_the_line() {
+        let tmp = TempDir::new("from");
+        let (line, blob) = keygen(&tmp.0, "a");
+        let path = write_keys(&tmp.0, &format!("from=\"10.0.0.0/8\" {line}\n"));
+        assert_eq!(find_key_below(&path, uid(), &blob, LOCAL, &tmp.0), Ok(None));
+        let ten = "10.2.3.4".parse().unwrap();
+        assert!(find_key_below(&path, uid(), &blob, ten, &tmp.0)
+            .unwrap()
+            .is_some());
     }
 }

@@ -62,6 +62,9 @@ pub const KEEPALIVE_MAX_MISSED: u32 = 3;
 pub const DEFAULT_MAX_UNAUTH: usize = 32;
 /// ... and from one source address.
 pub const DEFAULT_MAX_UNAUTH_PER_ADDR: usize = 10;
+/// Connections accepted but parked (not yet served) because their address is at
+/// `--max-unauth-per-addr`, over all addresses; each address may park as many as its cap.
+pub const MAX_PARKED: usize = 64;
 /// Default syslog ident (`--syslog-ident dropbear` for fail2ban's stock filter).
 pub const DEFAULT_SYSLOG_IDENT: &str = "quoll";
 /// Default listening port.

@@ -190,3 +190,27 @@ fn r_twice_uses_the_ed25519_key_and_ignores_others() {
     assert_eq!(srv2.ssh_ok("echo two-r"), "two-r\n");
     assert!(srv2.log().contains("Ignoring host key"), "{}", srv2.log());
 }
+
+#[test]
+fn l_binds_the_listener_to_an_interface() {
+    if skip_unless_quoll("-l") || !is_root() {
+        eprintln!("skipped: SO_BINDTODEVICE needs root (and quoll)");
+        return;
+    }
+    let srv = quoll(&["-l", "lo"]);
+    assert_eq!(srv.ssh_ok("echo on-lo"), "on-lo\n");
+    let dir = TempDir::new("iface");
+    let out = run(
+        Command::new(quoll_bin())
+            .args(["-F", "-E", "-p", &format!("127.0.0.1:{}", free_port())])
+            .args(["-l", "nosuchdev0", "-r"])
+            .arg(dir.join("hostkey")),
+        CMD_TIMEOUT,
+    );
+    assert_eq!(out.code, Some(1), "{}", out.describe());
+    assert!(
+        out.stderr.contains("interface 'nosuchdev0'"),
+        "{}",
+        out.describe()
+    );
+}

@@ -313,3 +313,34 @@ fn local_forward_to_a_host_name_resolves_off_the_loop() {
         srv.log()
     );
 }
+
+#[test]
+fn permitopen_limits_local_forward_targets() {
+    if skip_unless_quoll("permitopen") {
+        return;
+    }
+    let srv = Server::start();
+    let allowed = echo_server();
+    let other = echo_server();
+    let key = std::fs::read_to_string(srv.dir.join("id_ed25519.pub")).unwrap();
+    std::fs::write(
+        srv.dir.join("authorized_keys"),
+        format!("permitopen=\"127.0.0.1:{allowed}\" {key}"),
+    )
+    .unwrap();
+    let (l1, l2) = (free_port(), free_port());
+    let (s1, s2) = (
+        format!("{l1}:127.0.0.1:{allowed}"),
+        format!("{l2}:127.0.0.1:{other}"),
+    );
+    let _t = Tunnel(
+        srv.ssh_command(&["-N", "-L", &s1, "-L", &s2], "")
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_port(l1);
+    wait_port(l2);
+    assert_eq!(round_trip(l1, b"permitted"), b"permitted", "{}", srv.log());
+    assert!(round_trip(l2, b"not listed").is_empty(), "{}", srv.log());
+}

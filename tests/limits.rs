@@ -113,22 +113,60 @@ fn a_flooding_address_is_capped_while_others_log_in() {
         }
         held.len() == 3
     }));
-    // The flooder's next connection is closed at once, without a version line.
-    let mut fourth = TcpStream::connect(("127.0.0.1", srv.port)).unwrap();
+    // Over the cap, as many again wait (accepted, no version line yet) ...
+    let mut waiting: Vec<TcpStream> = (0..3)
+        .map(|_| TcpStream::connect(("127.0.0.1", srv.port)).unwrap())
+        .collect();
+    for w in waiting.iter_mut() {
+        assert_eq!(first_bytes(w, Duration::from_millis(500)), None);
+    }
+    assert!(srv
+        .log()
+        .contains("waits: 3 unauthenticated connections from this address"));
+    // ... and beyond that the flooder's connections are closed at once.
+    let mut seventh = TcpStream::connect(("127.0.0.1", srv.port)).unwrap();
     assert_eq!(
-        first_bytes(&mut fourth, Duration::from_secs(5)),
+        first_bytes(&mut seventh, Duration::from_secs(5)),
         Some(vec![]),
         "{}",
         srv.log()
     );
     assert!(srv
         .log()
-        .contains("unauthenticated connections from this address"));
+        .contains("refused: 3 unauthenticated connections from this address"));
     // Another address is served meanwhile.
     let out = srv.ssh_opts(&["-b", "127.0.0.2"], "echo other-address");
     assert_eq!(out.code, Some(0), "{}", srv.context(&out));
     assert_eq!(out.stdout, "other-address\n");
     assert!(srv.log().contains("from 127.0.0.2:"));
+    // When one of the held ones leaves, the oldest waiting one is served.
+    drop(held.pop());
+    assert_eq!(
+        first_bytes(&mut waiting[0], Duration::from_secs(5)),
+        Some(b"SSH-".to_vec()),
+        "{}",
+        srv.log()
+    );
+}
+
+#[test]
+fn twenty_simultaneous_logins_from_one_address_all_succeed() {
+    if skip_unless_quoll("per-address limit") {
+        return;
+    }
+    // Twice the default per-address cap, all at once.
+    let srv = quoll(&[]);
+    let srv = &srv;
+    std::thread::scope(|sc| {
+        let handles: Vec<_> = (0..20)
+            .map(|i| sc.spawn(move || (i, srv.ssh(&format!("echo n{i}")))))
+            .collect();
+        for h in handles {
+            let (i, out) = h.join().unwrap();
+            assert_eq!(out.code, Some(0), "{i}: {}", srv.context(&out));
+            assert_eq!(out.stdout, format!("n{i}\n"));
+        }
+    });
 }
 
 #[test]

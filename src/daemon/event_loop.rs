@@ -109,6 +109,16 @@ impl Stream {
     }
 }
 
+/// An accepted connection waiting for its address to drop under `--max-unauth-per-addr`.
+struct Parked {
+    sock: TcpStream,
+    peer: SocketAddr,
+    since: u64,
+}
+
+/// Connections parked at most, over all addresses.
+const MAX_PARKED: usize = crate::config::MAX_PARKED;
+
 struct Slot {
     sock: Stream,
     conn: Box<Conn>,
@@ -151,6 +161,7 @@ pub struct Server {
     banner: Vec<u8>,
     /// A connection limit is reached (logged once until it is not).
     limit_logged: bool,
+    parked: std::collections::VecDeque<Parked>,
 }
 
 /// The edge as the protocol core sees it: one connection's sessions and identity.
@@ -308,7 +319,7 @@ impl AuthHost for Edge<'_> {
             Some(d) => d.join("authorized_keys"),
             None => std::path::Path::new(&user.home).join(".ssh/authorized_keys"),
         };
-        match authkeys::find_key(&path, user.uid, blob) {
+        match authkeys::find_key(&path, user.uid, blob, self.peer.ip()) {
             Ok(Some(o)) => {
                 *self.key_options = o;
                 *self.user = Some(user);
@@ -325,7 +336,10 @@ impl AuthHost for Edge<'_> {
 
 impl SessionHost for Edge<'_> {
     fn open_direct_tcpip(&mut self, ch: usize, req: &DirectTcpip) -> bool {
-        if self.opts.no_local_forward || self.key_options.no_port_forwarding {
+        if self.opts.no_local_forward
+            || self.key_options.no_port_forwarding
+            || !self.key_options.permits_open(req.host, req.port)
+        {
             info!(
                 "Local forward to {}:{} from {} refused",
                 req.host, req.port, self.peer
@@ -444,7 +458,10 @@ impl Edge<'_> {
         let Some(user) = self.user.as_ref() else {
             return GlobalReply::Failure;
         };
-        if self.opts.no_remote_forward || self.key_options.no_port_forwarding {
+        if self.opts.no_remote_forward
+            || self.key_options.no_port_forwarding
+            || !self.key_options.permits_listen(address, port)
+        {
             info!(
                 "Remote forward of {address}:{port} for '{}' refused",
                 user.name
@@ -501,12 +518,18 @@ impl Edge<'_> {
             }
             None => None,
         };
-        let mut env: Vec<(String, String)> = req
-            .env
-            .split(|&b| b == 0)
-            .filter_map(|e| std::str::from_utf8(e).ok()?.split_once('='))
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        // The first of a name wins: authorized_keys environment= (with --permit-user-env),
+        // then the client's env requests, then quoll's own environment (-e).
+        let mut env: Vec<(String, String)> = Vec::new();
+        if self.opts.permit_user_env {
+            env.extend(self.key_options.environment.iter().cloned());
+        }
+        env.extend(
+            req.env
+                .split(|&b| b == 0)
+                .filter_map(|e| std::str::from_utf8(e).ok()?.split_once('='))
+                .map(|(k, v)| (k.to_string(), v.to_string())),
+        );
         let agent = slot.take().and_then(|s| s.agent);
         if let Some(a) = &agent {
             env.push(("SSH_AUTH_SOCK".into(), a.path.display().to_string()));
@@ -618,6 +641,7 @@ impl Server {
             daemon_uid,
             banner,
             limit_logged: false,
+            parked: std::collections::VecDeque::new(),
         })
     }
 
@@ -676,6 +700,9 @@ impl Server {
                 if self.slots[s].is_some() {
                     self.service(s);
                 }
+            }
+            if !self.parked.is_empty() {
+                self.unpark();
             }
             if self.opts.inetd && self.slots.iter().all(|s| s.is_none()) {
                 // -i: the one connection is over.
@@ -818,6 +845,10 @@ impl Server {
                 );
             }
         }
+        for p in &self.parked {
+            let deadline = p.since + self.opts.login_grace_secs * 1000;
+            timeout = timeout.min(deadline.saturating_sub(now));
+        }
         // +1 ms so a timer is due when poll returns rather than a hair early.
         (timeout + 1).min(3_600_000) as libc::c_int
     }
@@ -853,30 +884,86 @@ impl Server {
                     return;
                 }
             };
-            // The per-address cap: that address is flooding, so it is the one turned away
-            // (the total limits are kept by not accepting at all, see `accepting`).
-            let from_peer = self.unauthenticated(Some(peer.ip()));
+            // The per-address cap: over it a connection waits, parked (accepted but not
+            // served) behind the others from its address; beyond as many again, or when the
+            // parking is full, that address is flooding and is the one turned away. The total
+            // limits are kept by not accepting at all (see `accepting`).
+            let ip = peer.ip();
+            let from_peer = self.unauthenticated(Some(ip));
             if from_peer >= self.opts.max_unauth_per_addr {
-                warn!(
-                    "Connection from {peer} refused: {from_peer} unauthenticated connections from this address"
-                );
+                let parked = self.parked.iter().filter(|p| p.peer.ip() == ip).count();
+                if parked < self.opts.max_unauth_per_addr && self.parked.len() < MAX_PARKED {
+                    if parked == 0 {
+                        info!(
+                            "Connection from {peer} waits: {from_peer} unauthenticated connections from this address"
+                        );
+                    }
+                    let now = self.now();
+                    self.parked.push_back(Parked {
+                        sock,
+                        peer,
+                        since: now,
+                    });
+                } else {
+                    warn!(
+                        "Connection from {peer} refused: {from_peer} unauthenticated connections from this address"
+                    );
+                }
                 continue;
             }
-            if !self.ensure_key() {
-                return;
-            }
-            // No Nagle: small handshake packets leave at once (avoids the delayed-ACK stall).
-            if sock.set_nonblocking(true).is_err() || sock.set_nodelay(true).is_err() {
-                continue;
-            }
-            let local = sock.local_addr().unwrap_or(peer);
-            if !self.add_conn(Stream::Tcp(sock), peer, local) {
+            if !self.serve(sock, peer) {
                 return;
             }
             if !self.accepting() {
                 // Further connections wait in the listen backlog until a slot frees.
                 return;
             }
+        }
+    }
+
+    /// Starts serving an accepted socket; false when there is no slot (or no host key).
+    fn serve(&mut self, sock: TcpStream, peer: SocketAddr) -> bool {
+        if !self.ensure_key() {
+            return false;
+        }
+        // No Nagle: small handshake packets leave at once (avoids the delayed-ACK stall).
+        if sock.set_nonblocking(true).is_err() || sock.set_nodelay(true).is_err() {
+            return true;
+        }
+        let local = sock.local_addr().unwrap_or(peer);
+        self.add_conn(Stream::Tcp(sock), peer, local)
+    }
+
+    /// Serves parked connections whose address is back under its cap, oldest first; drops
+    /// those that waited longer than the login grace time.
+    fn unpark(&mut self) {
+        let now = self.now();
+        let grace = self.opts.login_grace_secs * 1000;
+        let mut i = 0;
+        while i < self.parked.len() {
+            let p = &self.parked[i];
+            if now >= p.since + grace {
+                info!(
+                    "Exit before auth from <{}>: login grace time exceeded while waiting",
+                    p.peer
+                );
+                self.parked.remove(i);
+                continue;
+            }
+            let room = self.slots.iter().any(|s| s.is_none())
+                && self.unauthenticated(None) < self.opts.max_unauth;
+            if !room {
+                return;
+            }
+            if self.unauthenticated(Some(p.peer.ip())) < self.opts.max_unauth_per_addr {
+                if let Some(p) = self.parked.remove(i) {
+                    if !self.serve(p.sock, p.peer) {
+                        return;
+                    }
+                }
+                continue;
+            }
+            i += 1;
         }
     }
 

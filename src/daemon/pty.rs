@@ -2,7 +2,7 @@
 
 use super::fds::{set_cloexec, set_nonblocking_cloexec};
 use super::users;
-use std::ffi::CStr;
+use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
@@ -40,18 +40,15 @@ pub fn open(size: WinSize, uid: u32) -> io::Result<Pty> {
     {
         return Err(io::Error::last_os_error());
     }
-    let mut buf = [0 as libc::c_char; 64];
-    // SAFETY: buf is writable for buf.len() bytes; ptsname_r NUL-terminates on success.
-    let rc = unsafe { libc::ptsname_r(master.as_raw_fd(), buf.as_mut_ptr(), buf.len()) };
-    if rc != 0 {
-        return Err(io::Error::from_raw_os_error(rc));
+    // The slave's number, as ptsname_r finds it, without ptsname_r: musl formats the name with
+    // snprintf, which alone pulls printf (with float formatting) into a static binary.
+    let mut n: libc::c_uint = 0;
+    // SAFETY: TIOCGPTN writes one unsigned int through the pointer, which points to n.
+    if unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCGPTN as _, &mut n) } != 0 {
+        return Err(io::Error::last_os_error());
     }
-    // SAFETY: ptsname_r succeeded, so buf holds a NUL-terminated string.
-    let cname = unsafe { CStr::from_ptr(buf.as_ptr()) };
-    let name = cname
-        .to_str()
-        .map_err(|_| io::Error::other("pty name is not UTF-8"))?
-        .to_owned();
+    let name = format!("/dev/pts/{n}");
+    let cname = CString::new(name.clone()).map_err(|_| io::Error::other("pty name"))?;
 
     // SAFETY: cname is a valid C string; open returns a new descriptor or -1.
     let slave = unsafe { libc::open(cname.as_ptr(), flags) };
