@@ -210,7 +210,7 @@ fn parse_line(line: &str) -> Result<Option<Entry>, String> {
     if key_type != "ssh-ed25519" {
         return Ok(None);
     }
-    let blob = b64decode(base64).ok_or("invalid base64 in key")?;
+    let blob = crate::base64::decode(base64).ok_or("invalid base64 in key")?;
     Ok(Some(Entry {
         options,
         from,
@@ -428,36 +428,6 @@ fn next_option(s: &str) -> Result<(&str, Option<String>, &str), String> {
     Err(format!("unterminated quote in option {name:?}"))
 }
 
-// TODO: use crate::base64 once merged.
-/// Standard base64 (RFC 4648) with optional padding; `None` on any invalid character.
-fn b64decode(text: &str) -> Option<Vec<u8>> {
-    let data = text.trim_end_matches('=');
-    let padding = text.len() - data.len();
-    if padding > 2 || (padding > 0 && text.len() % 4 != 0) || data.len() % 4 == 1 {
-        return None;
-    }
-    let mut out = Vec::with_capacity(data.len() * 3 / 4);
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for c in data.bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    Some(out)
-}
-
 #[cfg(test)]
 mod permit_tests {
     use super::KeyOptions;
@@ -525,7 +495,7 @@ mod tests {
         assert!(status.success());
         let line = std::fs::read_to_string(path.with_extension("pub")).unwrap();
         let line = line.trim_end().to_string();
-        let decoded = b64decode(line.split(' ').nth(1).unwrap()).unwrap();
+        let decoded = crate::base64::decode(line.split(' ').nth(1).unwrap()).unwrap();
         // string "ssh-ed25519", string key(32)
         assert_eq!(&decoded[..4], &[0, 0, 0, 11]);
         assert_eq!(&decoded[4..15], b"ssh-ed25519");
@@ -740,19 +710,6 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(e.blob, vec![0, 1, 2, 3]);
-    }
-
-    #[test]
-    fn base64() {
-        assert_eq!(b64decode("").unwrap(), b"");
-        assert_eq!(b64decode("Zg==").unwrap(), b"f");
-        assert_eq!(b64decode("Zm8").unwrap(), b"fo");
-        assert_eq!(b64decode("Zm9vYmFy").unwrap(), b"foobar");
-        assert_eq!(b64decode("+/+/").unwrap(), vec![0xfb, 0xff, 0xbf]);
-        assert_eq!(b64decode("Z"), None);
-        assert_eq!(b64decode("Zg==="), None);
-        assert_eq!(b64decode("Zm9v YmFy"), None);
-        assert_eq!(b64decode("Zg="), None);
     }
 
     #[test]
