@@ -45,6 +45,19 @@ fn round_trip(port: u16, data: &[u8]) -> Vec<u8> {
     got
 }
 
+/// `data` goes through `port` and comes back whole (compared by hash, so a failure stays short).
+fn assert_echoed(port: u16, data: &[u8], srv: &Server) {
+    let got = round_trip(port, data);
+    assert_eq!(
+        sha256_hex(&got),
+        sha256_hex(data),
+        "{} bytes back of {}\n{}",
+        got.len(),
+        data.len(),
+        srv.log()
+    );
+}
+
 fn random_bytes(n: usize, seed: u64) -> Vec<u8> {
     let mut x = seed | 1;
     (0..n)
@@ -92,14 +105,7 @@ fn local_forward_10mib_each_way_and_10_parallel() {
     );
     wait_port(local);
     let data = random_bytes(10 << 20, 1);
-    let got = round_trip(local, &data);
-    assert_eq!(
-        sha256_hex(&got),
-        sha256_hex(&data),
-        "{} bytes back of {}",
-        got.len(),
-        data.len()
-    );
+    assert_echoed(local, &data, &srv);
     let handles: Vec<_> = (0..10)
         .map(|i| {
             thread::spawn(move || {
@@ -158,14 +164,7 @@ fn remote_forward_port_zero_10mib() {
     let listening = sh(&format!("ss -ltnH 'sport = :{port}' | awk '{{print $4}}'"));
     assert!(listening.trim().starts_with("127.0.0.1:"), "{listening}");
     let data = random_bytes(10 << 20, 2);
-    let got = round_trip(port, &data);
-    assert_eq!(
-        sha256_hex(&got),
-        sha256_hex(&data),
-        "{} bytes back of {}",
-        got.len(),
-        data.len()
-    );
+    assert_echoed(port, &data, &srv);
 }
 
 #[test]
@@ -304,14 +303,7 @@ fn local_forward_to_a_host_name_resolves_off_the_loop() {
     );
     wait_port(local);
     let data = random_bytes(1 << 20, 3);
-    let got = round_trip(local, &data);
-    assert!(
-        got == data,
-        "{} bytes back of {}\n{}",
-        got.len(),
-        data.len(),
-        srv.log()
-    );
+    assert_echoed(local, &data, &srv);
 }
 
 #[test]

@@ -3,28 +3,8 @@
 
 mod common;
 use common::*;
-use std::process::Command;
 
 const USER: &str = "quolltest";
-
-/// Creates the throwaway user (with the supplementary group `users` when it exists) unless
-/// it exists already. It is left in place: other runs reuse it.
-fn ensure_user() {
-    if run(Command::new("id").arg("-u").arg(USER), CMD_TIMEOUT).code == Some(0) {
-        return;
-    }
-    let mut cmd = Command::new("useradd");
-    // "*" (no password, not locked) so that no server treats the account as locked.
-    cmd.args(["-m", "-s", "/bin/sh", "-p", "*"]);
-    if run(Command::new("getent").args(["group", "users"]), CMD_TIMEOUT).code == Some(0) {
-        cmd.args(["-G", "users"]);
-    }
-    cmd.arg(USER);
-    let out = run(&mut cmd, CMD_TIMEOUT);
-    // Another test process may have created it in the meantime.
-    let exists = run(Command::new("id").arg("-u").arg(USER), CMD_TIMEOUT).code == Some(0);
-    assert!(exists, "useradd {} failed:\n{}", USER, out.describe());
-}
 
 fn local(cmd: &str) -> String {
     sh(cmd).trim().to_string()
@@ -39,7 +19,7 @@ fn session_runs_as_target_user() {
         );
         return;
     }
-    ensure_user();
+    ensure_user(USER);
     let srv = Server::start_with(Options {
         user: Some(USER.to_string()),
         ..Default::default()

@@ -11,7 +11,7 @@ use std::fs;
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 const TRANSFER_TIMEOUT: Duration = Duration::from_secs(240);
@@ -124,18 +124,6 @@ fn get_and_put_100mib() {
 
 const USER: &str = "quollsftp";
 
-fn ensure_user() {
-    if run(Command::new("id").arg("-u").arg(USER), CMD_TIMEOUT).code == Some(0) {
-        return;
-    }
-    let out = run(
-        Command::new("useradd").args(["-m", "-s", "/bin/sh", "-p", "*", USER]),
-        CMD_TIMEOUT,
-    );
-    let exists = run(Command::new("id").arg("-u").arg(USER), CMD_TIMEOUT).code == Some(0);
-    assert!(exists, "useradd {} failed:\n{}", USER, out.describe());
-}
-
 /// Root ignores permissions, so this logs in as a throwaway user through a root-run quoll:
 /// reading a root-only file and writing into a root-only directory are refused as
 /// "Permission denied", and the session's files belong to the user.
@@ -148,7 +136,7 @@ fn permission_denied_as_user() {
         );
         return;
     }
-    ensure_user();
+    ensure_user(USER);
     let srv = Server::start_with(Options {
         user: Some(USER.to_string()),
         ..Default::default()

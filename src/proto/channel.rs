@@ -223,11 +223,6 @@ impl Channel {
         self.confirm = Flag::No;
     }
 
-    /// The client sent EOF: no more input will come (after what is buffered).
-    pub fn peer_eof(&self) -> bool {
-        self.eof_in || self.close_in
-    }
-
     /// Sends EOF now (the stream's read side ended) but keeps the channel open for input.
     pub fn send_eof(&mut self) {
         if self.eof_out == Flag::No {
@@ -283,10 +278,6 @@ impl Channel {
         if self.close_out == Flag::No {
             self.close_out = Flag::Want;
         }
-    }
-
-    pub fn is_closing(&self) -> bool {
-        self.close_out != Flag::No || self.close_in
     }
 
     fn data(&mut self, data: &[u8]) -> Result<(), ChanError> {
@@ -748,9 +739,5 @@ impl Channels {
             }
         }
         Ok(())
-    }
-
-    pub fn any_open(&self) -> bool {
-        self.chans.iter().any(|c| c.open)
     }
 }

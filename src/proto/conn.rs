@@ -162,10 +162,6 @@ impl Conn {
         self.send_kexinit(host);
     }
 
-    pub fn peer(&self) -> &str {
-        &self.peer
-    }
-
     pub fn authenticated(&self) -> bool {
         self.auth.done
     }
@@ -205,7 +201,8 @@ impl Conn {
             return;
         }
         self.closing = Some(d);
-        if self.version_done || d.reason != reason::PROTOCOL_ERROR || !self.output.is_empty() {
+        // Before the peer's version line it may not speak SSH at all: say why in plain text.
+        if self.version_done {
             let _ = self.output.packet(0, |w| {
                 w.u8(msg::DISCONNECT)?;
                 w.u32(d.reason)?;
@@ -213,7 +210,8 @@ impl Conn {
                 w.string(b"")
             });
         } else {
-            let _ = self.output.raw(b"Invalid SSH identification string.\r\n");
+            let _ = self.output.raw(d.text.as_bytes());
+            let _ = self.output.raw(b"\r\n");
         }
     }
 
@@ -249,9 +247,6 @@ impl Conn {
                 }
                 Err(PacketError::BadLength) => {
                     return Err(fail(reason::PROTOCOL_ERROR, "bad packet length"))
-                }
-                Err(PacketError::SequenceWrap) => {
-                    return Err(fail(reason::PROTOCOL_ERROR, "sequence number wrapped"))
                 }
             };
             // Copy out of the input buffer's borrow: the payload stays in place.
@@ -569,13 +564,6 @@ impl Conn {
             c.send_eof();
         }
         self.flush(host);
-    }
-
-    pub fn channel_closing(&self, ch: usize) -> bool {
-        self.channels
-            .chans
-            .get(ch)
-            .is_some_and(|c| c.open && c.is_closing())
     }
 }
 

@@ -283,11 +283,8 @@ impl Client {
         self.kex(conn, host, Some(&server_init), strict, true);
     }
 
-    fn login(&mut self, conn: &mut Conn, host: &mut TestHost) {
-        self.send(|w| {
-            w.u8(msg::SERVICE_REQUEST)?;
-            w.string(b"ssh-userauth")
-        });
+    /// A signed publickey request for "alice" with the client's key.
+    fn send_signed_pubkey(&mut self) {
         let blob = public_blob(&self.user_key.public_key());
         let mut signed = Vec::new();
         super::wire::vec_string(&mut signed, &self.sid);
@@ -309,6 +306,14 @@ impl Client {
             w.string(&blob)?;
             w.string(&sig)
         });
+    }
+
+    fn login(&mut self, conn: &mut Conn, host: &mut TestHost) {
+        self.send(|w| {
+            w.u8(msg::SERVICE_REQUEST)?;
+            w.string(b"ssh-userauth")
+        });
+        self.send_signed_pubkey();
         self.pump(conn, host);
         self.recv_kind(msg::SERVICE_ACCEPT);
         self.recv_kind(msg::USERAUTH_SUCCESS);
@@ -844,27 +849,7 @@ fn key_and_password_both_required() {
     let (methods, partial) = failure_methods(&c.recv().unwrap());
     assert_eq!((methods.as_str(), partial), ("publickey", false));
     // The key: partial success, then only passwords can continue.
-    let blob = public_blob(&c.user_key.public_key());
-    let mut signed = Vec::new();
-    super::wire::vec_string(&mut signed, &c.sid);
-    signed.push(msg::USERAUTH_REQUEST);
-    for s in [&b"alice"[..], b"ssh-connection", b"publickey"] {
-        super::wire::vec_string(&mut signed, s);
-    }
-    signed.push(1);
-    super::wire::vec_string(&mut signed, b"ssh-ed25519");
-    super::wire::vec_string(&mut signed, &blob);
-    let sig = c.user_key.sign_blob(&signed);
-    c.send(|w| {
-        w.u8(msg::USERAUTH_REQUEST)?;
-        w.string(b"alice")?;
-        w.string(b"ssh-connection")?;
-        w.string(b"publickey")?;
-        w.bool(true)?;
-        w.string(b"ssh-ed25519")?;
-        w.string(&blob)?;
-        w.string(&sig)
-    });
+    c.send_signed_pubkey();
     c.pump(&mut conn, &mut host);
     let (methods, partial) = failure_methods(&c.recv().unwrap());
     assert_eq!(methods, "password,keyboard-interactive");

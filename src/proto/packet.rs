@@ -20,8 +20,6 @@ pub enum PacketError {
     BadLength,
     /// The authentication tag did not match.
     BadMac,
-    /// A sequence number wrapped during the first key exchange (strict kex).
-    SequenceWrap,
 }
 
 /// Number of bytes and packets since the last key exchange, for rekeying.
@@ -83,10 +81,6 @@ impl Input {
 
     pub fn set_cipher(&mut self, cipher: ChaChaPoly) {
         self.cipher = Some(cipher);
-    }
-
-    pub fn encrypted(&self) -> bool {
-        self.cipher.is_some()
     }
 
     /// If a whole packet is buffered, authenticates and decrypts it and returns the range of

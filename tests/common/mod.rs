@@ -204,6 +204,25 @@ pub fn current_user() -> String {
     sh("id -un").trim().to_string()
 }
 
+/// Creates a throwaway login user (password field "*": no password, not locked, so no server
+/// treats the account as locked) with the supplementary group `users` when it exists, unless
+/// it exists already. It is left in place: later runs reuse it. Needs root.
+pub fn ensure_user(name: &str) {
+    if run(Command::new("id").arg("-u").arg(name), CMD_TIMEOUT).code == Some(0) {
+        return;
+    }
+    let mut cmd = Command::new("useradd");
+    cmd.args(["-m", "-s", "/bin/sh", "-p", "*"]);
+    if run(Command::new("getent").args(["group", "users"]), CMD_TIMEOUT).code == Some(0) {
+        cmd.args(["-G", "users"]);
+    }
+    cmd.arg(name);
+    let out = run(&mut cmd, CMD_TIMEOUT);
+    // Another test process may have created it in the meantime.
+    let exists = run(Command::new("id").arg("-u").arg(name), CMD_TIMEOUT).code == Some(0);
+    assert!(exists, "useradd {} failed:\n{}", name, out.describe());
+}
+
 pub fn is_root() -> bool {
     sh("id -u").trim() == "0"
 }
