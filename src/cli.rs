@@ -57,6 +57,7 @@ Options:
                 stock filter)
 --sftp-server PATH
                 Run PATH for the sftp subsystem instead of the built-in server
+                (a quoll built without one looks in /usr/libexec, /usr/lib/openssh)
 --no-sftp       Refuse the sftp subsystem
 --builtin-scp   Serve scp -t/-f built-in even when scp is on PATH (default:
                 only when it is not)
@@ -175,7 +176,8 @@ pub fn parse(args: &[String]) -> Result<Cli, CliError> {
                 }
                 "sftp-server" => o.sftp_server = Some(value()?.into()),
                 "no-sftp" => o.no_sftp = true,
-                "builtin-scp" => o.builtin_scp = true,
+                "builtin-scp" if cfg!(feature = "scp") => o.builtin_scp = true,
+                "builtin-scp" => return err("--builtin-scp: this quoll has no built-in scp"),
                 "help" => return Ok(Cli::Help),
                 "version" => return Ok(Cli::Version),
                 _ => return err(format!("unknown option --{name}")),
@@ -415,9 +417,17 @@ mod tests {
 
     #[test]
     fn file_transfer_flags() {
-        let o = run(&["--sftp-server", "/usr/lib/sftp-server", "--builtin-scp"]).unwrap();
-        assert_eq!(o.sftp_server, Some("/usr/lib/sftp-server".into()));
-        assert!(o.builtin_scp && !o.no_sftp);
+        let r = run(&["--sftp-server", "/usr/lib/sftp-server", "--builtin-scp"]);
+        if cfg!(feature = "scp") {
+            let o = r.unwrap();
+            assert_eq!(o.sftp_server, Some("/usr/lib/sftp-server".into()));
+            assert!(o.builtin_scp && !o.no_sftp);
+        } else {
+            assert_eq!(
+                r.unwrap_err().0,
+                "--builtin-scp: this quoll has no built-in scp"
+            );
+        }
         let o = run(&["--no-sftp", "--sftp-server=/x"]).unwrap();
         assert!(o.no_sftp);
         assert_eq!(o.sftp_server, Some("/x".into()));

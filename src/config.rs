@@ -76,6 +76,15 @@ pub const MAX_LISTENERS: usize = 10;
 /// Default host key.
 pub const DEFAULT_HOSTKEY: &str = "/etc/quoll/ssh_host_ed25519_key";
 /// PATH given to sessions.
+/// Where `subsystem sftp` looks for an external server when quoll is built without its own
+/// (feature `sftp`) and no `--sftp-server` is given: OpenWrt's openssh-sftp-server, Debian's,
+/// Fedora's, and the old location.
+pub const SFTP_SERVERS: &[&str] = &[
+    "/usr/libexec/sftp-server",
+    "/usr/lib/openssh/sftp-server",
+    "/usr/libexec/openssh/sftp-server",
+    "/usr/lib/sftp-server",
+];
 pub const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 pub const ROOT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 

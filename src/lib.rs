@@ -8,8 +8,18 @@ pub mod base64;
 pub mod cli;
 pub mod config;
 pub mod daemon;
+#[cfg(any(feature = "sftp", feature = "scp"))]
+pub mod fsys;
 pub mod hostkey;
 pub mod keygen;
 pub mod proto;
+#[cfg(feature = "scp")]
 pub mod scp;
+#[cfg(feature = "sftp")]
 pub mod sftp;
+
+/// The optional parts this quoll was built with (`quoll -V` prints them).
+pub const FEATURES: &[(&str, bool)] = &[
+    ("sftp", cfg!(feature = "sftp")),
+    ("scp", cfg!(feature = "scp")),
+];

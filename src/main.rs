@@ -28,7 +28,12 @@ fn main() {
             exit(0);
         }
         Ok(Cli::Version) => {
-            println!("quoll {}", env!("CARGO_PKG_VERSION"));
+            let mut line = format!("quoll {}", env!("CARGO_PKG_VERSION"));
+            for (name, on) in quoll::FEATURES {
+                line.push_str(if *on { " +" } else { " -" });
+                line.push_str(name);
+            }
+            println!("{line}");
             exit(0);
         }
         Err(e) => {

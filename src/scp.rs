@@ -335,7 +335,7 @@ pub fn serve(args: &[&[u8]], input: &mut impl Read, output: &mut impl Write) -> 
         }
     };
     // Not $HOME: a built-in server still has quoll's environment.
-    let home = crate::daemon::users::by_uid(crate::sftp::sys::uid()).map(|u| PathBuf::from(u.home));
+    let home = crate::daemon::users::by_uid(crate::fsys::uid()).map(|u| PathBuf::from(u.home));
     let operands: Vec<PathBuf> = args[opts.operands..]
         .iter()
         .flat_map(|a| {
@@ -668,7 +668,7 @@ impl<R: Read, W: Write> Scp<'_, R, W> {
         }
         self.sink(path, true, depth + 1)?;
         if let (Some((mtime, atime)), true) = (times, self.opts.preserve) {
-            let _ = crate::sftp::sys::set_times(path, atime, mtime, true);
+            let _ = crate::fsys::set_times(path, atime, mtime, true);
         }
         if set_mode {
             let m = if self.opts.preserve {
@@ -742,7 +742,7 @@ impl<R: Read, W: Write> Scp<'_, R, W> {
         drop(file);
         let ok = self.response()?;
         if let (Some((mtime, atime)), true) = (times, self.opts.preserve && ok) {
-            if let Err(e) = crate::sftp::sys::set_times(path, atime, mtime, true) {
+            if let Err(e) = crate::fsys::set_times(path, atime, mtime, true) {
                 write_err.get_or_insert(e);
             }
         }

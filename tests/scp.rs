@@ -192,6 +192,10 @@ fn builtin_scp_server() -> Option<Server> {
     if skip_unless_quoll("--builtin-scp") {
         return None;
     }
+    if !cfg!(feature = "scp") {
+        eprintln!("SKIPPED --builtin-scp: built without the scp feature");
+        return None;
+    }
     Some(Server::start_with(Options {
         extra_args: vec!["--builtin-scp".into()],
         ..Default::default()

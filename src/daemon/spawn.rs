@@ -9,7 +9,7 @@ use super::pty::Pty;
 use super::users::User;
 use crate::config::{self, Options};
 use std::ffi::{c_char, CString};
-use std::io::{self, Write};
+use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 
@@ -41,8 +41,10 @@ pub struct SpawnSpec<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Builtin {
     /// `subsystem sftp`.
+    #[cfg(feature = "sftp")]
     Sftp,
     /// `scp -t ...` / `scp -f ...`: the command's arguments after `scp`.
+    #[cfg(feature = "scp")]
     Scp(Vec<Vec<u8>>),
 }
 
@@ -63,11 +65,18 @@ pub fn launch<'a>(
                 "subsystem '{name}' is not available"
             )));
         }
-        return Ok(match &opts.sftp_server {
-            Some(path) => (Some(path.as_os_str().as_bytes()), None),
-            None => (None, Some(Builtin::Sftp)),
-        });
+        return match &opts.sftp_server {
+            Some(path) => Ok((Some(path.as_os_str().as_bytes()), None)),
+            #[cfg(feature = "sftp")]
+            None => Ok((None, Some(Builtin::Sftp))),
+            #[cfg(not(feature = "sftp"))]
+            None => match config::SFTP_SERVERS.iter().find(|p| is_executable(p)) {
+                Some(p) => Ok((Some(p.as_bytes()), None)),
+                None => Err(io::Error::other("no sftp-server installed")),
+            },
+        };
     }
+    #[cfg(feature = "scp")]
     if let Some(args) = command.and_then(crate::scp::parse_command) {
         let path = if uid == 0 {
             config::ROOT_PATH
@@ -78,32 +87,47 @@ pub fn launch<'a>(
             return Ok((command, Some(Builtin::Scp(args))));
         }
     }
+    #[cfg(not(feature = "scp"))]
+    let _ = uid;
     Ok((command, None))
 }
 
-/// Whether an executable `name` is in one of `path`'s directories.
-fn on_path(name: &str, path: &str) -> bool {
+/// Whether `path` is an executable file.
+#[cfg(any(feature = "scp", not(feature = "sftp")))]
+fn is_executable(path: impl AsRef<std::path::Path>) -> bool {
     use std::os::unix::fs::PermissionsExt;
-    path.split(':').any(|dir| {
-        std::fs::metadata(std::path::Path::new(dir).join(name))
-            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-    })
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// Whether an executable `name` is in one of `path`'s directories.
+#[cfg(feature = "scp")]
+fn on_path(name: &str, path: &str) -> bool {
+    path.split(':')
+        .any(|dir| is_executable(std::path::Path::new(dir).join(name)))
+}
+
+#[cfg(not(any(feature = "sftp", feature = "scp")))]
+fn run_builtin(b: &Builtin) -> i32 {
+    match *b {}
 }
 
 /// Runs a built-in server on the child's stdin/stdout; returns its exit code.
+#[cfg(any(feature = "sftp", feature = "scp"))]
 fn run_builtin(b: &Builtin) -> i32 {
     let stdin = io::stdin();
     let stdout = io::stdout();
     let mut input = stdin.lock();
     let mut output = stdout.lock();
-    let code = match b {
+    let code = match *b {
+        #[cfg(feature = "sftp")]
         Builtin::Sftp => crate::sftp::serve(&mut input, &mut output),
-        Builtin::Scp(args) => {
+        #[cfg(feature = "scp")]
+        Builtin::Scp(ref args) => {
             let args: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
             crate::scp::serve(&args, &mut input, &mut output)
         }
     };
-    let _ = output.flush();
+    let _ = io::Write::flush(&mut output);
     code
 }
 
@@ -784,10 +808,20 @@ mod tests {
         let run = |o: &Options, cmd: Option<&'static [u8]>, forced: bool, sub: Option<&str>| {
             launch(o, 1000, cmd, forced, sub).map(|(c, b)| (c.map(<[u8]>::to_vec), b))
         };
+        #[cfg(feature = "sftp")]
         assert_eq!(
             run(&o, None, false, Some("sftp")).unwrap(),
             (None, Some(Builtin::Sftp))
         );
+        // Without the built-in, an installed sftp-server serves, or the request is refused.
+        #[cfg(not(feature = "sftp"))]
+        match config::SFTP_SERVERS.iter().find(|p| is_executable(p)) {
+            Some(p) => assert_eq!(
+                run(&o, None, false, Some("sftp")).unwrap(),
+                (Some(p.as_bytes().to_vec()), None)
+            ),
+            None => assert!(run(&o, None, false, Some("sftp")).is_err()),
+        }
         assert!(run(&o, None, false, Some("netconf")).is_err());
         // A forced command replaces the subsystem.
         assert_eq!(
@@ -807,11 +841,20 @@ mod tests {
             ..Options::default()
         };
         assert!(run(&off, None, false, Some("sftp")).is_err());
+    }
+
+    #[cfg(feature = "scp")]
+    #[test]
+    fn launch_picks_builtin_scp() {
+        let o = Options::default();
+        let run = |o: &Options, cmd: Option<&'static [u8]>| {
+            launch(o, 1000, cmd, false, None).map(|(c, b)| (c.map(<[u8]>::to_vec), b))
+        };
         let always = Options {
             builtin_scp: true,
             ..Options::default()
         };
-        let (_, b) = run(&always, Some(b"scp -t -- 'a b'"), false, None).unwrap();
+        let (_, b) = run(&always, Some(b"scp -t -- 'a b'")).unwrap();
         assert_eq!(
             b,
             Some(Builtin::Scp(vec![
@@ -820,10 +863,10 @@ mod tests {
                 b"a b".to_vec()
             ]))
         );
-        assert_eq!(run(&always, Some(b"ls"), false, None).unwrap().1, None);
+        assert_eq!(run(&always, Some(b"ls")).unwrap().1, None);
         // Without --builtin-scp the built-in serves only when PATH has no scp.
         let has_scp = on_path("scp", config::DEFAULT_PATH);
-        let (_, b) = run(&o, Some(b"scp -f x"), false, None).unwrap();
+        let (_, b) = run(&o, Some(b"scp -f x")).unwrap();
         assert_eq!(b.is_some(), !has_scp);
     }
 

@@ -4,7 +4,6 @@
 #![forbid(unsafe_code)]
 
 use super::proto::{Attrs, Status};
-use super::sys;
 use std::ffi::OsStr;
 use std::fs::{self, File, Metadata};
 use std::io;
@@ -76,7 +75,7 @@ pub fn setstat(path: &Path, a: &Attrs, follow: bool) -> io::Result<()> {
         fs::set_permissions(path, fs::Permissions::from_mode(p & 0o7777))?;
     }
     if let Some((at, mt)) = a.times {
-        sys::set_times(path, at.into(), mt.into(), follow)?;
+        crate::fsys::set_times(path, at.into(), mt.into(), follow)?;
     }
     if let Some((u, g)) = a.uid_gid {
         if follow {
@@ -137,7 +136,7 @@ pub fn expand_path(p: &[u8]) -> io::Result<PathBuf> {
     };
     let home = if user.is_empty() {
         // Not $HOME: a built-in server still has quoll's environment.
-        crate::daemon::users::by_uid(sys::uid()).map(|u| PathBuf::from(u.home))
+        crate::daemon::users::by_uid(crate::fsys::uid()).map(|u| PathBuf::from(u.home))
     } else {
         std::str::from_utf8(user)
             .ok()

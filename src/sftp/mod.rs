@@ -3,7 +3,7 @@
 //! It runs in the session's forked child after the privilege drop, so every file access is
 //! the user's, exactly as with an external `sftp-server`. `proto` is the pure wire format;
 //! `server` owns the request loop and the handle table; `fs` maps requests onto the
-//! filesystem; `sys` holds the few libc calls std lacks.
+//! filesystem; `sys` holds statvfs, which std lacks.
 
 pub mod fs;
 pub mod proto;

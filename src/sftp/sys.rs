@@ -1,16 +1,10 @@
-//! The few system calls std does not wrap: statvfs, fstatvfs, utimensat on a path.
+//! statvfs and fstatvfs, which std does not wrap.
 
 use super::proto::{StatVfs, STATVFS_NOSUID, STATVFS_RDONLY};
-use std::ffi::CString;
+use crate::fsys::cpath;
 use std::io;
 use std::os::fd::AsRawFd;
-use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
-
-fn cpath(path: &Path) -> io::Result<CString> {
-    CString::new(path.as_os_str().as_bytes())
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))
-}
 
 // The field types differ between targets (u32 on some 32-bit libcs, u64 elsewhere).
 #[allow(clippy::unnecessary_cast)]
@@ -56,31 +50,4 @@ pub fn fstatvfs(fd: &impl AsRawFd) -> io::Result<StatVfs> {
         return Err(io::Error::last_os_error());
     }
     Ok(convert(&s))
-}
-
-/// Sets atime and mtime (whole seconds) of `path`, of the link itself when `follow` is false.
-pub fn set_times(path: &Path, atime: i64, mtime: i64, follow: bool) -> io::Result<()> {
-    let c = cpath(path)?;
-    let ts = [
-        libc::timespec {
-            tv_sec: atime as libc::time_t,
-            tv_nsec: 0,
-        },
-        libc::timespec {
-            tv_sec: mtime as libc::time_t,
-            tv_nsec: 0,
-        },
-    ];
-    let flags = if follow { 0 } else { libc::AT_SYMLINK_NOFOLLOW };
-    // SAFETY: c is a valid C string; ts points to two timespecs.
-    if unsafe { libc::utimensat(libc::AT_FDCWD, c.as_ptr(), ts.as_ptr(), flags) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
-}
-
-/// The real uid of this process.
-pub fn uid() -> u32 {
-    // SAFETY: getuid takes no arguments and cannot fail.
-    unsafe { libc::getuid() }
 }
