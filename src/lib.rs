@@ -11,5 +11,6 @@ pub mod daemon;
 pub mod hostkey;
 pub mod keygen;
 pub mod proto;
+pub mod pwhash;
 pub mod scp;
 pub mod sftp;
