@@ -13,6 +13,7 @@ pub mod fsys;
 pub mod hostkey;
 pub mod keygen;
 pub mod proto;
+pub mod pwhash;
 #[cfg(feature = "scp")]
 pub mod scp;
 #[cfg(feature = "sftp")]

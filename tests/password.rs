@@ -116,6 +116,41 @@ fn password_login_works_and_a_wrong_one_is_refused_late() {
         .contains("Login attempt for nonexistent user from 127.0.0.1:"));
 }
 
+/// md5 `$1$`, sha256 `$5$` (with `rounds=`) and sha512 `$6$` hashes in /etc/shadow, made by the
+/// system's chpasswd: quoll hashes these itself (src/pwhash.rs), on glibc too.
+#[test]
+fn md5_and_sha_crypt_hashes_log_in() {
+    let Some(u) = TestUser::create("mc", PW, "/bin/sh") else {
+        return;
+    };
+    let srv = quoll(&[]);
+    for (method, prefix) in [
+        ("SHA512", "$6$"),
+        ("MD5", "$1$"),
+        ("SHA256 -s 7000", "$5$rounds=7000$"),
+    ] {
+        sh(&format!("echo '{}:{PW}' | chpasswd -c {method}", u.name));
+        let shadow = std::fs::read_to_string("/etc/shadow").unwrap();
+        let entry = format!("{}:", u.name);
+        let field = shadow
+            .lines()
+            .find_map(|l| l.strip_prefix(&entry))
+            .unwrap_or("");
+        assert!(field.starts_with(prefix), "{method}: {field}");
+
+        let out = pw_ssh(&srv, &u.name, PW, &[], "id -un");
+        assert_eq!(out.code, Some(0), "{method}: {}", srv.context(&out));
+        assert_eq!(out.stdout.trim(), u.name);
+        let out = pw_ssh(&srv, &u.name, "c0rrect-horsE", &[], "id -un");
+        assert_ne!(out.code, Some(0), "{method}: {}", srv.context(&out));
+    }
+    let log = srv.log();
+    let ok = format!("Password auth succeeded for '{}' from", u.name);
+    let bad = format!("Bad password attempt for '{}' from", u.name);
+    assert_eq!(log.matches(&ok).count(), 3, "{log}");
+    assert_eq!(log.matches(&bad).count(), 3, "{log}");
+}
+
 #[test]
 fn keyboard_interactive_asks_for_the_password() {
     let Some(u) = TestUser::create("kb", PW, "/bin/sh") else {

@@ -1,19 +1,14 @@
 //! Password checks: the user's hash from `/etc/shadow` (or the passwd field when it is not
-//! `x`), crypt(3), a constant-time comparison. The typed password is never copied except into
-//! one C string that is zeroed after use.
+//! `x`), the typed password hashed with its settings, a constant-time comparison.
 //!
-//! musl's crypt knows md5 `$1$`, sha256 `$5$`, sha512 `$6$`, bcrypt `$2b$` and DES, not
-//! yescrypt `$y$`; glibc builds link libcrypt (libxcrypt), which knows all of them.
+//! md5 `$1$`, sha256 `$5$` and sha512 `$6$` are computed by `crate::pwhash` on every target, so
+//! musl builds do not link crypt(3) at all and know only those three. glibc builds hand any
+//! other method to libcrypt (libxcrypt): yescrypt `$y$` (Debian's default), bcrypt `$2b$` and
+//! the rest it knows.
 
-use std::ffi::{CStr, CString};
-use std::os::raw::c_char;
+use crate::pwhash;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
-
-#[cfg_attr(target_env = "gnu", link(name = "crypt"))]
-extern "C" {
-    fn crypt(key: *const c_char, salt: *const c_char) -> *mut c_char;
-}
 
 /// What the password database says about a user's password.
 #[derive(Debug, PartialEq, Eq)]
@@ -54,30 +49,70 @@ fn classify(field: Option<&str>) -> Hash {
     }
 }
 
-/// Does `password` hash to `hash`? False on any error (unknown method, NUL in the password).
+/// Does `password` hash to `hash`? False on any error (unknown method, NUL in the password,
+/// malformed hash).
 pub fn matches(password: &[u8], hash: &str) -> bool {
-    if password.contains(&0) {
-        return false;
-    }
-    let key = Zeroizing::new({
-        let mut v = Vec::with_capacity(password.len() + 1);
-        v.extend_from_slice(password);
-        v.push(0);
-        v
-    });
-    let Ok(salt) = CString::new(hash) else {
-        return false;
+    let out = if pwhash::knows(hash) {
+        pwhash::hash(password, hash)
+    } else {
+        other_method(password, hash)
     };
-    // SAFETY: both arguments are NUL-terminated; the loop is single-threaded, so crypt's
-    // static result buffer is not shared; it is copied out before any other call.
-    let out = unsafe { crypt(key.as_ptr() as *const c_char, salt.as_ptr()) };
-    if out.is_null() {
-        return false;
+    // Lengths are public: the method fixes them.
+    out.is_some_and(|out| {
+        out.len() == hash.len() && bool::from(out.as_bytes().ct_eq(hash.as_bytes()))
+    })
+}
+
+#[cfg(target_env = "gnu")]
+fn other_method(password: &[u8], hash: &str) -> Option<Zeroizing<String>> {
+    libcrypt::crypt_hash(password, hash)
+}
+
+/// musl builds know only pwhash's methods.
+#[cfg(not(target_env = "gnu"))]
+fn other_method(_password: &[u8], _hash: &str) -> Option<Zeroizing<String>> {
+    None
+}
+
+/// crypt(3) from libcrypt, for glibc builds only: musl's would pull its whole crypt in.
+#[cfg(target_env = "gnu")]
+mod libcrypt {
+    use std::ffi::{CStr, CString};
+    use std::os::raw::c_char;
+    use zeroize::Zeroizing;
+
+    #[link(name = "crypt")]
+    extern "C" {
+        fn crypt(key: *const c_char, salt: *const c_char) -> *mut c_char;
     }
-    // SAFETY: a non-null result of crypt is a NUL-terminated string.
-    let out = unsafe { CStr::from_ptr(out) }.to_bytes();
-    // Failure tokens start with '*' and never equal a real hash; lengths are public.
-    !out.starts_with(b"*") && out.len() == hash.len() && bool::from(out.ct_eq(hash.as_bytes()))
+
+    /// crypt(3)'s result, None when it fails (or the password holds a NUL). The typed password
+    /// is copied only into one C string, zeroed after use.
+    pub(super) fn crypt_hash(password: &[u8], setting: &str) -> Option<Zeroizing<String>> {
+        if password.contains(&0) {
+            return None;
+        }
+        let key = Zeroizing::new({
+            let mut v = Vec::with_capacity(password.len() + 1);
+            v.extend_from_slice(password);
+            v.push(0);
+            v
+        });
+        let salt = CString::new(setting).ok()?;
+        // SAFETY: both arguments are NUL-terminated; the loop is single-threaded, so crypt's
+        // static result buffer is not shared; it is copied out before any other call.
+        let out = unsafe { crypt(key.as_ptr() as *const c_char, salt.as_ptr()) };
+        if out.is_null() {
+            return None;
+        }
+        // SAFETY: a non-null result of crypt is a NUL-terminated string.
+        let out = unsafe { CStr::from_ptr(out) }.to_bytes();
+        // Failure tokens start with '*' and never equal a real hash.
+        if out.starts_with(b"*") {
+            return None;
+        }
+        String::from_utf8(out.to_vec()).ok().map(Zeroizing::new)
+    }
 }
 
 /// Is `shell` listed in /etc/shells? True when that file does not exist (as Dropbear).
@@ -107,16 +142,100 @@ mod tests {
         assert_eq!(field_of(text, "ali"), None);
     }
 
+    /// crypt(3)'s result buffer is static and the test harness runs tests in threads.
+    #[cfg(target_env = "gnu")]
+    static CRYPT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
     #[test]
     fn crypt_methods() {
-        // Known answers (computed with `openssl passwd`).
+        #[cfg(target_env = "gnu")]
+        let _crypt = CRYPT.lock().unwrap_or_else(|e| e.into_inner());
+        // Known answers (computed with `openssl passwd` and `mkpasswd`).
         let md5 = "$1$saltsalt$qjXMvbEw8oaL.CzflDtaK/";
+        let sha256 = "$5$saltsalt$gOjOtoMpVhru2uyjeJSEc/JaLQWOXMNmlOnj6T4AtC.";
         let sha512 = "$6$saltsalt$qFmFH.bQmmtXzyBY0s9v7Oicd2z4XSIecDzlB5KiA2/jctKu9YterLp8wwnSq.qc.eoxqOmSuNp2xS0ktL3nh/";
         assert!(matches(b"password", md5), "md5");
         assert!(!matches(b"passwore", md5));
+        assert!(matches(b"password", sha256), "sha256");
+        assert!(!matches(b"password ", sha256));
         assert!(matches(b"password", sha512), "sha512");
         assert!(!matches(b"", sha512));
         assert!(!matches(b"pass\0word", sha512));
         assert!(!matches(b"password", "*"));
+        // A truncated or extended hash is not the hash.
+        assert!(!matches(b"password", &sha512[..sha512.len() - 1]));
+        assert!(!matches(b"password", &format!("{sha512}x")));
+        // yescrypt and bcrypt: libcrypt's, on glibc builds only.
+        let yescrypt = "$y$j9T$saltsaltsaltsaltsalt..$31QemJgEsTP0RnXz2coIbu1KFJThHce4ZXRh4xX0QpD";
+        let bcrypt = "$2b$05$9Kwbf5CUikGvtp0UcMN3z.wRwN0.B1OYAhbCG/ZGZixWN/KiLtBlO";
+        assert_eq!(matches(b"password", yescrypt), cfg!(target_env = "gnu"));
+        assert_eq!(matches(b"password", bcrypt), cfg!(target_env = "gnu"));
+        assert!(!matches(b"passwore", yescrypt));
+    }
+
+    /// pwhash gives libxcrypt's answers: password lengths around the digests' and MD5's block
+    /// sizes up to the longest allowed, bytes 1 to 255, salts from empty to beyond the
+    /// truncation, default and explicit rounds.
+    #[cfg(target_env = "gnu")]
+    #[test]
+    fn pwhash_agrees_with_libcrypt() {
+        let _crypt = CRYPT.lock().unwrap_or_else(|e| e.into_inner());
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        // libxcrypt takes any printable byte but '$' and `!*:;\` in a salt.
+        let salt_chars = b"./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_-#%~";
+        let lengths = [
+            0, 1, 2, 7, 8, 15, 16, 17, 31, 32, 33, 55, 56, 63, 64, 65, 100, 127, 128, 129, 200,
+            300, 510, 511,
+        ];
+        let mut compared = 0usize;
+        for (i, &len) in lengths.iter().enumerate() {
+            for scheme in ["$1$", "$5$", "$6$"] {
+                let pw: Vec<u8> = (0..len).map(|_| (next() % 255 + 1) as u8).collect();
+                // Empty, short, at md5's and sha's limits of 8 and 16, beyond them.
+                let salt_len = [0, 3, 8, 9, 12, 16, 17, 20][compared % 8];
+                let salt: String = (0..salt_len)
+                    .map(|_| char::from(salt_chars[(next() % salt_chars.len() as u64) as usize]))
+                    .collect();
+                let rounds = match (scheme, i % 3) {
+                    ("$1$", _) | (_, 0) => String::new(),
+                    (_, 1) => format!("rounds={}$", 1000 + next() % 3000),
+                    _ => "rounds=5000$".to_string(),
+                };
+                let setting = format!("{scheme}{rounds}{salt}");
+                let ours = pwhash::hash(&pw, &setting)
+                    .unwrap_or_else(|| panic!("pwhash refused {setting}"));
+                let theirs = libcrypt::crypt_hash(&pw, &setting)
+                    .unwrap_or_else(|| panic!("libcrypt refused {setting}"));
+                assert_eq!(*ours, *theirs, "{setting} {pw:?}");
+                // Checked against its own result, as a login does.
+                assert!(matches(&pw, &ours), "{}", *ours);
+                compared += 1;
+            }
+        }
+        assert_eq!(compared, lengths.len() * 3);
+        // What both refuse.
+        for (pw, setting) in [
+            (&[b'x'; 512][..], "$6$ab"),
+            (&[b'x'; 512][..], "$1$ab"),
+            (b"x", "$5$rounds=abc$ab"),
+            (b"x", "$5$rounds=$ab"),
+            (b"x", "$5$rounds=1000"),
+            (b"x", "$6$rounds=1000000000$ab"),
+            (b"x", "$6$rounds=99999999999999999999$ab"),
+            (b"x", "$6$a:b"),
+            (b"x", "$5$a b"),
+            (b"x", "$1$a*b"),
+            (b"x", "$1$a\\b"),
+            (b"x", "$6$\u{e9}"),
+        ] {
+            assert!(pwhash::hash(pw, setting).is_none(), "{setting}");
+            assert!(libcrypt::crypt_hash(pw, setting).is_none(), "{setting}");
+        }
     }
 }
