@@ -116,6 +116,28 @@ fn password_login_works_and_a_wrong_one_is_refused_late() {
         .contains("Login attempt for nonexistent user from 127.0.0.1:"));
 }
 
+/// Sets `user`'s password to PW with `chpasswd -c METHOD` and checks that /etc/shadow now holds
+/// a hash starting with `prefix`.
+fn set_password_hash(user: &TestUser, method: &str, prefix: &str) {
+    sh(&format!("echo '{}:{PW}' | chpasswd -c {method}", user.name));
+    let shadow = std::fs::read_to_string("/etc/shadow").unwrap();
+    let entry = format!("{}:", user.name);
+    let field = shadow
+        .lines()
+        .find_map(|l| l.strip_prefix(&entry))
+        .unwrap_or("");
+    assert!(field.starts_with(prefix), "{method}: {field}");
+}
+
+/// PW logs `user` in, a wrong password does not.
+fn right_and_wrong_password(srv: &Server, user: &TestUser, method: &str) {
+    let out = pw_ssh(srv, &user.name, PW, &[], "id -un");
+    assert_eq!(out.code, Some(0), "{method}: {}", srv.context(&out));
+    assert_eq!(out.stdout.trim(), user.name);
+    let out = pw_ssh(srv, &user.name, "c0rrect-horsE", &[], "id -un");
+    assert_ne!(out.code, Some(0), "{method}: {}", srv.context(&out));
+}
+
 /// md5 `$1$`, sha256 `$5$` (with `rounds=`) and sha512 `$6$` hashes in /etc/shadow, made by the
 /// system's chpasswd: quoll hashes these itself (src/pwhash.rs), on glibc too.
 #[test]
@@ -129,26 +151,27 @@ fn md5_and_sha_crypt_hashes_log_in() {
         ("MD5", "$1$"),
         ("SHA256 -s 7000", "$5$rounds=7000$"),
     ] {
-        sh(&format!("echo '{}:{PW}' | chpasswd -c {method}", u.name));
-        let shadow = std::fs::read_to_string("/etc/shadow").unwrap();
-        let entry = format!("{}:", u.name);
-        let field = shadow
-            .lines()
-            .find_map(|l| l.strip_prefix(&entry))
-            .unwrap_or("");
-        assert!(field.starts_with(prefix), "{method}: {field}");
-
-        let out = pw_ssh(&srv, &u.name, PW, &[], "id -un");
-        assert_eq!(out.code, Some(0), "{method}: {}", srv.context(&out));
-        assert_eq!(out.stdout.trim(), u.name);
-        let out = pw_ssh(&srv, &u.name, "c0rrect-horsE", &[], "id -un");
-        assert_ne!(out.code, Some(0), "{method}: {}", srv.context(&out));
+        set_password_hash(&u, method, prefix);
+        right_and_wrong_password(&srv, &u, method);
     }
     let log = srv.log();
     let ok = format!("Password auth succeeded for '{}' from", u.name);
     let bad = format!("Bad password attempt for '{}' from", u.name);
     assert_eq!(log.matches(&ok).count(), 3, "{log}");
     assert_eq!(log.matches(&bad).count(), 3, "{log}");
+}
+
+/// Other methods go to libcrypt on glibc builds: yescrypt, Debian's default (the other tests
+/// get whatever /etc/login.defs picks).
+#[cfg(target_env = "gnu")]
+#[test]
+fn yescrypt_logs_in_through_libcrypt() {
+    let Some(u) = TestUser::create("yc", PW, "/bin/sh") else {
+        return;
+    };
+    set_password_hash(&u, "YESCRYPT", "$y$");
+    let srv = quoll(&[]);
+    right_and_wrong_password(&srv, &u, "YESCRYPT");
 }
 
 #[test]
