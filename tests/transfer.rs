@@ -115,3 +115,59 @@ fn upload_then_download_64mib_with_rekeys() {
         srv.context(&out)
     );
 }
+
+/// A client that reads slowly and unevenly: the back-pressure reaches the process through
+/// the socket, quoll's buffers and the pipe, and every byte must still arrive in order.
+/// (The case of a socket taking part of quoll's output is driven exactly by
+/// `proto::conn_tests::output_taken_by_the_socket_in_pieces_loses_nothing`.)
+#[test]
+fn slow_reader_gets_every_byte() {
+    let srv = Server::start();
+    let src = srv.dir.join("src.bin");
+    let want = random_file(&src);
+    let remote = format!("cat '{}'", src.display());
+    let mut child = srv
+        .ssh_command(&[], &remote)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn ssh");
+    let mut stdout = child.stdout.take().unwrap();
+    let mut h = <sha2::Sha256 as sha2::Digest>::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let (mut total, mut reads) = (0usize, 0u64);
+    let start = std::time::Instant::now();
+    loop {
+        // Pieces of 1 byte to 64 KiB, with pauses, for the first 16 MiB; then full speed.
+        let want_len = if total < 16 << 20 {
+            1 + (reads.wrapping_mul(2_654_435_761) % (1 << 16)) as usize
+        } else {
+            buf.len()
+        };
+        let n = stdout.read(&mut buf[..want_len]).expect("read ssh stdout");
+        if n == 0 {
+            break;
+        }
+        sha2::Digest::update(&mut h, &buf[..n]);
+        total += n;
+        reads += 1;
+        if total < 16 << 20 && reads % 16 == 0 {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        assert!(
+            start.elapsed() < TRANSFER_TIMEOUT,
+            "timed out after {total} bytes"
+        );
+    }
+    let status = child.wait().expect("wait ssh");
+    let mut err = String::new();
+    let _ = child.stderr.take().unwrap().read_to_string(&mut err);
+    assert!(status.success(), "ssh: {status}: {err}\n{}", srv.log());
+    assert_eq!(total, SIZE, "bytes received");
+    let got: String = sha2::Digest::finalize(h)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(got, want, "data changed on the way");
+}

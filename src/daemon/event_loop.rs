@@ -1433,7 +1433,10 @@ fn read_child_into(conn: &mut Conn, edge: &mut Edge, ch: usize, stderr: bool) {
         match f.read(&mut buf[..room]) {
             Ok(0) => break,
             Ok(n) => {
-                conn.channel_send(ch, stderr && !is_pty, &buf[..n]);
+                // `n` is within the room asked for just now, so the packet fits; a failure
+                // here would be a bug in that promise, and the bytes would be gone.
+                let sent = conn.channel_send(ch, stderr && !is_pty, &buf[..n]);
+                debug_assert!(sent, "channel_send refused {n} bytes within its room");
             }
             Err(e) if e.kind() == ErrorKind::WouldBlock => return,
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,

@@ -569,6 +569,55 @@ fn garbage_and_truncation_never_panic() {
 }
 
 #[test]
+fn output_taken_by_the_socket_in_pieces_loses_nothing() {
+    // The edge sends what `channel_send_room` allows while the socket takes only part of the
+    // queued output each time (a slow link): every byte must arrive, in order.
+    let (mut conn, mut host, mut c) = setup(65536);
+    c.handshake(&mut conn, &mut host, true);
+    c.login(&mut conn, &mut host);
+    let ch = c.open_exec(&mut conn, &mut host, b"cat") as usize;
+    let byte = |i: usize| (i % 251) as u8;
+    let (mut sent, mut seed) = (0usize, 7u32);
+    let mut received = Vec::new();
+    while sent < 900_000 {
+        let room = conn.channel_send_room(ch).min(32768).min(900_000 - sent);
+        if room > 0 {
+            let data: Vec<u8> = (sent..sent + room).map(byte).collect();
+            assert!(
+                conn.channel_send(ch, false, &data),
+                "{room} bytes at {sent}"
+            );
+            sent += room;
+        }
+        seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        let out = conn.output();
+        let take = ((seed >> 8) as usize % 30_000).min(out.len());
+        let piece = out[..take].to_vec();
+        conn.output_sent(take);
+        let sp = c.inp.space();
+        sp[..piece.len()].copy_from_slice(&piece);
+        c.inp.filled(piece.len());
+        while let Some(p) = c.recv() {
+            if p[0] == msg::CHANNEL_DATA {
+                received.extend_from_slice(&p[9..]);
+            }
+        }
+    }
+    let rest = conn.output().to_vec();
+    conn.output_sent(rest.len());
+    let sp = c.inp.space();
+    sp[..rest.len()].copy_from_slice(&rest);
+    c.inp.filled(rest.len());
+    while let Some(p) = c.recv() {
+        if p[0] == msg::CHANNEL_DATA {
+            received.extend_from_slice(&p[9..]);
+        }
+    }
+    assert_eq!(received.len(), sent);
+    assert!(received.iter().enumerate().all(|(i, &b)| b == byte(i)));
+}
+
+#[test]
 fn server_rekeys_by_volume_without_losing_data() {
     let (mut conn, mut host, mut c) = setup_rekey(65536, 20_000);
     c.handshake(&mut conn, &mut host, true);

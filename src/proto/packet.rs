@@ -233,11 +233,18 @@ impl Output {
         Ok(())
     }
 
-    fn make_room(&mut self, n: usize) -> Result<(), WireError> {
-        if self.buf.len() - self.end < n {
+    /// Moves the pending bytes to the front of the buffer.
+    fn compact(&mut self) {
+        if self.start > 0 {
             self.buf.copy_within(self.start..self.end, 0);
             self.end -= self.start;
             self.start = 0;
+        }
+    }
+
+    fn make_room(&mut self, n: usize) -> Result<(), WireError> {
+        if self.buf.len() - self.end < n {
+            self.compact();
         }
         if self.buf.len() - self.end < n {
             return Err(WireError::NoSpace);
@@ -246,12 +253,20 @@ impl Output {
     }
 
     /// Builds one packet: `fill` writes the payload; padding, length, sequence number and
-    /// encryption are done here. On `Err` nothing is queued.
+    /// encryption are done here. On `Err` nothing is queued. A payload of up to `room()` bytes
+    /// always fits.
     pub fn packet(
         &mut self,
         rand_pad: u8,
         fill: impl FnOnce(&mut Writer) -> Result<(), WireError>,
     ) -> Result<(), WireError> {
+        // `room()` counts the free space before `start` too: when the tail cannot take the
+        // largest packet, move the pending bytes to the front first, or a payload that
+        // `room()` promised would not fit (a socket that took only part of the output leaves
+        // such a gap).
+        if self.buf.len() - self.end < MAX_PAYLOAD + OVERHEAD {
+            self.compact();
+        }
         self.make_room(OVERHEAD + 64)?;
         let limit = (self.buf.len() - self.end).min(MAX_PAYLOAD + OVERHEAD) - OVERHEAD;
         let p = self.end;
@@ -267,8 +282,9 @@ impl Output {
         if pad < 4 {
             pad += 8;
         }
-        // A little random extra padding hides exact lengths; it stays within the limit.
-        if (rand_pad & 1) == 1 {
+        // A little random extra padding hides exact lengths; at most 16 in all, which
+        // OVERHEAD (and so `room()`) allows for.
+        if (rand_pad & 1) == 1 && pad <= 8 {
             pad += 8;
         }
         let packet_len = 1 + plen + pad;
@@ -293,6 +309,35 @@ impl Output {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_payload_of_room_fits_after_a_partial_send() {
+        // The socket took only part of the output: the free space is split between the front
+        // and the tail, and `room()` counts both. Losing such a packet lost a router's data.
+        for key in [None, Some([9u8; 64])] {
+            for first in [0, 1, 100, 5_000, 20_000, 35_000, 60_000] {
+                for sent in [1, 7, 1_000, 17_000, 34_000, 70_000] {
+                    let mut out = Output::new(crate::config::OUTPUT_BUFFER);
+                    if let Some(k) = key {
+                        out.set_cipher(ChaChaPoly::new(&k));
+                    }
+                    let n = first.min(out.room());
+                    out.packet(0, |w| w.raw(&vec![1; n])).unwrap();
+                    let n = out.room();
+                    out.packet(1, |w| w.raw(&vec![2; n])).unwrap();
+                    out.sent(sent.min(out.pending().len()));
+                    let room = out.room();
+                    let before = out.pending().to_vec();
+                    out.packet(1, |w| w.raw(&vec![3; room]))
+                        .unwrap_or_else(|e| {
+                            panic!("first {first}, sent {sent}: {room} promised: {e:?}")
+                        });
+                    // What was pending is still there, in order, before the new packet.
+                    assert_eq!(&out.pending()[..before.len()], &before[..]);
+                }
+            }
+        }
+    }
 
     fn roundtrip(key: Option<[u8; 64]>) {
         let mut out = Output::new(100_000);
