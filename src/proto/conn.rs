@@ -176,6 +176,12 @@ impl Conn {
         self.closing.is_none() && self.output.room() >= RESERVE
     }
 
+    /// Everything in the input buffer, for tests that look for leftovers.
+    #[cfg(test)]
+    pub(crate) fn input_bytes(&self) -> &[u8] {
+        self.input.all()
+    }
+
     pub fn input_space(&mut self) -> &mut [u8] {
         self.input.space()
     }
@@ -278,19 +284,18 @@ impl Conn {
                     now,
                 )
             };
+            let kind = self.input.payload_buf()[a];
+            if matches!(kind, msg::USERAUTH_REQUEST | auth::INFO_RESPONSE) {
+                // It may hold a password: leave no copy in the buffer, also when handling it
+                // failed and the connection is about to close.
+                self.input.wipe(a..b);
+            }
             let newkeys = result?;
             if !matches!(
-                self.input.payload_buf()[a],
+                kind,
                 msg::IGNORE | msg::REQUEST_SUCCESS | msg::REQUEST_FAILURE
             ) {
                 self.last_activity = now;
-            }
-            if matches!(
-                self.input.payload_buf()[a],
-                msg::USERAUTH_REQUEST | auth::INFO_RESPONSE
-            ) {
-                // It may hold a password: leave no copy in the buffer.
-                self.input.wipe(a..b);
             }
             self.input.consume_packet();
             if let Some(c2s) = newkeys {

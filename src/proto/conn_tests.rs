@@ -805,6 +805,41 @@ fn failure_methods(p: &[u8]) -> (String, bool) {
 }
 
 #[test]
+fn password_is_wiped_from_the_input_also_when_its_request_is_malformed() {
+    let (mut conn, mut host, mut c) = setup(65536);
+    c.handshake(&mut conn, &mut host, true);
+    service(&mut c, &mut conn, &mut host);
+    let secret = b"correct horse battery staple";
+    let found = |conn: &Conn| {
+        conn.input_bytes()
+            .windows(secret.len())
+            .any(|w| w == secret)
+    };
+    // A well-formed attempt: handled, then wiped.
+    send_password(&mut c, secret);
+    c.pump(&mut conn, &mut host);
+    assert!(!found(&conn));
+    // Past the failure's delay, so the next request is taken.
+    conn.tick(&mut host, 1_000);
+    c.pump(&mut conn, &mut host);
+    c.recv_kind(msg::USERAUTH_FAILURE);
+    // A password whose length field lies: a protocol error closes the connection, and the
+    // packet is wiped all the same.
+    c.send(|w| {
+        w.u8(msg::USERAUTH_REQUEST)?;
+        w.string(b"alice")?;
+        w.string(b"ssh-connection")?;
+        w.string(b"password")?;
+        w.bool(false)?;
+        w.u32(1000)?;
+        w.raw(secret)
+    });
+    c.pump(&mut conn, &mut host);
+    assert!(conn.closing().is_some());
+    assert!(!found(&conn));
+}
+
+#[test]
 fn password_login_and_methods_list() {
     let (mut conn, mut host, mut c) = setup(65536);
     c.handshake(&mut conn, &mut host, true);

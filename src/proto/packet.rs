@@ -148,6 +148,12 @@ impl Input {
     }
 
     /// Overwrites part of the buffer with zeros (a payload that held a password).
+    /// The whole buffer, consumed bytes included.
+    #[cfg(test)]
+    pub fn all(&self) -> &[u8] {
+        &self.buf
+    }
+
     pub fn wipe(&mut self, range: core::ops::Range<usize>) {
         if let Some(b) = self.buf.get_mut(range) {
             zeroize::Zeroize::zeroize(b);
