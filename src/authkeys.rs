@@ -393,7 +393,7 @@ fn shown(name: &str) -> String {
     let plausible =
         name.len() <= 32 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
     if plausible {
-        format!("{name:?}")
+        format!("\"{name}\"")
     } else {
         "(unprintable)".into()
     }
@@ -411,7 +411,7 @@ fn next_option(s: &str) -> Result<(&str, Option<String>, &str), String> {
         return Ok((name, None, rest));
     };
     let Some(quoted) = rest.strip_prefix('"') else {
-        return Err(format!("value of option {name:?} is not quoted"));
+        return Err(format!("value of option {} is not quoted", shown(name)));
     };
     let mut value = String::new();
     let mut chars = quoted.char_indices();
@@ -425,7 +425,7 @@ fn next_option(s: &str) -> Result<(&str, Option<String>, &str), String> {
             c => value.push(c),
         }
     }
-    Err(format!("unterminated quote in option {name:?}"))
+    Err(format!("unterminated quote in option {}", shown(name)))
 }
 
 #[cfg(test)]
