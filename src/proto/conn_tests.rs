@@ -174,6 +174,20 @@ impl Client {
     }
 
     /// The next payload from the server, if any.
+    /// The socket takes `n` bytes of the server's output; CHANNEL_DATA payloads that are
+    /// then complete go to `data`.
+    fn take_data(&mut self, conn: &mut Conn, n: usize, data: &mut Vec<u8>) {
+        let piece = conn.output()[..n].to_vec();
+        conn.output_sent(n);
+        self.inp.space()[..n].copy_from_slice(&piece);
+        self.inp.filled(n);
+        while let Some(p) = self.recv() {
+            if p[0] == msg::CHANNEL_DATA {
+                data.extend_from_slice(&p[9..]);
+            }
+        }
+    }
+
     fn recv(&mut self) -> Option<Vec<u8>> {
         let (a, b) = self.inp.next_packet().unwrap()?;
         let p = self.inp.payload_buf()[a..b].to_vec();
@@ -590,29 +604,11 @@ fn output_taken_by_the_socket_in_pieces_loses_nothing() {
             sent += room;
         }
         seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
-        let out = conn.output();
-        let take = ((seed >> 8) as usize % 30_000).min(out.len());
-        let piece = out[..take].to_vec();
-        conn.output_sent(take);
-        let sp = c.inp.space();
-        sp[..piece.len()].copy_from_slice(&piece);
-        c.inp.filled(piece.len());
-        while let Some(p) = c.recv() {
-            if p[0] == msg::CHANNEL_DATA {
-                received.extend_from_slice(&p[9..]);
-            }
-        }
+        let take = ((seed >> 8) as usize % 30_000).min(conn.output().len());
+        c.take_data(&mut conn, take, &mut received);
     }
-    let rest = conn.output().to_vec();
-    conn.output_sent(rest.len());
-    let sp = c.inp.space();
-    sp[..rest.len()].copy_from_slice(&rest);
-    c.inp.filled(rest.len());
-    while let Some(p) = c.recv() {
-        if p[0] == msg::CHANNEL_DATA {
-            received.extend_from_slice(&p[9..]);
-        }
-    }
+    let rest = conn.output().len();
+    c.take_data(&mut conn, rest, &mut received);
     assert_eq!(received.len(), sent);
     assert!(received.iter().enumerate().all(|(i, &b)| b == byte(i)));
 }
