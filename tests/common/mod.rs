@@ -530,6 +530,17 @@ impl Server {
         for k in keys {
             c.arg("-i").arg(k);
         }
+        self.client_options(&mut c);
+        c.arg(format!("{}@127.0.0.1", self.user));
+        if !remote.is_empty() {
+            c.arg("--").arg(remote);
+        }
+        c
+    }
+
+    /// The `-o` options every client command of the harness gets: this server's known_hosts,
+    /// no agent, no user configuration, no prompts.
+    fn client_options(&self, c: &mut Command) {
         for o in [
             format!("UserKnownHostsFile={}", self.known_hosts.display()),
             "GlobalKnownHostsFile=/dev/null".to_string(),
@@ -543,11 +554,6 @@ impl Server {
         ] {
             c.arg("-o").arg(o);
         }
-        c.arg(format!("{}@127.0.0.1", self.user));
-        if !remote.is_empty() {
-            c.arg("--").arg(remote);
-        }
-        c
     }
 
     /// `scp` or `sftp` (`program`) with the harness options and the client key; the caller
@@ -558,19 +564,7 @@ impl Server {
         c.args(opts);
         c.arg("-P").arg(self.port.to_string());
         c.arg("-i").arg(&self.client_key);
-        for o in [
-            format!("UserKnownHostsFile={}", self.known_hosts.display()),
-            "GlobalKnownHostsFile=/dev/null".to_string(),
-            "StrictHostKeyChecking=accept-new".to_string(),
-            "BatchMode=yes".to_string(),
-            "ConnectTimeout=10".to_string(),
-            "IdentitiesOnly=yes".to_string(),
-            "IdentityAgent=none".to_string(),
-            "ControlPath=none".to_string(),
-            "LogLevel=ERROR".to_string(),
-        ] {
-            c.arg("-o").arg(o);
-        }
+        self.client_options(&mut c);
         c
     }
 
