@@ -37,6 +37,9 @@ pub const REKEY_BYTES: u64 = 1 << 30;
 pub const REKEY_SECS: u64 = 3600;
 /// Longest user name accepted.
 pub const MAX_USERNAME: usize = 64;
+/// Most groups a session runs with (primary included); a user in more cannot log in, rather
+/// than run with some groups missing (musl's own limit is 32).
+pub const MAX_GROUPS: usize = 256;
 /// Environment variables accepted per session (`env` requests).
 pub const MAX_SESSION_ENV: usize = 16;
 /// Longest TERM value.

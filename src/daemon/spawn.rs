@@ -1,8 +1,8 @@
 //! Forking a session child: setsid, controlling terminal or pipes, privilege drop, a clean
 //! environment, chdir home, exec the user's shell.
 //!
-//! Everything the child needs (argv, envp, messages) is built before fork, so the child only
-//! makes system calls; the one exception is initgroups, which must read the group database.
+//! Everything the child needs (argv, envp, messages, the group list) is built before fork, so
+//! the child only makes system calls.
 
 use super::fds::{dup_cloexec, pipe, set_nonblocking_cloexec};
 use super::pty::Pty;
@@ -158,7 +158,9 @@ struct Prepared {
     _envp: Vec<CString>,
     argv_ptrs: Vec<*const c_char>,
     envp_ptrs: Vec<*const c_char>,
-    name: CString,
+    /// Supplementary groups (primary first) for setgroups; read from the group database
+    /// before fork.
+    groups: Vec<libc::gid_t>,
     home: CString,
     uid: u32,
     gid: u32,
@@ -206,7 +208,21 @@ impl Prepared {
             _envp: envp,
             argv_ptrs,
             envp_ptrs,
-            name: cstring(user.name.as_bytes(), "user name")?,
+            groups: if spec.drop_privileges {
+                let mut g = super::users::groups(&user.name, user.gid).ok_or_else(|| {
+                    io::Error::other(format!(
+                        "cannot read the groups of {} (or more than {})",
+                        user.name,
+                        config::MAX_GROUPS
+                    ))
+                })?;
+                // The kernel keeps them sorted; so does the check after setgroups.
+                g.sort_unstable();
+                g.dedup();
+                g
+            } else {
+                Vec::new()
+            },
             home: cstring(user.home.as_bytes(), "home directory")?,
             uid: user.uid,
             gid: user.gid,
@@ -269,7 +285,7 @@ fn environment(spec: &SpawnSpec) -> io::Result<Vec<CString>> {
 }
 
 /// Forks and execs. In the child every fd but 0, 1, 2 is closed, signal dispositions and mask
-/// are reset, and any failure (setgid, initgroups, setuid, chdir, exec) makes it print a reason
+/// are reset, and any failure (setgroups, setgid, setuid, chdir, exec) makes it print a reason
 /// on its stderr and `_exit(1)` — never run on with the wrong identity. (A failed chdir is
 /// the exception, as in OpenSSH: the session starts in `/` with a notice. A failed exec exits
 /// with 127, as shells do.)
@@ -476,9 +492,9 @@ fn child(p: &Prepared, io: ChildIo) -> ! {
 /// Becomes the user, and proves it: any doubt ends the child.
 fn drop_privileges(p: &Prepared) {
     // Groups first: after setuid we may no longer change them.
-    // SAFETY: name is a valid C string.
-    if unsafe { libc::initgroups(p.name.as_ptr(), p.gid) } != 0 {
-        die(b"quoll: initgroups");
+    // SAFETY: groups holds groups.len() gids.
+    if unsafe { libc::setgroups(p.groups.len() as _, p.groups.as_ptr()) } != 0 {
+        die(b"quoll: setgroups");
     }
     // SAFETY: setgid/setuid take integer arguments only.
     if unsafe { libc::setgid(p.gid) } != 0 {
@@ -497,7 +513,11 @@ fn drop_privileges(p: &Prepared) {
             libc::getegid(),
         ]
     };
-    if ids != [p.uid, p.uid, p.gid, p.gid] {
+    let mut groups = [0 as libc::gid_t; config::MAX_GROUPS];
+    // SAFETY: groups has room for groups.len() gids.
+    let n = unsafe { libc::getgroups(groups.len() as _, groups.as_mut_ptr()) };
+    let same_groups = usize::try_from(n).is_ok_and(|n| groups[..n] == p.groups[..]);
+    if ids != [p.uid, p.uid, p.gid, p.gid] || !same_groups {
         write_stderr(b"quoll: privilege drop did not take effect\n");
         // SAFETY: see `die`.
         unsafe { libc::_exit(1) }

@@ -1,6 +1,12 @@
-//! passwd lookups.
+//! passwd and group lookups.
+//!
+//! On musl the files are read here: musl has no NSS either (only nscd, which routers do not
+//! run), and its getpw*/getgr*/getgrouplist code, with the stdio it needs, is about 10 KB of a
+//! static binary. glibc builds ask the C library, so NSS sources (LDAP, sssd, systemd) work.
 
+#[cfg(not(target_env = "musl"))]
 use std::ffi::{CStr, CString};
+use std::io::BufRead;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
@@ -12,136 +18,270 @@ pub struct User {
     pub shell: String,
 }
 
-/// First buffer size for the string fields of a passwd entry; doubled on ERANGE.
-const INITIAL_BUF: usize = 1024;
-/// A passwd line longer than this is not a user we want to log in.
-const MAX_BUF: usize = 64 * 1024;
-
-/// getpwnam_r
+/// getpwnam
 pub fn by_name(name: &str) -> Option<User> {
-    // A name with a NUL byte cannot be in passwd (and must not be truncated into one that is).
-    let cname = CString::new(name).ok()?;
-    lookup(|(pwd, buf, len, result)| {
-        // SAFETY: all pointers are valid for the call; buf has `len` writable bytes.
-        unsafe { libc::getpwnam_r(cname.as_ptr(), pwd, buf, len, result) }
-    })
+    if name.is_empty() || name.contains('\0') {
+        // Cannot be in passwd (and must not be truncated into a name that is).
+        return None;
+    }
+    #[cfg(target_env = "musl")]
+    return each_line("/etc/passwd", |l| {
+        passwd_entry(l).filter(|u| u.name == name)
+    });
+    #[cfg(not(target_env = "musl"))]
+    libc_passwd::by_name(name)
 }
 
-/// getpwuid_r
+/// getpwuid
 pub fn by_uid(uid: u32) -> Option<User> {
-    lookup(|(pwd, buf, len, result)| {
-        // SAFETY: all pointers are valid for the call; buf has `len` writable bytes.
-        unsafe { libc::getpwuid_r(uid, pwd, buf, len, result) }
+    #[cfg(target_env = "musl")]
+    return each_line("/etc/passwd", |l| passwd_entry(l).filter(|u| u.uid == uid));
+    #[cfg(not(target_env = "musl"))]
+    libc_passwd::by_uid(uid)
+}
+
+/// getgrnam: the gid of a group (e.g. `tty`, which owns terminals).
+pub fn group_id(name: &str) -> Option<u32> {
+    if name.is_empty() || name.contains('\0') {
+        return None;
+    }
+    #[cfg(target_env = "musl")]
+    return each_line("/etc/group", |l| {
+        group_entry(l).and_then(|(n, gid, _)| (n == name).then_some(gid))
+    });
+    #[cfg(not(target_env = "musl"))]
+    libc_passwd::group_id(name)
+}
+
+/// The name of group `gid` from /etc/group (for `ls -l`-style listings; a miss shows the
+/// number, so files are enough everywhere).
+pub fn group_name(gid: u32) -> Option<String> {
+    each_line("/etc/group", |l| {
+        group_entry(l).and_then(|(n, g, _)| (g == gid).then(|| n.to_string()))
     })
 }
 
-/// The shape shared by getpwnam_r and getpwuid_r once the key is bound.
-type GetpwArgs = (
-    *mut libc::passwd,
-    *mut libc::c_char,
-    usize,
-    *mut *mut libc::passwd,
-);
-
-/// Runs a getpw*_r call, growing the string buffer on ERANGE up to `MAX_BUF`.
-fn lookup(call: impl Fn(GetpwArgs) -> i32) -> Option<User> {
-    let mut size = INITIAL_BUF;
-    loop {
-        let mut buf = vec![0 as libc::c_char; size];
-        // SAFETY: passwd is plain old data; an all-zero value is valid (null pointers).
-        let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
-        let mut result: *mut libc::passwd = std::ptr::null_mut();
-        let rc = call((&mut pwd, buf.as_mut_ptr(), buf.len(), &mut result));
-        if rc == libc::ERANGE && size < MAX_BUF {
-            size *= 2;
-            continue;
-        }
-        if rc != 0 || result.is_null() {
-            // Not found, or an error (e.g. NSS unavailable): either way, no such user.
-            return None;
-        }
-        return convert(&pwd);
-    }
+/// The groups a session of `user` (primary group `gid`) runs with, for setgroups(2): the
+/// primary group first, then every group that lists the user as a member (getgrouplist).
+/// `None` if the group database cannot be read or the user is in more than
+/// `config::MAX_GROUPS` groups: a session never starts with fewer groups than it should.
+pub fn groups(user: &str, gid: u32) -> Option<Vec<u32>> {
+    #[cfg(target_env = "musl")]
+    return groups_in(std::fs::File::open("/etc/group").ok()?, user, gid);
+    #[cfg(not(target_env = "musl"))]
+    libc_passwd::groups(user, gid)
 }
 
-/// getgrnam_r: the gid of a group (e.g. `tty`, which owns terminals).
-pub fn group_id(name: &str) -> Option<u32> {
-    let cname = CString::new(name).ok()?;
-    let mut size = INITIAL_BUF;
-    loop {
-        let mut buf = vec![0 as libc::c_char; size];
-        // SAFETY: group is plain old data; an all-zero value is valid (null pointers).
-        let mut grp: libc::group = unsafe { std::mem::zeroed() };
-        let mut result: *mut libc::group = std::ptr::null_mut();
-        // SAFETY: all pointers are valid for the call; buf has buf.len() writable bytes.
-        let rc = unsafe {
-            libc::getgrnam_r(
-                cname.as_ptr(),
-                &mut grp,
-                buf.as_mut_ptr(),
-                buf.len(),
-                &mut result,
-            )
-        };
-        if rc == libc::ERANGE && size < MAX_BUF {
-            size *= 2;
-            continue;
-        }
-        return (rc == 0 && !result.is_null()).then_some(grp.gr_gid);
-    }
-}
-
-/// Is `user` (primary group `gid`) a member of group `group`? (getgrouplist)
+/// Is `user` (primary group `gid`) a member of group `group`?
 pub fn in_group(user: &str, gid: u32, group: u32) -> bool {
-    if gid == group {
-        return true;
-    }
-    let Ok(cname) = CString::new(user) else {
-        return false;
-    };
-    let mut n: libc::c_int = 64;
-    loop {
-        let mut groups = vec![0 as libc::gid_t; n as usize];
-        let before = n;
-        // SAFETY: groups has n writable entries; n is updated to the count needed.
-        let rc = unsafe { libc::getgrouplist(cname.as_ptr(), gid, groups.as_mut_ptr(), &mut n) };
-        if rc >= 0 {
-            return groups[..n.max(0) as usize].contains(&group);
-        }
-        if n <= before {
-            n = before * 2;
-        }
-        if n > 65536 {
-            return false;
-        }
-    }
+    gid == group || groups(user, gid).is_some_and(|g| g.contains(&group))
 }
 
-/// Copies the fields we need out of the C struct while `buf` is still alive.
-fn convert(pwd: &libc::passwd) -> Option<User> {
-    let field = |p: *const libc::c_char| -> Option<String> {
-        if p.is_null() {
-            return Some(String::new());
-        }
-        // SAFETY: a successful getpw*_r points the fields at NUL-terminated strings in buf.
-        let s = unsafe { CStr::from_ptr(p) };
-        // Non-UTF-8 names, homes or shells are refused rather than mangled.
-        s.to_str().ok().map(str::to_owned)
-    };
-    let name = field(pwd.pw_name)?;
-    let home = field(pwd.pw_dir)?;
-    let mut shell = field(pwd.pw_shell)?;
-    if shell.is_empty() {
-        // passwd(5): an empty shell field means /bin/sh.
-        shell = "/bin/sh".to_owned();
+/// A line of passwd(5): `name:password:uid:gid:gecos:home:shell`. Lines that do not parse
+/// (wrong field count, non-numeric ids, NIS `+`/`-` entries, non-UTF-8) are no user.
+#[cfg_attr(not(target_env = "musl"), allow(dead_code))]
+fn passwd_entry(line: &str) -> Option<User> {
+    let mut f = line.splitn(7, ':');
+    let name = f.next()?;
+    let _password = f.next()?;
+    let uid = id(f.next()?)?;
+    let gid = id(f.next()?)?;
+    let _gecos = f.next()?;
+    let home = f.next()?;
+    let shell = f.next()?;
+    if name.is_empty() || name.starts_with(['+', '-']) {
+        return None;
     }
     Some(User {
-        name,
-        uid: pwd.pw_uid,
-        gid: pwd.pw_gid,
-        home,
-        shell,
+        name: name.to_string(),
+        uid,
+        gid,
+        home: home.to_string(),
+        // passwd(5): an empty shell field means /bin/sh.
+        shell: if shell.is_empty() { "/bin/sh" } else { shell }.to_string(),
     })
+}
+
+/// A line of group(5): `name:password:gid:member,member`, as (name, gid, members).
+fn group_entry(line: &str) -> Option<(&str, u32, &str)> {
+    let mut f = line.splitn(4, ':');
+    let name = f.next()?;
+    let _password = f.next()?;
+    let gid = id(f.next()?)?;
+    let members = f.next()?;
+    (!name.is_empty() && !name.starts_with(['+', '-'])).then_some((name, gid, members))
+}
+
+/// A uid or gid field: decimal digits only (`parse` would also take a sign).
+fn id(field: &str) -> Option<u32> {
+    field
+        .bytes()
+        .all(|b| b.is_ascii_digit())
+        .then(|| field.parse().ok())?
+}
+
+/// getgrouplist over a group file.
+#[cfg_attr(not(target_env = "musl"), allow(dead_code))]
+fn groups_in(file: impl std::io::Read, user: &str, gid: u32) -> Option<Vec<u32>> {
+    let mut list = vec![gid];
+    let mut too_many = false;
+    let done: Option<()> = scan(file, |l| {
+        let (_, g, members) = group_entry(l)?;
+        if members.split(',').any(|m| m == user) && !list.contains(&g) {
+            if list.len() == crate::config::MAX_GROUPS {
+                too_many = true;
+                return Some(());
+            }
+            list.push(g);
+        }
+        None
+    });
+    (done.is_none() && !too_many).then_some(list)
+}
+
+/// The first `Some` that `f` returns for a line of the file at `path`.
+fn each_line<T>(path: &str, f: impl FnMut(&str) -> Option<T>) -> Option<T> {
+    scan(std::fs::File::open(path).ok()?, f)
+}
+
+/// The first `Some` that `f` returns for a line (lines that are not UTF-8 are skipped).
+fn scan<T>(file: impl std::io::Read, mut f: impl FnMut(&str) -> Option<T>) -> Option<T> {
+    let mut r = std::io::BufReader::new(file);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if r.read_until(b'\n', &mut line).ok()? == 0 {
+            return None;
+        }
+        let text = line.strip_suffix(b"\n").unwrap_or(&line);
+        if let Some(v) = std::str::from_utf8(text).ok().and_then(&mut f) {
+            return Some(v);
+        }
+    }
+}
+
+#[cfg(not(target_env = "musl"))]
+mod libc_passwd {
+    use super::*;
+
+    /// First buffer size for the string fields of a passwd entry; doubled on ERANGE.
+    const INITIAL_BUF: usize = 1024;
+    /// A passwd line longer than this is not a user we want to log in.
+    const MAX_BUF: usize = 64 * 1024;
+
+    /// getpwnam_r
+    pub fn by_name(name: &str) -> Option<User> {
+        let cname = CString::new(name).ok()?;
+        lookup(|(pwd, buf, len, result)| {
+            // SAFETY: all pointers are valid for the call; buf has `len` writable bytes.
+            unsafe { libc::getpwnam_r(cname.as_ptr(), pwd, buf, len, result) }
+        })
+    }
+
+    /// getpwuid_r
+    pub fn by_uid(uid: u32) -> Option<User> {
+        lookup(|(pwd, buf, len, result)| {
+            // SAFETY: all pointers are valid for the call; buf has `len` writable bytes.
+            unsafe { libc::getpwuid_r(uid, pwd, buf, len, result) }
+        })
+    }
+
+    /// The shape shared by getpwnam_r and getpwuid_r once the key is bound.
+    type GetpwArgs = (
+        *mut libc::passwd,
+        *mut libc::c_char,
+        usize,
+        *mut *mut libc::passwd,
+    );
+
+    /// Runs a getpw*_r call, growing the string buffer on ERANGE up to `MAX_BUF`.
+    fn lookup(call: impl Fn(GetpwArgs) -> i32) -> Option<User> {
+        let mut size = INITIAL_BUF;
+        loop {
+            let mut buf = vec![0 as libc::c_char; size];
+            // SAFETY: passwd is plain old data; an all-zero value is valid (null pointers).
+            let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+            let mut result: *mut libc::passwd = std::ptr::null_mut();
+            let rc = call((&mut pwd, buf.as_mut_ptr(), buf.len(), &mut result));
+            if rc == libc::ERANGE && size < MAX_BUF {
+                size *= 2;
+                continue;
+            }
+            if rc != 0 || result.is_null() {
+                // Not found, or an error (e.g. NSS unavailable): either way, no such user.
+                return None;
+            }
+            return convert(&pwd);
+        }
+    }
+
+    /// getgrnam_r: the gid of a group (e.g. `tty`, which owns terminals).
+    pub fn group_id(name: &str) -> Option<u32> {
+        let cname = CString::new(name).ok()?;
+        let mut size = INITIAL_BUF;
+        loop {
+            let mut buf = vec![0 as libc::c_char; size];
+            // SAFETY: group is plain old data; an all-zero value is valid (null pointers).
+            let mut grp: libc::group = unsafe { std::mem::zeroed() };
+            let mut result: *mut libc::group = std::ptr::null_mut();
+            // SAFETY: all pointers are valid for the call; buf has buf.len() writable bytes.
+            let rc = unsafe {
+                libc::getgrnam_r(
+                    cname.as_ptr(),
+                    &mut grp,
+                    buf.as_mut_ptr(),
+                    buf.len(),
+                    &mut result,
+                )
+            };
+            if rc == libc::ERANGE && size < MAX_BUF {
+                size *= 2;
+                continue;
+            }
+            return (rc == 0 && !result.is_null()).then_some(grp.gr_gid);
+        }
+    }
+
+    /// getgrouplist, bounded by `MAX_GROUPS`.
+    pub fn groups(user: &str, gid: u32) -> Option<Vec<u32>> {
+        let cname = CString::new(user).ok()?;
+        let mut n = crate::config::MAX_GROUPS as libc::c_int;
+        let mut groups = vec![0 as libc::gid_t; n as usize];
+        // SAFETY: groups has n writable entries; n is updated to the count found.
+        let rc = unsafe { libc::getgrouplist(cname.as_ptr(), gid, groups.as_mut_ptr(), &mut n) };
+        if rc < 0 {
+            return None;
+        }
+        groups.truncate(usize::try_from(n).ok()?);
+        Some(groups)
+    }
+
+    /// Copies the fields we need out of the C struct while `buf` is still alive.
+    fn convert(pwd: &libc::passwd) -> Option<User> {
+        let field = |p: *const libc::c_char| -> Option<String> {
+            if p.is_null() {
+                return Some(String::new());
+            }
+            // SAFETY: a successful getpw*_r points the fields at NUL-terminated strings in buf.
+            let s = unsafe { CStr::from_ptr(p) };
+            // Non-UTF-8 names, homes or shells are refused rather than mangled.
+            s.to_str().ok().map(str::to_owned)
+        };
+        let name = field(pwd.pw_name)?;
+        let home = field(pwd.pw_dir)?;
+        let mut shell = field(pwd.pw_shell)?;
+        if shell.is_empty() {
+            // passwd(5): an empty shell field means /bin/sh.
+            shell = "/bin/sh".to_owned();
+        }
+        Some(User {
+            name,
+            uid: pwd.pw_uid,
+            gid: pwd.pw_gid,
+            home,
+            shell,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -165,10 +305,102 @@ mod tests {
     }
 
     #[test]
-    fn groups() {
+    fn group_lookups() {
         assert!(in_group("root", 0, 0));
         assert_eq!(group_id("root"), Some(0));
         assert_eq!(group_id("no-such-group-quoll-test"), None);
+    }
+
+    #[test]
+    fn passwd_lines() {
+        let u = passwd_entry("alice:x:1000:100:Alice,,,:/home/alice:/bin/ash").unwrap();
+        assert_eq!((u.name.as_str(), u.uid, u.gid), ("alice", 1000, 100));
+        assert_eq!(
+            (u.home.as_str(), u.shell.as_str()),
+            ("/home/alice", "/bin/ash")
+        );
+        assert_eq!(passwd_entry("bob:x:5:5::/:").unwrap().shell, "/bin/sh");
+        // The last field takes the rest of the line, as in the C libraries.
+        assert_eq!(
+            passwd_entry("c:x:1:1::/:/bin/a:b").unwrap().shell,
+            "/bin/a:b"
+        );
+        for bad in [
+            "",
+            "# comment",
+            "short:x:1:1::/",
+            "neg:x:-1:1::/:/bin/sh",
+            "big:x:4294967296:1::/:/bin/sh",
+            "sign:x:+1:1::/:/bin/sh",
+            "gid:x:1::::/bin/sh",
+            ":x:1:1::/:/bin/sh",
+            "+nis:x:1:1::/:/bin/sh",
+            "-nis:x:1:1::/:/bin/sh",
+        ] {
+            assert_eq!(passwd_entry(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn group_lines() {
+        assert_eq!(
+            group_entry("wheel:x:10:root,alice"),
+            Some(("wheel", 10, "root,alice"))
+        );
+        assert_eq!(group_entry("empty:x:11:"), Some(("empty", 11, "")));
+        assert_eq!(group_entry("nomembers:x:12"), None);
+        assert_eq!(group_entry("bad:x:z:a"), None);
+        assert_eq!(group_entry("+:x:1:a"), None);
+    }
+
+    #[test]
+    fn group_lists() {
+        // A line that is not UTF-8 is skipped, the rest still read.
+        let bytes: &[u8] = b"wheel:x:10:root,alice\nusers:x:100:\nnot utf8 \xff\n\
+            audio:x:29:bob,alice\ndup:x:10:alice\nprimary:x:100:alice\nsub:x:30:alicex,xalice\n";
+        assert_eq!(groups_in(bytes, "alice", 100), Some(vec![100, 10, 29]));
+        assert_eq!(groups_in(bytes, "bob", 7), Some(vec![7, 29]));
+        assert_eq!(groups_in(bytes, "carol", 7), Some(vec![7]));
+        let max = crate::config::MAX_GROUPS as u32;
+        let many: String = (1..max).map(|g| format!("g{g}:x:{g}:u\n")).collect();
+        assert_eq!(
+            groups_in(many.as_bytes(), "u", 0).map(|g| g.len()),
+            Some(max as usize)
+        );
+        let over = format!("{many}last:x:{max}:u\n");
+        assert_eq!(groups_in(over.as_bytes(), "u", 0), None, "over MAX_GROUPS");
+    }
+
+    /// On glibc the lookups go through the C library; the file parsers must agree with it
+    /// on every local entry (on musl they are what the lookups use).
+    #[test]
+    fn file_parsers_agree_with_the_c_library() {
+        let passwd = std::fs::read_to_string("/etc/passwd").unwrap();
+        for line in passwd.lines() {
+            let Some(u) = passwd_entry(line) else {
+                continue;
+            };
+            assert_eq!(by_name(&u.name), Some(u.clone()), "{line}");
+            let mine = groups_in(std::fs::File::open("/etc/group").unwrap(), &u.name, u.gid);
+            let mut theirs = groups(&u.name, u.gid);
+            if let (Some(a), Some(b)) = (mine.as_ref(), theirs.as_mut()) {
+                assert_eq!(a[0], b[0], "{line}");
+                b.sort_unstable();
+                let mut a = a.clone();
+                a.sort_unstable();
+                assert_eq!(a, *b, "{line}");
+            } else {
+                assert_eq!(mine, theirs, "{line}");
+            }
+        }
+        let group = std::fs::read_to_string("/etc/group").unwrap();
+        for line in group.lines() {
+            let Some((name, gid, _)) = group_entry(line) else {
+                continue;
+            };
+            assert_eq!(group_id(name), Some(gid), "{line}");
+            assert!(group_name(gid).is_some(), "{line}");
+        }
     }
 
     #[test]

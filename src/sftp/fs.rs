@@ -167,7 +167,7 @@ impl Names {
 
     fn group(&mut self, gid: u32) -> &str {
         if self.group.as_ref().map(|(g, _)| *g) != Some(gid) {
-            let name = group_name(gid).unwrap_or_else(|| gid.to_string());
+            let name = crate::daemon::users::group_name(gid).unwrap_or_else(|| gid.to_string());
             self.group = Some((gid, name));
         }
         self.group.as_ref().map_or("", |(_, n)| n)
@@ -191,17 +191,6 @@ impl Names {
         s.extend_from_slice(name);
         s
     }
-}
-
-/// /etc/group lookup (the child has no need for NSS beyond files).
-fn group_name(gid: u32) -> Option<String> {
-    let text = fs::read_to_string("/etc/group").ok()?;
-    text.lines().find_map(|l| {
-        let mut f = l.split(':');
-        let name = f.next()?;
-        let id = f.nth(1)?.parse::<u32>().ok()?;
-        (id == gid).then(|| name.to_string())
-    })
 }
 
 /// `drwxr-xr-x`-style mode, with s/S/t/T for the special bits.
