@@ -390,12 +390,13 @@ fn fail2ban_dropbear_filter_matches_the_syslog_lines() {
     reader.join().unwrap();
     assert!(started, "no syslog line from quoll: {:?}", lines());
 
-    // "<PRI>Mmm dd hh:mm:ss ident[pid]: msg" as a syslog daemon writes it, with the host name.
+    // quoll sends "<PRI>ident[pid]: msg"; a syslog daemon writes "Mmm dd hh:mm:ss host
+    // ident[pid]: msg" with its own clock.
     let text: String = lines()
         .iter()
         .filter_map(|l| {
             let l = &l[l.find('>')? + 1..];
-            Some(format!("{} testhost {}\n", &l[..15], &l[16..]))
+            Some(format!("Nov 26 18:52:01 testhost {l}\n"))
         })
         .collect();
     let file = syslog_srv.dir.join("auth.log");

@@ -15,8 +15,8 @@ static IDENT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 static STDERR_LOGGER: Logger = Logger { to_stderr: true };
 static SYSLOG_LOGGER: Logger = Logger { to_stderr: false };
 
-/// Installs the logger. With `to_stderr` lines go to stderr as `[pid] Mon DD HH:MM:SS msg`
-/// (Dropbear's `-E` style); else as datagrams to syslogd's /dev/log, as syslog(3) sends them.
+/// Installs the logger. With `to_stderr` lines go to stderr as `[pid] 2026-11-26T18:52:01Z msg`
+/// (Dropbear's `-E` style, with the time in UTC); else as datagrams to syslogd's /dev/log.
 /// Only the first call installs a logger (the `log` crate allows one); later calls only
 /// change the level.
 pub fn init(to_stderr: bool, level: log::LevelFilter, ident: &str) {
@@ -52,13 +52,15 @@ impl log::Log for Logger {
     fn flush(&self) {}
 }
 
-/// RFC 3164, as musl's syslog(3) writes it: `<PRI>Mmm dd hh:mm:ss IDENT[PID]: msg`, facility
-/// authpriv.
+/// RFC 3164 without the optional TIMESTAMP: `<PRI>IDENT[PID]: msg`, facility authpriv. The
+/// syslog daemon stamps the message with its own clock and time zone (busybox syslogd,
+/// OpenWrt's logd, journald and syslog-ng do so for a message without one; rsyslog ignores
+/// the sender's time on /dev/log anyway). Local time here would need the C library's time
+/// zone code, 7.5 KB of a static binary, for a field the receiver replaces.
 fn syslog_line(level: log::Level, msg: &str) -> String {
     format!(
-        "<{}>{} {}[{}]: {}",
+        "<{}>{}[{}]: {}",
         libc::LOG_AUTHPRIV | priority(level),
-        format_time(b' '),
         IDENT.get().map_or("quoll", String::as_str),
         std::process::id(),
         msg
@@ -96,37 +98,31 @@ fn priority(level: log::Level) -> libc::c_int {
     }
 }
 
-/// Local time as `Mon DD HH:MM:SS`, or an empty string if the clock cannot be converted.
+/// The time now in UTC as `2026-11-26T18:52:01Z` (no time zone code: see `syslog_line`).
 fn timestamp() -> String {
-    format_time(b'0')
+    // SAFETY: time accepts a null pointer.
+    let now = unsafe { libc::time(std::ptr::null_mut()) };
+    utc(now as i64)
 }
 
-/// Local time as `Mon DD HH:MM:SS` with the day padded by `pad` (b'0', or b' ' for syslog),
-/// formatted here rather than by strftime (musl's uses snprintf; see send_to_syslogd).
-fn format_time(pad: u8) -> String {
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    // SAFETY: time accepts a null pointer; tm is plain old data filled by localtime_r.
-    let tm = unsafe {
-        let now = libc::time(std::ptr::null_mut());
-        let mut tm: libc::tm = std::mem::zeroed();
-        if libc::localtime_r(&now, &mut tm).is_null() {
-            return String::new();
-        }
-        tm
-    };
-    let Some(month) = usize::try_from(tm.tm_mon).ok().and_then(|m| MONTHS.get(m)) else {
-        return String::new();
-    };
-    let day = if tm.tm_mday < 10 {
-        format!("{}{}", pad as char, tm.tm_mday)
-    } else {
-        tm.tm_mday.to_string()
-    };
+/// Seconds since the epoch as an ISO 8601 UTC time; days to a civil date by the usual
+/// era arithmetic (400-year cycles of 146097 days, years starting in March).
+fn utc(secs: i64) -> String {
+    let (days, rem) = (secs.div_euclid(86400), secs.rem_euclid(86400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
     format!(
-        "{month} {day} {:02}:{:02}:{:02}",
-        tm.tm_hour, tm.tm_min, tm.tm_sec
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
     )
 }
 
@@ -154,24 +150,45 @@ mod tests {
     }
 
     #[test]
-    fn timestamp_shape() {
-        let t = timestamp();
-        // "Nov 26 13:20:19"
-        assert_eq!(t.len(), 15, "{t:?}");
-        assert_eq!(&t[3..4], " ");
-        assert_eq!(&t[9..10], ":");
+    fn utc_times() {
+        assert_eq!(utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(utc(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(utc(1_795_715_521), "2026-11-26T17:52:01Z");
+        assert_eq!(utc(4_107_542_399), "2100-02-28T23:59:59Z");
+        assert_eq!(utc(-1), "1969-12-31T23:59:59Z");
+        assert_eq!(timestamp().len(), 20);
+    }
+
+    #[test]
+    fn utc_agrees_with_gmtime() {
+        let mut t: i64 = -86_400 * 365;
+        while t < 8_000_000_000 {
+            // SAFETY: tm is plain old data filled by gmtime_r.
+            let tm = unsafe {
+                let mut tm: libc::tm = std::mem::zeroed();
+                assert!(!libc::gmtime_r(&(t as libc::time_t), &mut tm).is_null());
+                tm
+            };
+            let want = format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+                tm.tm_year + 1900,
+                tm.tm_mon + 1,
+                tm.tm_mday,
+                tm.tm_hour,
+                tm.tm_min,
+                tm.tm_sec
+            );
+            assert_eq!(utc(t), want);
+            t += 7_777_777;
+        }
     }
 
     #[test]
     fn syslog_line_shape() {
         let line = syslog_line(log::Level::Info, "Generated host key");
-        // LOG_AUTHPRIV (10 << 3) | LOG_INFO (6) = 86; "<86>Nov  6 13:20:19 quoll[PID]: ..."
-        assert!(line.starts_with("<86>"), "{line:?}");
-        assert_eq!(&line[7..8], " ", "{line:?}");
-        assert_eq!(&line[13..14], ":", "{line:?}");
-        let pid = format!(" quoll[{}]: Generated host key", std::process::id());
-        assert_eq!(&line[19..], pid, "{line:?}");
-        assert_ne!(&line[8..9], "0", "day padded with a space: {line:?}");
+        // LOG_AUTHPRIV (10 << 3) | LOG_INFO (6) = 86
+        let want = format!("<86>quoll[{}]: Generated host key", std::process::id());
+        assert_eq!(line, want);
     }
 
     #[test]
