@@ -67,7 +67,12 @@ pub fn group_name(gid: u32) -> Option<String> {
 /// `config::MAX_GROUPS` groups: a session never starts with fewer groups than it should.
 pub fn groups(user: &str, gid: u32) -> Option<Vec<u32>> {
     #[cfg(target_env = "musl")]
-    return groups_in(std::fs::File::open("/etc/group").ok()?, user, gid);
+    return match std::fs::File::open("/etc/group") {
+        Ok(f) => groups_in(f, user, gid),
+        // No group file: no supplementary groups (as musl's getgrouplist has it).
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Some(vec![gid]),
+        Err(_) => None,
+    };
     #[cfg(not(target_env = "musl"))]
     libc_passwd::groups(user, gid)
 }
