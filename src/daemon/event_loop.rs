@@ -1433,10 +1433,14 @@ fn read_child_into(conn: &mut Conn, edge: &mut Edge, ch: usize, stderr: bool) {
         match f.read(&mut buf[..room]) {
             Ok(0) => break,
             Ok(n) => {
-                // `n` is within the room asked for just now, so the packet fits; a failure
-                // here would be a bug in that promise, and the bytes would be gone.
-                let sent = conn.channel_send(ch, stderr && !is_pty, &buf[..n]);
-                debug_assert!(sent, "channel_send refused {n} bytes within its room");
+                // `n` is within the room asked for just now, so the packet fits; a refusal
+                // would be a bug in that promise, and closes the connection rather than
+                // lose the bytes.
+                if !conn.channel_send(ch, stderr && !is_pty, &buf[..n]) {
+                    debug_assert!(false, "channel_send refused {n} bytes within its room");
+                    log::error!("Output of {n} bytes did not fit its room; closing");
+                    return;
+                }
             }
             Err(e) if e.kind() == ErrorKind::WouldBlock => return,
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,

@@ -487,12 +487,13 @@ impl Conn {
             .min(self.output.room().saturating_sub(RESERVE + 16))
     }
 
-    /// Sends process output (`ext`: stderr as extended data). `data` must fit `channel_send_room`.
+    /// Sends process output (`ext`: stderr as extended data). `data` must fit
+    /// `channel_send_room`. Bytes that do not fit are never dropped quietly: the connection
+    /// is closed instead (a caller's bug), and false returned.
     pub fn channel_send(&mut self, ch: usize, ext: bool, data: &[u8]) -> bool {
-        if data.len() > self.channel_send_room(ch) {
-            return false;
-        }
-        let Some(c) = self.channels.get(ch) else {
+        let fits = data.len() <= self.channel_send_room(ch);
+        let Some(c) = self.channels.get(ch).filter(|_| fits) else {
+            self.disconnect(fail(reason::BY_APPLICATION, "internal error: output lost"));
             return false;
         };
         let id = c.peer_id();
@@ -507,11 +508,13 @@ impl Conn {
             }
             w.string(data)
         });
-        if r.is_ok() {
-            c.sent_data(data.len());
-            self.sent_data = true;
+        if r.is_err() {
+            self.disconnect(fail(reason::BY_APPLICATION, "internal error: output lost"));
+            return false;
         }
-        r.is_ok()
+        c.sent_data(data.len());
+        self.sent_data = true;
+        true
     }
 
     /// Client bytes waiting for the process's stdin.

@@ -363,6 +363,24 @@ fn disconnect_reason(c: &mut Client) -> u32 {
     u32::from_be_bytes(d[1..5].try_into().unwrap())
 }
 
+/// Output handed over beyond the room is a caller's bug; it must end the connection with a
+/// reason, never vanish while the session goes on.
+#[test]
+fn output_beyond_the_room_closes_the_connection() {
+    let (mut conn, mut host, mut c) = setup(65536);
+    c.handshake(&mut conn, &mut host, true);
+    c.login(&mut conn, &mut host);
+    let ch = c.open_exec(&mut conn, &mut host, b"cat") as usize;
+    let too_much = vec![7u8; conn.channel_send_room(ch) + 1];
+    assert!(!conn.channel_send(ch, false, &too_much));
+    assert_eq!(
+        conn.closing().map(|d| d.reason),
+        Some(msg::reason::BY_APPLICATION)
+    );
+    c.pump(&mut conn, &mut host);
+    assert_eq!(disconnect_reason(&mut c), msg::reason::BY_APPLICATION);
+}
+
 #[test]
 fn login_exec_output_exit_close_in_order() {
     let (mut conn, mut host, mut c) = setup(65536);
