@@ -301,6 +301,23 @@ fn blank_passwords_only_with_b() {
     let srv = quoll(&["-B"]);
     let out = pw_ssh(&srv, &u.name, "", &[], "echo blank-ok");
     assert_eq!(out.code, Some(0), "{}", srv.context(&out));
+    // As with Dropbear, no prompt at all: the client's first request, `none`, lets it in.
+    let mut c = Command::new("ssh");
+    c.args(["-F", "/dev/null", "-p", &srv.port.to_string()]);
+    for o in [
+        format!("UserKnownHostsFile={}", srv.known_hosts.display()),
+        "StrictHostKeyChecking=accept-new".to_string(),
+        "BatchMode=yes".to_string(),
+        "PubkeyAuthentication=no".to_string(),
+        "IdentityAgent=none".to_string(),
+    ] {
+        c.arg("-o").arg(o);
+    }
+    c.arg(format!("{}@127.0.0.1", u.name)).arg("echo no-prompt");
+    let out = run(&mut c, CMD_TIMEOUT);
+    assert_eq!(out.code, Some(0), "{}", srv.context(&out));
+    assert_eq!(out.stdout, "no-prompt\n");
+    assert!(srv.log().contains("Auth succeeded with blank password"));
 }
 
 /// quoll's real syslog lines, under `--syslog-ident dropbear`, as a syslog daemon would write

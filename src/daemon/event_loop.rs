@@ -268,6 +268,15 @@ impl AuthHost for Edge<'_> {
         self.banner
     }
 
+    fn blank_password_ok(&mut self, name: &str) -> bool {
+        // Asked on every client's first request: only a blank account goes on to the
+        // checks (and their log lines) of a password login.
+        if !self.opts.blank_password || !matches!(passwd::hash_of(name), passwd::Hash::Blank) {
+            return false;
+        }
+        self.password_ok(name, b"")
+    }
+
     fn password_ok(&mut self, name: &str, password: &[u8]) -> bool {
         let Some(user) = self.check_user(name) else {
             return false;

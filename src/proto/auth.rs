@@ -20,6 +20,11 @@ pub trait AuthHost {
     fn password_ok(&mut self, _user: &str, _password: &[u8]) -> bool {
         false
     }
+    /// `-B`: may `user` in without any password, on the `none` method (an account with a
+    /// blank password, as Dropbear lets in)? The edge logs a success.
+    fn blank_password_ok(&mut self, _user: &str) -> bool {
+        false
+    }
     /// The `-b` banner, sent before authentication (empty: none).
     fn banner(&self) -> &[u8] {
         &[]
@@ -225,6 +230,12 @@ impl Auth {
                 return Ok((Outcome::InfoRequest, Attempt::None));
             }
             "none" => {
+                let plain = self.policy.password && !self.policy.key_and_password;
+                if plain && user_ok && host.blank_password_ok(user) {
+                    self.done = true;
+                    self.user = name(user);
+                    return Ok((Outcome::Success, Attempt::Password));
+                }
                 // Asking for the method list is not an attempt.
                 return Ok((Outcome::Failure, Attempt::None));
             }

@@ -52,6 +52,9 @@ impl AuthHost for TestHost {
     fn password_ok(&mut self, user: &str, password: &[u8]) -> bool {
         user == "alice" && password == b"open sesame"
     }
+    fn blank_password_ok(&mut self, user: &str) -> bool {
+        user == "blank"
+    }
     fn banner(&self) -> &[u8] {
         b"welcome\n"
     }
@@ -872,6 +875,39 @@ fn password_login_and_methods_list() {
     c.recv_kind(msg::USERAUTH_SUCCESS);
     assert!(conn.authenticated());
     assert_eq!(conn.auth.user.as_str(), "alice");
+}
+
+/// `-B`: a blank account gets in on `none`, as with Dropbear, but only where a password alone
+/// would do.
+#[test]
+fn none_lets_a_blank_account_in_only_where_passwords_alone_are_allowed() {
+    let none = |user: &[u8], policy: super::auth::Policy| {
+        let (mut conn, mut host, mut c) = setup_full(65536, 1 << 30, policy);
+        c.handshake(&mut conn, &mut host, true);
+        service(&mut c, &mut conn, &mut host);
+        c.send(|w| {
+            w.u8(msg::USERAUTH_REQUEST)?;
+            w.string(user)?;
+            w.string(b"ssh-connection")?;
+            w.string(b"none")
+        });
+        c.pump(&mut conn, &mut host);
+        let kind = c.recv().unwrap()[0];
+        (kind, conn.authenticated())
+    };
+    let plain = super::auth::Policy::default();
+    assert_eq!(none(b"blank", plain), (msg::USERAUTH_SUCCESS, true));
+    assert_eq!(none(b"alice", plain), (msg::USERAUTH_FAILURE, false));
+    let no_passwords = super::auth::Policy {
+        password: false,
+        ..plain
+    };
+    assert_eq!(none(b"blank", no_passwords), (msg::USERAUTH_FAILURE, false));
+    let key_first = super::auth::Policy {
+        key_and_password: true,
+        ..plain
+    };
+    assert_eq!(none(b"blank", key_first), (msg::USERAUTH_FAILURE, false));
 }
 
 #[test]
