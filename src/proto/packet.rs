@@ -260,12 +260,26 @@ impl Output {
 
     /// Builds one packet: `fill` writes the payload; padding, length, sequence number and
     /// encryption are done here. On `Err` nothing is queued. A payload of up to `room()` bytes
-    /// always fits.
+    /// always fits. (Only the payload writing is generic: the framing is one copy, not one per
+    /// message kind.)
     pub fn packet(
         &mut self,
         rand_pad: u8,
         fill: impl FnOnce(&mut Writer) -> Result<(), WireError>,
     ) -> Result<(), WireError> {
+        let (p, limit) = self.begin_packet()?;
+        let plen = {
+            let mut w = Writer::new(&mut self.buf[p + 5..p + 5 + limit]);
+            fill(&mut w)?;
+            w.len()
+        };
+        self.finish_packet(p, plen, rand_pad);
+        Ok(())
+    }
+
+    /// Where the next packet starts and how long its payload may be.
+    #[inline(never)]
+    fn begin_packet(&mut self) -> Result<(usize, usize), WireError> {
         // `room()` counts the free space before `start` too: when the tail cannot take the
         // largest packet, move the pending bytes to the front first, or a payload that
         // `room()` promised would not fit (a socket that took only part of the output leaves
@@ -275,12 +289,12 @@ impl Output {
         }
         self.make_room(OVERHEAD + 64)?;
         let limit = (self.buf.len() - self.end).min(MAX_PAYLOAD + OVERHEAD) - OVERHEAD;
-        let p = self.end;
-        let plen = {
-            let mut w = Writer::new(&mut self.buf[p + 5..p + 5 + limit]);
-            fill(&mut w)?;
-            w.len()
-        };
+        Ok((self.end, limit))
+    }
+
+    /// Frames, pads and seals the payload of `plen` bytes written at `p + 5`.
+    #[inline(never)]
+    fn finish_packet(&mut self, p: usize, plen: usize, rand_pad: u8) {
         let aead = self.cipher.is_some();
         // AEAD: the length field is outside the padded block; plain: it is inside.
         let unpadded = if aead { 1 + plen } else { 5 + plen };
@@ -308,7 +322,6 @@ impl Output {
         self.seq = self.seq.wrapping_add(1);
         self.counters.bytes += total as u64;
         self.counters.packets += 1;
-        Ok(())
     }
 }
 
