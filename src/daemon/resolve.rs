@@ -13,14 +13,14 @@
 //! - `/etc/hosts` names match case-insensitively and without the trailing dot, and the first
 //!   matching line wins;
 //! - `_` is allowed in names (musl refuses it), bytes over 0x7f are not;
-//! - a search candidate that times out or gets only failures (SERVFAIL, REFUSED) is skipped
-//!   like an NXDOMAIN or empty answer; musl stops the search there;
+//! - a search candidate that has no address records, times out or gets only failures
+//!   (SERVFAIL, REFUSED) is skipped like an NXDOMAIN; musl ends the search at those;
 //! - `timeout:0` and `attempts:0` count as 1 (musl would send nothing or divide by zero);
 //! - IPv6 nameservers with a `%scope` suffix are not understood.
 
-use std::net::{IpAddr, SocketAddr, UdpSocket};
-use std::os::fd::AsRawFd;
-use std::time::{Duration, Instant};
+use std::net::{IpAddr, SocketAddr};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::time::Instant;
 
 /// What `/etc/resolv.conf` says.
 #[derive(Debug, PartialEq)]
@@ -285,26 +285,53 @@ fn parse_reply(reply: &[u8], query: &[u8]) -> Reply {
     Reply::Answer(None)
 }
 
-/// A non-blocking UDP socket on the unspecified address of one family (the kernel picks a
-/// random port), if a server of that family is configured.
-fn bind(conf: &Conf, v6: bool) -> Option<UdpSocket> {
+/// A non-blocking UDP socket of one family, if a server of that family is configured. The
+/// first sendto binds it to the unspecified address and a random port (autobind).
+fn bind(conf: &Conf, v6: bool) -> Option<OwnedFd> {
     if !conf.ns.iter().any(|a| a.is_ipv6() == v6) {
         return None;
     }
-    let any = if v6 {
-        IpAddr::from([0u8; 16])
-    } else {
-        IpAddr::from([0u8; 4])
+    let family = if v6 { libc::AF_INET6 } else { libc::AF_INET };
+    // SAFETY: plain socket(2); the fd is owned right after.
+    let fd = unsafe {
+        libc::socket(
+            family,
+            libc::SOCK_DGRAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+            0,
+        )
     };
-    let s = UdpSocket::bind(SocketAddr::new(any, 0)).ok()?;
-    s.set_nonblocking(true).ok()?;
-    Some(s)
+    // SAFETY: a fresh socket nothing else owns.
+    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Whether a reply's source is this server: family, port and address (an IPv6 flow label
+/// or scope id aside).
+fn same_peer(from: &libc::sockaddr_storage, ns: &SocketAddr) -> bool {
+    let (want, _) = super::net::sockaddr(*ns);
+    let bytes = |ss: &libc::sockaddr_storage| {
+        // SAFETY: a sockaddr_storage is plain bytes, read within its size.
+        unsafe {
+            core::slice::from_raw_parts(
+                (ss as *const libc::sockaddr_storage).cast::<u8>(),
+                core::mem::size_of::<libc::sockaddr_storage>(),
+            )
+        }
+    };
+    let (a, b) = (bytes(from), bytes(&want));
+    // sockaddr_in: family, port, address in bytes 0..8; sockaddr_in6: family and port in
+    // 0..4, the address in 8..24.
+    let ranges: [core::ops::Range<usize>; 2] = if ns.is_ipv6() {
+        [0..4, 8..24]
+    } else {
+        [0..4, 4..8]
+    };
+    ranges.into_iter().all(|r| a.get(r.clone()) == b.get(r))
 }
 
 /// Asks every server at once for `name`'s A and AAAA records, resending what is unanswered
 /// every `timeout / attempts`, for `timeout` at most. The A address as soon as there is one,
 /// else (once both are answered, or at the timeout) the AAAA address.
-fn query(name: &str, conf: &Conf, socks: &[Option<UdpSocket>; 2]) -> Option<IpAddr> {
+fn query(name: &str, conf: &Conf, socks: &[Option<OwnedFd>; 2]) -> Option<IpAddr> {
     let mut r = [0u8; 4];
     getrandom::fill(&mut r).ok()?;
     let id_a = u16::from_be_bytes([r[0], r[1]]);
@@ -319,15 +346,15 @@ fn query(name: &str, conf: &Conf, socks: &[Option<UdpSocket>; 2]) -> Option<IpAd
     ];
     // Per query: None while unanswered, then the address it gave, if any.
     let mut got: [Option<Option<IpAddr>>; 2] = [None, None];
-    let timeout = Duration::from_secs(conf.timeout.max(1) as u64);
+    // Milliseconds since the first send.
+    let timeout = conf.timeout.max(1) * 1000;
     let interval = timeout / conf.attempts.max(1);
     let start = Instant::now();
-    let deadline = start + timeout;
-    let mut resend = start;
+    let mut resend = 0;
     let mut buf = [0u8; MSG];
     loop {
-        let now = Instant::now();
-        if now >= deadline {
+        let now = start.elapsed().as_millis() as u32;
+        if now >= timeout {
             break;
         }
         if now >= resend {
@@ -337,13 +364,25 @@ fn query(name: &str, conf: &Conf, socks: &[Option<UdpSocket>; 2]) -> Option<IpAd
                 }
                 for ns in &conf.ns {
                     if let Some(s) = &socks[ns.is_ipv6() as usize] {
-                        let _ = s.send_to(&qbuf[..lens[i]], ns);
+                        let (sa, len) = super::net::sockaddr(*ns);
+                        // SAFETY: the query's bytes and a valid sockaddr of length len; a
+                        // failed send is like a lost packet.
+                        unsafe {
+                            libc::sendto(
+                                s.as_raw_fd(),
+                                qbuf.as_ptr().cast(),
+                                lens[i],
+                                0,
+                                (&sa as *const libc::sockaddr_storage).cast(),
+                                len,
+                            )
+                        };
                     }
                 }
             }
             resend = now + interval;
         }
-        let wait = resend.min(deadline).saturating_duration_since(now);
+        let wait = resend.min(timeout) - now;
         let mut pfds = [libc::pollfd {
             fd: -1,
             events: libc::POLLIN,
@@ -356,15 +395,27 @@ fn query(name: &str, conf: &Conf, socks: &[Option<UdpSocket>; 2]) -> Option<IpAd
         }
         // SAFETY: two valid pollfds (poll skips negative fds); an error or EINTR only means
         // another round.
-        unsafe { libc::poll(pfds.as_mut_ptr(), 2, wait.as_millis() as i32 + 1) };
+        unsafe { libc::poll(pfds.as_mut_ptr(), 2, wait as i32 + 1) };
         for s in socks.iter().flatten() {
-            while let Ok((n, from)) = s.recv_from(&mut buf) {
+            loop {
+                // SAFETY: all-zero is a valid sockaddr_storage.
+                let mut from: libc::sockaddr_storage = unsafe { core::mem::zeroed() };
+                let mut from_len = core::mem::size_of_val(&from) as libc::socklen_t;
+                // SAFETY: buf and from are writable for the lengths given.
+                let n = unsafe {
+                    libc::recvfrom(
+                        s.as_raw_fd(),
+                        buf.as_mut_ptr().cast(),
+                        MSG,
+                        0,
+                        (&mut from as *mut libc::sockaddr_storage).cast(),
+                        &mut from_len,
+                    )
+                };
+                // Nothing more (EAGAIN) or an error: poll again.
+                let Ok(n) = usize::try_from(n) else { break };
                 // Only the servers asked may answer (ports included).
-                if !conf
-                    .ns
-                    .iter()
-                    .any(|a| a.ip() == from.ip() && a.port() == from.port())
-                {
+                if !conf.ns.iter().any(|ns| same_peer(&from, ns)) {
                     continue;
                 }
                 for i in 0..2 {
@@ -392,9 +443,10 @@ fn query(name: &str, conf: &Conf, socks: &[Option<UdpSocket>; 2]) -> Option<IpAd
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::net::Ipv4Addr;
+    use std::net::{Ipv4Addr, UdpSocket};
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::{Arc, Mutex};
+    use std::time::Duration;
 
     fn conf(ns: SocketAddr) -> Conf {
         Conf {
@@ -725,10 +777,32 @@ mod tests {
         }
     }
 
+    #[test]
+    fn peers() {
+        let sa = |s: &str| crate::daemon::net::sockaddr(s.parse().unwrap()).0;
+        let v4: SocketAddr = "10.0.0.1:53".parse().unwrap();
+        assert!(same_peer(&sa("10.0.0.1:53"), &v4));
+        assert!(!same_peer(&sa("10.0.0.1:54"), &v4));
+        assert!(!same_peer(&sa("10.0.0.2:53"), &v4));
+        assert!(!same_peer(&sa("[::ffff:10.0.0.1]:53"), &v4));
+        let v6: SocketAddr = "[fe80::1]:53".parse().unwrap();
+        assert!(same_peer(&sa("[fe80::1]:53"), &v6));
+        assert!(same_peer(&sa("[fe80::1%2]:53"), &v6), "scope id aside");
+        assert!(!same_peer(&sa("[fe80::2]:53"), &v6));
+        assert!(!same_peer(&sa("[fe80::1]:5353"), &v6));
+        assert!(!same_peer(&sa("10.0.0.1:53"), &v6));
+    }
+
     /// A fake DNS server on 127.0.0.1; `handle` gets its socket, each query and the sender.
     /// It stops after a few idle seconds.
     fn serve(handle: impl Fn(&UdpSocket, &[u8], SocketAddr) + Send + 'static) -> SocketAddr {
-        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+        serve_on(UdpSocket::bind("127.0.0.1:0").unwrap(), handle)
+    }
+
+    fn serve_on(
+        sock: UdpSocket,
+        handle: impl Fn(&UdpSocket, &[u8], SocketAddr) + Send + 'static,
+    ) -> SocketAddr {
         sock.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
         let addr = sock.local_addr().unwrap();
         std::thread::spawn(move || {
@@ -793,6 +867,23 @@ mod tests {
         let hosts = "192.168.9.9 box.a.test\n";
         assert_eq!(lookup_with("box.a.test", hosts, &c), v4(192, 168, 9, 9));
         assert!(asked.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn end_to_end_ipv6_server() {
+        // Skipped where the loopback has no IPv6.
+        let Ok(sock) = UdpSocket::bind("[::1]:0") else {
+            return;
+        };
+        let addr = serve_on(sock, |s, q, from| {
+            let r = match question(q).1 {
+                TYPE_A => response(q, 0, &[(TYPE_A, &[10, 0, 0, 6])]),
+                _ => response(q, 0, &[]),
+            };
+            s.send_to(&r, from).unwrap();
+        });
+        let c = conf(addr);
+        assert_eq!(lookup_with("six.test", "", &c), v4(10, 0, 0, 6));
     }
 
     #[test]
