@@ -5,7 +5,7 @@
 use super::fds;
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::net::UnixListener;
 use std::path::PathBuf;
@@ -28,6 +28,21 @@ fn literal(host: &str) -> Option<IpAddr> {
         .ok()
 }
 
+/// musl's getaddrinfo is 17 KB of a static binary: musl builds use quoll's own stub
+/// resolver (/etc/hosts, then DNS as /etc/resolv.conf says).
+#[cfg(target_env = "musl")]
+fn lookup(host: &str) -> Option<IpAddr> {
+    super::resolve::lookup(host)
+}
+
+/// glibc builds resolve through NSS, so nsswitch.conf, mDNS and the like keep working.
+#[cfg(not(target_env = "musl"))]
+fn lookup(host: &str) -> Option<IpAddr> {
+    use std::net::ToSocketAddrs;
+    let mut addrs = (host, 0).to_socket_addrs().ok()?;
+    addrs.next().map(|a| a.ip())
+}
+
 /// Starts reaching `host:port`. A name is resolved by a child that first drops to `ids`
 /// (uid, gid) when quoll runs as root, so the resolver code never runs privileged.
 pub fn connect_start(host: &str, port: u32, ids: Option<(u32, u32)>) -> io::Result<Connect> {
@@ -39,7 +54,6 @@ pub fn connect_start(host: &str, port: u32, ids: Option<(u32, u32)>) -> io::Resu
         return Err(io::Error::other("bad host name"));
     }
     let (r, w) = fds::pipe()?;
-    let name = format!("{host}:{port}");
     // SAFETY: single-threaded; the child only resolves, writes and _exits.
     match unsafe { libc::fork() } {
         -1 => Err(io::Error::last_os_error()),
@@ -58,10 +72,10 @@ pub fn connect_start(host: &str, port: u32, ids: Option<(u32, u32)>) -> io::Resu
                 }
             }
             let mut out = File::from(w);
-            if let Some(a) = name.to_socket_addrs().ok().and_then(|mut a| a.next()) {
+            if let Some(ip) = lookup(host) {
                 // One write of a short line: the reader gets it whole (writes up to PIPE_BUF
                 // are atomic).
-                let _ = out.write_all(format!("{}\n", a.ip()).as_bytes());
+                let _ = out.write_all(format!("{ip}\n").as_bytes());
             }
             // SAFETY: leave without running the parent's destructors or atexit handlers.
             unsafe { libc::_exit(0) }

@@ -7,6 +7,7 @@ pub mod forward;
 pub mod net;
 pub mod passwd;
 pub mod pty;
+pub mod resolve;
 pub mod signals;
 pub mod spawn;
 pub mod syslog;
