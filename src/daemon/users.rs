@@ -129,38 +129,41 @@ fn id(field: &str) -> Option<u32> {
 #[cfg_attr(not(target_env = "musl"), allow(dead_code))]
 fn groups_in(file: impl std::io::Read, user: &str, gid: u32) -> Option<Vec<u32>> {
     let mut list = vec![gid];
-    let mut too_many = false;
-    let done: Option<()> = scan(file, |l| {
+    // Stops early (Some) only when there are too many; a read error is no answer either.
+    let stopped = scan(file, |l| {
         let (_, g, members) = group_entry(l)?;
         if members.split(',').any(|m| m == user) && !list.contains(&g) {
             if list.len() == crate::config::MAX_GROUPS {
-                too_many = true;
                 return Some(());
             }
             list.push(g);
         }
         None
     });
-    (done.is_none() && !too_many).then_some(list)
+    matches!(stopped, Ok(None)).then_some(list)
 }
 
 /// The first `Some` that `f` returns for a line of the file at `path`.
 fn each_line<T>(path: &str, f: impl FnMut(&str) -> Option<T>) -> Option<T> {
-    scan(std::fs::File::open(path).ok()?, f)
+    scan(std::fs::File::open(path).ok()?, f).ok().flatten()
 }
 
-/// The first `Some` that `f` returns for a line (lines that are not UTF-8 are skipped).
-fn scan<T>(file: impl std::io::Read, mut f: impl FnMut(&str) -> Option<T>) -> Option<T> {
+/// The first `Some` that `f` returns for a line (lines that are not UTF-8 are skipped);
+/// `Ok(None)` at the end of the file.
+fn scan<T>(
+    file: impl std::io::Read,
+    mut f: impl FnMut(&str) -> Option<T>,
+) -> std::io::Result<Option<T>> {
     let mut r = std::io::BufReader::new(file);
     let mut line = Vec::new();
     loop {
         line.clear();
-        if r.read_until(b'\n', &mut line).ok()? == 0 {
-            return None;
+        if r.read_until(b'\n', &mut line)? == 0 {
+            return Ok(None);
         }
         let text = line.strip_suffix(b"\n").unwrap_or(&line);
         if let Some(v) = std::str::from_utf8(text).ok().and_then(&mut f) {
-            return Some(v);
+            return Ok(Some(v));
         }
     }
 }
@@ -292,6 +295,7 @@ mod libc_passwd {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Read;
 
     #[test]
     fn root_by_name_and_uid() {
@@ -374,6 +378,17 @@ mod tests {
         );
         let over = format!("{many}last:x:{max}:u\n");
         assert_eq!(groups_in(over.as_bytes(), "u", 0), None, "over MAX_GROUPS");
+        // A read error part way is no list, not a shorter one.
+        let failing = b"a:x:1:u\n".chain(Failing);
+        assert_eq!(groups_in(failing, "u", 0), None);
+    }
+
+    struct Failing;
+
+    impl std::io::Read for Failing {
+        fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::from_raw_os_error(libc::EIO))
+        }
     }
 
     /// On glibc the lookups go through the C library; the file parsers must agree with it
