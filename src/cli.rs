@@ -35,7 +35,7 @@ Options:
 -l interface    Listen only on this interface (SO_BINDTODEVICE)
 -i              Service program mode (inetd): one connection on stdin/stdout
 -D dir          Read authorized_keys from dir instead of ~/.ssh
--W window       Receive window per channel in bytes (default 65536, max 1048576)
+-W window       Receive window per channel in bytes (default 262144, max 1048576)
 -K timeout      Keepalive: ask the client after this many seconds of silence,
                 disconnect after 3 unanswered (0 is never, the default)
 -I timeout      Disconnect after this many seconds without traffic (0: never)

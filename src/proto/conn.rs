@@ -1012,6 +1012,6 @@ mod size_tests {
         );
         assert!(core::mem::size_of::<Conn>() <= 4 * 1024);
         assert!(core::mem::size_of::<super::super::channel::Channel>() <= 3 * 1024);
-        assert!(total <= 1280 * 1024, "{total}");
+        assert!(total <= 4352 * 1024, "{total}");
     }
 }
