@@ -913,8 +913,9 @@ mod tests {
         let start = Instant::now();
         assert_eq!(lookup_with("box.a.test", "", &c), None);
         let took = start.elapsed();
+        // Gives up at the timeout (the upper bound leaves room for a loaded emulator).
         assert!(took >= Duration::from_millis(900), "{took:?}");
-        assert!(took < Duration::from_secs(2), "{took:?}");
+        assert!(took < Duration::from_secs(10), "{took:?}");
     }
 
     #[test]
@@ -933,11 +934,10 @@ mod tests {
             s.send_to(&r, from).unwrap();
         });
         let mut c = conf(addr);
-        c.timeout = 1;
+        c.timeout = 2;
         c.attempts = 4;
-        let start = Instant::now();
+        // Only the resend can be answered, and it must come before the 2 s timeout.
         assert_eq!(lookup_with("r.test", "", &c), v4(10, 0, 0, 5));
-        assert!(start.elapsed() < Duration::from_millis(900));
     }
 
     #[test]
@@ -984,8 +984,11 @@ mod tests {
         let (addr, _) = zone_server();
         let mut c = conf(silent);
         c.ns.push(addr);
+        c.timeout = 30;
+        c.attempts = 1;
         let start = Instant::now();
         assert_eq!(lookup_with("both.test", "", &c), v4(10, 0, 0, 2));
-        assert!(start.elapsed() < Duration::from_millis(900));
+        // Asked one after the other, the silent server would take the whole 30 s.
+        assert!(start.elapsed() < Duration::from_secs(10));
     }
 }
