@@ -304,15 +304,8 @@ fn blank_passwords_only_with_b() {
     // As with Dropbear, no prompt at all: the client's first request, `none`, lets it in.
     let mut c = Command::new("ssh");
     c.args(["-F", "/dev/null", "-p", &srv.port.to_string()]);
-    for o in [
-        format!("UserKnownHostsFile={}", srv.known_hosts.display()),
-        "StrictHostKeyChecking=accept-new".to_string(),
-        "BatchMode=yes".to_string(),
-        "PubkeyAuthentication=no".to_string(),
-        "IdentityAgent=none".to_string(),
-    ] {
-        c.arg("-o").arg(o);
-    }
+    srv.client_options(&mut c);
+    c.args(["-o", "PubkeyAuthentication=no"]);
     c.arg(format!("{}@127.0.0.1", u.name)).arg("echo no-prompt");
     let out = run(&mut c, CMD_TIMEOUT);
     assert_eq!(out.code, Some(0), "{}", srv.context(&out));

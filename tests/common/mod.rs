@@ -540,7 +540,7 @@ impl Server {
 
     /// The `-o` options every client command of the harness gets: this server's known_hosts,
     /// no agent, no user configuration, no prompts.
-    fn client_options(&self, c: &mut Command) {
+    pub fn client_options(&self, c: &mut Command) {
         for o in [
             format!("UserKnownHostsFile={}", self.known_hosts.display()),
             "GlobalKnownHostsFile=/dev/null".to_string(),
