@@ -359,7 +359,15 @@ fn fail2ban_dropbear_filter_matches_the_syslog_lines() {
     // The harness's server for its key files; a second quoll logs to syslog.
     let srv = quoll(&[]);
     let port = free_port();
-    let mut child = Command::new(quoll_bin())
+    // Killed also when an assertion below fails, so no daemon outlives the test.
+    struct Killed(std::process::Child);
+    impl Drop for Killed {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let child = Command::new(quoll_bin())
         .args(["-F", "-p", &format!("127.0.0.1:{port}"), "-T", "2"])
         .args(["--syslog-ident", "dropbear", "-r"])
         .arg(&srv.hostkey)
@@ -368,6 +376,7 @@ fn fail2ban_dropbear_filter_matches_the_syslog_lines() {
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
+        .map(Killed)
         .unwrap();
     let started = wait_until(Duration::from_secs(10), || {
         lines().iter().any(|l| l.contains("Not backgrounding"))
@@ -394,8 +403,7 @@ fn fail2ban_dropbear_filter_matches_the_syslog_lines() {
         assert_eq!(ok.code, Some(0), "{}", ok.describe());
         std::thread::sleep(Duration::from_millis(300));
     }
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(child);
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     reader.join().unwrap();
     assert!(started, "no syslog line from quoll: {:?}", lines());
