@@ -361,6 +361,15 @@ impl Client {
     }
 }
 
+/// A logged-in connection with an `exec` channel for `cmd` open (default window).
+fn exec_session(cmd: &[u8]) -> (Box<Conn>, TestHost, Client, usize) {
+    let (mut conn, mut host, mut c) = setup(65536);
+    c.handshake(&mut conn, &mut host, true);
+    c.login(&mut conn, &mut host);
+    let ch = c.open_exec(&mut conn, &mut host, cmd) as usize;
+    (conn, host, c, ch)
+}
+
 fn disconnect_reason(c: &mut Client) -> u32 {
     let d = c.recv_kind(msg::DISCONNECT);
     u32::from_be_bytes(d[1..5].try_into().unwrap())
@@ -370,10 +379,7 @@ fn disconnect_reason(c: &mut Client) -> u32 {
 /// reason, never vanish while the session goes on.
 #[test]
 fn output_beyond_the_room_closes_the_connection() {
-    let (mut conn, mut host, mut c) = setup(65536);
-    c.handshake(&mut conn, &mut host, true);
-    c.login(&mut conn, &mut host);
-    let ch = c.open_exec(&mut conn, &mut host, b"cat") as usize;
+    let (mut conn, mut host, mut c, ch) = exec_session(b"cat");
     let too_much = vec![7u8; conn.channel_send_room(ch) + 1];
     assert!(!conn.channel_send(ch, false, &too_much));
     assert_eq!(
@@ -386,10 +392,7 @@ fn output_beyond_the_room_closes_the_connection() {
 
 #[test]
 fn login_exec_output_exit_close_in_order() {
-    let (mut conn, mut host, mut c) = setup(65536);
-    c.handshake(&mut conn, &mut host, true);
-    c.login(&mut conn, &mut host);
-    let ch = c.open_exec(&mut conn, &mut host, b"echo hi") as usize;
+    let (mut conn, mut host, mut c, ch) = exec_session(b"echo hi");
     assert_eq!(host.started, vec![(ch, Some(b"echo hi".to_vec()))]);
     // Client stdin reaches the process side.
     c.send(|w| {
@@ -426,10 +429,7 @@ fn login_exec_output_exit_close_in_order() {
 
 #[test]
 fn client_rekey_keeps_channel_data_in_order() {
-    let (mut conn, mut host, mut c) = setup(65536);
-    c.handshake(&mut conn, &mut host, true);
-    c.login(&mut conn, &mut host);
-    let ch = c.open_exec(&mut conn, &mut host, b"cat") as usize;
+    let (mut conn, mut host, mut c, ch) = exec_session(b"cat");
     for round in 0..3u8 {
         c.send(|w| {
             w.u8(msg::CHANNEL_DATA)?;
@@ -607,10 +607,7 @@ fn garbage_and_truncation_never_panic() {
 fn output_taken_by_the_socket_in_pieces_loses_nothing() {
     // The edge sends what `channel_send_room` allows while the socket takes only part of the
     // queued output each time (a slow link): every byte must arrive, in order.
-    let (mut conn, mut host, mut c) = setup(65536);
-    c.handshake(&mut conn, &mut host, true);
-    c.login(&mut conn, &mut host);
-    let ch = c.open_exec(&mut conn, &mut host, b"cat") as usize;
+    let (mut conn, _host, mut c, ch) = exec_session(b"cat");
     let byte = |i: usize| (i % 251) as u8;
     let (mut sent, mut seed) = (0usize, 7u32);
     let mut received = Vec::new();
