@@ -222,6 +222,51 @@ impl Host for Edge<'_> {
 }
 
 impl Edge<'_> {
+    /// A password login for `name` (the user's hash, when the caller has read it already):
+    /// the account checks, `-s`/`-g`, the hash, and the log lines, as Dropbear words them.
+    fn password_login(&mut self, name: &str, password: &[u8], hash: Option<passwd::Hash>) -> bool {
+        let Some(user) = self.check_user(name) else {
+            return false;
+        };
+        if self.opts.no_password || (self.opts.no_root_password && user.uid == 0) {
+            warn!(
+                "Password login for '{}' from {} refused: password logins disabled",
+                name, self.peer
+            );
+            return false;
+        }
+        let ok = match hash.unwrap_or_else(|| passwd::hash_of(name)) {
+            passwd::Hash::Locked => {
+                warn!("User account '{}' is locked", name);
+                return false;
+            }
+            passwd::Hash::Blank if self.opts.blank_password => {
+                info!(
+                    "Auth succeeded with blank password for '{}' from {}",
+                    name, self.peer
+                );
+                true
+            }
+            passwd::Hash::Blank => {
+                warn!("User '{}' has blank password, rejected", name);
+                return false;
+            }
+            passwd::Hash::Crypt(h) => passwd::matches(password, &h),
+        };
+        if !ok {
+            warn!("Bad password attempt for '{}' from {}", name, self.peer);
+            return false;
+        }
+        info!("Password auth succeeded for '{}' from {}", name, self.peer);
+        // -t: the key's options (checked for this user first) stay in force.
+        let same_user = self.user.as_ref().is_some_and(|u| u.uid == user.uid);
+        if !(self.opts.key_and_password && same_user) {
+            *self.key_options = KeyOptions::default();
+        }
+        *self.user = Some(user);
+        true
+    }
+
     /// The checks every method shares (Dropbear's `checkusername`): the user exists, may log
     /// in to this daemon (`-w`, `-G`, quoll's own uid when not root) and has a shell listed in
     /// /etc/shells.
@@ -271,53 +316,15 @@ impl AuthHost for Edge<'_> {
     fn blank_password_ok(&mut self, name: &str) -> bool {
         // Asked on every client's first request: only a blank account goes on to the
         // checks (and their log lines) of a password login.
-        if !self.opts.blank_password || !matches!(passwd::hash_of(name), passwd::Hash::Blank) {
+        if !self.opts.blank_password {
             return false;
         }
-        self.password_ok(name, b"")
+        let hash = passwd::hash_of(name);
+        matches!(hash, passwd::Hash::Blank) && self.password_login(name, b"", Some(hash))
     }
 
     fn password_ok(&mut self, name: &str, password: &[u8]) -> bool {
-        let Some(user) = self.check_user(name) else {
-            return false;
-        };
-        if self.opts.no_password || (self.opts.no_root_password && user.uid == 0) {
-            warn!(
-                "Password login for '{}' from {} refused: password logins disabled",
-                name, self.peer
-            );
-            return false;
-        }
-        let ok = match passwd::hash_of(name) {
-            passwd::Hash::Locked => {
-                warn!("User account '{}' is locked", name);
-                return false;
-            }
-            passwd::Hash::Blank if self.opts.blank_password => {
-                info!(
-                    "Auth succeeded with blank password for '{}' from {}",
-                    name, self.peer
-                );
-                true
-            }
-            passwd::Hash::Blank => {
-                warn!("User '{}' has blank password, rejected", name);
-                return false;
-            }
-            passwd::Hash::Crypt(h) => passwd::matches(password, &h),
-        };
-        if !ok {
-            warn!("Bad password attempt for '{}' from {}", name, self.peer);
-            return false;
-        }
-        info!("Password auth succeeded for '{}' from {}", name, self.peer);
-        // -t: the key's options (checked for this user first) stay in force.
-        let same_user = self.user.as_ref().is_some_and(|u| u.uid == user.uid);
-        if !(self.opts.key_and_password && same_user) {
-            *self.key_options = KeyOptions::default();
-        }
-        *self.user = Some(user);
-        true
+        self.password_login(name, password, None)
     }
 
     fn pubkey_allowed(&mut self, name: &str, blob: &[u8]) -> bool {
