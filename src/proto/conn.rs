@@ -492,29 +492,33 @@ impl Conn {
     /// is closed instead (a caller's bug), and false returned.
     pub fn channel_send(&mut self, ch: usize, ext: bool, data: &[u8]) -> bool {
         let fits = data.len() <= self.channel_send_room(ch);
-        let Some(c) = self.channels.get(ch).filter(|_| fits) else {
-            self.disconnect(fail(reason::BY_APPLICATION, "internal error: output lost"));
-            return false;
-        };
-        let id = c.peer_id();
-        let r = self.output.packet(0, |w| {
-            if ext {
-                w.u8(msg::CHANNEL_EXTENDED_DATA)?;
-                w.u32(id)?;
-                w.u32(1)?;
-            } else {
-                w.u8(msg::CHANNEL_DATA)?;
-                w.u32(id)?;
+        let sent = match self.channels.get(ch).filter(|_| fits) {
+            Some(c) => {
+                let id = c.peer_id();
+                let r = self.output.packet(0, |w| {
+                    if ext {
+                        w.u8(msg::CHANNEL_EXTENDED_DATA)?;
+                        w.u32(id)?;
+                        w.u32(1)?;
+                    } else {
+                        w.u8(msg::CHANNEL_DATA)?;
+                        w.u32(id)?;
+                    }
+                    w.string(data)
+                });
+                if r.is_ok() {
+                    c.sent_data(data.len());
+                }
+                r.is_ok()
             }
-            w.string(data)
-        });
-        if r.is_err() {
+            None => false,
+        };
+        if sent {
+            self.sent_data = true;
+        } else {
             self.disconnect(fail(reason::BY_APPLICATION, "internal error: output lost"));
-            return false;
         }
-        c.sent_data(data.len());
-        self.sent_data = true;
-        true
+        sent
     }
 
     /// Client bytes waiting for the process's stdin.

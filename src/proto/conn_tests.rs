@@ -788,6 +788,16 @@ fn remote_forward_reply_carries_port_and_outgoing_channel_opens() {
 }
 
 /// The client's side of a password attempt.
+/// A `none` request: the method list, or with `-B` a blank account's way in.
+fn send_none(c: &mut Client, user: &[u8]) {
+    c.send(|w| {
+        w.u8(msg::USERAUTH_REQUEST)?;
+        w.string(user)?;
+        w.string(b"ssh-connection")?;
+        w.string(b"none")
+    });
+}
+
 fn send_password(c: &mut Client, password: &[u8]) {
     c.send(|w| {
         w.u8(msg::USERAUTH_REQUEST)?;
@@ -858,12 +868,7 @@ fn password_login_and_methods_list() {
     let (mut conn, mut host, mut c) = setup(65536);
     c.handshake(&mut conn, &mut host, true);
     service(&mut c, &mut conn, &mut host);
-    c.send(|w| {
-        w.u8(msg::USERAUTH_REQUEST)?;
-        w.string(b"alice")?;
-        w.string(b"ssh-connection")?;
-        w.string(b"none")
-    });
+    send_none(&mut c, b"alice");
     send_password(&mut c, b"open sesame");
     c.pump(&mut conn, &mut host);
     let (methods, partial) = failure_methods(&c.recv().unwrap());
@@ -882,12 +887,7 @@ fn none_lets_a_blank_account_in_only_where_passwords_alone_are_allowed() {
         let (mut conn, mut host, mut c) = setup_full(65536, 1 << 30, policy);
         c.handshake(&mut conn, &mut host, true);
         service(&mut c, &mut conn, &mut host);
-        c.send(|w| {
-            w.u8(msg::USERAUTH_REQUEST)?;
-            w.string(user)?;
-            w.string(b"ssh-connection")?;
-            w.string(b"none")
-        });
+        send_none(&mut c, user);
         c.pump(&mut conn, &mut host);
         let kind = c.recv().unwrap()[0];
         (kind, conn.authenticated())
