@@ -7,7 +7,7 @@ use std::path::Path;
 
 pub(crate) fn cpath(path: &Path) -> io::Result<CString> {
     CString::new(path.as_os_str().as_bytes())
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))
+        .map_err(|_| crate::ioerr::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))
 }
 
 /// Sets atime and mtime (whole seconds) of `path`, of the link itself when `follow` is false.

@@ -143,7 +143,7 @@ pub fn default_comment() -> String {
 }
 
 fn random(buf: &mut [u8]) -> io::Result<()> {
-    getrandom::fill(buf).map_err(|e| io::Error::other(format!("getrandom: {e}")))
+    getrandom::fill(buf).map_err(|e| crate::ioerr::other(format!("getrandom: {e}")))
 }
 
 // ---- Parsing ----

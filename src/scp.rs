@@ -822,7 +822,7 @@ impl<R: Read, W: Write> Scp<'_, R, W> {
             } else {
                 match file.read(&mut buf[..want]) {
                     Ok(0) => {
-                        read_err = Some(io::Error::other("file shrank while being sent"));
+                        read_err = Some(crate::ioerr::other("file shrank while being sent"));
                         continue;
                     }
                     Ok(n) => n,

@@ -515,7 +515,7 @@ impl Edge<'_> {
         let slot = self
             .sessions
             .get_mut(ch)
-            .ok_or_else(|| io::Error::other("no session slot"))?;
+            .ok_or_else(|| crate::ioerr::other("no session slot"))?;
         // -c wins over authorized_keys command= (the administrator's policy for everyone).
         let forced = self
             .opts
@@ -623,14 +623,14 @@ impl Server {
             }
         }
         if listeners.is_empty() && !opts.inetd {
-            return Err(last_err.unwrap_or_else(|| io::Error::other("no listening address")));
+            return Err(last_err.unwrap_or_else(|| crate::ioerr::other("no listening address")));
         }
         let banner = match &opts.banner {
             Some(p) => {
                 let b = std::fs::read(p)
-                    .map_err(|e| io::Error::other(format!("banner {}: {e}", p.display())))?;
+                    .map_err(|e| crate::ioerr::other(format!("banner {}: {e}", p.display())))?;
                 if b.len() > crate::config::MAX_BANNER {
-                    return Err(io::Error::other(format!(
+                    return Err(crate::ioerr::other(format!(
                         "banner {} is larger than {} bytes",
                         p.display(),
                         crate::config::MAX_BANNER
@@ -1053,7 +1053,7 @@ impl Server {
             libc::dup2(null.as_raw_fd(), 1);
         }
         if !self.ensure_key() {
-            return Err(io::Error::other("no host key"));
+            return Err(crate::ioerr::other("no host key"));
         }
         let peer = peer.unwrap_or(unspecified);
         self.add_conn(Stream::Pipes { r, w }, peer, local.unwrap_or(unspecified));

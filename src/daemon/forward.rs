@@ -7,6 +7,7 @@ use std::fs::File;
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::UnixListener;
 use std::path::PathBuf;
 
@@ -46,12 +47,12 @@ fn lookup(host: &str) -> Option<IpAddr> {
 /// Starts reaching `host:port`. A name is resolved by a child that first drops to `ids`
 /// (uid, gid) when quoll runs as root, so the resolver code never runs privileged.
 pub fn connect_start(host: &str, port: u32, ids: Option<(u32, u32)>) -> io::Result<Connect> {
-    let port = u16::try_from(port).map_err(|_| io::Error::other("port out of range"))?;
+    let port = u16::try_from(port).map_err(|_| crate::ioerr::other("port out of range"))?;
     if let Some(ip) = literal(host) {
         return connect_addr(SocketAddr::new(ip, port)).map(Connect::Connecting);
     }
     if host.is_empty() || host.len() > 255 || host.contains('\0') {
-        return Err(io::Error::other("bad host name"));
+        return Err(crate::ioerr::other("bad host name"));
     }
     let (r, w) = fds::pipe()?;
     // SAFETY: single-threaded; the child only resolves, writes and _exits.
@@ -101,7 +102,7 @@ pub fn resolved(pipe: &mut File, port: u16) -> io::Result<Option<TcpStream>> {
     let ip: IpAddr = text
         .trim()
         .parse()
-        .map_err(|_| io::Error::other("name not found"))?;
+        .map_err(|_| crate::ioerr::other("name not found"))?;
     connect_addr(SocketAddr::new(ip, port)).map(Some)
 }
 
@@ -170,12 +171,12 @@ pub struct Forward {
 /// Binds a `tcpip-forward` listener. Without `any_address` (Dropbear's `-a`) it listens on
 /// loopback only, whatever address was asked for.
 pub fn bind_remote(address: &str, port: u32, any_address: bool) -> io::Result<Forward> {
-    let p = u16::try_from(port).map_err(|_| io::Error::other("port out of range"))?;
+    let p = u16::try_from(port).map_err(|_| crate::ioerr::other("port out of range"))?;
     let ip = match (address, any_address) {
         (_, false) => IpAddr::V4(Ipv4Addr::LOCALHOST),
         ("" | "0.0.0.0" | "*", true) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         ("::", true) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
-        (a, true) => literal(a).ok_or_else(|| io::Error::other("not an address"))?,
+        (a, true) => literal(a).ok_or_else(|| crate::ioerr::other("not an address"))?,
     };
     let listener = super::net::listen(SocketAddr::new(ip, p), None)?;
     let bound = listener.local_addr()?.port() as u32;
@@ -201,9 +202,7 @@ impl AgentSock {
         if p.is_null() {
             return Err(io::Error::last_os_error());
         }
-        let dir = PathBuf::from(
-            std::str::from_utf8(&template[..template.len() - 1]).map_err(io::Error::other)?,
-        );
+        let dir = PathBuf::from(std::ffi::OsStr::from_bytes(&template[..template.len() - 1]));
         let path = dir.join(format!("agent.{}", std::process::id()));
         let made = (|| {
             let listener = UnixListener::bind(&path)?;

@@ -56,7 +56,7 @@ pub fn listen(addr: SocketAddr, interface: Option<&str>) -> io::Result<TcpListen
                 dev.len() as u32,
             )
         })
-        .map_err(|e| io::Error::new(e.kind(), format!("interface '{dev}': {e}")))?;
+        .map_err(|e| crate::ioerr::new(e.kind(), format!("interface '{dev}': {e}")))?;
     }
     if addr.is_ipv6() {
         opt(libc::IPPROTO_IPV6, libc::IPV6_V6ONLY)?;

@@ -48,7 +48,7 @@ pub fn open(size: WinSize, uid: u32) -> io::Result<Pty> {
         return Err(io::Error::last_os_error());
     }
     let name = format!("/dev/pts/{n}");
-    let cname = CString::new(name.clone()).map_err(|_| io::Error::other("pty name"))?;
+    let cname = CString::new(name.clone()).map_err(|_| crate::ioerr::other("pty name"))?;
 
     // SAFETY: cname is a valid C string; open returns a new descriptor or -1.
     let slave = unsafe { libc::open(cname.as_ptr(), flags) };

@@ -61,7 +61,7 @@ pub fn launch<'a>(
 ) -> io::Result<(Option<&'a [u8]>, Option<Builtin>)> {
     if let (Some(name), false) = (subsystem, forced) {
         if name != "sftp" || opts.no_sftp {
-            return Err(io::Error::other(format!(
+            return Err(crate::ioerr::other(format!(
                 "subsystem '{name}' is not available"
             )));
         }
@@ -72,7 +72,7 @@ pub fn launch<'a>(
             #[cfg(not(feature = "sftp"))]
             None => match config::SFTP_SERVERS.iter().find(|p| is_executable(p)) {
                 Some(p) => Ok((Some(p.as_bytes()), None)),
-                None => Err(io::Error::other("no sftp-server installed")),
+                None => Err(crate::ioerr::other("no sftp-server installed")),
             },
         };
     }
@@ -171,7 +171,7 @@ struct Prepared {
 }
 
 fn nul_error(what: &str) -> io::Error {
-    io::Error::new(
+    crate::ioerr::new(
         io::ErrorKind::InvalidInput,
         format!("{what} contains a NUL byte"),
     )
@@ -210,7 +210,7 @@ impl Prepared {
             envp_ptrs,
             groups: if spec.drop_privileges {
                 let mut g = super::users::groups(&user.name, user.gid).ok_or_else(|| {
-                    io::Error::other(format!(
+                    crate::ioerr::other(format!(
                         "cannot read the groups of {} (or more than {})",
                         user.name,
                         config::MAX_GROUPS

@@ -324,7 +324,8 @@ pub enum Request<'a> {
     Unknown(u8),
 }
 
-/// Extensions announced in VERSION, with their versions.
+/// Extensions announced in VERSION, with their versions. `Request::parse` knows them by
+/// their position here.
 pub const EXTENSIONS: &[(&str, &str)] = &[
     ("posix-rename@openssh.com", "1"),
     ("statvfs@openssh.com", "2"),
@@ -394,25 +395,27 @@ impl<'a> Request<'a> {
             },
             FXP_EXTENDED => {
                 let name = r.string()?;
-                match name {
-                    b"posix-rename@openssh.com" => Request::PosixRename {
+                // By position in EXTENSIONS: a `match` on byte-string patterns compiles to a
+                // byte-by-byte decision tree (2.5 KB on MIPS); slice equality is one bcmp call.
+                match EXTENSIONS.iter().position(|(n, _)| n.as_bytes() == name) {
+                    Some(0) => Request::PosixRename {
                         from: r.string()?,
                         to: r.string()?,
                     },
-                    b"statvfs@openssh.com" => Request::Statvfs(r.string()?),
-                    b"fstatvfs@openssh.com" => Request::Fstatvfs(r.string()?),
-                    b"hardlink@openssh.com" => Request::Hardlink {
+                    Some(1) => Request::Statvfs(r.string()?),
+                    Some(2) => Request::Fstatvfs(r.string()?),
+                    Some(3) => Request::Hardlink {
                         from: r.string()?,
                         to: r.string()?,
                     },
-                    b"fsync@openssh.com" => Request::Fsync(r.string()?),
-                    b"limits@openssh.com" => Request::Limits,
-                    b"expand-path@openssh.com" => Request::ExpandPath(r.string()?),
-                    b"lsetstat@openssh.com" => Request::Lsetstat {
+                    Some(4) => Request::Fsync(r.string()?),
+                    Some(5) => Request::Lsetstat {
                         path: r.string()?,
                         attrs: r.attrs()?,
                     },
-                    other => Request::UnknownExtended(other),
+                    Some(6) => Request::Limits,
+                    Some(7) => Request::ExpandPath(r.string()?),
+                    _ => Request::UnknownExtended(name),
                 }
             }
             other => Request::Unknown(other),
