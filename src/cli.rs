@@ -81,9 +81,43 @@ fn err<T>(msg: impl Into<String>) -> Result<T, CliError> {
     Err(CliError(msg.into()))
 }
 
-fn number<T: std::str::FromStr>(flag: &str, v: &str) -> Result<T, CliError> {
-    v.parse()
-        .map_err(|_| CliError(format!("{flag}: '{v}' is not a valid number")))
+/// A number for `flag` in `min..=max`. One function for every numeric flag, out of line: the
+/// parser is the largest part of start-up code on a router build.
+#[inline(never)]
+fn bounded(flag: &str, v: &str, min: u64, max: u64) -> Result<u64, CliError> {
+    let n: u64 = v
+        .parse()
+        .map_err(|_| CliError(format!("{flag}: '{v}' is not a valid number")))?;
+    if n < min || n > max {
+        return err(if max == u64::MAX {
+            format!("{flag}: must be at least {min}")
+        } else {
+            format!("{flag}: must be between {min} and {max}")
+        });
+    }
+    Ok(n)
+}
+
+/// The words after the one being parsed.
+struct Words<'a> {
+    args: &'a [String],
+    i: usize,
+}
+
+impl Words<'_> {
+    /// A flag's value: `inline` (the rest of the word: `-p22`, `--x=v`) or the next word.
+    #[inline(never)]
+    fn value(&mut self, flag: &str, inline: Option<&str>) -> Result<String, CliError> {
+        if let Some(v) = inline {
+            return Ok(v.to_string());
+        }
+        let v = self
+            .args
+            .get(self.i)
+            .ok_or_else(|| CliError(format!("{flag} needs a value")))?;
+        self.i += 1;
+        Ok(v.clone())
+    }
 }
 
 /// `[address:]port`, with `[v6]:port` for IPv6; no address means every IPv4 and IPv6 address.
@@ -108,145 +142,104 @@ pub fn parse_listen(v: &str) -> Result<Vec<SocketAddr>, CliError> {
 }
 
 pub fn parse(args: &[String]) -> Result<Cli, CliError> {
+    const MAX: u64 = u64::MAX;
     let mut o = Options::default();
     let mut seen_r = false;
-    let mut i = 0;
-    while i < args.len() {
-        let arg = &args[i];
-        i += 1;
+    let mut w = Words { args, i: 0 };
+    while let Some(arg) = args.get(w.i) {
+        w.i += 1;
         if let Some(long) = arg.strip_prefix("--") {
             let (name, inline) = match long.split_once('=') {
-                Some((n, v)) => (n, Some(v.to_string())),
+                Some((n, v)) => (n, Some(v)),
                 None => (long, None),
             };
-            let mut value = || -> Result<String, CliError> {
-                if let Some(v) = inline.clone() {
-                    return Ok(v);
-                }
-                i += 1;
-                args.get(i - 1)
-                    .cloned()
-                    .ok_or_else(|| CliError(format!("--{name} needs a value")))
-            };
+            let flag = &arg[..name.len() + 2];
+            let cap = MAX_CONNECTIONS_CAP as u64;
             match name {
                 "max-conns" => {
-                    let n: usize = number("--max-conns", &value()?)?;
-                    if n == 0 || n > MAX_CONNECTIONS_CAP {
-                        return err(format!("--max-conns: must be 1..={MAX_CONNECTIONS_CAP}"));
-                    }
-                    o.max_connections = n;
+                    o.max_connections = bounded(flag, &w.value(flag, inline)?, 1, cap)? as usize
                 }
                 "login-grace" => {
-                    let n: u64 = number("--login-grace", &value()?)?;
-                    if n == 0 {
-                        return err("--login-grace: must be at least 1");
-                    }
-                    o.login_grace_secs = n;
+                    o.login_grace_secs = bounded(flag, &w.value(flag, inline)?, 1, MAX)?
                 }
                 "max-unauth" => {
-                    let n: usize = number("--max-unauth", &value()?)?;
-                    if n == 0 || n > MAX_CONNECTIONS_CAP {
-                        return err(format!("--max-unauth: must be 1..={MAX_CONNECTIONS_CAP}"));
-                    }
-                    o.max_unauth = n;
+                    o.max_unauth = bounded(flag, &w.value(flag, inline)?, 1, cap)? as usize
                 }
                 "max-unauth-per-addr" => {
-                    let n: usize = number("--max-unauth-per-addr", &value()?)?;
-                    if n == 0 || n > MAX_CONNECTIONS_CAP {
-                        return err(format!(
-                            "--max-unauth-per-addr: must be 1..={MAX_CONNECTIONS_CAP}"
-                        ));
-                    }
-                    o.max_unauth_per_addr = n;
+                    o.max_unauth_per_addr = bounded(flag, &w.value(flag, inline)?, 1, cap)? as usize
                 }
                 "max-sessions" => {
-                    let n: usize = number("--max-sessions", &value()?)?;
-                    if n == 0 || n > MAX_CHANNELS {
-                        return err(format!("--max-sessions: must be 1..={MAX_CHANNELS}"));
-                    }
-                    o.max_channels = n;
+                    let v = w.value(flag, inline)?;
+                    o.max_channels = bounded(flag, &v, 1, MAX_CHANNELS as u64)? as usize
                 }
                 "permit-user-env" => o.permit_user_env = true,
                 "syslog-ident" => {
-                    let v = value()?;
+                    let v = w.value(flag, inline)?;
                     if v.is_empty() || v.len() > 32 || !v.bytes().all(|c| c.is_ascii_graphic()) {
                         return err("--syslog-ident: 1 to 32 printable characters");
                     }
                     o.syslog_ident = v;
                 }
-                "sftp-server" => o.sftp_server = Some(value()?.into()),
+                "sftp-server" => o.sftp_server = Some(w.value(flag, inline)?.into()),
                 "no-sftp" => o.no_sftp = true,
                 "builtin-scp" if cfg!(feature = "scp") => o.builtin_scp = true,
                 "builtin-scp" => return err("--builtin-scp: this quoll has no built-in scp"),
                 "help" => return Ok(Cli::Help),
                 "version" => return Ok(Cli::Version),
-                _ => return err(format!("unknown option --{name}")),
+                _ => return err(format!("unknown option {flag}")),
             }
             continue;
         }
         let Some(flags) = arg.strip_prefix('-').filter(|f| !f.is_empty()) else {
             return err(format!("unexpected argument '{arg}'"));
         };
-        let chars: Vec<char> = flags.chars().collect();
-        let mut j = 0;
-        while j < chars.len() {
-            let c = chars[j];
-            j += 1;
-            // Flags with a value take the rest of this word or the next word (Dropbear style).
-            let mut value = || -> Result<String, CliError> {
-                let rest: String = chars[j..].iter().collect();
-                j = chars.len();
-                if !rest.is_empty() {
-                    return Ok(rest);
-                }
-                i += 1;
-                args.get(i - 1)
-                    .cloned()
-                    .ok_or_else(|| CliError(format!("-{c} needs a value")))
-            };
-            match c {
-                'r' => {
-                    let v = value()?;
-                    if seen_r {
-                        o.extra_hostkeys.push(v.into());
-                    } else {
+        for (at, c) in flags.char_indices() {
+            let flag = format!("-{c}");
+            if "rpPDTWbGclKIMQ".contains(c) {
+                // A value: the rest of this word or the next word (Dropbear style).
+                let rest = &flags[at + c.len_utf8()..];
+                let v = w.value(&flag, Some(rest).filter(|r| !r.is_empty()))?;
+                match c {
+                    'r' if seen_r => o.extra_hostkeys.push(v.into()),
+                    'r' => {
                         o.hostkey = v.into();
                         seen_r = true;
                     }
+                    'p' => {
+                        o.listen.extend(parse_listen(&v)?);
+                        if o.listen.len() > MAX_LISTENERS {
+                            return err(format!("-p: at most {MAX_LISTENERS} listening addresses"));
+                        }
+                    }
+                    'P' => o.pidfile = Some(v.into()),
+                    'D' => o.auth_dir = Some(v.into()),
+                    'T' => o.max_auth_tries = bounded(&flag, &v, 1, u32::MAX.into())? as u32,
+                    'W' => {
+                        let min = crate::config::MAX_CHANNEL_PACKET.into();
+                        o.window = bounded(&flag, &v, min, MAX_WINDOW.into())? as u32;
+                    }
+                    'b' => o.banner = Some(v.into()),
+                    'G' => o.group = Some(v),
+                    'c' => o.forced_command = Some(v),
+                    'l' => o.interface = Some(v),
+                    'K' => o.keepalive_secs = bounded(&flag, &v, 0, MAX)?,
+                    'I' => o.idle_timeout_secs = bounded(&flag, &v, 0, MAX)?,
+                    'M' => o.max_session_secs = bounded(&flag, &v, 0, MAX)?,
+                    _ => {
+                        if query(&v).is_none() {
+                            return err(format!("-Q: '{v}' is not one of kex, sig, cipher, mac"));
+                        }
+                        return Ok(Cli::Query(v));
+                    }
                 }
+                break;
+            }
+            match c {
                 'R' => o.defer_keygen = true,
                 'F' => o.foreground = true,
                 'E' => o.log_stderr = true,
-                'p' => {
-                    let v = value()?;
-                    o.listen.extend(parse_listen(&v)?);
-                    if o.listen.len() > MAX_LISTENERS {
-                        return err(format!("-p: at most {MAX_LISTENERS} listening addresses"));
-                    }
-                }
-                'P' => o.pidfile = Some(value()?.into()),
-                'D' => o.auth_dir = Some(value()?.into()),
-                'T' => {
-                    let n: u32 = number("-T", &value()?)?;
-                    if n == 0 {
-                        return err("-T: must be at least 1");
-                    }
-                    o.max_auth_tries = n;
-                }
-                'W' => {
-                    let n: u32 = number("-W", &value()?)?;
-                    if !(crate::config::MAX_CHANNEL_PACKET..=MAX_WINDOW).contains(&n) {
-                        return err(format!(
-                            "-W: must be between {} and {MAX_WINDOW}",
-                            crate::config::MAX_CHANNEL_PACKET
-                        ));
-                    }
-                    o.window = n;
-                }
-                'b' => o.banner = Some(value()?.into()),
                 'e' => o.pass_env = true,
                 'w' => o.no_root = true,
-                'G' => o.group = Some(value()?),
                 's' => o.no_password = true,
                 'g' => o.no_root_password = true,
                 'B' => o.blank_password = true,
@@ -254,24 +247,12 @@ pub fn parse(args: &[String]) -> Result<Cli, CliError> {
                 'j' => o.no_local_forward = true,
                 'k' => o.no_remote_forward = true,
                 'a' => o.forward_any_address = true,
-                'c' => o.forced_command = Some(value()?),
-                'l' => o.interface = Some(value()?),
                 'i' => o.inetd = true,
-                'K' => o.keepalive_secs = number("-K", &value()?)?,
-                'I' => o.idle_timeout_secs = number("-I", &value()?)?,
-                'M' => o.max_session_secs = number("-M", &value()?)?,
-                'Q' => {
-                    let v = value()?;
-                    if query(&v).is_none() {
-                        return err(format!("-Q: '{v}' is not one of kex, sig, cipher, mac"));
-                    }
-                    return Ok(Cli::Query(v));
-                }
                 // No motd and no QoS marks: already true of quoll.
                 'm' | 'z' => {}
                 'V' => return Ok(Cli::Version),
                 'h' => return Ok(Cli::Help),
-                _ => return err(format!("unknown option -{c}")),
+                _ => return err(format!("unknown option {flag}")),
             }
         }
     }
@@ -413,6 +394,44 @@ mod tests {
             (o.max_unauth, o.max_unauth_per_addr, o.max_channels),
             (5, 2, 3)
         );
+    }
+
+    #[test]
+    fn values_inline_or_next_and_bounds() {
+        // A value flag ends its word: "-Fp22" is -F then -p 22; "-pF" is -p with "F".
+        let o = run(&["-Fp2222", "-T", "4", "--login-grace=7", "--max-conns", "9"]).unwrap();
+        assert!(o.foreground);
+        assert_eq!(o.listen.len(), 2);
+        assert!(o.listen.iter().all(|a| a.port() == 2222));
+        assert_eq!(
+            (o.max_auth_tries, o.login_grace_secs, o.max_connections),
+            (4, 7, 9)
+        );
+        assert_eq!(
+            run(&["-pF"]).unwrap_err().0,
+            "-p: 'F' is not [address:]port"
+        );
+        let e = |a: &[&str]| run(a).unwrap_err().0;
+        assert_eq!(e(&["-T"]), "-T needs a value");
+        assert_eq!(e(&["--max-conns"]), "--max-conns needs a value");
+        assert_eq!(e(&["-T0"]), "-T: must be between 1 and 4294967295");
+        assert_eq!(
+            e(&["--login-grace", "0"]),
+            "--login-grace: must be at least 1"
+        );
+        assert_eq!(e(&["-K", "-1"]), "-K: '-1' is not a valid number");
+        assert_eq!(
+            e(&["--max-conns=0"]),
+            "--max-conns: must be between 1 and 1024"
+        );
+        assert_eq!(
+            e(&["-W", "1048577"]),
+            "-W: must be between 32768 and 1048576"
+        );
+        assert_eq!(e(&["--bogus=1"]), "unknown option --bogus");
+        assert_eq!(e(&["-Fx"]), "unknown option -x");
+        assert_eq!(run(&["-W1048576"]).unwrap().window, 1048576);
+        assert_eq!(run(&["-K0", "-I", "0"]).unwrap().keepalive_secs, 0);
     }
 
     #[test]
