@@ -618,12 +618,17 @@ impl Channels {
         let window = r.u32()?;
         let max = r.u32()?;
         let free = self.chans.iter().position(|c| !c.open);
-        let reason = match (kind, free) {
-            (b"session", Some(i)) => {
+        // Slice equality (a bcmp call), not byte-string patterns, which compile to a
+        // byte-by-byte decision tree.
+        let session = kind == b"session";
+        let reason = match free {
+            _ if !session && kind != b"direct-tcpip" => msg::open_failure::UNKNOWN_CHANNEL_TYPE,
+            None => msg::open_failure::RESOURCE_SHORTAGE,
+            Some(i) if session => {
                 self.chans[i].reset(Kind::Session, peer_id, window, max);
                 return Ok(());
             }
-            (b"direct-tcpip", Some(i)) => {
+            Some(i) => {
                 let req = DirectTcpip {
                     host: r.text()?,
                     port: r.u32()?,
@@ -638,8 +643,6 @@ impl Channels {
                 self.chans[i].open = false;
                 msg::open_failure::ADMINISTRATIVELY_PROHIBITED
             }
-            (b"session" | b"direct-tcpip", None) => msg::open_failure::RESOURCE_SHORTAGE,
-            _ => msg::open_failure::UNKNOWN_CHANNEL_TYPE,
         };
         self.refuse(peer_id, reason)
     }

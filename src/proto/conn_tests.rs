@@ -727,6 +727,51 @@ fn direct_tcpip_confirmed_after_connect_and_refused_on_failure() {
 }
 
 #[test]
+fn channel_open_refusals_name_the_reason() {
+    let (mut conn, mut host, mut c) = setup(65536);
+    c.handshake(&mut conn, &mut host, true);
+    c.login(&mut conn, &mut host);
+    let mut open = |c: &mut Client, kind: &[u8], peer_id: u32| {
+        c.send(|w| {
+            w.u8(msg::CHANNEL_OPEN)?;
+            w.string(kind)?;
+            w.u32(peer_id)?;
+            w.u32(65536)?;
+            w.u32(32768)?;
+            if kind == b"direct-tcpip" {
+                w.string(b"10.0.0.1")?;
+                w.u32(80)?;
+                w.string(b"127.0.0.1")?;
+                w.u32(5555)?;
+            }
+            Ok(())
+        });
+        c.pump(&mut conn, &mut host);
+        c.recv().expect("an answer to CHANNEL_OPEN")
+    };
+    let f = open(&mut c, b"x11", 1);
+    assert_eq!(f[0], msg::CHANNEL_OPEN_FAILURE);
+    assert_eq!(&f[1..9], &[0, 0, 0, 1, 0, 0, 0, 3], "UNKNOWN_CHANNEL_TYPE");
+    // A name that shares a prefix with a known one is still unknown.
+    let f = open(&mut c, b"sessions", 2);
+    assert_eq!(&f[5..9], &[0, 0, 0, 3]);
+    let mut opened = 0;
+    loop {
+        let f = open(&mut c, b"session", 100 + opened);
+        if f[0] == msg::CHANNEL_OPEN_FAILURE {
+            assert_eq!(&f[5..9], &[0, 0, 0, 4], "RESOURCE_SHORTAGE");
+            break;
+        }
+        assert_eq!(f[0], msg::CHANNEL_OPEN_CONFIRMATION);
+        opened += 1;
+        assert!(opened <= 64, "the channel table never filled");
+    }
+    assert!(opened >= 1);
+    let f = open(&mut c, b"direct-tcpip", 3);
+    assert_eq!(&f[1..9], &[0, 0, 0, 3, 0, 0, 0, 4]);
+}
+
+#[test]
 fn remote_forward_reply_carries_port_and_outgoing_channel_opens() {
     let (mut conn, mut host, mut c) = setup(65536);
     c.handshake(&mut conn, &mut host, true);
