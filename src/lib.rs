@@ -8,6 +8,7 @@ pub mod base64;
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod date;
 #[cfg(any(feature = "sftp", feature = "scp"))]
 pub mod fsys;
 pub mod hostkey;
