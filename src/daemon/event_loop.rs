@@ -732,15 +732,6 @@ impl Server {
     fn build_pollfds(&mut self) -> libc::c_int {
         self.pollfds.clear();
         self.refs.clear();
-        let push =
-            |pfds: &mut Vec<libc::pollfd>, refs: &mut Vec<Ref>, fd: RawFd, events: i16, r: Ref| {
-                pfds.push(libc::pollfd {
-                    fd,
-                    events,
-                    revents: 0,
-                });
-                refs.push(r);
-            };
         push(
             &mut self.pollfds,
             &mut self.refs,
@@ -1477,4 +1468,15 @@ fn open_stream(conn: &mut Conn, edge: &mut Edge, what: &Outgoing, sock: OwnedFd)
             *slot = Some(Session::stream(read, write));
         }
     }
+}
+/// One poll entry and what it belongs to. Out of line: the loop adds entries from a dozen
+/// places, and each inlined copy carried both vectors' growth checks.
+#[inline(never)]
+fn push(pfds: &mut Vec<libc::pollfd>, refs: &mut Vec<Ref>, fd: RawFd, events: i16, r: Ref) {
+    pfds.push(libc::pollfd {
+        fd,
+        events,
+        revents: 0,
+    });
+    refs.push(r);
 }
