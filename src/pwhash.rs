@@ -13,7 +13,6 @@
 
 #![forbid(unsafe_code)]
 
-use sha2::digest::Output;
 use sha2::{Digest, Sha256, Sha512};
 use zeroize::{Zeroize, Zeroizing};
 
@@ -67,9 +66,21 @@ pub fn hash(password: &[u8], setting: &str) -> Option<Zeroizing<String>> {
     if let Some(rest) = setting.strip_prefix("$1$") {
         Some(md5_crypt(password, salt(rest, MD5_SALT_MAX)))
     } else if let Some(rest) = setting.strip_prefix("$5$") {
-        sha_crypt::<Sha256>(password, rest, "$5$", &SHA256_ORDER)
+        sha_crypt(
+            Sha::S256(Sha256::new()),
+            password,
+            rest,
+            "$5$",
+            &SHA256_ORDER,
+        )
     } else if let Some(rest) = setting.strip_prefix("$6$") {
-        sha_crypt::<Sha512>(password, rest, "$6$", &SHA512_ORDER)
+        sha_crypt(
+            Sha::S512(Sha512::new()),
+            password,
+            rest,
+            "$6$",
+            &SHA512_ORDER,
+        )
     } else {
         None
     }
@@ -97,24 +108,48 @@ fn rounds(rest: &str) -> Option<(u32, bool, &str)> {
     Some((n.max(ROUNDS_MIN), true, after))
 }
 
-/// A digest of password-derived bytes, wiped when dropped.
-struct Sum<D: Digest>(Output<D>);
+/// A digest of password-derived bytes (the first 32 or 64), wiped when dropped.
+struct Sum([u8; 64]);
 
-impl<D: Digest> Sum<D> {
-    fn new() -> Self {
-        Sum(Output::<D>::default())
-    }
-}
-
-impl<D: Digest> Drop for Sum<D> {
+impl Drop for Sum {
     fn drop(&mut self) {
-        self.0.as_mut_slice().zeroize();
+        self.0.zeroize();
     }
 }
 
-/// Finishes `h` into `out` and starts it again (the old state is wiped as it drops).
-fn finish<D: Digest>(h: &mut D, out: &mut Output<D>) {
-    std::mem::replace(h, D::new()).finalize_into(out);
+/// sha256crypt's or sha512crypt's hash. An enum, not a type parameter: `sha_crypt` is then
+/// compiled once for both (1 KB less on a router).
+enum Sha {
+    S256(Sha256),
+    S512(Sha512),
+}
+
+impl Sha {
+    fn len(&self) -> usize {
+        match self {
+            Sha::S256(_) => 32,
+            Sha::S512(_) => 64,
+        }
+    }
+
+    fn update(&mut self, data: &[u8]) {
+        match self {
+            Sha::S256(h) => h.update(data),
+            Sha::S512(h) => h.update(data),
+        }
+    }
+
+    /// Finishes into `out` and starts again (the state is reset in place).
+    fn finish(&mut self, out: &mut Sum) {
+        match self {
+            Sha::S256(h) => {
+                if let Ok(o) = (&mut out.0[..32]).try_into() {
+                    h.finalize_into_reset(o);
+                }
+            }
+            Sha::S512(h) => h.finalize_into_reset((&mut out.0).into()),
+        }
+    }
 }
 
 /// `digest` repeated and cut to `len` bytes.
@@ -125,7 +160,8 @@ fn repeat(digest: &[u8], len: usize) -> Zeroizing<Vec<u8>> {
 }
 
 /// sha256crypt and sha512crypt, the spec's steps (numbered as there).
-fn sha_crypt<D: Digest>(
+fn sha_crypt(
+    mut h: Sha,
     pw: &[u8],
     rest: &str,
     prefix: &str,
@@ -133,53 +169,53 @@ fn sha_crypt<D: Digest>(
 ) -> Option<Zeroizing<String>> {
     let (rounds, custom, rest) = rounds(rest)?;
     let salt = salt(rest, SHA_SALT_MAX);
-    let mut h = D::new();
-    let mut b = Sum::<D>::new();
-    let mut a = Sum::<D>::new();
+    let len = h.len();
+    let mut b = Sum([0; 64]);
+    let mut a = Sum([0; 64]);
 
     // 4-8: B = H(password salt password).
     h.update(pw);
     h.update(salt);
     h.update(pw);
-    finish(&mut h, &mut b.0);
+    h.finish(&mut b);
     // 1-3, 9-12: A = H(password salt, B for each password byte, then B or the password for
     // each bit of the password's length).
     h.update(pw);
     h.update(salt);
     let mut n = pw.len();
-    while n > b.0.len() {
-        h.update(&b.0);
-        n -= b.0.len();
+    while n > len {
+        h.update(&b.0[..len]);
+        n -= len;
     }
     h.update(b.0.get(..n).unwrap_or_default());
     let mut n = pw.len();
     while n > 0 {
         if n & 1 == 1 {
-            h.update(&b.0);
+            h.update(&b.0[..len]);
         } else {
             h.update(pw);
         }
         n >>= 1;
     }
-    finish(&mut h, &mut a.0);
+    h.finish(&mut a);
     // 13-16: P, the password's length of H(password repeated once per password byte).
     for _ in 0..pw.len() {
         h.update(pw);
     }
-    finish(&mut h, &mut b.0);
-    let p = repeat(&b.0, pw.len());
+    h.finish(&mut b);
+    let p = repeat(&b.0[..len], pw.len());
     // 17-20: S, the salt's length of H(salt repeated 16 + A[0] times).
     for _ in 0..16 + usize::from(a.0.first().copied().unwrap_or(0)) {
         h.update(salt);
     }
-    finish(&mut h, &mut b.0);
-    let s = repeat(&b.0, salt.len());
+    h.finish(&mut b);
+    let s = repeat(&b.0[..len], salt.len());
     // 21: the rounds.
     for r in 0..rounds {
         if r & 1 == 1 {
             h.update(&p[..]);
         } else {
-            h.update(&a.0);
+            h.update(&a.0[..len]);
         }
         if r % 3 != 0 {
             h.update(&s[..]);
@@ -188,11 +224,11 @@ fn sha_crypt<D: Digest>(
             h.update(&p[..]);
         }
         if r & 1 == 1 {
-            h.update(&a.0);
+            h.update(&a.0[..len]);
         } else {
             h.update(&p[..]);
         }
-        finish(&mut h, &mut a.0);
+        h.finish(&mut a);
     }
     // 22: $5$ or $6$, rounds=N$ only when the setting had it, the salt, $, the digest.
     let mut out = Zeroizing::new(String::with_capacity(128));
@@ -204,7 +240,7 @@ fn sha_crypt<D: Digest>(
     }
     push_ascii(&mut out, salt);
     out.push('$');
-    encode(&mut out, &a.0, order);
+    encode(&mut out, &a.0[..len], order);
     Some(out)
 }
 
