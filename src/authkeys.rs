@@ -4,7 +4,6 @@
 //! `[options] keytype base64 [comment]`. Only `ssh-ed25519` keys can match, since that is the
 //! only user key type quoll verifies.
 
-use std::io::Read;
 use std::net::IpAddr;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
@@ -53,7 +52,7 @@ impl KeyOptions {
 
 /// Bytes of an authorized_keys file we read; a file larger than this is a mistake (or an
 /// attack on a small board's memory), and keys past the limit are not seen.
-const MAX_FILE: u64 = 256 * 1024;
+const MAX_FILE: usize = 256 * 1024;
 
 /// Is `keyblob` (an `ssh-ed25519` public key blob) listed in the file at `path`?
 /// `owner_uid` is the user the file belongs to: the file and every directory above it must be
@@ -88,7 +87,7 @@ fn find_key_below(
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(path);
-    let file = match file {
+    let mut file = match file {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(format!("{}: {e}", path.display())),
@@ -116,11 +115,10 @@ fn find_key_below(
         }
     }
 
-    let mut text = Vec::new();
-    file.take(MAX_FILE)
-        .read_to_end(&mut text)
+    let contents = crate::readfile::read(&mut file, MAX_FILE)
         .map_err(|e| format!("{}: {e}", path.display()))?;
-    if text.len() as u64 == MAX_FILE {
+    let text = &contents.data;
+    if contents.truncated {
         log::warn!(
             "{}: longer than {MAX_FILE} bytes, rest ignored",
             path.display()

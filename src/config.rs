@@ -60,6 +60,9 @@ pub const SFTP_MAX_READ: usize = SFTP_MAX_PACKET - 1024;
 pub const SFTP_MAX_HANDLES: usize = 64;
 // A WRITE of SFTP_MAX_READ bytes (plus its 29-byte header and handle) fits in a packet.
 const _: () = assert!(SFTP_MAX_READ + 64 <= SFTP_MAX_PACKET && SFTP_MAX_HANDLES > 0);
+/// Largest /etc/passwd or /etc/shadow read for a password check: a lookup in a larger file
+/// finds nobody (logged), rather than memory growing with the file.
+pub const MAX_ACCOUNTS_FILE: usize = 4 * 1024 * 1024;
 /// Longest `-b` banner (Dropbear's limit too).
 pub const MAX_BANNER: usize = 2000;
 /// Unanswered keepalives (`-K`) before the connection is dropped.

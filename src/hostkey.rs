@@ -8,7 +8,7 @@ use crate::base64;
 use crate::proto::crypto::{self, Ed25519Key, ED25519_NAME};
 use crate::proto::wire::{vec_string, vec_u32, Reader};
 use std::fs::{File, OpenOptions};
-use std::io::{self, ErrorKind, Read, Write};
+use std::io::{self, ErrorKind, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
@@ -47,7 +47,7 @@ const MAGIC: &[u8] = b"openssh-key-v1\0";
 /// OpenSSH wraps the base64 body at 70 columns.
 const WRAP: usize = 70;
 /// An Ed25519 key file is under 500 bytes; refuse to read anything much larger.
-const MAX_FILE: u64 = 16 * 1024;
+const MAX_FILE: usize = 16 * 1024;
 
 /// Reads a host key in OpenSSH or Dropbear format.
 pub fn load(path: &Path) -> Result<Ed25519Key, HostKeyError> {
@@ -66,15 +66,11 @@ pub fn load_with_comment(path: &Path) -> Result<(Ed25519Key, String), HostKeyErr
     if meta.mode() & 0o077 != 0 {
         return Err(HostKeyError::Permissions(path.into()));
     }
-    let mut data = Zeroizing::new(Vec::new());
-    (&mut file)
-        .take(MAX_FILE + 1)
-        .read_to_end(&mut data)
-        .map_err(io_err)?;
-    if data.len() as u64 > MAX_FILE {
+    let contents = crate::readfile::read(&mut file, MAX_FILE).map_err(io_err)?;
+    if contents.truncated {
         return Err(HostKeyError::Format(path.into(), "file too large"));
     }
-    parse(&data).map_err(|why| HostKeyError::Format(path.into(), why))
+    parse(&contents.data).map_err(|why| HostKeyError::Format(path.into(), why))
 }
 
 /// Generates a new key with getrandom and saves it atomically (with a `.pub` beside it).
@@ -138,8 +134,10 @@ pub fn pub_path(path: &Path) -> PathBuf {
 
 /// The comment for keys quoll makes itself: `quoll@HOSTNAME`.
 pub fn default_comment() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
-    format!("quoll@{}", host.trim())
+    let host = crate::readfile::read_path(Path::new("/proc/sys/kernel/hostname"), 64)
+        .map(|c| String::from_utf8_lossy(&c.data).trim().to_string())
+        .unwrap_or_default();
+    format!("quoll@{host}")
 }
 
 fn random(buf: &mut [u8]) -> io::Result<()> {

@@ -16,6 +16,7 @@ pub mod ioerr;
 pub mod keygen;
 pub mod proto;
 pub mod pwhash;
+pub mod readfile;
 #[cfg(feature = "scp")]
 pub mod scp;
 #[cfg(feature = "sftp")]

@@ -31,13 +31,29 @@ fn field_of(text: &str, name: &str) -> Option<String> {
 
 /// The user's password hash: `/etc/shadow` first, the passwd field when that is not `x`.
 pub fn hash_of(name: &str) -> Hash {
-    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
-    let mut field = field_of(&passwd, name);
+    let mut field = field_of(&account_file("/etc/passwd"), name);
     if field.as_deref() == Some("x") || field.is_none() {
-        let shadow = Zeroizing::new(std::fs::read_to_string("/etc/shadow").unwrap_or_default());
-        field = field_of(&shadow, name);
+        field = field_of(&account_file("/etc/shadow"), name);
     }
     classify(field.as_deref())
+}
+
+/// An account file's text; empty when it cannot be read, is not UTF-8 or is larger than
+/// `config::MAX_ACCOUNTS_FILE` (a lookup then finds nobody: the login is refused).
+fn account_file(path: &str) -> Zeroizing<String> {
+    match crate::readfile::read_path(std::path::Path::new(path), crate::config::MAX_ACCOUNTS_FILE) {
+        Ok(c) if !c.truncated => {
+            Zeroizing::new(std::str::from_utf8(&c.data).unwrap_or_default().to_string())
+        }
+        Ok(_) => {
+            log::warn!(
+                "{path}: larger than {} bytes, not read",
+                crate::config::MAX_ACCOUNTS_FILE
+            );
+            Zeroizing::new(String::new())
+        }
+        Err(_) => Zeroizing::new(String::new()),
+    }
 }
 
 fn classify(field: Option<&str>) -> Hash {
@@ -117,8 +133,8 @@ mod libcrypt {
 
 /// Is `shell` listed in /etc/shells? True when that file does not exist (as Dropbear).
 pub fn shell_allowed(shell: &str) -> bool {
-    match std::fs::read_to_string("/etc/shells") {
-        Ok(text) => text
+    match crate::readfile::read_path(std::path::Path::new("/etc/shells"), 64 * 1024) {
+        Ok(c) => String::from_utf8_lossy(&c.data)
             .lines()
             .map(str::trim)
             .any(|l| !l.starts_with('#') && l == shell),
