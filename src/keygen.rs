@@ -11,7 +11,8 @@ const USAGE: &str =
 
 /// Runs the subcommand with the arguments after `keygen`; returns the exit code.
 pub fn main(args: &[String]) -> i32 {
-    run(args, &mut std::io::stdout(), &mut std::io::stderr())
+    use crate::daemon::fds::{STDERR, STDOUT};
+    run(args, &mut { STDOUT }, &mut { STDERR })
 }
 
 /// What the command line asked for.

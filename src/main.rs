@@ -3,8 +3,10 @@
 use log::{error, info};
 use quoll::cli::{self, Cli};
 use quoll::config::Options;
+use quoll::daemon::fds::{STDERR, STDOUT};
 use quoll::daemon::{event_loop::Server, signals, syslog};
 use quoll::hostkey;
+use std::io::Write;
 use std::process::exit;
 
 #[global_allocator]
@@ -18,12 +20,12 @@ fn main() {
     let opts = match cli::parse(&args) {
         Ok(Cli::Run(o)) => *o,
         Ok(Cli::Help) => {
-            print!("{}", cli::USAGE);
+            let _ = { STDOUT }.write_all(cli::USAGE.as_bytes());
             exit(0);
         }
         Ok(Cli::Query(kind)) => {
             for a in cli::query(&kind).unwrap_or(&[]) {
-                println!("{a}");
+                let _ = writeln!({ STDOUT }, "{a}");
             }
             exit(0);
         }
@@ -33,11 +35,11 @@ fn main() {
                 line.push_str(if *on { " +" } else { " -" });
                 line.push_str(name);
             }
-            println!("{line}");
+            let _ = writeln!({ STDOUT }, "{line}");
             exit(0);
         }
         Err(e) => {
-            eprintln!("quoll: {}\n\n{}", e.0, cli::USAGE);
+            let _ = writeln!({ STDERR }, "quoll: {}\n\n{}", e.0, cli::USAGE);
             exit(2);
         }
     };
@@ -80,7 +82,7 @@ fn run(mut opts: Options) -> i32 {
             }
             Err(e) => {
                 error!("{e}");
-                eprintln!("quoll: {e}");
+                let _ = writeln!({ STDERR }, "quoll: {e}");
                 return 1;
             }
         }
@@ -99,7 +101,7 @@ fn run(mut opts: Options) -> i32 {
         Ok(s) => s,
         Err(e) => {
             error!("Failed to listen: {e}");
-            eprintln!("quoll: failed to listen: {e}");
+            let _ = writeln!({ STDERR }, "quoll: failed to listen: {e}");
             return 1;
         }
     };

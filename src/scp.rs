@@ -14,6 +14,7 @@
 
 #![forbid(unsafe_code)]
 
+use crate::daemon::fds::STDERR;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::ffi::OsStrExt;
@@ -537,8 +538,7 @@ impl<R: Read, W: Write> Scp<'_, R, W> {
             Some(b) => {
                 self.line(b)?;
                 let msg = self.buf[1.min(self.buf.len())..].to_vec();
-                let _ = io::stderr().write_all(&msg);
-                let _ = io::stderr().write_all(b"\n");
+                let _ = { STDERR }.write_all(&[&msg[..], b"\n"].concat());
                 self.errors += 1;
                 if b == 2 {
                     Err(Fatal)
@@ -589,8 +589,7 @@ impl<R: Read, W: Write> Scp<'_, R, W> {
         match line.first() {
             None => self.fatal("unexpected <newline>"),
             Some(1) | Some(2) => {
-                let _ = io::stderr().write_all(&line[1..]);
-                let _ = io::stderr().write_all(b"\n");
+                let _ = { STDERR }.write_all(&[&line[1..], b"\n"].concat());
                 self.errors += 1;
                 if line[0] == 2 {
                     return Err(Fatal);

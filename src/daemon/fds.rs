@@ -49,3 +49,39 @@ pub fn dup_cloexec(fd: &impl AsRawFd) -> io::Result<OwnedFd> {
     // SAFETY: new is a fresh descriptor that nothing else owns.
     Ok(unsafe { OwnedFd::from_raw_fd(new) })
 }
+
+/// A standard descriptor (0, 1 or 2) read and written directly. std's stdin, stdout and stderr
+/// add a buffer, a lock and flushing at exit (about 5 KB of a router build); everything quoll
+/// writes there is a whole line or packet anyway. `flush` has nothing to do.
+#[derive(Clone, Copy)]
+pub struct Stdio(pub RawFd);
+
+pub const STDIN: Stdio = Stdio(0);
+pub const STDOUT: Stdio = Stdio(1);
+pub const STDERR: Stdio = Stdio(2);
+
+impl io::Read for Stdio {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        // SAFETY: buf is valid for writes of buf.len() bytes.
+        let n = unsafe { libc::read(self.0, buf.as_mut_ptr().cast(), buf.len()) };
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(n as usize)
+    }
+}
+
+impl io::Write for Stdio {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        // SAFETY: buf is valid for reads of buf.len() bytes.
+        let n = unsafe { libc::write(self.0, buf.as_ptr().cast(), buf.len()) };
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(n as usize)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}

@@ -114,10 +114,7 @@ fn run_builtin(b: &Builtin) -> i32 {
 /// Runs a built-in server on the child's stdin/stdout; returns its exit code.
 #[cfg(any(feature = "sftp", feature = "scp"))]
 fn run_builtin(b: &Builtin) -> i32 {
-    let stdin = io::stdin();
-    let stdout = io::stdout();
-    let mut input = stdin.lock();
-    let mut output = stdout.lock();
+    let (mut input, mut output) = (super::fds::STDIN, super::fds::STDOUT);
     let code = match *b {
         #[cfg(feature = "sftp")]
         Builtin::Sftp => crate::sftp::serve(&mut input, &mut output),
