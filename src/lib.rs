@@ -11,6 +11,7 @@ pub mod daemon;
 #[cfg(any(feature = "sftp", feature = "scp"))]
 pub mod fsys;
 pub mod hostkey;
+pub mod inet;
 pub mod ioerr;
 pub mod keygen;
 pub mod proto;
