@@ -136,9 +136,10 @@ fn find_key_below(
                     if let Some(list) = &entry.from {
                         if !from_allows(list, peer) {
                             log::warn!(
-                                "{}:{}: key not allowed from {peer} (from= option)",
+                                "{}:{}: key not allowed from {} (from= option)",
                                 path.display(),
-                                index + 1
+                                index + 1,
+                                crate::inet::Ip(peer)
                             );
                             continue;
                         }
@@ -316,7 +317,7 @@ pub fn from_allows(list: &str, peer: IpAddr) -> bool {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(peer, IpAddr::V4),
         v4 => v4,
     };
-    let text = peer.to_string();
+    let text = crate::inet::Ip(peer).to_string();
     let mut allowed = false;
     for pat in list.split(',') {
         let (negated, pat) = match pat.strip_prefix('!') {
@@ -336,7 +337,7 @@ pub fn from_allows(list: &str, peer: IpAddr) -> bool {
 }
 
 fn cidr_contains(addr: &str, bits: &str, peer: IpAddr) -> bool {
-    let (Ok(net), Ok(bits)) = (addr.parse::<IpAddr>(), bits.parse::<u32>()) else {
+    let (Some(net), Ok(bits)) = (crate::inet::parse_ip(addr), bits.parse::<u32>()) else {
         return false;
     };
     match (net, peer) {

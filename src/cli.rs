@@ -129,7 +129,7 @@ pub fn parse_listen(v: &str) -> Result<Vec<SocketAddr>, CliError> {
             SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port),
         ]);
     }
-    if let Ok(a) = v.parse::<SocketAddr>() {
+    if let Some(a) = crate::inet::parse_socket_addr(v) {
         return Ok(vec![a]);
     }
     let (host, port) = v.rsplit_once(':').ok_or_else(bad)?;

@@ -12,6 +12,7 @@ pub mod date;
 #[cfg(any(feature = "sftp", feature = "scp"))]
 pub mod fsys;
 pub mod hostkey;
+pub mod inet;
 pub mod ioerr;
 pub mod keygen;
 pub mod proto;

@@ -71,3 +71,32 @@ fn twenty_concurrent_connections() {
         }
     });
 }
+
+/// SSH_CLIENT and SSH_CONNECTION as OpenSSH sets them: the client's address and port, then
+/// the server's port (SSH_CLIENT) or address and port (SSH_CONNECTION).
+#[test]
+fn ssh_client_and_ssh_connection() {
+    let srv = Server::start();
+    let out = srv.ssh_opts(
+        &["-b", "127.0.0.2"],
+        "echo \"$SSH_CLIENT\"; echo \"$SSH_CONNECTION\"",
+    );
+    assert_eq!(out.code, Some(0), "{}", srv.context(&out));
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    let client_port = lines
+        .first()
+        .and_then(|l| l.strip_prefix("127.0.0.2 "))
+        .and_then(|l| l.split(' ').next())
+        .filter(|p| p.parse::<u16>().is_ok_and(|p| p > 0))
+        .unwrap_or_else(|| panic!("no client port:\n{}", srv.context(&out)));
+    let port = srv.port;
+    assert_eq!(
+        lines,
+        [
+            format!("127.0.0.2 {client_port} {port}"),
+            format!("127.0.0.2 {client_port} 127.0.0.1 {port}")
+        ],
+        "{}",
+        srv.context(&out)
+    );
+}

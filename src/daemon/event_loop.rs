@@ -7,6 +7,7 @@ use super::{forward, net, passwd, pty, signals, spawn, users};
 use crate::authkeys::{self, KeyOptions};
 use crate::config::Options;
 use crate::hostkey;
+use crate::inet::{Ip, Sock};
 use crate::proto::channel::{DirectTcpip, ExitInfo, Outgoing, PtySize, SessionHost, SessionStart};
 use crate::proto::conn::{Conn, GlobalReply, Host, Params};
 use crate::proto::crypto::{Ed25519Key, ED25519_BLOB_LEN, ED25519_SIG_BLOB_LEN};
@@ -231,7 +232,8 @@ impl Edge<'_> {
         if self.opts.no_password || (self.opts.no_root_password && user.uid == 0) {
             warn!(
                 "Password login for '{}' from {} refused: password logins disabled",
-                name, self.peer
+                name,
+                Sock(self.peer)
             );
             return false;
         }
@@ -243,7 +245,8 @@ impl Edge<'_> {
             passwd::Hash::Blank if self.opts.blank_password => {
                 info!(
                     "Auth succeeded with blank password for '{}' from {}",
-                    name, self.peer
+                    name,
+                    Sock(self.peer)
                 );
                 true
             }
@@ -254,10 +257,18 @@ impl Edge<'_> {
             passwd::Hash::Crypt(h) => passwd::matches(password, &h),
         };
         if !ok {
-            warn!("Bad password attempt for '{}' from {}", name, self.peer);
+            warn!(
+                "Bad password attempt for '{}' from {}",
+                name,
+                Sock(self.peer)
+            );
             return false;
         }
-        info!("Password auth succeeded for '{}' from {}", name, self.peer);
+        info!(
+            "Password auth succeeded for '{}' from {}",
+            name,
+            Sock(self.peer)
+        );
         // -t: the key's options (checked for this user first) stay in force.
         let same_user = self.user.as_ref().is_some_and(|u| u.uid == user.uid);
         if !(self.opts.key_and_password && same_user) {
@@ -272,19 +283,23 @@ impl Edge<'_> {
     /// /etc/shells.
     fn check_user(&self, name: &str) -> Option<users::User> {
         let Some(user) = users::by_name(name) else {
-            warn!("Login attempt for nonexistent user from {}", self.peer);
+            warn!(
+                "Login attempt for nonexistent user from {}",
+                Sock(self.peer)
+            );
             return None;
         };
         // Not root: only the user quoll runs as can log in (as Dropbear).
         if self.daemon_uid != 0 && user.uid != self.daemon_uid {
             info!(
                 "Login attempt for '{}' from {}: quoll runs as another user",
-                name, self.peer
+                name,
+                Sock(self.peer)
             );
             return None;
         }
         if self.opts.no_root && user.uid == 0 {
-            warn!("root login rejected from {}", self.peer);
+            warn!("root login rejected from {}", Sock(self.peer));
             return None;
         }
         if let Some(g) = &self.opts.group {
@@ -292,7 +307,9 @@ impl Edge<'_> {
             if !member {
                 warn!(
                     "User '{}' is not a member of group '{}', rejected from {}",
-                    name, g, self.peer
+                    name,
+                    g,
+                    Sock(self.peer)
                 );
                 return None;
             }
@@ -300,7 +317,8 @@ impl Edge<'_> {
         if !passwd::shell_allowed(&user.shell) {
             warn!(
                 "User '{}' has invalid shell, rejected from {}",
-                name, self.peer
+                name,
+                Sock(self.peer)
             );
             return None;
         }
@@ -358,7 +376,9 @@ impl SessionHost for Edge<'_> {
         {
             info!(
                 "Local forward to {}:{} from {} refused",
-                req.host, req.port, self.peer
+                req.host,
+                req.port,
+                Sock(self.peer)
             );
             return false;
         }
@@ -381,7 +401,9 @@ impl SessionHost for Edge<'_> {
             Err(e) => {
                 info!(
                     "Local forward to {}:{} from {}: {e}",
-                    req.host, req.port, self.peer
+                    req.host,
+                    req.port,
+                    Sock(self.peer)
                 );
                 false
             }
@@ -422,7 +444,9 @@ impl SessionHost for Edge<'_> {
             Err(e) => {
                 warn!(
                     "Failed to start session for '{}' from {}: {}",
-                    user.name, self.peer, e
+                    user.name,
+                    Sock(self.peer),
+                    e
                 );
                 false
             }
@@ -556,15 +580,15 @@ impl Edge<'_> {
         }
         let ssh_client = format!(
             "{} {} {}",
-            self.peer.ip(),
+            Ip(self.peer.ip()),
             self.peer.port(),
             self.local.port()
         );
         let ssh_connection = format!(
             "{} {} {} {}",
-            self.peer.ip(),
+            Ip(self.peer.ip()),
             self.peer.port(),
-            self.local.ip(),
+            Ip(self.local.ip()),
             self.local.port()
         );
         let (command, builtin) = spawn::launch(
@@ -617,7 +641,7 @@ impl Server {
                 Ok(l) => listeners.push(l),
                 Err(e) => {
                     // A board without IPv6 still serves IPv4 when both were asked for.
-                    warn!("Failed listening on '{a}': {e}");
+                    warn!("Failed listening on '{}': {e}", Sock(*a));
                     last_err = Some(e);
                 }
             }
@@ -902,7 +926,8 @@ impl Server {
                 if parked < self.opts.max_unauth_per_addr && self.parked.len() < MAX_PARKED {
                     if parked == 0 {
                         info!(
-                            "Connection from {peer} waits: {from_peer} unauthenticated connections from this address"
+                            "Connection from {} waits: {from_peer} unauthenticated connections from this address",
+                            Sock(peer)
                         );
                     }
                     let now = self.now();
@@ -913,7 +938,8 @@ impl Server {
                     });
                 } else {
                     warn!(
-                        "Connection from {peer} refused: {from_peer} unauthenticated connections from this address"
+                        "Connection from {} refused: {from_peer} unauthenticated connections from this address",
+                        Sock(peer)
                     );
                 }
                 continue;
@@ -952,7 +978,7 @@ impl Server {
             if now >= p.since + grace {
                 info!(
                     "Exit before auth from <{}>: login grace time exceeded while waiting",
-                    p.peer
+                    Sock(p.peer)
                 );
                 self.parked.remove(i);
                 continue;
@@ -1057,7 +1083,7 @@ impl Server {
             return false;
         };
         {
-            info!("Child connection from {peer}");
+            info!("Child connection from {}", Sock(peer));
             let now = self.now();
             let params = Params {
                 window: self.opts.window,
@@ -1077,7 +1103,7 @@ impl Server {
             };
             let slot = Slot {
                 sock,
-                conn: Conn::new(params, &peer.to_string(), now),
+                conn: Conn::new(params, &Sock(peer).to_string(), now),
                 peer,
                 local,
                 accepted_at: now,
@@ -1231,7 +1257,7 @@ impl Server {
                     conn.channel_open_result(ch, true, edge);
                 }
                 Err(e) => {
-                    info!("Local forward from {} failed: {e}", edge.peer);
+                    info!("Local forward from {} failed: {e}", Sock(edge.peer));
                     edge.sessions[ch] = None;
                     conn.channel_open_result(ch, false, edge);
                 }
@@ -1252,7 +1278,7 @@ impl Server {
             let what = Outgoing::ForwardedTcpip {
                 address: &address,
                 port,
-                originator: &from.ip().to_string(),
+                originator: &Ip(from.ip()).to_string(),
                 originator_port: from.port() as u32,
             };
             open_stream(conn, edge, &what, sock.into());
@@ -1364,9 +1390,9 @@ impl Server {
                 let who = slot.user.as_ref().map(|u| u.name.clone());
                 match who {
                     Some(u) if slot.conn.authenticated() => {
-                        info!("Exit ({u}) from <{}>: {}", slot.peer, d.text)
+                        info!("Exit ({u}) from <{}>: {}", Sock(slot.peer), d.text)
                     }
-                    _ => info!("Exit before auth from <{}>: {}", slot.peer, d.text),
+                    _ => info!("Exit before auth from <{}>: {}", Sock(slot.peer), d.text),
                 }
                 for sess in slot.sessions.iter().flatten() {
                     hang_up(sess);

@@ -23,10 +23,7 @@ fn literal(host: &str) -> Option<IpAddr> {
     if host == "localhost" {
         return Some(IpAddr::V4(Ipv4Addr::LOCALHOST));
     }
-    host.trim_start_matches('[')
-        .trim_end_matches(']')
-        .parse()
-        .ok()
+    crate::inet::parse_ip(host.trim_start_matches('[').trim_end_matches(']'))
 }
 
 /// musl's getaddrinfo is 17 KB of a static binary: musl builds use quoll's own stub
@@ -76,7 +73,7 @@ pub fn connect_start(host: &str, port: u32, ids: Option<(u32, u32)>) -> io::Resu
             if let Some(ip) = lookup(host) {
                 // One write of a short line: the reader gets it whole (writes up to PIPE_BUF
                 // are atomic).
-                let _ = out.write_all(format!("{ip}\n").as_bytes());
+                let _ = out.write_all(format!("{}\n", crate::inet::Ip(ip)).as_bytes());
             }
             // SAFETY: leave without running the parent's destructors or atexit handlers.
             unsafe { libc::_exit(0) }
@@ -99,10 +96,8 @@ pub fn resolved(pipe: &mut File, port: u16) -> io::Result<Option<TcpStream>> {
         Err(e) => return Err(e),
     };
     let text = std::str::from_utf8(&buf[..n]).unwrap_or("");
-    let ip: IpAddr = text
-        .trim()
-        .parse()
-        .map_err(|_| crate::ioerr::other("name not found"))?;
+    let ip =
+        crate::inet::parse_ip(text.trim()).ok_or_else(|| crate::ioerr::other("name not found"))?;
     connect_addr(SocketAddr::new(ip, port)).map(Some)
 }
 

@@ -85,7 +85,7 @@ fn from_hosts(text: &str, name: &str) -> Option<IpAddr> {
     for line in text.lines() {
         let line = line.split('#').next().unwrap_or("");
         let mut fields = line.split_ascii_whitespace();
-        let Some(Ok(ip)) = fields.next().map(str::parse::<IpAddr>) else {
+        let Some(ip) = fields.next().and_then(crate::inet::parse_ip) else {
             continue;
         };
         if fields.any(|h| h.strip_suffix('.').unwrap_or(h).eq_ignore_ascii_case(name)) {
@@ -122,7 +122,9 @@ fn parse_conf(text: &str) -> Conf {
         let mut words = line.split_ascii_whitespace();
         match words.next() {
             Some("nameserver") => {
-                if let (Some(Ok(ip)), true) = (words.next().map(str::parse), c.ns.len() < 3) {
+                if let (Some(ip), true) =
+                    (words.next().and_then(crate::inet::parse_ip), c.ns.len() < 3)
+                {
                     c.ns.push(SocketAddr::new(ip, 53));
                 }
             }
