@@ -169,9 +169,15 @@ fn e_passes_the_server_environment() {
     if skip_unless_quoll("-e") {
         return;
     }
+    use std::os::unix::ffi::OsStrExt;
     std::env::set_var("QUOLL_TEST_MARKER", "from-server");
+    // A variable that is not UTF-8 is left out; the others still pass, and the daemon lives.
+    let odd = std::ffi::OsStr::from_bytes(b"QUOLL_TEST_\xff");
+    std::env::set_var(odd, std::ffi::OsStr::from_bytes(b"\xfe"));
     let srv = quoll(&["-e"]);
+    std::env::remove_var(odd);
     assert_eq!(srv.ssh_ok("echo $QUOLL_TEST_MARKER"), "from-server\n");
+    assert_eq!(srv.ssh_ok("echo again"), "again\n");
     let srv = quoll(&[]);
     assert_eq!(srv.ssh_ok("echo x$QUOLL_TEST_MARKER"), "x\n");
 }

@@ -162,7 +162,7 @@ pub struct Server {
     banner: Vec<u8>,
     /// A connection limit is reached (logged once until it is not).
     limit_logged: bool,
-    parked: std::collections::VecDeque<Parked>,
+    parked: Vec<Parked>,
 }
 
 /// The edge as the protocol core sees it: one connection's sessions and identity.
@@ -575,8 +575,12 @@ impl Edge<'_> {
             env.push(("SSH_AUTH_SOCK".into(), a.path.display().to_string()));
         }
         if self.opts.pass_env {
-            // -e: quoll's own environment too (the session's variables still win).
-            env.extend(std::env::vars());
+            // -e: quoll's own environment too (the session's variables still win). Variables
+            // that are not UTF-8 are left out (std::env::vars would abort the daemon on one).
+            env.extend(
+                std::env::vars_os()
+                    .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
+            );
         }
         let ssh_client = format!(
             "{} {} {}",
@@ -651,16 +655,16 @@ impl Server {
         }
         let banner = match &opts.banner {
             Some(p) => {
-                let b = std::fs::read(p)
+                let b = crate::readfile::read_path(p, crate::config::MAX_BANNER)
                     .map_err(|e| crate::ioerr::other(format!("banner {}: {e}", p.display())))?;
-                if b.len() > crate::config::MAX_BANNER {
+                if b.truncated {
                     return Err(crate::ioerr::other(format!(
                         "banner {} is larger than {} bytes",
                         p.display(),
                         crate::config::MAX_BANNER
                     )));
                 }
-                b
+                b.data.to_vec()
             }
             None => Vec::new(),
         };
@@ -681,7 +685,7 @@ impl Server {
             daemon_uid,
             banner,
             limit_logged: false,
-            parked: std::collections::VecDeque::new(),
+            parked: Vec::with_capacity(MAX_PARKED),
         })
     }
 
@@ -931,7 +935,7 @@ impl Server {
                         );
                     }
                     let now = self.now();
-                    self.parked.push_back(Parked {
+                    self.parked.push(Parked {
                         sock,
                         peer,
                         since: now,
@@ -989,10 +993,9 @@ impl Server {
                 return;
             }
             if self.unauthenticated(Some(p.peer.ip())) < self.opts.max_unauth_per_addr {
-                if let Some(p) = self.parked.remove(i) {
-                    if !self.serve(p.sock, p.peer) {
-                        return;
-                    }
+                let p = self.parked.remove(i);
+                if !self.serve(p.sock, p.peer) {
+                    return;
                 }
                 continue;
             }

@@ -42,7 +42,12 @@ const MSG: usize = 512;
 
 /// The address for `name`: `/etc/hosts`, then DNS as `/etc/resolv.conf` says.
 pub fn lookup(name: &str) -> Option<IpAddr> {
-    let read = |path| std::fs::read_to_string(path).unwrap_or_default();
+    // Bounded like every file quoll reads; a longer file is used up to the bound.
+    let read = |path| {
+        crate::readfile::read_path(std::path::Path::new(path), 256 * 1024)
+            .map(|c| String::from_utf8_lossy(&c.data).into_owned())
+            .unwrap_or_default()
+    };
     lookup_with(
         name,
         &read("/etc/hosts"),
