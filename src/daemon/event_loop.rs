@@ -575,12 +575,8 @@ impl Edge<'_> {
             env.push(("SSH_AUTH_SOCK".into(), a.path.display().to_string()));
         }
         if self.opts.pass_env {
-            // -e: quoll's own environment too (the session's variables still win). Variables
-            // that are not UTF-8 are left out (std::env::vars would abort the daemon on one).
-            env.extend(
-                std::env::vars_os()
-                    .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
-            );
+            // -e: quoll's own environment too (the session's variables still win).
+            env.extend(spawn::own_environment());
         }
         let ssh_client = format!(
             "{} {} {}",

@@ -232,6 +232,33 @@ impl Prepared {
     }
 }
 
+/// quoll's own environment (`-e`): the `NAME=value` entries that are UTF-8, in order. Read
+/// from `environ` directly: std's `env::vars` aborts on a variable that is not UTF-8, and
+/// `vars_os` copies everything into `OsString`s first (1.4 KB more of a router build).
+pub fn own_environment() -> Vec<(String, String)> {
+    extern "C" {
+        static environ: *const *const c_char;
+    }
+    let mut vars = Vec::new();
+    // SAFETY: environ is the C library's NULL-terminated array of NUL-terminated strings;
+    // quoll is single-threaded and nothing changes it while this runs.
+    unsafe {
+        let mut p = environ;
+        while !p.is_null() && !(*p).is_null() {
+            let entry = std::ffi::CStr::from_ptr(*p).to_bytes();
+            if let Some((k, v)) = std::str::from_utf8(entry)
+                .ok()
+                .and_then(|e| e.split_once('='))
+                .filter(|(k, _)| !k.is_empty())
+            {
+                vars.push((k.to_string(), v.to_string()));
+            }
+            p = p.add(1);
+        }
+    }
+    vars
+}
+
 /// The child's whole environment: nothing is inherited from quoll.
 fn environment(spec: &SpawnSpec) -> io::Result<Vec<CString>> {
     let user = spec.user;
@@ -717,6 +744,14 @@ mod tests {
         // `sh -c` receives.
         let (out, _, code) = run(&spec(&user, Some(b"printf '%s\\n' \"a;b\" 'c d'")));
         assert_eq!((out.as_str(), code), ("a;b\nc d\n", 0));
+    }
+
+    #[test]
+    fn own_environment_reads_environ() {
+        let own = own_environment();
+        let path = std::env::var("PATH").expect("tests run with a PATH");
+        assert!(own.iter().any(|(k, v)| k == "PATH" && *v == path));
+        assert!(own.iter().all(|(k, _)| !k.is_empty() && !k.contains('=')));
     }
 
     #[test]
