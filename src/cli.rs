@@ -1,7 +1,8 @@
 //! The command line, with Dropbear's flags and meanings.
 
 use crate::config::{
-    Options, DEFAULT_PORT, MAX_CHANNELS, MAX_CONNECTIONS_CAP, MAX_LISTENERS, MAX_WINDOW,
+    Options, DEFAULT_PORT, MAX_CHANNELS, MAX_CHANNEL_PACKET, MAX_CONNECTIONS_CAP, MAX_LISTENERS,
+    MAX_WINDOW,
 };
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
@@ -81,10 +82,39 @@ fn err<T>(msg: impl Into<String>) -> Result<T, CliError> {
     Err(CliError(msg.into()))
 }
 
-/// A number for `flag` in `min..=max`. One function for every numeric flag, out of line: the
-/// parser is the largest part of start-up code on a router build.
+/// The flags that take a number, with its smallest and largest value.
+const NUMERIC: &[(&str, u64, u64)] = &[
+    ("-T", 1, u32::MAX as u64),
+    ("-W", MAX_CHANNEL_PACKET as u64, MAX_WINDOW as u64),
+    ("-K", 0, u64::MAX),
+    ("-I", 0, u64::MAX),
+    ("-M", 0, u64::MAX),
+    ("--max-conns", 1, MAX_CONNECTIONS_CAP as u64),
+    ("--login-grace", 1, u64::MAX),
+    ("--max-unauth", 1, MAX_CONNECTIONS_CAP as u64),
+    ("--max-unauth-per-addr", 1, MAX_CONNECTIONS_CAP as u64),
+    ("--max-sessions", 1, MAX_CHANNELS as u64),
+];
+
+/// The long flags that take a value (`--name value` or `--name=value`).
+const LONG_WITH_VALUE: &[&str] = &[
+    "max-conns",
+    "login-grace",
+    "max-unauth",
+    "max-unauth-per-addr",
+    "max-sessions",
+    "syslog-ident",
+    "sftp-server",
+];
+
+/// `v` as the number `flag` takes (checked against its range in NUMERIC); 0 for a flag that
+/// takes no number. Tables and one function instead of parsing code per flag: the parser is
+/// the largest part of the start-up code on a router build.
 #[inline(never)]
-fn bounded(flag: &str, v: &str, min: u64, max: u64) -> Result<u64, CliError> {
+fn number(flag: &str, v: &str) -> Result<u64, CliError> {
+    let Some(&(_, min, max)) = NUMERIC.iter().find(|n| n.0 == flag) else {
+        return Ok(0);
+    };
     let n: u64 = v
         .parse()
         .map_err(|_| CliError(format!("{flag}: '{v}' is not a valid number")))?;
@@ -142,7 +172,6 @@ pub fn parse_listen(v: &str) -> Result<Vec<SocketAddr>, CliError> {
 }
 
 pub fn parse(args: &[String]) -> Result<Cli, CliError> {
-    const MAX: u64 = u64::MAX;
     let mut o = Options::default();
     let mut seen_r = false;
     let mut w = Words { args, i: 0 };
@@ -154,33 +183,25 @@ pub fn parse(args: &[String]) -> Result<Cli, CliError> {
                 None => (long, None),
             };
             let flag = &arg[..name.len() + 2];
-            let cap = MAX_CONNECTIONS_CAP as u64;
+            let mut v = String::new();
+            if LONG_WITH_VALUE.contains(&name) {
+                v = w.value(flag, inline)?;
+            }
+            let n = number(flag, &v)?;
             match name {
-                "max-conns" => {
-                    o.max_connections = bounded(flag, &w.value(flag, inline)?, 1, cap)? as usize
-                }
-                "login-grace" => {
-                    o.login_grace_secs = bounded(flag, &w.value(flag, inline)?, 1, MAX)?
-                }
-                "max-unauth" => {
-                    o.max_unauth = bounded(flag, &w.value(flag, inline)?, 1, cap)? as usize
-                }
-                "max-unauth-per-addr" => {
-                    o.max_unauth_per_addr = bounded(flag, &w.value(flag, inline)?, 1, cap)? as usize
-                }
-                "max-sessions" => {
-                    let v = w.value(flag, inline)?;
-                    o.max_channels = bounded(flag, &v, 1, MAX_CHANNELS as u64)? as usize
-                }
+                "max-conns" => o.max_connections = n as usize,
+                "login-grace" => o.login_grace_secs = n,
+                "max-unauth" => o.max_unauth = n as usize,
+                "max-unauth-per-addr" => o.max_unauth_per_addr = n as usize,
+                "max-sessions" => o.max_channels = n as usize,
                 "permit-user-env" => o.permit_user_env = true,
                 "syslog-ident" => {
-                    let v = w.value(flag, inline)?;
                     if v.is_empty() || v.len() > 32 || !v.bytes().all(|c| c.is_ascii_graphic()) {
                         return err("--syslog-ident: 1 to 32 printable characters");
                     }
                     o.syslog_ident = v;
                 }
-                "sftp-server" => o.sftp_server = Some(w.value(flag, inline)?.into()),
+                "sftp-server" => o.sftp_server = Some(v.into()),
                 "no-sftp" => o.no_sftp = true,
                 "builtin-scp" if cfg!(feature = "scp") => o.builtin_scp = true,
                 "builtin-scp" => return err("--builtin-scp: this quoll has no built-in scp"),
@@ -199,6 +220,7 @@ pub fn parse(args: &[String]) -> Result<Cli, CliError> {
                 // A value: the rest of this word or the next word (Dropbear style).
                 let rest = &flags[at + c.len_utf8()..];
                 let v = w.value(&flag, Some(rest).filter(|r| !r.is_empty()))?;
+                let n = number(&flag, &v)?;
                 match c {
                     'r' if seen_r => o.extra_hostkeys.push(v.into()),
                     'r' => {
@@ -213,18 +235,15 @@ pub fn parse(args: &[String]) -> Result<Cli, CliError> {
                     }
                     'P' => o.pidfile = Some(v.into()),
                     'D' => o.auth_dir = Some(v.into()),
-                    'T' => o.max_auth_tries = bounded(&flag, &v, 1, u32::MAX.into())? as u32,
-                    'W' => {
-                        let min = crate::config::MAX_CHANNEL_PACKET.into();
-                        o.window = bounded(&flag, &v, min, MAX_WINDOW.into())? as u32;
-                    }
+                    'T' => o.max_auth_tries = n as u32,
+                    'W' => o.window = n as u32,
                     'b' => o.banner = Some(v.into()),
                     'G' => o.group = Some(v),
                     'c' => o.forced_command = Some(v),
                     'l' => o.interface = Some(v),
-                    'K' => o.keepalive_secs = bounded(&flag, &v, 0, MAX)?,
-                    'I' => o.idle_timeout_secs = bounded(&flag, &v, 0, MAX)?,
-                    'M' => o.max_session_secs = bounded(&flag, &v, 0, MAX)?,
+                    'K' => o.keepalive_secs = n,
+                    'I' => o.idle_timeout_secs = n,
+                    'M' => o.max_session_secs = n,
                     _ => {
                         if query(&v).is_none() {
                             return err(format!("-Q: '{v}' is not one of kex, sig, cipher, mac"));
@@ -432,6 +451,20 @@ mod tests {
         assert_eq!(e(&["-Fx"]), "unknown option -x");
         assert_eq!(run(&["-W1048576"]).unwrap().window, 1048576);
         assert_eq!(run(&["-K0", "-I", "0"]).unwrap().keepalive_secs, 0);
+    }
+
+    #[test]
+    fn every_numeric_flag_takes_a_value() {
+        for (flag, min, max) in NUMERIC {
+            assert!(min <= max, "{flag}");
+            match flag.strip_prefix("--") {
+                Some(long) => assert!(LONG_WITH_VALUE.contains(&long), "{flag}"),
+                None => assert!(
+                    flag.len() == 2 && "rpPDTWbGclKIMQ".contains(&flag[1..]),
+                    "{flag}"
+                ),
+            }
+        }
     }
 
     #[test]
