@@ -316,6 +316,7 @@ impl Conn {
         Ok(())
     }
 
+    #[inline(never)]
     fn read_version(&mut self) -> Result<(), Disconnect> {
         loop {
             let buf = self.input.buffered();
@@ -604,6 +605,9 @@ fn no_space(_: WireError) -> Disconnect {
 impl Conn {
     /// Handles one payload. Returns the client-to-server cipher when the client's NEWKEYS
     /// arrived (the caller switches the input to it after consuming this packet).
+    /// Out of line, like `read_version`: inlined into `process`'s loop, LLVM hoisted dozens
+    /// of addresses out of the loop and spilled them to the stack (1.6 KB on MIPS).
+    #[inline(never)]
     fn dispatch(
         out: &mut Output,
         kex: &mut KexState,
