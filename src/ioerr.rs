@@ -35,6 +35,19 @@ pub fn new(kind: io::ErrorKind, msg: impl Into<Cow<'static, str>>) -> io::Error 
     io::Error::new(kind, Message(msg.into()))
 }
 
+/// The error's text without std's " (os error N)" suffix ("Permission denied"), as SFTP
+/// status messages and scp's errors show it.
+pub fn message(e: &io::Error) -> String {
+    let text = e.to_string();
+    match e.raw_os_error() {
+        Some(code) => match text.strip_suffix(&format!(" (os error {code})")) {
+            Some(bare) => bare.to_string(),
+            None => text,
+        },
+        None => text,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -46,5 +59,12 @@ mod tests {
         assert_eq!(e.to_string(), "x1");
         assert_eq!(other("plain \"text\"").to_string(), "plain \"text\"");
         assert_eq!(other("y").kind(), io::ErrorKind::Other);
+    }
+
+    #[test]
+    fn os_messages_lose_only_the_suffix() {
+        let e = io::Error::from_raw_os_error(libc::EACCES);
+        assert_eq!(message(&e), "Permission denied");
+        assert_eq!(message(&other("no (os error 13)")), "no (os error 13)");
     }
 }

@@ -392,11 +392,7 @@ fn escape_globs(p: &[u8]) -> Vec<u8> {
 }
 
 fn os_err(e: &io::Error) -> String {
-    let mut msg = e.to_string();
-    if let Some(i) = msg.find(" (os error ") {
-        msg.truncate(i);
-    }
-    msg
+    crate::ioerr::message(e)
 }
 
 fn show(p: &Path) -> std::borrow::Cow<'_, str> {

@@ -37,12 +37,7 @@ pub fn status_of(e: &io::Error) -> (Status, String) {
             _ => Status::Failure,
         },
     };
-    let mut msg = e.to_string();
-    // "Permission denied (os error 13)" -> "Permission denied"
-    if let Some(i) = msg.find(" (os error ") {
-        msg.truncate(i);
-    }
-    (code, msg)
+    (code, crate::ioerr::message(e))
 }
 
 pub fn attrs_of(m: &Metadata) -> Attrs {
