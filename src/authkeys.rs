@@ -4,8 +4,8 @@
 //! `[options] keytype base64 [comment]`. Only `ssh-ed25519` keys can match, since that is the
 //! only user key type quoll verifies.
 
+use crate::fsys;
 use std::net::IpAddr;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
 use subtle::ConstantTimeEq;
 
@@ -83,51 +83,45 @@ fn find_key_below(
 ) -> Result<Option<KeyOptions>, String> {
     // O_NONBLOCK: opening a FIFO planted as the file must not stall the whole server (the
     // fstat below then refuses it); it changes nothing for regular files.
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
-        .open(path);
+    let file = fsys::open(path, libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY, 0);
     let mut file = match file {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("{}: {e}", path.display())),
+        Err(e) => return Err(format!("{}: {e}", fsys::show(path))),
     };
     // Check the file we opened (fstat), not whatever the name points to a moment later.
-    let meta = file
-        .metadata()
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let meta = fsys::fstat(&file).map_err(|e| format!("{}: {e}", fsys::show(path)))?;
     if !meta.is_file() {
-        return Err(format!("{} is not a regular file", path.display()));
+        return Err(format!("{} is not a regular file", fsys::show(path)));
     }
     check_owner_and_mode(&meta, owner_uid, "file", path)?;
     // Walk the real path (symlinks resolved): those are the directories someone could use to
     // swap the file.
-    let real = path
-        .canonicalize()
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    for dir in real.ancestors().skip(1) {
-        let meta = dir
-            .metadata()
-            .map_err(|e| format!("{}: {e}", dir.display()))?;
+    let real = fsys::realpath(path).map_err(|e| format!("{}: {e}", fsys::show(path)))?;
+    let mut dir = real.as_path();
+    while let Some(up) = fsys::parent(dir) {
+        dir = up;
+        let meta = fsys::stat(dir).map_err(|e| format!("{}: {e}", fsys::show(dir)))?;
         check_owner_and_mode(&meta, owner_uid, "directory", dir)?;
-        if dir == top {
+        // realpath's answer has no doubled or trailing `/`: the bytes compare as paths.
+        if dir.as_os_str() == top.as_os_str() {
             break;
         }
     }
 
     let contents = crate::readfile::read(&mut file, MAX_FILE)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+        .map_err(|e| format!("{}: {e}", fsys::show(path)))?;
     let text = &contents.data;
     if contents.truncated {
         log::warn!(
             "{}: longer than {MAX_FILE} bytes, rest ignored",
-            path.display()
+            fsys::show(path)
         );
     }
 
     for (index, line) in text.split(|&b| b == b'\n').enumerate() {
         let Ok(line) = std::str::from_utf8(line) else {
-            log::warn!("{}:{}: not UTF-8, skipped", path.display(), index + 1);
+            log::warn!("{}:{}: not UTF-8, skipped", fsys::show(path), index + 1);
             continue;
         };
         match parse_line(line) {
@@ -137,7 +131,7 @@ fn find_key_below(
                         if !from_allows(list, peer) {
                             log::warn!(
                                 "{}:{}: key not allowed from {} (from= option)",
-                                path.display(),
+                                fsys::show(path),
                                 index + 1,
                                 crate::inet::Ip(peer)
                             );
@@ -148,7 +142,7 @@ fn find_key_below(
                 }
             }
             Ok(None) => {}
-            Err(why) => log::warn!("{}:{}: {why}, skipped", path.display(), index + 1),
+            Err(why) => log::warn!("{}:{}: {why}, skipped", fsys::show(path), index + 1),
         }
     }
     Ok(None)
@@ -156,19 +150,19 @@ fn find_key_below(
 
 /// OpenSSH's StrictModes rule: owned by the user or root, writable by nobody else.
 fn check_owner_and_mode(
-    meta: &std::fs::Metadata,
+    meta: &fsys::Stat,
     owner_uid: u32,
     what: &str,
     path: &Path,
 ) -> Result<(), String> {
-    let owner_ok = meta.uid() == owner_uid || meta.uid() == 0;
+    let owner_ok = meta.uid == owner_uid || meta.uid == 0;
     // A root-owned sticky directory such as /tmp is safe to pass through: nobody else can
     // remove or rename the entries below it that they do not own.
-    let sticky_root_dir = meta.is_dir() && meta.uid() == 0 && meta.mode() & 0o1000 != 0;
-    if !owner_ok || (meta.mode() & 0o022 != 0 && !sticky_root_dir) {
+    let sticky_root_dir = meta.is_dir() && meta.uid == 0 && meta.mode & 0o1000 != 0;
+    if !owner_ok || (meta.mode & 0o022 != 0 && !sticky_root_dir) {
         return Err(format!(
             "bad ownership or modes for {what} {}",
-            path.display()
+            fsys::show(path)
         ));
     }
     Ok(())
@@ -451,7 +445,7 @@ mod permit_tests {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
     use std::path::PathBuf;
     use std::process::Command;
 

@@ -5,11 +5,10 @@
 //! which `load_or_generate` removes).
 
 use crate::base64;
+use crate::fsys;
 use crate::proto::crypto::{self, Ed25519Key, ED25519_NAME};
 use crate::proto::wire::{vec_string, vec_u32, Reader};
-use std::fs::{File, OpenOptions};
 use std::io::{self, ErrorKind, Write};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
@@ -26,14 +25,14 @@ pub enum HostKeyError {
 impl std::fmt::Display for HostKeyError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            HostKeyError::Io(p, e) => write!(f, "{}: {}", p.display(), e),
+            HostKeyError::Io(p, e) => write!(f, "{}: {}", fsys::show(p), e),
             HostKeyError::Format(p, why) => {
-                write!(f, "{}: not a usable Ed25519 key: {}", p.display(), why)
+                write!(f, "{}: not a usable Ed25519 key: {}", fsys::show(p), why)
             }
             HostKeyError::Permissions(p) => write!(
                 f,
                 "{}: permissions too open (group or others have access); chmod 600 it",
-                p.display()
+                fsys::show(p)
             ),
         }
     }
@@ -57,13 +56,13 @@ pub fn load(path: &Path) -> Result<Ed25519Key, HostKeyError> {
 /// Like `load`, also returning the key's comment (empty for Dropbear keys, which have none).
 pub fn load_with_comment(path: &Path) -> Result<(Ed25519Key, String), HostKeyError> {
     let io_err = |e| HostKeyError::Io(path.to_path_buf(), e);
-    let mut file = File::open(path).map_err(io_err)?;
+    let mut file = fsys::open(path, libc::O_RDONLY, 0).map_err(io_err)?;
     // fstat the open file, not the path, so the checks and the read see the same file.
-    let meta = file.metadata().map_err(io_err)?;
+    let meta = fsys::fstat(&file).map_err(io_err)?;
     if !meta.is_file() {
         return Err(HostKeyError::Format(path.into(), "not a regular file"));
     }
-    if meta.mode() & 0o077 != 0 {
+    if meta.mode & 0o077 != 0 {
         return Err(HostKeyError::Permissions(path.into()));
     }
     let contents = crate::readfile::read(&mut file, MAX_FILE).map_err(io_err)?;
@@ -95,7 +94,7 @@ pub fn load_or_generate(path: &Path) -> Result<(Ed25519Key, bool), HostKeyError>
             // A power cut between writing the key and its .pub leaves no .pub: redo it.
             // Best effort: the key itself is fine, and the filesystem may be read-only.
             let pub_path = pub_path(path);
-            if !pub_path.exists() {
+            if fsys::stat(&pub_path).is_err() {
                 let line = public_line(&key, &comment) + "\n";
                 if let Err(e) = write_atomic(&pub_path, line.as_bytes(), 0o644, true) {
                     log::warn!("could not recreate the public key file: {e}");
@@ -329,11 +328,7 @@ fn write_key(
     replace: bool,
 ) -> Result<(), HostKeyError> {
     if let Some(dir) = parent(path) {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(|e| HostKeyError::Io(dir.into(), e))?;
+        fsys::mkdir_all(dir, 0o700).map_err(|e| HostKeyError::Io(dir.into(), e))?;
     }
     let text = to_openssh(key, comment).map_err(|e| HostKeyError::Io(path.into(), e))?;
     write_atomic(path, text.as_bytes(), 0o600, replace)?;
@@ -343,7 +338,7 @@ fn write_key(
 
 /// The directory holding `path` ("." spelled as `None`).
 fn parent(path: &Path) -> Option<&Path> {
-    path.parent().filter(|p| !p.as_os_str().is_empty())
+    fsys::parent(path).filter(|p| !p.as_os_str().is_empty())
 }
 
 fn temp_path(path: &Path) -> PathBuf {
@@ -364,55 +359,49 @@ fn write_atomic(path: &Path, data: &[u8], mode: u32, replace: bool) -> Result<()
             sync_dir(dir).map_err(|e| HostKeyError::Io(dir.into(), e))
         });
     if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+        let _ = fsys::unlink(&tmp);
     }
     result
 }
 
 fn write_temp(tmp: &Path, data: &[u8], mode: u32) -> io::Result<()> {
-    let open = || {
-        OpenOptions::new()
-            .write(true)
-            .create_new(true) // O_CREAT | O_EXCL
-            .mode(mode)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-            .open(tmp)
-    };
+    let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW;
+    let open = || fsys::open(tmp, flags, mode);
     let mut file = match open() {
         // Boards often boot to the same PIDs: this may be our own leftover from a power cut.
         Err(e) if e.kind() == ErrorKind::AlreadyExists => {
-            std::fs::remove_file(tmp)?;
+            fsys::unlink(tmp)?;
             open()?
         }
         other => other?,
     };
     // The umask may have taken bits off the mode we asked for.
-    file.set_permissions(std::fs::Permissions::from_mode(mode))?;
+    fsys::fchmod(&file, mode)?;
     file.write_all(data)?;
-    file.sync_all()
+    fsys::fsync(&file)
 }
 
 fn move_into_place(tmp: &Path, path: &Path, replace: bool) -> Result<(), HostKeyError> {
     let io_err = |e| HostKeyError::Io(path.to_path_buf(), e);
     if replace {
-        return std::fs::rename(tmp, path).map_err(io_err);
+        return fsys::rename(tmp, path).map_err(io_err);
     }
     // link(2) fails if `path` exists, so there is no window in which a key is replaced.
-    match std::fs::hard_link(tmp, path) {
-        Ok(()) => std::fs::remove_file(tmp).map_err(io_err),
+    match fsys::link(tmp, path) {
+        Ok(()) => fsys::unlink(tmp).map_err(io_err),
         Err(e) if e.kind() == ErrorKind::AlreadyExists => Err(io_err(e)),
         // A filesystem without hard links: check, then rename.
         Err(_) => {
-            if path.symlink_metadata().is_ok() {
+            if fsys::lstat(path).is_ok() {
                 return Err(io_err(io::Error::from(ErrorKind::AlreadyExists)));
             }
-            std::fs::rename(tmp, path).map_err(io_err)
+            fsys::rename(tmp, path).map_err(io_err)
         }
     }
 }
 
 fn sync_dir(dir: &Path) -> io::Result<()> {
-    match File::open(dir)?.sync_all() {
+    match fsys::fsync(&fsys::open(dir, libc::O_RDONLY, 0)?) {
         // Some filesystems cannot fsync a directory; their renames are as durable as they get.
         Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Ok(()),
         other => other,
@@ -421,16 +410,18 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
 
 /// Removes `KEY.tmpNNN` and `KEY.pub.tmpNNN` left behind by an interrupted save.
 fn remove_stale_temp_files(path: &Path) {
-    let (Some(name), dir) = (path.file_name(), parent(path).unwrap_or(Path::new("."))) else {
+    let (Some(name), dir) = (
+        fsys::file_name(path),
+        parent(path).unwrap_or(Path::new(".")),
+    ) else {
         return;
     };
     let Some(name) = name.to_str() else { return };
-    let Ok(entries) = std::fs::read_dir(dir) else {
+    let Ok(entries) = fsys::Dir::open(dir) else {
         return;
     };
-    for entry in entries.flatten() {
-        let file_name = entry.file_name();
-        let Some(other) = file_name.to_str() else {
+    for file_name in entries.flatten() {
+        let Ok(other) = std::str::from_utf8(&file_name) else {
             continue;
         };
         let rest = other.strip_prefix(name).unwrap_or("");
@@ -439,9 +430,9 @@ fn remove_stale_temp_files(path: &Path) {
             .strip_prefix(".tmp")
             .is_some_and(|pid| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()));
         if is_temp {
-            let stale = entry.path();
-            log::warn!("removing stale temporary file {}", stale.display());
-            let _ = std::fs::remove_file(stale);
+            let stale = dir.join(other);
+            log::warn!("removing stale temporary file {}", fsys::show(&stale));
+            let _ = fsys::unlink(&stale);
         }
     }
 }
@@ -449,6 +440,8 @@ fn remove_stale_temp_files(path: &Path) {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use std::fs::OpenOptions;
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
     use std::process::{Command, Output};
     use std::sync::atomic::{AtomicUsize, Ordering};
 

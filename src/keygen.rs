@@ -78,10 +78,10 @@ fn show(path: &Path, out: &mut dyn Write) -> Result<(), String> {
 
 fn create(path: &Path, comment: Option<&str>, out: &mut dyn Write) -> Result<(), String> {
     // Checked here for a clear message; `generate_with_comment` refuses atomically anyway.
-    if path.symlink_metadata().is_ok() {
+    if crate::fsys::lstat(path).is_ok() {
         return Err(format!(
             "{}: already exists; not overwriting a key",
-            path.display()
+            crate::fsys::show(path)
         ));
     }
     let comment = comment.map_or_else(hostkey::default_comment, str::to_owned);
@@ -89,8 +89,8 @@ fn create(path: &Path, comment: Option<&str>, out: &mut dyn Write) -> Result<(),
     writeln!(
         out,
         "wrote {} and {}",
-        path.display(),
-        hostkey::pub_path(path).display()
+        crate::fsys::show(path),
+        crate::fsys::show(&hostkey::pub_path(path))
     )
     .map_err(|e| e.to_string())?;
     writeln!(out, "{}", fingerprint_line(&key, &comment)).map_err(|e| e.to_string())

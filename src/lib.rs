@@ -9,7 +9,6 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod date;
-#[cfg(any(feature = "sftp", feature = "scp"))]
 pub mod fsys;
 pub mod hostkey;
 pub mod inet;

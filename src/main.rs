@@ -60,8 +60,11 @@ fn pick_hostkey(opts: &mut Options) {
     for p in &all {
         match hostkey::load(p) {
             Ok(_) if chosen.is_none() => chosen = Some(p.clone()),
-            Ok(_) => log::warn!("Ignoring host key {}: one Ed25519 key is used", p.display()),
-            Err(e) => log::warn!("Ignoring host key {}: {e}", p.display()),
+            Ok(_) => log::warn!(
+                "Ignoring host key {}: one Ed25519 key is used",
+                quoll::fsys::show(p)
+            ),
+            Err(e) => log::warn!("Ignoring host key {}: {e}", quoll::fsys::show(p)),
         }
     }
     // None usable: the first is created (or refused) as with a single -r.
@@ -70,13 +73,13 @@ fn pick_hostkey(opts: &mut Options) {
 
 fn run(mut opts: Options) -> i32 {
     pick_hostkey(&mut opts);
-    let key = if opts.defer_keygen && !opts.hostkey.exists() {
+    let key = if opts.defer_keygen && quoll::fsys::stat(&opts.hostkey).is_err() {
         None
     } else {
         match hostkey::load_or_generate(&opts.hostkey) {
             Ok((k, generated)) => {
                 if generated {
-                    info!("Generated host key {}", opts.hostkey.display());
+                    info!("Generated host key {}", quoll::fsys::show(&opts.hostkey));
                 }
                 Some(k)
             }
@@ -117,13 +120,13 @@ fn run(mut opts: Options) -> i32 {
         return 1;
     }
     if let Some(p) = &pidfile {
-        if let Err(e) = std::fs::write(p, format!("{}\n", std::process::id())) {
-            error!("Failed to write pidfile {}: {e}", p.display());
+        if let Err(e) = write_pidfile(p) {
+            error!("Failed to write pidfile {}: {e}", quoll::fsys::show(p));
         }
     }
     let r = server.run();
     if let Some(p) = &pidfile {
-        let _ = std::fs::remove_file(p);
+        let _ = quoll::fsys::unlink(p);
     }
     match r {
         Ok(()) => 0,
@@ -132,4 +135,11 @@ fn run(mut opts: Options) -> i32 {
             1
         }
     }
+}
+
+/// The pidfile: created or truncated (mode 0666 less the umask, as std's fs::write made it).
+fn write_pidfile(path: &std::path::Path) -> std::io::Result<()> {
+    let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC;
+    let mut file = quoll::fsys::open(path, flags, 0o666)?;
+    file.write_all(format!("{}\n", std::process::id()).as_bytes())
 }

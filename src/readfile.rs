@@ -21,7 +21,9 @@ pub struct Contents {
 #[inline(never)]
 pub fn read(file: &mut File, limit: usize) -> io::Result<Contents> {
     // The size fstat reports sizes the buffer, so it normally never moves; +1 to see EOF.
-    let hint = file.metadata().map_or(0, |m| m.len()).min(limit as u64) as usize;
+    let hint = crate::fsys::fstat(file)
+        .map_or(0, |m| m.size)
+        .min(limit as u64) as usize;
     let mut data = Zeroizing::new(Vec::with_capacity(hint + 1));
     loop {
         let len = data.len();
@@ -58,7 +60,7 @@ pub fn read(file: &mut File, limit: usize) -> io::Result<Contents> {
 
 /// Opens `path` and reads it (see `read`).
 pub fn read_path(path: &Path, limit: usize) -> io::Result<Contents> {
-    read(&mut File::open(path)?, limit)
+    read(&mut crate::fsys::open(path, libc::O_RDONLY, 0)?, limit)
 }
 
 #[cfg(test)]

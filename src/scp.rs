@@ -15,10 +15,10 @@
 #![forbid(unsafe_code)]
 
 use crate::daemon::fds::STDERR;
-use std::fs::{self, File, OpenOptions};
+use std::fs;
 use std::io::{self, Read, Write};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// Longest record line accepted (a name is at most 255 bytes on Linux; slack for the rest).
@@ -684,11 +684,8 @@ impl<R: Read, W: Write> Scp<'_, R, W> {
         times: Option<(i64, i64)>,
     ) -> Result<(), Fatal> {
         let existed = fs::metadata(path).ok();
-        let file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .mode((mode & MODE_MASK) | 0o200)
-            .open(path);
+        let flags = libc::O_WRONLY | libc::O_CREAT;
+        let file = crate::fsys::open(path, flags, (mode & MODE_MASK) | 0o200);
         let file = match file {
             Ok(f) => f,
             // The client sends no data after an error answer.
@@ -769,7 +766,7 @@ impl<R: Read, W: Write> Scp<'_, R, W> {
             None => &bytes[..bytes.len().min(1)],
         };
         let path = Path::new(std::ffi::OsStr::from_bytes(trimmed));
-        let file = match File::open(path) {
+        let file = match crate::fsys::open(path, libc::O_RDONLY, 0) {
             Ok(f) => f,
             Err(e) => return self.error(&format!("{}: {}", show(path), os_err(&e))),
         };

@@ -572,7 +572,10 @@ impl Edge<'_> {
         );
         let agent = slot.take().and_then(|s| s.agent);
         if let Some(a) = &agent {
-            env.push(("SSH_AUTH_SOCK".into(), a.path.display().to_string()));
+            env.push((
+                "SSH_AUTH_SOCK".into(),
+                crate::fsys::show(&a.path).to_string(),
+            ));
         }
         if self.opts.pass_env {
             // -e: quoll's own environment too (the session's variables still win).
@@ -651,12 +654,13 @@ impl Server {
         }
         let banner = match &opts.banner {
             Some(p) => {
-                let b = crate::readfile::read_path(p, crate::config::MAX_BANNER)
-                    .map_err(|e| crate::ioerr::other(format!("banner {}: {e}", p.display())))?;
+                let b = crate::readfile::read_path(p, crate::config::MAX_BANNER).map_err(|e| {
+                    crate::ioerr::other(format!("banner {}: {e}", crate::fsys::show(p)))
+                })?;
                 if b.truncated {
                     return Err(crate::ioerr::other(format!(
                         "banner {} is larger than {} bytes",
-                        p.display(),
+                        crate::fsys::show(p),
                         crate::config::MAX_BANNER
                     )));
                 }
@@ -891,7 +895,10 @@ impl Server {
         match hostkey::load_or_generate(&self.opts.hostkey) {
             Ok((k, generated)) => {
                 if generated {
-                    info!("Generated host key {}", self.opts.hostkey.display());
+                    info!(
+                        "Generated host key {}",
+                        crate::fsys::show(&self.opts.hostkey)
+                    );
                 }
                 self.key = Some(k);
                 true
@@ -1062,7 +1069,7 @@ impl Server {
             (None, None)
         };
         // stdin/stdout are replaced by /dev/null so nothing else ever writes the stream.
-        let null = File::options().read(true).write(true).open("/dev/null")?;
+        let null = crate::fsys::open(std::path::Path::new("/dev/null"), libc::O_RDWR, 0)?;
         // SAFETY: dup2 onto 0 and 1; the stream lives on in r and w.
         unsafe {
             libc::dup2(null.as_raw_fd(), 0);

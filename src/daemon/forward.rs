@@ -202,8 +202,8 @@ impl AgentSock {
         let made = (|| {
             let listener = UnixListener::bind(&path)?;
             listener.set_nonblocking(true)?;
-            std::os::unix::fs::chown(&path, Some(uid), Some(gid))?;
-            std::os::unix::fs::chown(&dir, Some(uid), Some(gid))?;
+            crate::fsys::chown(&path, uid, gid)?;
+            crate::fsys::chown(&dir, uid, gid)?;
             Ok::<_, io::Error>(listener)
         })();
         match made {
@@ -213,8 +213,8 @@ impl AgentSock {
                 dir,
             }),
             Err(e) => {
-                let _ = std::fs::remove_file(&path);
-                let _ = std::fs::remove_dir(&dir);
+                let _ = crate::fsys::unlink(&path);
+                let _ = crate::fsys::rmdir(&dir);
                 Err(e)
             }
         }
@@ -223,7 +223,7 @@ impl AgentSock {
 
 impl Drop for AgentSock {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-        let _ = std::fs::remove_dir(&self.dir);
+        let _ = crate::fsys::unlink(&self.path);
+        let _ = crate::fsys::rmdir(&self.dir);
     }
 }

@@ -26,14 +26,12 @@ pub fn daemonize() -> std::io::Result<()> {
     }
     // SAFETY: setsid in the child, which is not a group leader.
     unsafe { libc::setsid() };
-    let null = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/null")?;
+    let null = crate::fsys::open(std::path::Path::new("/dev/null"), libc::O_RDWR, 0)?;
     for fd in 0..3 {
         // SAFETY: dup2 of a valid fd onto stdio.
         unsafe { libc::dup2(null.as_raw_fd(), fd) };
     }
-    let _ = std::env::set_current_dir("/");
+    // SAFETY: chdir with a constant C string; a failure leaves the directory as it was.
+    unsafe { libc::chdir(c"/".as_ptr()) };
     Ok(())
 }

@@ -70,7 +70,10 @@ pub fn launch<'a>(
             #[cfg(feature = "sftp")]
             None => Ok((None, Some(Builtin::Sftp))),
             #[cfg(not(feature = "sftp"))]
-            None => match config::SFTP_SERVERS.iter().find(|p| is_executable(p)) {
+            None => match config::SFTP_SERVERS
+                .iter()
+                .find(|p| is_executable(std::path::Path::new(p)))
+            {
                 Some(p) => Ok((Some(p.as_bytes()), None)),
                 None => Err(crate::ioerr::other("no sftp-server installed")),
             },
@@ -94,16 +97,15 @@ pub fn launch<'a>(
 
 /// Whether `path` is an executable file.
 #[cfg(any(feature = "scp", not(feature = "sftp")))]
-fn is_executable(path: impl AsRef<std::path::Path>) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+fn is_executable(path: &std::path::Path) -> bool {
+    crate::fsys::stat(path).is_ok_and(|m| m.is_file() && m.mode & 0o111 != 0)
 }
 
 /// Whether an executable `name` is in one of `path`'s directories.
 #[cfg(feature = "scp")]
 fn on_path(name: &str, path: &str) -> bool {
     path.split(':')
-        .any(|dir| is_executable(std::path::Path::new(dir).join(name)))
+        .any(|dir| is_executable(&std::path::Path::new(dir).join(name)))
 }
 
 #[cfg(not(any(feature = "sftp", feature = "scp")))]
@@ -867,7 +869,10 @@ mod tests {
         );
         // Without the built-in, an installed sftp-server serves, or the request is refused.
         #[cfg(not(feature = "sftp"))]
-        match config::SFTP_SERVERS.iter().find(|p| is_executable(p)) {
+        match config::SFTP_SERVERS
+            .iter()
+            .find(|p| is_executable(std::path::Path::new(p)))
+        {
             Some(p) => assert_eq!(
                 run(&o, None, false, Some("sftp")).unwrap(),
                 (Some(p.as_bytes().to_vec()), None)

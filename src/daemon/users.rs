@@ -67,7 +67,7 @@ pub fn group_name(gid: u32) -> Option<String> {
 /// `config::MAX_GROUPS` groups: a session never starts with fewer groups than it should.
 pub fn groups(user: &str, gid: u32) -> Option<Vec<u32>> {
     #[cfg(target_env = "musl")]
-    return match std::fs::File::open("/etc/group") {
+    return match crate::fsys::open(std::path::Path::new("/etc/group"), libc::O_RDONLY, 0) {
         Ok(f) => groups_in(f, user, gid),
         // No group file: no supplementary groups (as musl's getgrouplist has it).
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Some(vec![gid]),
@@ -145,7 +145,8 @@ fn groups_in(file: impl std::io::Read, user: &str, gid: u32) -> Option<Vec<u32>>
 
 /// The first `Some` that `f` returns for a line of the file at `path`.
 fn each_line<T>(path: &str, f: impl FnMut(&str) -> Option<T>) -> Option<T> {
-    scan(std::fs::File::open(path).ok()?, f).ok().flatten()
+    let file = crate::fsys::open(std::path::Path::new(path), libc::O_RDONLY, 0).ok()?;
+    scan(file, f).ok().flatten()
 }
 
 /// The first `Some` that `f` returns for a line (lines that are not UTF-8 are skipped);

@@ -3,14 +3,16 @@
 
 #![forbid(unsafe_code)]
 
-use super::proto::{Attrs, Status};
+use super::proto::{
+    Attrs, Status, FXF_APPEND, FXF_CREAT, FXF_EXCL, FXF_READ, FXF_TRUNC, FXF_WRITE,
+};
+use crate::fsys::{self, Stat};
 use std::ffi::OsStr;
-use std::fs::{self, File, Metadata};
+use std::fs::File;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A path from the wire. Bytes go to the kernel as they are: no shell, no decoding. An empty
 /// path means the current (home) directory, as in OpenSSH.
@@ -20,6 +22,44 @@ pub fn path(bytes: &[u8]) -> &Path {
     } else {
         Path::new(OsStr::from_bytes(bytes))
     }
+}
+
+/// OPEN: `pflags` (`SSH_FXF_*`) as open(2) flags, checked and combined as std's OpenOptions
+/// did (EXCL counts only with CREAT), so the errors for a senseless combination read the same.
+pub fn open(path: &Path, pflags: u32, mode: u32) -> io::Result<File> {
+    let on = |f: u32| pflags & f != 0;
+    let (read, write, append) = (on(FXF_READ), on(FXF_WRITE), on(FXF_APPEND));
+    let (create, truncate) = (on(FXF_CREAT), on(FXF_TRUNC));
+    let create_new = create && on(FXF_EXCL);
+    const NEEDS_WRITE: &str = "creating or truncating a file requires write or append access";
+    if !write && !append {
+        if create || truncate {
+            return Err(crate::ioerr::new(io::ErrorKind::InvalidInput, NEEDS_WRITE));
+        }
+        if !read {
+            return Err(crate::ioerr::new(
+                io::ErrorKind::InvalidInput,
+                "must specify at least one of read, write, or append access",
+            ));
+        }
+    }
+    if append && truncate && !create_new {
+        return Err(crate::ioerr::new(io::ErrorKind::InvalidInput, NEEDS_WRITE));
+    }
+    let mut flags = match (read, write || append) {
+        (true, true) => libc::O_RDWR,
+        (false, true) => libc::O_WRONLY,
+        _ => libc::O_RDONLY,
+    };
+    if append {
+        flags |= libc::O_APPEND;
+    }
+    if create_new {
+        flags |= libc::O_CREAT | libc::O_EXCL;
+    } else {
+        flags |= if create { libc::O_CREAT } else { 0 } | if truncate { libc::O_TRUNC } else { 0 };
+    }
+    fsys::open(path, flags, mode)
 }
 
 /// The status code and message for an OS error.
@@ -40,13 +80,13 @@ pub fn status_of(e: &io::Error) -> (Status, String) {
     (code, crate::ioerr::message(e))
 }
 
-pub fn attrs_of(m: &Metadata) -> Attrs {
+pub fn attrs_of(m: &Stat) -> Attrs {
     Attrs {
-        size: Some(m.size()),
-        uid_gid: Some((m.uid(), m.gid())),
-        permissions: Some(m.mode()),
+        size: Some(m.size),
+        uid_gid: Some((m.uid, m.gid)),
+        permissions: Some(m.mode),
         // SFTP v3 times are 32-bit; clamp rather than wrap.
-        times: Some((clamp_time(m.atime()), clamp_time(m.mtime()))),
+        times: Some((clamp_time(m.atime), clamp_time(m.mtime))),
     }
 }
 
@@ -58,25 +98,22 @@ fn clamp_time(t: i64) -> u32 {
 /// is lsetstat: the link itself (Linux has no permissions on links, so those fail).
 pub fn setstat(path: &Path, a: &Attrs, follow: bool) -> io::Result<()> {
     if let Some(size) = a.size {
-        fs::OpenOptions::new()
-            .write(true)
-            .open(path)?
-            .set_len(size)?;
+        fsys::ftruncate(&fsys::open(path, libc::O_WRONLY, 0)?, size)?;
     }
     if let Some(p) = a.permissions {
-        if !follow && fs::symlink_metadata(path)?.file_type().is_symlink() {
+        if !follow && fsys::lstat(path)?.is_symlink() {
             return Err(io::Error::from_raw_os_error(libc::EOPNOTSUPP));
         }
-        fs::set_permissions(path, fs::Permissions::from_mode(p & 0o7777))?;
+        fsys::chmod(path, p & 0o7777)?;
     }
     if let Some((at, mt)) = a.times {
-        crate::fsys::set_times(path, at.into(), mt.into(), follow)?;
+        fsys::set_times(path, at.into(), mt.into(), follow)?;
     }
     if let Some((u, g)) = a.uid_gid {
         if follow {
-            std::os::unix::fs::chown(path, Some(u), Some(g))?;
+            fsys::chown(path, u, g)?;
         } else {
-            std::os::unix::fs::lchown(path, Some(u), Some(g))?;
+            fsys::lchown(path, u, g)?;
         }
     }
     Ok(())
@@ -85,14 +122,13 @@ pub fn setstat(path: &Path, a: &Attrs, follow: bool) -> io::Result<()> {
 /// `setstat` on an open file.
 pub fn fsetstat(f: &File, a: &Attrs) -> io::Result<()> {
     if let Some(size) = a.size {
-        f.set_len(size)?;
+        fsys::ftruncate(f, size)?;
     }
     if let Some(p) = a.permissions {
-        f.set_permissions(fs::Permissions::from_mode(p & 0o7777))?;
+        fsys::fchmod(f, p & 0o7777)?;
     }
     if let Some((at, mt)) = a.times {
-        let t = |s: u32| UNIX_EPOCH + Duration::from_secs(u64::from(s));
-        f.set_times(fs::FileTimes::new().set_accessed(t(at)).set_modified(t(mt)))?;
+        fsys::set_file_times(f, at.into(), mt.into())?;
     }
     if let Some((u, g)) = a.uid_gid {
         std::os::unix::fs::fchown(f, Some(u), Some(g))?;
@@ -103,10 +139,10 @@ pub fn fsetstat(f: &File, a: &Attrs) -> io::Result<()> {
 /// realpath(3), except that the last component need not exist (as OpenSSH's sftp-server:
 /// clients resolve the name of a file they are about to create).
 pub fn realpath(p: &Path) -> io::Result<PathBuf> {
-    match fs::canonicalize(p) {
+    match fsys::realpath(p) {
         Ok(r) => Ok(r),
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            let (Some(parent), Some(name)) = (p.parent(), p.file_name()) else {
+            let (Some(parent), Some(name)) = (fsys::parent(p), fsys::file_name(p)) else {
                 return Err(e);
             };
             let parent = if parent.as_os_str().is_empty() {
@@ -114,7 +150,7 @@ pub fn realpath(p: &Path) -> io::Result<PathBuf> {
             } else {
                 parent
             };
-            Ok(fs::canonicalize(parent)?.join(name))
+            Ok(fsys::realpath(parent)?.join(name))
         }
         Err(e) => Err(e),
     }
@@ -170,17 +206,17 @@ impl Names {
 
     /// An `ls -l` line in OpenSSH's layout:
     /// `-rw-r--r--    1 user     group        1234 Jan  2 03:04 name` (strmode leaves a space).
-    pub fn long_name(&mut self, name: &[u8], m: &Metadata, now: SystemTime) -> Vec<u8> {
-        let user = self.user(m.uid()).to_string();
-        let group = self.group(m.gid()).to_string();
+    pub fn long_name(&mut self, name: &[u8], m: &Stat, now: SystemTime) -> Vec<u8> {
+        let user = self.user(m.uid).to_string();
+        let group = self.group(m.gid).to_string();
         let mut s = format!(
             "{}  {:>3} {:<8} {:<8} {:>8} {} ",
-            mode_string(m.mode()),
-            m.nlink(),
+            mode_string(m.mode),
+            m.nlink,
             user,
             group,
-            m.size(),
-            ls_date(m.mtime(), now)
+            m.size,
+            ls_date(m.mtime, now)
         )
         .into_bytes();
         s.extend_from_slice(name);
@@ -245,6 +281,8 @@ pub fn ls_date(mtime: i64, now: SystemTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
+    use std::time::Duration;
 
     #[test]
     fn modes() {
@@ -273,6 +311,56 @@ mod tests {
         assert_eq!(s(libc::ENOSPC), Status::Failure);
         let (_, msg) = status_of(&io::Error::from_raw_os_error(libc::EACCES));
         assert_eq!(msg, "Permission denied");
+    }
+
+    /// What an open left behind: the error text, or the access flags; and the file's size.
+    fn open_outcome(r: io::Result<File>, p: &Path) -> (Result<i32, String>, Option<u64>) {
+        use std::os::fd::AsRawFd;
+        let r = r.map(|f| {
+            let info = fs::read_to_string(format!("/proc/self/fdinfo/{}", f.as_raw_fd())).unwrap();
+            let octal = info.lines().find_map(|l| l.strip_prefix("flags:")).unwrap();
+            let fl = i32::from_str_radix(octal.trim(), 8).unwrap();
+            fl & (libc::O_ACCMODE | libc::O_APPEND | libc::O_CLOEXEC)
+        });
+        (
+            r.map_err(|e| e.to_string()),
+            fs::metadata(p).ok().map(|m| m.len()),
+        )
+    }
+
+    #[test]
+    fn open_flags_as_std_took_them() {
+        use std::os::unix::fs::OpenOptionsExt;
+        let dir = std::env::temp_dir().join(format!("quoll-sftp-open-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir(&dir).unwrap();
+        for pflags in 0..64u32 {
+            for existing in [false, true] {
+                let (ours, theirs) = (dir.join("ours"), dir.join("theirs"));
+                for p in [&ours, &theirs] {
+                    let _ = fs::remove_file(p);
+                    if existing {
+                        fs::write(p, b"old").unwrap();
+                    }
+                }
+                let on = |f: u32| pflags & f != 0;
+                let std_result = fs::OpenOptions::new()
+                    .read(on(FXF_READ))
+                    .write(on(FXF_WRITE))
+                    .append(on(FXF_APPEND))
+                    .create(on(FXF_CREAT))
+                    .truncate(on(FXF_TRUNC))
+                    .create_new(on(FXF_CREAT) && on(FXF_EXCL))
+                    .mode(0o600)
+                    .open(&theirs);
+                assert_eq!(
+                    open_outcome(open(&ours, pflags, 0o600), &ours),
+                    open_outcome(std_result, &theirs),
+                    "flags {pflags:#x}, existing {existing}"
+                );
+            }
+        }
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

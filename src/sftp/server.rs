@@ -10,10 +10,11 @@ use super::fs::{self as sfs, Names};
 use super::proto::{self, Attrs, Limits, NameEntry, Reply, Request, Status};
 use super::sys;
 use crate::config::{SFTP_MAX_HANDLES, SFTP_MAX_PACKET, SFTP_MAX_READ};
-use std::fs::{self, File, OpenOptions, ReadDir};
+use crate::fsys::{self, Dir, Stat};
+use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 use std::time::SystemTime;
 
@@ -22,9 +23,9 @@ const READDIR_BATCH: usize = 64;
 
 enum Handle {
     File(File),
-    /// `dots`: whether "." and ".." were listed yet (readdir(3) lists them, std does not).
+    /// `dots`: whether "." and ".." were listed yet (`Dir` leaves them out, as std did).
     Dir {
-        iter: ReadDir,
+        iter: Dir,
         path: PathBuf,
         dots: bool,
     },
@@ -157,12 +158,7 @@ impl Server {
         }
     }
 
-    fn attrs(
-        &mut self,
-        out: &mut impl Write,
-        id: u32,
-        r: io::Result<fs::Metadata>,
-    ) -> io::Result<()> {
+    fn attrs(&mut self, out: &mut impl Write, id: u32, r: io::Result<Stat>) -> io::Result<()> {
         match r {
             Ok(m) => self.send(out, id, Reply::Attrs(sfs::attrs_of(&m))),
             Err(e) => self.error(out, id, &e),
@@ -234,23 +230,14 @@ impl Server {
             R::Init { .. } => self.send(out, id, Reply::Version),
             R::Open { path, flags, attrs } => {
                 let mode = attrs.permissions.map_or(0o666, |p| p & 0o7777);
-                let r = OpenOptions::new()
-                    .read(flags & proto::FXF_READ != 0)
-                    .write(flags & proto::FXF_WRITE != 0)
-                    .append(flags & proto::FXF_APPEND != 0)
-                    .create(flags & proto::FXF_CREAT != 0)
-                    .truncate(flags & proto::FXF_TRUNC != 0)
-                    .create_new(flags & proto::FXF_CREAT != 0 && flags & proto::FXF_EXCL != 0)
-                    .mode(mode)
-                    .open(sfs::path(path));
-                match r {
+                match sfs::open(sfs::path(path), flags, mode) {
                     Ok(f) => self.reply_handle(out, id, Handle::File(f)),
                     Err(e) => self.error(out, id, &e),
                 }
             }
             R::Opendir(path) => {
                 let p = sfs::path(path);
-                match fs::read_dir(p) {
+                match Dir::open(p) {
                     Ok(iter) => {
                         let h = Handle::Dir {
                             iter,
@@ -287,9 +274,9 @@ impl Server {
                 }
             }
             R::Readdir(h) => self.readdir(out, id, h),
-            R::Lstat(p) => self.attrs(out, id, fs::symlink_metadata(sfs::path(p))),
-            R::Stat(p) => self.attrs(out, id, fs::metadata(sfs::path(p))),
-            R::Fstat(h) => match self.file(h).map(File::metadata) {
+            R::Lstat(p) => self.attrs(out, id, fsys::lstat(sfs::path(p))),
+            R::Stat(p) => self.attrs(out, id, fsys::stat(sfs::path(p))),
+            R::Fstat(h) => match self.file(h).map(fsys::fstat) {
                 Some(r) => self.attrs(out, id, r),
                 None => self.bad_handle(out, id),
             },
@@ -305,39 +292,37 @@ impl Server {
                     None => self.bad_handle(out, id),
                 }
             }
-            R::Remove(p) => self.done(out, id, fs::remove_file(sfs::path(p))),
+            R::Remove(p) => self.done(out, id, fsys::unlink(sfs::path(p))),
             R::Mkdir { path, attrs } => {
                 let mode = attrs.permissions.map_or(0o777, |p| p & 0o7777);
-                let r = std::os::unix::fs::DirBuilderExt::mode(&mut fs::DirBuilder::new(), mode)
-                    .create(sfs::path(path));
-                self.done(out, id, r)
+                self.done(out, id, fsys::mkdir(sfs::path(path), mode))
             }
-            R::Rmdir(p) => self.done(out, id, fs::remove_dir(sfs::path(p))),
+            R::Rmdir(p) => self.done(out, id, fsys::rmdir(sfs::path(p))),
             R::Realpath(p) => self.one_name(out, id, sfs::realpath(sfs::path(p))),
             R::ExpandPath(p) => self.one_name(out, id, sfs::expand_path(p)),
-            R::Readlink(p) => self.one_name(out, id, fs::read_link(sfs::path(p))),
+            R::Readlink(p) => self.one_name(out, id, fsys::readlink(sfs::path(p))),
             R::Rename { from, to } => {
                 // SFTP v3 RENAME must not replace an existing file (posix-rename does). The
                 // check and the rename are two steps: good enough for a single user's session.
                 let to = sfs::path(to);
-                let r = if fs::symlink_metadata(to).is_ok() {
+                let r = if fsys::lstat(to).is_ok() {
                     Err(io::Error::from_raw_os_error(libc::EEXIST))
                 } else {
-                    fs::rename(sfs::path(from), to)
+                    fsys::rename(sfs::path(from), to)
                 };
                 self.done(out, id, r)
             }
             R::PosixRename { from, to } => {
-                self.done(out, id, fs::rename(sfs::path(from), sfs::path(to)))
+                self.done(out, id, fsys::rename(sfs::path(from), sfs::path(to)))
             }
             R::Hardlink { from, to } => {
-                self.done(out, id, fs::hard_link(sfs::path(from), sfs::path(to)))
+                self.done(out, id, fsys::link(sfs::path(from), sfs::path(to)))
             }
             R::Symlink { target, link } => {
-                let r = std::os::unix::fs::symlink(sfs::path(target), sfs::path(link));
+                let r = fsys::symlink(sfs::path(target), sfs::path(link));
                 self.done(out, id, r)
             }
-            R::Fsync(h) => match self.file(h).map(File::sync_all) {
+            R::Fsync(h) => match self.file(h).map(fsys::fsync) {
                 Some(r) => self.done(out, id, r),
                 None => self.bad_handle(out, id),
             },
@@ -425,20 +410,18 @@ impl Server {
         if !*dots {
             *dots = true;
             for name in [".", ".."] {
-                if let Ok(m) = fs::symlink_metadata(path.join(name)) {
+                if let Ok(m) = fsys::lstat(&path.join(name)) {
                     let long = self.names.long_name(name.as_bytes(), &m, now);
                     found.push((name.as_bytes().to_vec(), long, sfs::attrs_of(&m)));
                 }
             }
         }
-        for entry in iter.by_ref() {
-            let Ok(entry) = entry else { continue };
-            let name = entry.file_name();
+        for name in iter.by_ref() {
+            let Ok(name) = name else { continue };
             // An entry that vanished since readdir(3) is skipped, as ls does.
-            let Ok(m) = fs::symlink_metadata(path.join(&name)) else {
+            let Ok(m) = fsys::lstat(&path.join(std::ffi::OsStr::from_bytes(&name))) else {
                 continue;
             };
-            let name = name.as_bytes().to_vec();
             let long = self.names.long_name(&name, &m, now);
             found.push((name, long, sfs::attrs_of(&m)));
             if found.len() == READDIR_BATCH {
@@ -464,6 +447,7 @@ impl Server {
 mod tests {
     use super::*;
     use crate::sftp::proto::Reader;
+    use std::fs;
 
     fn tmp(tag: &str) -> PathBuf {
         let d = std::env::temp_dir().join(format!("quoll-sftp-{}-{}", tag, std::process::id()));
