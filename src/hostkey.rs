@@ -80,7 +80,7 @@ pub fn generate(path: &Path) -> Result<Ed25519Key, HostKeyError> {
 /// Like `generate`, with the given comment. Never replaces an existing key file.
 pub fn generate_with_comment(path: &Path, comment: &str) -> Result<Ed25519Key, HostKeyError> {
     let mut seed = Zeroizing::new([0u8; 32]);
-    random(&mut seed[..]).map_err(|e| HostKeyError::Io(path.into(), e))?;
+    crate::daemon::random(&mut seed[..]).map_err(|e| HostKeyError::Io(path.into(), e))?;
     let key = Ed25519Key::from_seed(&seed);
     write_key(path, &key, comment, false)?;
     Ok(key)
@@ -137,10 +137,6 @@ pub fn default_comment() -> String {
         .map(|c| String::from_utf8_lossy(&c.data).trim().to_string())
         .unwrap_or_default();
     format!("quoll@{host}")
-}
-
-fn random(buf: &mut [u8]) -> io::Result<()> {
-    getrandom::fill(buf).map_err(|e| crate::ioerr::other(format!("getrandom: {e}")))
 }
 
 // ---- Parsing ----
@@ -264,7 +260,7 @@ fn key_from_pair(pair: &[u8; 64]) -> Result<Ed25519Key, &'static str> {
 /// The armored openssh-key-v1 file text.
 fn to_openssh(key: &Ed25519Key, comment: &str) -> io::Result<Zeroizing<String>> {
     let mut check = [0u8; 4];
-    random(&mut check)?;
+    crate::daemon::random(&mut check)?;
     Ok(armor(&openssh_blob(key, comment, check)))
 }
 

@@ -180,7 +180,7 @@ struct Edge<'a> {
 }
 
 fn random(buf: &mut [u8]) {
-    if let Err(e) = getrandom::fill(buf) {
+    if let Err(e) = super::random(buf) {
         // Without randomness no key exchange is safe: stop rather than go on weakly.
         error!("getrandom failed: {e}");
         std::process::abort();

@@ -13,6 +13,14 @@ pub mod spawn;
 pub mod syslog;
 pub mod users;
 
+/// Fills `buf` from the kernel's random source (getrandom(2), or /dev/urandom on old kernels).
+pub fn random(buf: &mut [u8]) -> std::io::Result<()> {
+    getrandom::fill(buf).map_err(|e| match e.raw_os_error() {
+        Some(code) => std::io::Error::from_raw_os_error(code),
+        None => crate::ioerr::other("no random source"),
+    })
+}
+
 /// Forks into the background: the parent exits, the child starts a new session with stdio on
 /// /dev/null, as Dropbear does without `-F`.
 pub fn daemonize() -> std::io::Result<()> {

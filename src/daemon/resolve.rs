@@ -340,7 +340,7 @@ fn same_peer(from: &libc::sockaddr_storage, ns: &SocketAddr) -> bool {
 /// else (once both are answered, or at the timeout) the AAAA address.
 fn query(name: &str, conf: &Conf, socks: &[Option<OwnedFd>; 2]) -> Option<IpAddr> {
     let mut r = [0u8; 4];
-    getrandom::fill(&mut r).ok()?;
+    super::random(&mut r).ok()?;
     let id_a = u16::from_be_bytes([r[0], r[1]]);
     let mut id_aaaa = u16::from_be_bytes([r[2], r[3]]);
     if id_aaaa == id_a {

@@ -6,7 +6,6 @@
 
 #[cfg(not(target_env = "musl"))]
 use std::ffi::{CStr, CString};
-use std::io::BufRead;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
@@ -67,8 +66,8 @@ pub fn group_name(gid: u32) -> Option<String> {
 /// `config::MAX_GROUPS` groups: a session never starts with fewer groups than it should.
 pub fn groups(user: &str, gid: u32) -> Option<Vec<u32>> {
     #[cfg(target_env = "musl")]
-    return match crate::fsys::open(std::path::Path::new("/etc/group"), libc::O_RDONLY, 0) {
-        Ok(f) => groups_in(f, user, gid),
+    return match read_accounts("/etc/group") {
+        Ok(text) => groups_in(&text, user, gid),
         // No group file: no supplementary groups (as musl's getgrouplist has it).
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Some(vec![gid]),
         Err(_) => None,
@@ -125,12 +124,12 @@ fn id(field: &str) -> Option<u32> {
         .then(|| field.parse().ok())?
 }
 
-/// getgrouplist over a group file.
+/// getgrouplist over a group file's text.
 #[cfg_attr(not(target_env = "musl"), allow(dead_code))]
-fn groups_in(file: impl std::io::Read, user: &str, gid: u32) -> Option<Vec<u32>> {
+fn groups_in(text: &[u8], user: &str, gid: u32) -> Option<Vec<u32>> {
     let mut list = vec![gid];
-    // Stops early (Some) only when there are too many; a read error is no answer either.
-    let stopped = scan(file, |l| {
+    // Stops early (Some) only when there are too many.
+    let stopped = scan(text, |l| {
         let (_, g, members) = group_entry(l)?;
         if members.split(',').any(|m| m == user) && !list.contains(&g) {
             if list.len() == crate::config::MAX_GROUPS {
@@ -140,33 +139,32 @@ fn groups_in(file: impl std::io::Read, user: &str, gid: u32) -> Option<Vec<u32>>
         }
         None
     });
-    matches!(stopped, Ok(None)).then_some(list)
+    stopped.is_none().then_some(list)
+}
+
+/// An account file, whole. An error when it cannot be read or is larger than
+/// `config::MAX_ACCOUNTS_FILE`: a lookup then answers nothing, never a guess from part of it.
+fn read_accounts(path: &str) -> std::io::Result<zeroize::Zeroizing<Vec<u8>>> {
+    let max = crate::config::MAX_ACCOUNTS_FILE;
+    let c = crate::readfile::read_path(std::path::Path::new(path), max)?;
+    if c.truncated {
+        return Err(crate::ioerr::other(format!(
+            "{path}: larger than {max} bytes"
+        )));
+    }
+    Ok(c.data)
 }
 
 /// The first `Some` that `f` returns for a line of the file at `path`.
 fn each_line<T>(path: &str, f: impl FnMut(&str) -> Option<T>) -> Option<T> {
-    let file = crate::fsys::open(std::path::Path::new(path), libc::O_RDONLY, 0).ok()?;
-    scan(file, f).ok().flatten()
+    scan(&read_accounts(path).ok()?, f)
 }
 
-/// The first `Some` that `f` returns for a line (lines that are not UTF-8 are skipped);
-/// `Ok(None)` at the end of the file.
-fn scan<T>(
-    file: impl std::io::Read,
-    mut f: impl FnMut(&str) -> Option<T>,
-) -> std::io::Result<Option<T>> {
-    let mut r = std::io::BufReader::new(file);
-    let mut line = Vec::new();
-    loop {
-        line.clear();
-        if r.read_until(b'\n', &mut line)? == 0 {
-            return Ok(None);
-        }
-        let text = line.strip_suffix(b"\n").unwrap_or(&line);
-        if let Some(v) = std::str::from_utf8(text).ok().and_then(&mut f) {
-            return Ok(Some(v));
-        }
-    }
+/// The first `Some` that `f` returns for a line of `text` (lines that are not UTF-8 are
+/// skipped).
+fn scan<T>(text: &[u8], mut f: impl FnMut(&str) -> Option<T>) -> Option<T> {
+    text.split(|&b| b == b'\n')
+        .find_map(|line| std::str::from_utf8(line).ok().and_then(&mut f))
 }
 
 #[cfg(not(target_env = "musl"))]
@@ -296,7 +294,6 @@ mod libc_passwd {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Read;
 
     #[test]
     fn root_by_name_and_uid() {
@@ -379,17 +376,21 @@ mod tests {
         );
         let over = format!("{many}last:x:{max}:u\n");
         assert_eq!(groups_in(over.as_bytes(), "u", 0), None, "over MAX_GROUPS");
-        // A read error part way is no list, not a shorter one.
-        let failing = b"a:x:1:u\n".chain(Failing);
-        assert_eq!(groups_in(failing, "u", 0), None);
     }
 
-    struct Failing;
-
-    impl std::io::Read for Failing {
-        fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
-            Err(std::io::Error::from_raw_os_error(libc::EIO))
-        }
+    #[test]
+    fn account_files_are_read_whole_or_not_at_all() {
+        let e = read_accounts("/nonexistent/group").unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::ENOENT));
+        let p = std::env::temp_dir().join(format!("quoll-users-{}", std::process::id()));
+        let mut big = b"a:x:1:u\n".repeat(crate::config::MAX_ACCOUNTS_FILE / 8);
+        std::fs::write(&p, &big).unwrap();
+        let path = p.to_str().unwrap();
+        assert_eq!(read_accounts(path).unwrap().len(), big.len());
+        big.push(b'\n');
+        std::fs::write(&p, &big).unwrap();
+        assert!(read_accounts(path).is_err(), "one byte over the bound");
+        std::fs::remove_file(&p).unwrap();
     }
 
     /// On glibc the lookups go through the C library; the file parsers must agree with it
@@ -402,7 +403,7 @@ mod tests {
                 continue;
             };
             assert_eq!(by_name(&u.name), Some(u.clone()), "{line}");
-            let mine = groups_in(std::fs::File::open("/etc/group").unwrap(), &u.name, u.gid);
+            let mine = groups_in(&std::fs::read("/etc/group").unwrap(), &u.name, u.gid);
             let mut theirs = groups(&u.name, u.gid);
             if let (Some(a), Some(b)) = (mine.as_ref(), theirs.as_mut()) {
                 assert_eq!(a[0], b[0], "{line}");
