@@ -17,7 +17,6 @@ use std::fs::File;
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
-use std::time::Instant;
 
 /// One session channel's process and the loop's ends of its stdio.
 struct Session {
@@ -156,7 +155,7 @@ pub struct Server {
     slots: Vec<Option<Slot>>,
     pollfds: Vec<libc::pollfd>,
     refs: Vec<Ref>,
-    epoch: Instant,
+    epoch: u64,
     daemon_uid: u32,
     /// The `-b` banner, read at start.
     banner: Vec<u8>,
@@ -681,7 +680,7 @@ impl Server {
             listeners,
             sigfd,
             slots,
-            epoch: Instant::now(),
+            epoch: super::monotonic_ms(),
             daemon_uid,
             banner,
             limit_logged: false,
@@ -691,7 +690,7 @@ impl Server {
 
     /// Milliseconds since the server started: the core's clock.
     fn now(&self) -> u64 {
-        self.epoch.elapsed().as_millis() as u64
+        super::monotonic_ms() - self.epoch
     }
 
     /// Runs until SIGTERM or SIGINT.

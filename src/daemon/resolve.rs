@@ -20,7 +20,6 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::time::Instant;
 
 /// What `/etc/resolv.conf` says.
 #[derive(Debug, PartialEq)]
@@ -356,11 +355,11 @@ fn query(name: &str, conf: &Conf, socks: &[Option<OwnedFd>; 2]) -> Option<IpAddr
     // Milliseconds since the first send.
     let timeout = conf.timeout.max(1) * 1000;
     let interval = timeout / conf.attempts.max(1);
-    let start = Instant::now();
+    let start = super::monotonic_ms();
     let mut resend = 0;
     let mut buf = [0u8; MSG];
     loop {
-        let now = start.elapsed().as_millis() as u32;
+        let now = (super::monotonic_ms() - start) as u32;
         if now >= timeout {
             break;
         }
@@ -453,7 +452,7 @@ mod tests {
     use std::net::{Ipv4Addr, UdpSocket};
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::{Arc, Mutex};
-    use std::time::Duration;
+    use std::time::{Duration, Instant};
 
     fn conf(ns: SocketAddr) -> Conf {
         Conf {
