@@ -96,6 +96,9 @@ const NUMERIC: &[(&str, u64, u64)] = &[
     ("--max-sessions", 1, MAX_CHANNELS as u64),
 ];
 
+/// The short flags that take a value (`-p 22` or `-p22`).
+const WITH_VALUE: &[u8] = b"rpPDTWbGclKIMQ";
+
 /// The long flags that take a value (`--name value` or `--name=value`).
 const LONG_WITH_VALUE: &[&str] = &[
     "max-conns",
@@ -216,7 +219,7 @@ pub fn parse(args: &[String]) -> Result<Cli, CliError> {
         };
         for (at, c) in flags.char_indices() {
             let flag = format!("-{c}");
-            if "rpPDTWbGclKIMQ".contains(c) {
+            if c.is_ascii() && WITH_VALUE.contains(&(c as u8)) {
                 // A value: the rest of this word or the next word (Dropbear style).
                 let rest = &flags[at + c.len_utf8()..];
                 let v = w.value(&flag, Some(rest).filter(|r| !r.is_empty()))?;
@@ -460,7 +463,7 @@ mod tests {
             match flag.strip_prefix("--") {
                 Some(long) => assert!(LONG_WITH_VALUE.contains(&long), "{flag}"),
                 None => assert!(
-                    flag.len() == 2 && "rpPDTWbGclKIMQ".contains(&flag[1..]),
+                    flag.len() == 2 && WITH_VALUE.contains(&flag.as_bytes()[1]),
                     "{flag}"
                 ),
             }

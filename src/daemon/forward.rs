@@ -48,7 +48,7 @@ pub fn connect_start(host: &str, port: u32, ids: Option<(u32, u32)>) -> io::Resu
     if let Some(ip) = literal(host) {
         return connect_addr(SocketAddr::new(ip, port)).map(Connect::Connecting);
     }
-    if host.is_empty() || host.len() > 255 || host.contains('\0') {
+    if host.is_empty() || host.len() > 255 || host.as_bytes().contains(&0) {
         return Err(crate::ioerr::other("bad host name"));
     }
     let (r, w) = fds::pipe()?;

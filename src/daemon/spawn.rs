@@ -293,7 +293,9 @@ fn environment(spec: &SpawnSpec) -> io::Result<Vec<CString>> {
     for (name, value) in spec.env {
         // The caller filters names; still never let one override ours or smuggle a second
         // variable in through '='.
-        let bad = name.is_empty() || name.contains('=') || vars.iter().any(|(n, _)| n == name);
+        let bad = name.is_empty()
+            || name.as_bytes().contains(&b'=')
+            || vars.iter().any(|(n, _)| n == name);
         if bad {
             continue;
         }

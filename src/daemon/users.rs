@@ -19,7 +19,7 @@ pub struct User {
 
 /// getpwnam
 pub fn by_name(name: &str) -> Option<User> {
-    if name.is_empty() || name.contains('\0') {
+    if name.is_empty() || name.as_bytes().contains(&0) {
         // Cannot be in passwd (and must not be truncated into a name that is).
         return None;
     }
@@ -41,7 +41,7 @@ pub fn by_uid(uid: u32) -> Option<User> {
 
 /// getgrnam: the gid of a group (e.g. `tty`, which owns terminals).
 pub fn group_id(name: &str) -> Option<u32> {
-    if name.is_empty() || name.contains('\0') {
+    if name.is_empty() || name.as_bytes().contains(&0) {
         return None;
     }
     #[cfg(target_env = "musl")]

@@ -405,8 +405,8 @@ impl Channel {
     /// Only LANG and LC_* are passed on (as OpenSSH's default AcceptEnv on Debian).
     fn add_env(&mut self, var: &str, value: &str) -> bool {
         let allowed = var == "LANG" || (var.starts_with("LC_") && var.len() > 3);
-        let clean =
-            var.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') && !value.contains('\0');
+        let clean = var.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            && !value.as_bytes().contains(&0);
         if !allowed || !clean || self.env_count >= MAX_SESSION_ENV {
             return false;
         }
