@@ -50,9 +50,9 @@ impl KeyOptions {
     }
 }
 
-/// Bytes of an authorized_keys file we read; a file larger than this is a mistake (or an
-/// attack on a small board's memory), and keys past the limit are not seen.
-const MAX_FILE: usize = 256 * 1024;
+// A file larger than this is a mistake (or an attack on a small board's memory); keys past
+// the limit are not seen.
+use crate::config::MAX_AUTHORIZED_KEYS_FILE as MAX_FILE;
 
 /// Is `keyblob` (an `ssh-ed25519` public key blob) listed in the file at `path`?
 /// `owner_uid` is the user the file belongs to: the file and every directory above it must be

@@ -60,6 +60,14 @@ pub const SFTP_MAX_READ: usize = SFTP_MAX_PACKET - 1024;
 pub const SFTP_MAX_HANDLES: usize = 64;
 // A WRITE of SFTP_MAX_READ bytes (plus its 29-byte header and handle) fits in a packet.
 const _: () = assert!(SFTP_MAX_READ + 64 <= SFTP_MAX_PACKET && SFTP_MAX_HANDLES > 0);
+/// Largest host key file read (an openssh-key-v1 Ed25519 key is about 400 bytes).
+pub const MAX_HOSTKEY_FILE: usize = 16 * 1024;
+/// Bytes of an authorized_keys file read; the rest is ignored (and logged).
+pub const MAX_AUTHORIZED_KEYS_FILE: usize = 256 * 1024;
+/// Bytes of /etc/shells read.
+pub const MAX_SHELLS_FILE: usize = 64 * 1024;
+/// Bytes of /etc/resolv.conf and /etc/hosts read (for `direct-tcpip` host names on musl).
+pub const MAX_RESOLVER_FILE: usize = 256 * 1024;
 /// Largest /etc/passwd or /etc/shadow read for a password check: a lookup in a larger file
 /// finds nobody (logged), rather than memory growing with the file.
 pub const MAX_ACCOUNTS_FILE: usize = 4 * 1024 * 1024;

@@ -45,8 +45,8 @@ const END: &str = "-----END OPENSSH PRIVATE KEY-----";
 const MAGIC: &[u8] = b"openssh-key-v1\0";
 /// OpenSSH wraps the base64 body at 70 columns.
 const WRAP: usize = 70;
-/// An Ed25519 key file is under 500 bytes; refuse to read anything much larger.
-const MAX_FILE: usize = 16 * 1024;
+// An Ed25519 key file is under 500 bytes; anything much larger is refused.
+use crate::config::MAX_HOSTKEY_FILE as MAX_FILE;
 
 /// Reads a host key in OpenSSH or Dropbear format.
 pub fn load(path: &Path) -> Result<Ed25519Key, HostKeyError> {

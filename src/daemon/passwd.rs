@@ -133,7 +133,10 @@ mod libcrypt {
 
 /// Is `shell` listed in /etc/shells? True when that file does not exist (as Dropbear).
 pub fn shell_allowed(shell: &str) -> bool {
-    match crate::readfile::read_path(std::path::Path::new("/etc/shells"), 64 * 1024) {
+    match crate::readfile::read_path(
+        std::path::Path::new("/etc/shells"),
+        crate::config::MAX_SHELLS_FILE,
+    ) {
         Ok(c) => String::from_utf8_lossy(&c.data)
             .lines()
             .map(str::trim)

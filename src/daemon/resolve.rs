@@ -43,7 +43,7 @@ const MSG: usize = 512;
 pub fn lookup(name: &str) -> Option<IpAddr> {
     // Bounded like every file quoll reads; a longer file is used up to the bound.
     let read = |path| {
-        crate::readfile::read_path(std::path::Path::new(path), 256 * 1024)
+        crate::readfile::read_path(std::path::Path::new(path), crate::config::MAX_RESOLVER_FILE)
             .map(|c| String::from_utf8_lossy(&c.data).into_owned())
             .unwrap_or_default()
     };
