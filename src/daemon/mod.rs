@@ -1,4 +1,5 @@
-//! The OS edge: sockets, poll, fork, ptys, users, logging. All `unsafe` lives here.
+//! The OS edge: sockets, poll, fork, ptys, users, logging. `unsafe` lives here, in `src/fsys/`
+//! (the file-system calls) and in `src/sftp/sys.rs` (statvfs); the rest of quoll has none.
 
 pub mod alloc;
 pub mod event_loop;
