@@ -1417,6 +1417,8 @@ impl Server {
     }
 }
 
+// Out of line: `with_slot` is instantiated once per closure, and each copy built the Edge.
+#[inline(never)]
 fn parts<'a>(
     key: &'a Ed25519Key,
     opts: &'a Options,
