@@ -38,22 +38,13 @@ pub fn hash_of(name: &str) -> Hash {
     classify(field.as_deref())
 }
 
-/// An account file's text; empty when it cannot be read, is not UTF-8 or is larger than
-/// `config::MAX_ACCOUNTS_FILE` (a lookup then finds nobody: the login is refused).
+/// An account file's text; empty when it cannot be read, is not UTF-8 or is too large (a
+/// lookup then finds nobody: the login is refused).
 fn account_file(path: &str) -> Zeroizing<String> {
-    match crate::readfile::read_path(std::path::Path::new(path), crate::config::MAX_ACCOUNTS_FILE) {
-        Ok(c) if !c.truncated => {
-            Zeroizing::new(std::str::from_utf8(&c.data).unwrap_or_default().to_string())
-        }
-        Ok(_) => {
-            log::warn!(
-                "{path}: larger than {} bytes, not read",
-                crate::config::MAX_ACCOUNTS_FILE
-            );
-            Zeroizing::new(String::new())
-        }
-        Err(_) => Zeroizing::new(String::new()),
-    }
+    let text = super::users::read_accounts(path)
+        .ok()
+        .and_then(|data| std::str::from_utf8(&data).ok().map(str::to_string));
+    Zeroizing::new(text.unwrap_or_default())
 }
 
 fn classify(field: Option<&str>) -> Hash {

@@ -142,12 +142,14 @@ fn groups_in(text: &[u8], user: &str, gid: u32) -> Option<Vec<u32>> {
     stopped.is_none().then_some(list)
 }
 
-/// An account file, whole. An error when it cannot be read or is larger than
-/// `config::MAX_ACCOUNTS_FILE`: a lookup then answers nothing, never a guess from part of it.
-fn read_accounts(path: &str) -> std::io::Result<zeroize::Zeroizing<Vec<u8>>> {
+/// An account file (/etc/passwd, /etc/group, /etc/shadow), whole and wiped when dropped. An
+/// error when it cannot be read or is larger than `config::MAX_ACCOUNTS_FILE` (that one is
+/// logged): a lookup then answers nothing, never a guess from part of the file.
+pub(crate) fn read_accounts(path: &str) -> std::io::Result<zeroize::Zeroizing<Vec<u8>>> {
     let max = crate::config::MAX_ACCOUNTS_FILE;
     let c = crate::readfile::read_path(std::path::Path::new(path), max)?;
     if c.truncated {
+        log::warn!("{path}: larger than {max} bytes, not read");
         return Err(crate::ioerr::other(format!(
             "{path}: larger than {max} bytes"
         )));

@@ -5,9 +5,9 @@ use std::io;
 use std::path::Path;
 use std::ptr::NonNull;
 
-/// An open directory stream (close-on-exec, as opendir makes it). Iterating yields the entry
-/// names except "." and "..", which std's read_dir skipped too. A read error is yielded once
-/// and ends the listing, as with std.
+/// An open directory stream (close-on-exec, as opendir makes it). Iterating yields every entry
+/// name in readdir(3)'s order, "." and ".." included (SFTP lists them, as OpenSSH's
+/// sftp-server does). A read error is yielded once and ends the listing, as with std.
 pub struct Dir {
     dirp: NonNull<libc::DIR>,
     done: bool,
@@ -29,7 +29,7 @@ impl Iterator for Dir {
     type Item = io::Result<Vec<u8>>;
 
     fn next(&mut self) -> Option<io::Result<Vec<u8>>> {
-        while !self.done {
+        if !self.done {
             // readdir returns null at the end and on an error; only errno tells them apart.
             // SAFETY: __errno_location points to this thread's errno.
             unsafe { *libc::__errno_location() = 0 };
@@ -44,9 +44,7 @@ impl Iterator for Dir {
             // d_name is NUL-terminated. Only the field's address is taken: the record may be
             // shorter than the struct.
             let name = unsafe { CStr::from_ptr((&raw const (*entry).d_name).cast()) }.to_bytes();
-            if name != b"." && name != b".." {
-                return Some(Ok(name.to_vec()));
-            }
+            return Some(Ok(name.to_vec()));
         }
         None
     }

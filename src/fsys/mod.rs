@@ -32,13 +32,6 @@ pub(crate) fn cstr(path: &Path) -> io::Result<CString> {
     })
 }
 
-/// As `cstr`, with the message quoll's own calls (set_times, statvfs) have always given.
-#[cfg(any(feature = "sftp", feature = "scp"))]
-pub(crate) fn cpath(path: &Path) -> io::Result<CString> {
-    cstr(path)
-        .map_err(|_| crate::ioerr::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))
-}
-
 /// A libc return value: -1 is the error in errno.
 fn cvt(r: c_int) -> io::Result<c_int> {
     if r == -1 {
@@ -308,7 +301,7 @@ pub fn fsync(file: &File) -> io::Result<()> {
 /// Sets atime and mtime (whole seconds) of `path`, of the link itself when `follow` is false.
 #[cfg(any(feature = "sftp", feature = "scp"))]
 pub fn set_times(path: &Path, atime: i64, mtime: i64, follow: bool) -> io::Result<()> {
-    let c = cpath(path)?;
+    let c = cstr(path)?;
     let ts = [timespec(atime), timespec(mtime)];
     let flags = if follow { 0 } else { libc::AT_SYMLINK_NOFOLLOW };
     // SAFETY: c is a valid C string; ts points to two timespecs.

@@ -23,12 +23,7 @@ const READDIR_BATCH: usize = 64;
 
 enum Handle {
     File(File),
-    /// `dots`: whether "." and ".." were listed yet (`Dir` leaves them out, as std did).
-    Dir {
-        iter: Dir,
-        path: PathBuf,
-        dots: bool,
-    },
+    Dir { iter: Dir, path: PathBuf },
 }
 
 /// Exit codes of `serve`.
@@ -242,7 +237,6 @@ impl Server {
                         let h = Handle::Dir {
                             iter,
                             path: p.to_path_buf(),
-                            dots: false,
                         };
                         self.reply_handle(out, id, h)
                     }
@@ -402,20 +396,11 @@ impl Server {
         let Some(i) = self.slot(h) else {
             return self.bad_handle(out, id);
         };
-        let Some((_, Handle::Dir { iter, path, dots })) = &mut self.handles[i] else {
+        let Some((_, Handle::Dir { iter, path })) = &mut self.handles[i] else {
             return self.bad_handle(out, id);
         };
         let now = SystemTime::now();
         let mut found: Vec<(Vec<u8>, Vec<u8>, Attrs)> = Vec::new();
-        if !*dots {
-            *dots = true;
-            for name in [".", ".."] {
-                if let Ok(m) = fsys::lstat(&path.join(name)) {
-                    let long = self.names.long_name(name.as_bytes(), &m, now);
-                    found.push((name.as_bytes().to_vec(), long, sfs::attrs_of(&m)));
-                }
-            }
-        }
         for name in iter.by_ref() {
             let Ok(name) = name else { continue };
             // An entry that vanished since readdir(3) is skipped, as ls does.
@@ -634,19 +619,22 @@ mod tests {
         // 100 files plus "." and "..".
         assert_eq!(count(&p[1]) + count(&p[2]), 102);
         assert_eq!(head(&p[3]).2, Some(Status::Eof as u32));
-        // Entries carry an ls -l line ending in the name.
-        let mut r = Reader::new(&p[1][9..]);
-        for i in 0..count(&p[1]) {
-            let name = r.string().unwrap().to_vec();
-            let long = r.string().unwrap();
-            r.attrs().unwrap();
-            assert!(long.ends_with(&name));
-            let want: &[u8] = if i < 2 { b"d" } else { b"-rw" };
-            assert!(long.starts_with(want), "{}", String::from_utf8_lossy(long));
-            if i < 2 {
-                assert_eq!(name, &b".."[..i as usize + 1]);
+        // Entries carry an ls -l line ending in the name; "." and ".." come in readdir's order.
+        let mut dots = 0;
+        for batch in [&p[1], &p[2]] {
+            let mut r = Reader::new(&batch[9..]);
+            for _ in 0..count(batch) {
+                let name = r.string().unwrap().to_vec();
+                let long = r.string().unwrap();
+                r.attrs().unwrap();
+                assert!(long.ends_with(&name));
+                let dot = name == b"." || name == b"..";
+                dots += usize::from(dot);
+                let want: &[u8] = if dot { b"d" } else { b"-rw" };
+                assert!(long.starts_with(want), "{}", String::from_utf8_lossy(long));
             }
         }
+        assert_eq!(dots, 2, "\".\" and \"..\" are listed");
         fs::remove_dir_all(&d).unwrap();
     }
 

@@ -1,7 +1,7 @@
 //! statvfs and fstatvfs, which std does not wrap.
 
 use super::proto::{StatVfs, STATVFS_NOSUID, STATVFS_RDONLY};
-use crate::fsys::cpath;
+use crate::fsys::cstr;
 use std::io;
 use std::os::fd::AsRawFd;
 use std::path::Path;
@@ -32,7 +32,7 @@ fn convert(s: &libc::statvfs) -> StatVfs {
 }
 
 pub fn statvfs(path: &Path) -> io::Result<StatVfs> {
-    let c = cpath(path)?;
+    let c = cstr(path)?;
     // SAFETY: statvfs is plain old data; all-zero is a valid value.
     let mut s: libc::statvfs = unsafe { std::mem::zeroed() };
     // SAFETY: c is a valid C string and s a valid out-pointer.
