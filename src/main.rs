@@ -1,33 +1,48 @@
 //! quoll: parse the command line, set up logging, load the host key, run the loop.
+//!
+//! quoll has its own C `main` instead of std's start-up code (src/daemon/start.rs says what
+//! it takes over; this file has no unit tests, Cargo.toml).
+#![no_main]
 
 use log::{error, info};
 use quoll::cli::{self, Cli};
 use quoll::config::Options;
 use quoll::daemon::fds::{STDERR, STDOUT};
-use quoll::daemon::{event_loop::Server, signals, syslog};
+use quoll::daemon::{event_loop::Server, signals, start, syslog};
 use quoll::hostkey;
 use std::io::Write;
-use std::process::exit;
 
 #[global_allocator]
 static ALLOC: quoll::daemon::alloc::PageAlloc = quoll::daemon::alloc::PageAlloc;
 
-fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("keygen") {
-        exit(quoll::keygen::main(&args[1..]));
+#[no_mangle]
+extern "C" fn main(argc: libc::c_int, argv: *const *const libc::c_char) -> libc::c_int {
+    start::standard_descriptors();
+    // SAFETY: these are the argc and argv that the C start-up code passed to main.
+    match unsafe { start::arguments(argc, argv) } {
+        Ok(args) => entry(&args),
+        Err(i) => {
+            let _ = writeln!({ STDERR }, "quoll: argument {i} is not UTF-8");
+            2
+        }
     }
-    let opts = match cli::parse(&args) {
+}
+
+fn entry(args: &[String]) -> i32 {
+    if args.first().map(String::as_str) == Some("keygen") {
+        return quoll::keygen::main(&args[1..]);
+    }
+    let opts = match cli::parse(args) {
         Ok(Cli::Run(o)) => *o,
         Ok(Cli::Help) => {
             let _ = { STDOUT }.write_all(cli::USAGE.as_bytes());
-            exit(0);
+            return 0;
         }
         Ok(Cli::Query(kind)) => {
             for a in cli::query(&kind).unwrap_or(&[]) {
                 let _ = writeln!({ STDOUT }, "{a}");
             }
-            exit(0);
+            return 0;
         }
         Ok(Cli::Version) => {
             let mut line = format!("quoll {}", env!("CARGO_PKG_VERSION"));
@@ -36,15 +51,15 @@ fn main() {
                 line.push_str(name);
             }
             let _ = writeln!({ STDOUT }, "{line}");
-            exit(0);
+            return 0;
         }
         Err(e) => {
             let _ = writeln!({ STDERR }, "quoll: {}\n\n{}", e.0, cli::USAGE);
-            exit(2);
+            return 2;
         }
     };
     syslog::init(opts.log_stderr, log::LevelFilter::Info, &opts.syslog_ident);
-    exit(run(opts));
+    run(opts)
 }
 
 /// `-r` given more than once (Dropbear's init scripts pass one per key type): the first file

@@ -62,6 +62,84 @@ fn bad_host_key_file_is_refused_by_name() {
 }
 
 #[test]
+fn an_argument_that_is_not_utf8_exits_2_with_a_message() {
+    if skip_unless_quoll("command line") {
+        return;
+    }
+    use std::os::unix::ffi::OsStrExt;
+    let out = run(
+        Command::new(quoll_bin())
+            .args(["-F", "-E", "-r"])
+            .arg(std::ffi::OsStr::from_bytes(b"/tmp/key\xff")),
+        CMD_TIMEOUT,
+    );
+    assert_eq!(out.code, Some(2), "{}", out.describe());
+    assert!(
+        out.stderr.contains("quoll: argument 4 is not UTF-8"),
+        "{}",
+        out.describe()
+    );
+}
+
+/// Started by an init system with fd 0, 1 and 2 closed, the daemon puts /dev/null there, so
+/// that the listening socket or a pipe does not become its standard input or its log.
+#[test]
+fn closed_standard_descriptors_become_dev_null() {
+    if skip_unless_quoll("closed standard descriptors") {
+        return;
+    }
+    let dir = TempDir::new("closedfds");
+    let key = dir.join("id");
+    ssh_keygen(&key);
+    std::fs::copy(dir.join("id.pub"), dir.join("authorized_keys")).unwrap();
+    let port = free_port();
+    let mut daemon = Command::new("sh")
+        .arg("-c")
+        .arg(r#"exec "$@" 0<&- 1>&- 2>&-"#)
+        .arg("sh")
+        .arg(quoll_bin())
+        .args(["-F", "-E", "-p", &format!("127.0.0.1:{port}"), "-r"])
+        .arg(dir.join("hostkey"))
+        .arg("-D")
+        .arg(dir.path())
+        .spawn()
+        .unwrap();
+    let pid = daemon.id();
+    let listening = wait_until(Duration::from_secs(10), || {
+        TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    let fds: Vec<String> = (0..3)
+        .map(
+            |fd| match std::fs::read_link(format!("/proc/{pid}/fd/{fd}")) {
+                Ok(p) => p.display().to_string(),
+                Err(e) => format!("fd {fd}: {e}"),
+            },
+        )
+        .collect();
+    let login = run(
+        Command::new("ssh")
+            .args(["-F", "/dev/null", "-p", &port.to_string(), "-i"])
+            .arg(&key)
+            .arg("-o")
+            .arg(format!("UserKnownHostsFile={}", dir.join("kh").display()))
+            .args([
+                "-o",
+                "StrictHostKeyChecking=accept-new",
+                "-o",
+                "BatchMode=yes",
+            ])
+            .arg(format!("{}@127.0.0.1", current_user()))
+            .arg("echo fds-ok"),
+        CMD_TIMEOUT,
+    );
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+    assert!(listening, "the daemon did not listen");
+    assert_eq!(fds, ["/dev/null", "/dev/null", "/dev/null"]);
+    assert_eq!(login.stdout, "fds-ok\n", "{}", login.describe());
+}
+
+#[test]
 fn backgrounds_writes_pidfile_and_removes_it_on_term() {
     if skip_unless_quoll("background mode") {
         return;

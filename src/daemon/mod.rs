@@ -11,6 +11,7 @@ pub mod pty;
 pub mod resolve;
 pub mod signals;
 pub mod spawn;
+pub mod start;
 pub mod syslog;
 pub mod users;
 

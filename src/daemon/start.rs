@@ -1,0 +1,51 @@
+//! What std's runtime did before `main`, for quoll's own C `main` (`#![no_main]` in
+//! src/main.rs; std's start-up and exit code cost about 3 KB on the routers and quoll uses
+//! none of what it sets up but these):
+//! - closed standard descriptors are opened on /dev/null, so that a listening socket or a
+//!   host key file never becomes fd 0, 1 or 2 and receives a log line or a prompt;
+//! - SIGPIPE is ignored, so a write to a closed connection is an EPIPE error (children get
+//!   the default back before exec, src/daemon/spawn.rs);
+//! - the argument vector is taken from `main`'s `argv` (std fills `env::args` on musl only
+//!   from its own start-up code).
+
+use std::ffi::CStr;
+
+/// Opens /dev/null on each of fd 0, 1, 2 that is closed. `open` returns the lowest free
+/// descriptor, so filling them in order puts each where it belongs. If /dev/null cannot be
+/// opened, the daemon goes on as std's start-up would abort: nothing else could be done.
+pub fn standard_descriptors() {
+    for fd in 0..3 {
+        // SAFETY: fcntl with integer arguments only; open with a NUL-terminated literal.
+        unsafe {
+            if libc::fcntl(fd, libc::F_GETFD) == -1
+                && *libc::__errno_location() == libc::EBADF
+                && libc::open(c"/dev/null".as_ptr(), libc::O_RDWR) != fd
+            {
+                libc::abort();
+            }
+        }
+    }
+    // SAFETY: ignoring a signal has no memory effects.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+}
+
+/// The command-line arguments after the program name, or the position (from 1) of the first
+/// that is not UTF-8.
+///
+/// # Safety
+/// `argv` must hold `argc` pointers to NUL-terminated strings, as `main` receives them.
+pub unsafe fn arguments(
+    argc: libc::c_int,
+    argv: *const *const libc::c_char,
+) -> Result<Vec<String>, usize> {
+    let mut args = Vec::new();
+    for i in 1..argc.max(1) as usize {
+        // SAFETY: the caller's contract: argv[i] for i < argc is a C string.
+        let s = unsafe { CStr::from_ptr(*argv.add(i)) };
+        match s.to_str() {
+            Ok(s) => args.push(s.to_owned()),
+            Err(_) => return Err(i),
+        }
+    }
+    Ok(args)
+}
