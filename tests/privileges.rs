@@ -56,3 +56,39 @@ fn session_runs_as_target_user() {
         srv.context(&out)
     );
 }
+
+/// IDs above 65535: on 32-bit ARM the plain setuid/setgid/setgroups system calls take 16-bit
+/// IDs, and quoll must use the 32-bit ones (src/daemon/ids.rs) or the session would run as
+/// the wrong user (the child's own check would refuse it).
+#[test]
+fn session_runs_with_ids_above_65535() {
+    if !is_root() {
+        eprintln!("SKIPPED: privilege dropping needs the tests to run as root");
+        return;
+    }
+    const BIG: &str = "quollbig";
+    const BIG_GROUP: &str = "quollbiggrp";
+    if run(std::process::Command::new("id").arg(BIG), CMD_TIMEOUT).code != Some(0) {
+        // Another test process may be doing the same: check the outcome, not each step.
+        sh(&format!(
+            "groupadd -g 70011 {BIG} 2>/dev/null; groupadd -g 70012 {BIG_GROUP} 2>/dev/null; \
+             useradd -m -s /bin/sh -p '*' -u 70010 -g {BIG} -G {BIG_GROUP} {BIG} 2>/dev/null; true"
+        ));
+    }
+    assert_eq!(
+        local(&format!("id -u {BIG}; id -g {BIG}; id -G {BIG}")),
+        "70010\n70011\n70011 70012"
+    );
+    let srv = Server::start_with(Options {
+        user: Some(BIG.to_string()),
+        ..Default::default()
+    });
+    let out = srv.ssh("id -u; id -g; id -G");
+    assert_eq!(out.code, Some(0), "{}", srv.context(&out));
+    assert_eq!(
+        out.stdout,
+        "70010\n70011\n70011 70012\n",
+        "{}",
+        srv.context(&out)
+    );
+}

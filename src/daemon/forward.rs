@@ -58,11 +58,11 @@ pub fn connect_start(host: &str, port: u32, ids: Option<(u32, u32)>) -> io::Resu
         0 => {
             drop(r);
             if let Some((uid, gid)) = ids {
-                // SAFETY: plain id calls in the child; on any failure it leaves at once.
+                // SAFETY: the forked child, with one thread; on any failure it leaves at once.
                 let dropped = unsafe {
-                    libc::setgroups(0, core::ptr::null()) == 0
-                        && libc::setgid(gid) == 0
-                        && libc::setuid(uid) == 0
+                    super::ids::set_groups(&[])
+                        && super::ids::set_gid(gid)
+                        && super::ids::set_uid(uid)
                 };
                 if !dropped {
                     // SAFETY: leave without running the parent's destructors.

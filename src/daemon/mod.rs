@@ -4,6 +4,7 @@
 pub mod alloc;
 pub mod event_loop;
 pub mod fds;
+pub mod ids;
 pub mod forward;
 pub mod net;
 pub mod passwd;

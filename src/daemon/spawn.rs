@@ -5,6 +5,7 @@
 //! the child only makes system calls.
 
 use super::fds::{dup_cloexec, pipe, set_nonblocking_cloexec};
+use super::ids;
 use super::pty::Pty;
 use super::users::User;
 use crate::config::{self, Options};
@@ -435,12 +436,18 @@ fn close_from_3() {
         return;
     }
     // Kernels before 5.9: close them one by one.
-    // SAFETY: sysconf takes an integer argument only.
-    let max = unsafe { libc::sysconf(libc::_SC_OPEN_MAX) };
-    let max = if max < 0 {
+    // The descriptor limit, as sysconf(_SC_OPEN_MAX) reads it.
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: lim is a valid rlimit for getrlimit to fill.
+    let max = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0
+        || lim.rlim_cur == libc::RLIM_INFINITY
+    {
         1024
     } else {
-        max.min(libc::c_int::MAX as libc::c_long) as libc::c_int
+        lim.rlim_cur.min(libc::c_int::MAX as libc::rlim_t) as libc::c_int
     };
     for fd in 3..max {
         // SAFETY: closing a descriptor we may or may not hold; EBADF is harmless.
@@ -520,16 +527,14 @@ fn child(p: &Prepared, io: ChildIo) -> ! {
 /// Becomes the user, and proves it: any doubt ends the child.
 fn drop_privileges(p: &Prepared) {
     // Groups first: after setuid we may no longer change them.
-    // SAFETY: groups holds groups.len() gids.
-    if unsafe { libc::setgroups(p.groups.len() as _, p.groups.as_ptr()) } != 0 {
+    // SAFETY (these three): this is the forked child, with one thread.
+    if !unsafe { ids::set_groups(&p.groups) } {
         die(b"quoll: setgroups");
     }
-    // SAFETY: setgid/setuid take integer arguments only.
-    if unsafe { libc::setgid(p.gid) } != 0 {
+    if !unsafe { ids::set_gid(p.gid) } {
         die(b"quoll: setgid");
     }
-    // SAFETY: as above.
-    if unsafe { libc::setuid(p.uid) } != 0 {
+    if !unsafe { ids::set_uid(p.uid) } {
         die(b"quoll: setuid");
     }
     // SAFETY: the get*id calls cannot fail.
@@ -550,8 +555,8 @@ fn drop_privileges(p: &Prepared) {
         // SAFETY: see `die`.
         unsafe { libc::_exit(1) }
     }
-    // SAFETY: setuid takes an integer; success here would mean root could be regained.
-    if p.uid != 0 && unsafe { libc::setuid(0) } != -1 {
+    // SAFETY: the forked child; success here would mean root could be regained.
+    if p.uid != 0 && unsafe { ids::set_uid(0) } {
         write_stderr(b"quoll: could regain root after dropping privileges\n");
         // SAFETY: see `die`.
         unsafe { libc::_exit(1) }

@@ -1,0 +1,43 @@
+//! Changing user and group IDs in a forked child, by system call.
+//!
+//! musl's setuid, setgid and setgroups make every thread of the process change together
+//! (`__synccall`, with semaphores and signal round trips: about 1.5 KB on the routers). quoll
+//! calls these only in a child it has just forked, which has one thread, so the plain system
+//! call is the whole job. The callers check the result with getuid/getgroups afterwards.
+//!
+//! 32-bit ARM (and x86) have 16-bit legacy calls under the plain names; the 32-bit ones are
+//! the `*32` calls, which is what musl uses there too.
+
+#[cfg(not(any(target_arch = "arm", target_arch = "x86")))]
+use libc::{SYS_setgid as SYS_SETGID, SYS_setgroups as SYS_SETGROUPS, SYS_setuid as SYS_SETUID};
+#[cfg(any(target_arch = "arm", target_arch = "x86"))]
+use libc::{
+    SYS_setgid32 as SYS_SETGID, SYS_setgroups32 as SYS_SETGROUPS, SYS_setuid32 as SYS_SETUID,
+};
+
+/// setgroups(2) for this thread only; true on success.
+///
+/// # Safety
+/// The process must have a single thread (a child after fork).
+pub unsafe fn set_groups(groups: &[libc::gid_t]) -> bool {
+    // SAFETY: the kernel reads groups.len() gids from the pointer.
+    unsafe { libc::syscall(SYS_SETGROUPS, groups.len(), groups.as_ptr()) == 0 }
+}
+
+/// setgid(2) for this thread only; true on success.
+///
+/// # Safety
+/// As for `set_groups`.
+pub unsafe fn set_gid(gid: libc::gid_t) -> bool {
+    // SAFETY: integer arguments only.
+    unsafe { libc::syscall(SYS_SETGID, gid) == 0 }
+}
+
+/// setuid(2) for this thread only; true on success.
+///
+/// # Safety
+/// As for `set_groups`.
+pub unsafe fn set_uid(uid: libc::uid_t) -> bool {
+    // SAFETY: integer arguments only.
+    unsafe { libc::syscall(SYS_SETUID, uid) == 0 }
+}
