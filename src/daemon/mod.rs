@@ -4,8 +4,8 @@
 pub mod alloc;
 pub mod event_loop;
 pub mod fds;
-pub mod ids;
 pub mod forward;
+pub mod ids;
 pub mod net;
 pub mod passwd;
 pub mod pty;
