@@ -61,6 +61,26 @@ fn bad_host_key_file_is_refused_by_name() {
     );
 }
 
+/// `ssh` with the client key `key` to a daemon started by hand on `port`, running `remote`.
+fn login(dir: &TempDir, key: &std::path::Path, port: u16, remote: &str) -> Out {
+    run(
+        Command::new("ssh")
+            .args(["-F", "/dev/null", "-p", &port.to_string(), "-i"])
+            .arg(key)
+            .arg("-o")
+            .arg(format!("UserKnownHostsFile={}", dir.join("kh").display()))
+            .args([
+                "-o",
+                "StrictHostKeyChecking=accept-new",
+                "-o",
+                "BatchMode=yes",
+            ])
+            .arg(format!("{}@127.0.0.1", current_user()))
+            .arg(remote),
+        CMD_TIMEOUT,
+    )
+}
+
 #[test]
 fn an_argument_that_is_not_utf8_exits_2_with_a_message() {
     if skip_unless_quoll("command line") {
@@ -116,22 +136,7 @@ fn closed_standard_descriptors_become_dev_null() {
             },
         )
         .collect();
-    let login = run(
-        Command::new("ssh")
-            .args(["-F", "/dev/null", "-p", &port.to_string(), "-i"])
-            .arg(&key)
-            .arg("-o")
-            .arg(format!("UserKnownHostsFile={}", dir.join("kh").display()))
-            .args([
-                "-o",
-                "StrictHostKeyChecking=accept-new",
-                "-o",
-                "BatchMode=yes",
-            ])
-            .arg(format!("{}@127.0.0.1", current_user()))
-            .arg("echo fds-ok"),
-        CMD_TIMEOUT,
-    );
+    let login = login(&dir, &key, port, "echo fds-ok");
     let _ = daemon.kill();
     let _ = daemon.wait();
     assert!(listening, "the daemon did not listen");
@@ -171,22 +176,7 @@ fn backgrounds_writes_pidfile_and_removes_it_on_term() {
         .trim()
         .parse()
         .unwrap();
-    let login = run(
-        Command::new("ssh")
-            .args(["-F", "/dev/null", "-p", &port.to_string(), "-i"])
-            .arg(&key)
-            .arg("-o")
-            .arg(format!("UserKnownHostsFile={}", dir.join("kh").display()))
-            .args([
-                "-o",
-                "StrictHostKeyChecking=accept-new",
-                "-o",
-                "BatchMode=yes",
-            ])
-            .arg(format!("{}@127.0.0.1", current_user()))
-            .arg("echo daemon-ok"),
-        CMD_TIMEOUT,
-    );
+    let login = login(&dir, &key, port, "echo daemon-ok");
     let killed = Command::new("kill").arg(pid.to_string()).status().unwrap();
     assert!(killed.success());
     assert_eq!(login.stdout, "daemon-ok\n", "{}", login.describe());

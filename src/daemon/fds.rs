@@ -17,7 +17,7 @@ pub fn set_nonblocking_cloexec(fd: &impl AsRawFd) -> io::Result<()> {
     set_cloexec(fd)
 }
 
-pub fn set_cloexec(fd: RawFd) -> io::Result<()> {
+fn set_cloexec(fd: RawFd) -> io::Result<()> {
     // SAFETY: fcntl on a descriptor we own, with integer arguments only.
     unsafe {
         let fl = libc::fcntl(fd, libc::F_GETFD);

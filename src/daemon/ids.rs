@@ -1,7 +1,7 @@
 //! Changing user and group IDs in a forked child, by system call.
 //!
 //! musl's setuid, setgid and setgroups make every thread of the process change together
-//! (`__synccall`, with semaphores and signal round trips: about 1.5 KB on the routers). quoll
+//! (`__synccall`, with semaphores and signal round trips: 2.8 KB on the routers). quoll
 //! calls these only in a child it has just forked, which has one thread, so the plain system
 //! call is the whole job. The callers check the result with getuid/getgroups afterwards.
 //!

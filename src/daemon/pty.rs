@@ -1,6 +1,6 @@
 //! Pseudo-terminals: open, size, terminal modes.
 
-use super::fds::{set_cloexec, set_nonblocking_cloexec};
+use super::fds::set_nonblocking_cloexec;
 use super::users;
 use std::ffi::CString;
 use std::io;
@@ -50,6 +50,8 @@ pub fn open(size: WinSize, uid: u32) -> io::Result<Pty> {
     let name = format!("/dev/pts/{n}");
     let cname = CString::new(name.clone()).map_err(|_| crate::ioerr::other("pty name"))?;
 
+    // O_CLOEXEC (in flags) so it cannot leak into other sessions; the child's dup2 onto 0/1/2
+    // makes copies without the flag.
     // SAFETY: cname is a valid C string; open returns a new descriptor or -1.
     let slave = unsafe { libc::open(cname.as_ptr(), flags) };
     if slave < 0 {
@@ -57,9 +59,6 @@ pub fn open(size: WinSize, uid: u32) -> io::Result<Pty> {
     }
     // SAFETY: slave is a fresh descriptor that nothing else owns.
     let slave = unsafe { OwnedFd::from_raw_fd(slave) };
-    // Close-on-exec so it cannot leak into other sessions; the child's dup2 onto 0/1/2
-    // makes copies without the flag.
-    set_cloexec(slave.as_raw_fd())?;
 
     // SAFETY: geteuid cannot fail.
     if unsafe { libc::geteuid() } == 0 {

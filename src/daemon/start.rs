@@ -1,6 +1,6 @@
 //! What std's runtime did before `main`, for quoll's own C `main` (`#![no_main]` in
-//! src/main.rs; std's start-up and exit code cost about 3 KB on the routers and quoll uses
-//! none of what it sets up but these):
+//! src/main.rs; std's start-up and exit code cost about 4 KB on the routers, and quoll needs
+//! only these parts of what it sets up):
 //! - closed standard descriptors are opened on /dev/null, so that a listening socket or a
 //!   host key file never becomes fd 0, 1 or 2 and receives a log line or a prompt;
 //! - SIGPIPE is ignored, so a write to a closed connection is an EPIPE error (children get
@@ -10,9 +10,9 @@
 
 use std::ffi::CStr;
 
-/// Opens /dev/null on each of fd 0, 1, 2 that is closed. `open` returns the lowest free
-/// descriptor, so filling them in order puts each where it belongs. If /dev/null cannot be
-/// opened, the daemon goes on as std's start-up would abort: nothing else could be done.
+/// Opens /dev/null on each of fd 0, 1, 2 that is closed, then ignores SIGPIPE. `open`
+/// returns the lowest free descriptor, so filling them in order puts each where it belongs.
+/// If /dev/null cannot be opened, quoll aborts, as std's start-up does.
 pub fn standard_descriptors() {
     for fd in 0..3 {
         // SAFETY: fcntl with integer arguments only; open with a NUL-terminated literal.
