@@ -15,10 +15,9 @@
 #![forbid(unsafe_code)]
 
 use crate::daemon::fds::STDERR;
-use std::fs;
+use crate::fsys::{self, Dir, Stat};
 use std::io::{self, Read, Write};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// Longest record line accepted (a name is at most 255 bytes on Linux; slack for the rest).
@@ -226,7 +225,7 @@ fn expand(p: &[u8], home: Option<&Path>) -> Vec<PathBuf> {
     }
     let dir_lit = unescape(dir);
     let dir_path = join(&dir_lit);
-    let listing = fs::read_dir(if dir_path.as_os_str().is_empty() {
+    let listing = Dir::open(if dir_path.as_os_str().is_empty() {
         Path::new(".")
     } else {
         &dir_path
@@ -235,7 +234,7 @@ fn expand(p: &[u8], home: Option<&Path>) -> Vec<PathBuf> {
         .into_iter()
         .flatten()
         .flatten()
-        .map(|e| e.file_name().as_bytes().to_vec())
+        .filter(|n| !is_dot_or_dotdot(n))
         .filter(|n| (!n.starts_with(b".") || last.starts_with(b".")) && glob_match(last, n))
         .collect();
     if names.is_empty() {
@@ -336,7 +335,7 @@ pub fn serve(args: &[&[u8]], input: &mut impl Read, output: &mut impl Write) -> 
         }
     };
     // Not $HOME: a built-in server still has quoll's environment.
-    let home = crate::daemon::users::by_uid(crate::fsys::uid()).map(|u| PathBuf::from(u.home));
+    let home = crate::daemon::users::by_uid(fsys::uid()).map(|u| PathBuf::from(u.home));
     let operands: Vec<PathBuf> = args[opts.operands..]
         .iter()
         .flat_map(|a| {
@@ -389,6 +388,11 @@ fn escape_globs(p: &[u8]) -> Vec<u8> {
         i += 1;
     }
     out
+}
+
+/// "." and "..", which readdir(3) lists and a shell's glob and scp's recursion leave out.
+fn is_dot_or_dotdot(name: &[u8]) -> bool {
+    name == b"." || name == b".."
 }
 
 fn os_err(e: &io::Error) -> String {
@@ -550,7 +554,7 @@ impl<R: Read, W: Write> Scp<'_, R, W> {
     // Sink: scp -t
 
     fn sink(&mut self, target: &Path, must_be_dir: bool, depth: usize) -> Result<(), Fatal> {
-        let is_dir = fs::metadata(target).is_ok_and(|m| m.is_dir());
+        let is_dir = fsys::stat(target).is_ok_and(|m| m.is_dir());
         if must_be_dir && !is_dir {
             return self.fatal(&format!("{}: Not a directory", show(target)));
         }
@@ -647,15 +651,12 @@ impl<R: Read, W: Write> Scp<'_, R, W> {
             return self.fatal("directories nested too deeply");
         }
         let mut set_mode = self.opts.preserve;
-        match fs::metadata(path) {
+        match fsys::stat(path) {
             Ok(m) if m.is_dir() => {}
             Ok(_) => return self.error(&format!("{}: Not a directory", show(path))),
             Err(_) => {
                 // Writable for us while we fill it; the real mode afterwards.
-                let r = fs::DirBuilder::new()
-                    .mode((mode | 0o700) & 0o7777)
-                    .create(path);
-                if let Err(e) = r {
+                if let Err(e) = fsys::mkdir(path, (mode | 0o700) & 0o7777) {
                     return self.error(&format!("{}: {}", show(path), os_err(&e)));
                 }
                 set_mode = true;
@@ -663,7 +664,7 @@ impl<R: Read, W: Write> Scp<'_, R, W> {
         }
         self.sink(path, true, depth + 1)?;
         if let (Some((mtime, atime)), true) = (times, self.opts.preserve) {
-            let _ = crate::fsys::set_times(path, atime, mtime, true);
+            let _ = fsys::set_times(path, atime, mtime, true);
         }
         if set_mode {
             let m = if self.opts.preserve {
@@ -671,7 +672,7 @@ impl<R: Read, W: Write> Scp<'_, R, W> {
             } else {
                 mode & !umask_bits(path)
             };
-            let _ = fs::set_permissions(path, fs::Permissions::from_mode(m & MODE_MASK));
+            let _ = fsys::chmod(path, m & MODE_MASK);
         }
         Ok(())
     }
@@ -683,9 +684,9 @@ impl<R: Read, W: Write> Scp<'_, R, W> {
         size: u64,
         times: Option<(i64, i64)>,
     ) -> Result<(), Fatal> {
-        let existed = fs::metadata(path).ok();
+        let existed = fsys::stat(path).ok();
         let flags = libc::O_WRONLY | libc::O_CREAT;
-        let file = crate::fsys::open(path, flags, (mode & MODE_MASK) | 0o200);
+        let file = fsys::open(path, flags, (mode & MODE_MASK) | 0o200);
         let file = match file {
             Ok(f) => f,
             // The client sends no data after an error answer.
@@ -706,7 +707,7 @@ impl<R: Read, W: Write> Scp<'_, R, W> {
             };
             // After a write error keep reading: the data must be drained from the stream.
             if write_err.is_none() {
-                if let Err(e) = std::os::unix::fs::FileExt::write_all_at(&file, &buf[..n], offset) {
+                if let Err(e) = fsys::write_all_at(&file, &buf[..n], offset) {
                     write_err = Some(e);
                 }
             }
@@ -716,25 +717,24 @@ impl<R: Read, W: Write> Scp<'_, R, W> {
         if write_err.is_none() {
             let regular = existed.as_ref().is_none_or(|m| m.is_file());
             if regular {
-                if let Err(e) = file.set_len(size) {
+                if let Err(e) = fsys::ftruncate(&file, size) {
                     write_err = Some(e);
                 }
             }
         }
         let omode = mode & MODE_MASK;
         if self.opts.preserve {
-            let _ = file.set_permissions(fs::Permissions::from_mode(omode));
+            let _ = fsys::fchmod(&file, omode);
         } else if existed.is_none() && omode & 0o200 == 0 {
             // Created with u+w so we could write; take it away again (umask still applies).
-            if let Ok(m) = file.metadata() {
-                let _ =
-                    file.set_permissions(fs::Permissions::from_mode(m.mode() & 0o7777 & !0o200));
+            if let Ok(m) = fsys::fstat(&file) {
+                let _ = fsys::fchmod(&file, m.mode & 0o7777 & !0o200);
             }
         }
         drop(file);
         let ok = self.response()?;
         if let (Some((mtime, atime)), true) = (times, self.opts.preserve && ok) {
-            if let Err(e) = crate::fsys::set_times(path, atime, mtime, true) {
+            if let Err(e) = fsys::set_times(path, atime, mtime, true) {
                 write_err.get_or_insert(e);
             }
         }
@@ -766,11 +766,11 @@ impl<R: Read, W: Write> Scp<'_, R, W> {
             None => &bytes[..bytes.len().min(1)],
         };
         let path = Path::new(std::ffi::OsStr::from_bytes(trimmed));
-        let file = match crate::fsys::open(path, libc::O_RDONLY, 0) {
+        let file = match fsys::open(path, libc::O_RDONLY, 0) {
             Ok(f) => f,
             Err(e) => return self.error(&format!("{}: {}", show(path), os_err(&e))),
         };
-        let meta = match file.metadata() {
+        let meta = match fsys::fstat(&file) {
             Ok(m) => m,
             Err(e) => return self.error(&format!("{}: {}", show(path), os_err(&e))),
         };
@@ -794,7 +794,7 @@ impl<R: Read, W: Write> Scp<'_, R, W> {
         if self.opts.preserve && !self.times(&meta)? {
             return Ok(());
         }
-        let mut rec = format!("C{:04o} {} ", meta.mode() & MODE_MASK, meta.size()).into_bytes();
+        let mut rec = format!("C{:04o} {} ", meta.mode & MODE_MASK, meta.size).into_bytes();
         rec.extend_from_slice(name);
         rec.push(b'\n');
         self.send(&rec)?;
@@ -802,7 +802,7 @@ impl<R: Read, W: Write> Scp<'_, R, W> {
             return Ok(());
         }
         let mut file = file;
-        let mut left = meta.size();
+        let mut left = meta.size;
         let mut buf = vec![0u8; CHUNK.min(left as usize).max(1)];
         let mut read_err: Option<io::Error> = None;
         while left > 0 {
@@ -837,8 +837,8 @@ impl<R: Read, W: Write> Scp<'_, R, W> {
     }
 
     /// Sends `T<mtime> 0 <atime> 0`; false if the client refused it.
-    fn times(&mut self, meta: &fs::Metadata) -> Result<bool, Fatal> {
-        let t = format!("T{} 0 {} 0\n", meta.mtime().max(0), meta.atime().max(0));
+    fn times(&mut self, meta: &Stat) -> Result<bool, Fatal> {
+        let t = format!("T{} 0 {} 0\n", meta.mtime.max(0), meta.atime.max(0));
         self.send(t.as_bytes())?;
         self.response()
     }
@@ -847,26 +847,29 @@ impl<R: Read, W: Write> Scp<'_, R, W> {
         &mut self,
         path: &Path,
         name: &[u8],
-        meta: &fs::Metadata,
+        meta: &Stat,
         depth: usize,
     ) -> Result<(), Fatal> {
-        let entries = match fs::read_dir(path) {
+        let entries = match Dir::open(path) {
             Ok(d) => d,
             Err(e) => return self.error(&format!("{}: {}", show(path), os_err(&e))),
         };
         if self.opts.preserve && !self.times(meta)? {
             return Ok(());
         }
-        let mut rec = format!("D{:04o} 0 ", meta.mode() & MODE_MASK).into_bytes();
+        let mut rec = format!("D{:04o} 0 ", meta.mode & MODE_MASK).into_bytes();
         rec.extend_from_slice(name);
         rec.push(b'\n');
         self.send(&rec)?;
         if !self.response()? {
             return Ok(());
         }
-        for entry in entries {
-            let Ok(entry) = entry else { continue };
-            self.source(&entry.path(), depth + 1)?;
+        for name in entries {
+            let Ok(name) = name else { continue };
+            if is_dot_or_dotdot(&name) {
+                continue;
+            }
+            self.source(&path.join(std::ffi::OsStr::from_bytes(&name)), depth + 1)?;
         }
         self.send(b"E\n")?;
         self.response()?;
@@ -883,12 +886,14 @@ enum Step {
 fn umask_bits(dir: &Path) -> u32 {
     // The directory was created with mode|0700 under the umask, so its group and other bits
     // show which of those the umask cleared.
-    fs::metadata(dir).map_or(0o022, |m| !m.mode() & 0o077)
+    fsys::stat(dir).map_or(0o022, |m| !m.mode & 0o077)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
+    use std::os::unix::fs::MetadataExt;
 
     fn words(s: &str) -> Option<Vec<String>> {
         split_words(s.as_bytes()).map(|v| {
@@ -972,6 +977,8 @@ mod tests {
             ["*.log", "a.log", "b.log"]
         );
         assert_eq!(names(expand(&pat(".*.log"), None)), [".h.log"]);
+        // readdir's "." and ".." are no matches, as in a shell.
+        assert_eq!(expand(&pat(".*"), None), [d.join(".h.log")]);
         assert_eq!(names(expand(&pat(r"\*.log"), None)), ["*.log"]);
         assert_eq!(names(expand(&pat("*.none"), None)), ["*.none"]);
         let home = Path::new("/home/u");

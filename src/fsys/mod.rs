@@ -293,6 +293,43 @@ pub fn ftruncate(file: &File, size: u64) -> io::Result<()> {
     cvt_r(|| unsafe { libc::ftruncate(file.as_raw_fd(), size) }).map(drop)
 }
 
+/// pwrite(2) until all of `buf` is at `offset`, as std's `FileExt::write_all_at`: EINTR is
+/// retried, a write of nothing is std's WriteZero error, and an offset past i64::MAX turns
+/// negative as in std (pwrite says EINVAL).
+#[cfg(feature = "scp")]
+pub fn write_all_at(file: &File, mut buf: &[u8], mut offset: u64) -> io::Result<()> {
+    while !buf.is_empty() {
+        // SAFETY: the descriptor is open for the call; buf has buf.len() readable bytes.
+        let n = unsafe {
+            libc::pwrite(
+                file.as_raw_fd(),
+                buf.as_ptr().cast(),
+                buf.len(),
+                offset as i64,
+            )
+        };
+        match n {
+            -1 => {
+                let e = io::Error::last_os_error();
+                if e.raw_os_error() != Some(libc::EINTR) {
+                    return Err(e);
+                }
+            }
+            0 => {
+                return Err(crate::ioerr::new(
+                    io::ErrorKind::WriteZero,
+                    "failed to write whole buffer",
+                ))
+            }
+            n => {
+                buf = &buf[n as usize..];
+                offset += n as u64;
+            }
+        }
+    }
+    Ok(())
+}
+
 pub fn fsync(file: &File) -> io::Result<()> {
     // SAFETY: the descriptor is open for the call.
     cvt_r(|| unsafe { libc::fsync(file.as_raw_fd()) }).map(drop)

@@ -329,6 +329,42 @@ fn truncating_past_i64_is_stds_error() {
     );
 }
 
+#[cfg(feature = "scp")]
+#[test]
+fn write_all_at_as_std() {
+    use std::os::unix::fs::FileExt;
+    let dir = TempDir::new("pwrite");
+    let (ours, theirs) = (dir.join("ours"), dir.join("theirs"));
+    let flags = libc::O_RDWR | libc::O_CREAT;
+    let (a, b) = (
+        open(&ours, flags, 0o600).unwrap(),
+        open(&theirs, flags, 0o600).unwrap(),
+    );
+    // A hole before the first write, then an overwrite inside what is there.
+    for (data, offset) in [(&b"tail"[..], 70_000), (b"head", 0), (b"XY", 70_001)] {
+        write_all_at(&a, data, offset).unwrap();
+        b.write_all_at(data, offset).unwrap();
+    }
+    assert_eq!(fs::read(&ours).unwrap(), fs::read(&theirs).unwrap());
+    assert_eq!(fs::read(&ours).unwrap().len(), 70_004);
+    // The same errors, message and all: a read-only descriptor, an offset past i64::MAX.
+    let (ro, ro_std) = (
+        open(&ours, libc::O_RDONLY, 0).unwrap(),
+        fs::File::open(&ours).unwrap(),
+    );
+    for (file, std_file, offset) in [(&ro, &ro_std, 0), (&a, &b, u64::MAX)] {
+        let e = write_all_at(file, b"x", offset).unwrap_err();
+        let std = std_file.write_all_at(b"x", offset).unwrap_err();
+        assert_eq!(
+            (e.kind(), e.raw_os_error(), e.to_string()),
+            (std.kind(), std.raw_os_error(), std.to_string())
+        );
+    }
+    assert_eq!(errno(write_all_at(&ro, b"x", 0)), Some(libc::EBADF));
+    assert_eq!(errno(write_all_at(&a, b"x", u64::MAX)), Some(libc::EINVAL));
+    write_all_at(&ro, b"", 0).unwrap(); // nothing to write: no call at all, as in std
+}
+
 #[cfg(any(feature = "sftp", feature = "scp"))]
 #[test]
 fn file_times_after_2038() {
