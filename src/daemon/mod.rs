@@ -1,5 +1,6 @@
 //! The OS edge: sockets, poll, fork, ptys, users, logging. `unsafe` lives here, in `src/fsys/`
-//! (the file-system calls) and in `src/sftp/sys.rs` (statvfs); the rest of quoll has none.
+//! (the file-system calls), in `src/sftp/sys.rs` (statvfs) and in `src/main.rs`'s C `main`
+//! (reading `argv`, `start::arguments`); the rest of quoll has none.
 
 pub mod alloc;
 pub mod event_loop;
