@@ -68,13 +68,11 @@ fn pick_hostkey(opts: &mut Options) {
     if opts.extra_hostkeys.is_empty() {
         return;
     }
-    let all: Vec<_> = std::iter::once(opts.hostkey.clone())
-        .chain(opts.extra_hostkeys.drain(..))
-        .collect();
+    let extra = std::mem::take(&mut opts.extra_hostkeys);
     let mut chosen = None;
-    for p in &all {
+    for p in std::iter::once(&opts.hostkey).chain(&extra) {
         match hostkey::load(p) {
-            Ok(_) if chosen.is_none() => chosen = Some(p.clone()),
+            Ok(_) if chosen.is_none() => chosen = Some(p),
             Ok(_) => log::warn!(
                 "Ignoring host key {}: one Ed25519 key is used",
                 quoll::fsys::show(p)
@@ -83,7 +81,9 @@ fn pick_hostkey(opts: &mut Options) {
         }
     }
     // None usable: the first is created (or refused) as with a single -r.
-    opts.hostkey = chosen.unwrap_or_else(|| all[0].clone());
+    if let Some(p) = chosen {
+        opts.hostkey = p.clone();
+    }
 }
 
 fn run(mut opts: Options) -> i32 {
