@@ -1,8 +1,10 @@
 //! quoll: parse the command line, set up logging, load the host key, run the loop.
 //!
 //! quoll has its own C `main` instead of std's start-up code (src/daemon/start.rs says what
-//! it takes over; this file has no unit tests, Cargo.toml).
-#![no_main]
+//! it takes over). A test build of this file (`cargo test --all-targets`) keeps the test
+//! harness's `main` and has no tests.
+#![cfg_attr(not(test), no_main)]
+#![cfg_attr(test, allow(dead_code, unused_imports))]
 
 use log::{error, info};
 use quoll::cli::{self, Cli};
@@ -15,6 +17,7 @@ use std::io::Write;
 #[global_allocator]
 static ALLOC: quoll::daemon::alloc::PageAlloc = quoll::daemon::alloc::PageAlloc;
 
+#[cfg(not(test))]
 #[no_mangle]
 extern "C" fn main(argc: libc::c_int, argv: *const *const libc::c_char) -> libc::c_int {
     start::standard_descriptors();
