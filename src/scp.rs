@@ -15,7 +15,7 @@
 #![forbid(unsafe_code)]
 
 use crate::daemon::fds::STDERR;
-use crate::fsys::{self, Dir, Stat};
+use crate::fsys::{self, show, Dir, Stat};
 use std::io::{self, Read, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -397,10 +397,6 @@ fn is_dot_or_dotdot(name: &[u8]) -> bool {
 
 fn os_err(e: &io::Error) -> String {
     crate::ioerr::message(e)
-}
-
-fn show(p: &Path) -> std::borrow::Cow<'_, str> {
-    String::from_utf8_lossy(p.as_os_str().as_bytes())
 }
 
 /// A parsed `C` or `D` record.
