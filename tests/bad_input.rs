@@ -1,7 +1,8 @@
 //! Issue 2, test 9: bad input over a raw TCP connection ends that connection only. For each
 //! case `tests/rawssh.py` misbehaves in one well-defined way and checks that the server sent
 //! SSH_MSG_DISCONNECT (plaintext before keys, encrypted after) or closed the connection; then
-//! a session opened before still echoes through `cat` and a fresh login works.
+//! a session opened before still echoes through `cat` and a fresh login works. The same check
+//! follows writes to a command that has closed its standard input (EPIPE, not SIGPIPE).
 
 mod common;
 use common::*;
@@ -211,4 +212,44 @@ fn all_bad_inputs_against_one_daemon() {
     session
         .finish()
         .unwrap_or_else(|e| panic!("{}\n--- server log ---\n{}", e, srv.log()));
+}
+
+/// A command that closed its standard input while the client still sends data: the
+/// server's next write to that pipe fails (EPIPE). That must be an error for this channel
+/// only, not a SIGPIPE that ends the daemon with every session (SIGPIPE is ignored,
+/// src/daemon/start.rs); the command's output and exit status still arrive. (TCP writes
+/// cannot raise SIGPIPE: std sends with MSG_NOSIGNAL.)
+#[test]
+fn writing_to_a_command_that_closed_stdin_ends_nothing_else() {
+    let srv = Server::start();
+    let mut session = srv.cat_session();
+    let mut client = srv
+        .ssh_command(&[], "exec 0<&-; sleep 1; echo done; exit 3")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = client.stdin.take().unwrap();
+    let feeder = std::thread::spawn(move || {
+        let chunk = vec![b'x'; 64 * 1024];
+        // Until ssh stops reading (the channel is closed): a few MiB at most.
+        for _ in 0..64 {
+            if std::io::Write::write_all(&mut stdin, &chunk).is_err() {
+                break;
+            }
+        }
+    });
+    let (code, timed_out) = wait_timeout(&mut client, CMD_TIMEOUT);
+    let mut out = String::new();
+    let _ = std::io::Read::read_to_string(client.stdout.as_mut().unwrap(), &mut out);
+    let _ = feeder.join();
+    assert!(
+        !timed_out,
+        "ssh did not finish
+{}",
+        srv.log()
+    );
+    assert_eq!((out.as_str(), code), ("done\n", Some(3)), "{}", srv.log());
+    check_still_serving(&srv, &mut session, "writes to a closed stdin");
 }

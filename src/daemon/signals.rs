@@ -44,8 +44,8 @@ extern "C" fn on_signal(sig: libc::c_int) {
 }
 
 /// Installs handlers for SIGCHLD, SIGTERM, SIGINT, SIGHUP (SA_RESTART) writing to a
-/// non-blocking self-pipe, and ignores SIGPIPE. Returns the pipe's read end for poll.
-/// Calling it again returns the same pipe.
+/// non-blocking self-pipe. Returns the pipe's read end for poll. Calling it again returns the
+/// same pipe. (SIGPIPE is ignored from the start of `main`: `start::standard_descriptors`.)
 pub fn install() -> io::Result<RawFd> {
     let existing = READ_FD.load(Ordering::Relaxed);
     if existing >= 0 {
@@ -65,8 +65,6 @@ pub fn install() -> io::Result<RawFd> {
             on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t,
         )?;
     }
-    // A client that vanishes must give EPIPE on write, not kill every session.
-    set_action(libc::SIGPIPE, libc::SIG_IGN)?;
     Ok(fds[0])
 }
 
