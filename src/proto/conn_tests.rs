@@ -1,7 +1,7 @@
 //! The connection core driven byte by byte by a test client built from the same primitives:
 //! handshake, authentication, a session, and what each kind of bad input leads to.
 
-use super::auth::AuthHost;
+use super::auth::{AuthHost, Question};
 use super::channel::{DirectTcpip, ExitInfo, Outgoing, PtySize, SessionHost, SessionStart};
 use super::cipher::ChaChaPoly;
 use super::conn::{Conn, GlobalReply, Host, Params, SERVER_VERSION};
@@ -46,17 +46,27 @@ impl Host for TestHost {
 }
 
 impl AuthHost for TestHost {
-    fn pubkey_allowed(&mut self, user: &str, blob: &[u8]) -> bool {
-        user == "alice" && blob == self.allowed
-    }
-    fn password_ok(&mut self, user: &str, password: &[u8]) -> bool {
-        user == "alice" && password == b"open sesame"
-    }
-    fn blank_password_ok(&mut self, user: &str) -> bool {
-        user == "blank"
-    }
     fn banner(&self) -> &[u8] {
         b"welcome\n"
+    }
+}
+
+impl TestHost {
+    /// The edge's answer to an authentication question: alice's key and password, the
+    /// blank account `blank`.
+    fn decide(&self, q: Question) -> bool {
+        match q {
+            Question::Key { user, blob, .. } => user == "alice" && blob == self.allowed,
+            Question::Password { user, password } => user == "alice" && password == b"open sesame",
+            Question::Blank { user } => user == "blank",
+        }
+    }
+
+    /// Answers the connection's questions at once, as an edge with a fast helper would.
+    fn settle(&mut self, conn: &mut Conn, now: u64) {
+        while let Some(yes) = conn.question().map(|q| self.decide(q)) {
+            conn.auth_answer(yes, self, now);
+        }
     }
 }
 
@@ -155,12 +165,14 @@ impl Client {
             self.out.sent(data.len());
             let mut off = 0;
             while off < data.len() && conn.closing().is_none() {
+                host.settle(conn, 0);
                 let space = conn.input_space();
                 let n = space.len().min(data.len() - off);
                 space[..n].copy_from_slice(&data[off..off + n]);
                 off += n;
                 conn.received(n, host, 0);
             }
+            host.settle(conn, 0);
             let out = conn.output().to_vec();
             conn.output_sent(out.len());
             let mut out = &out[..];
@@ -937,8 +949,14 @@ fn none_lets_a_blank_account_in_only_where_passwords_alone_are_allowed() {
         let kind = c.recv().unwrap()[0];
         (kind, conn.authenticated())
     };
-    let plain = super::auth::Policy::default();
+    let plain = super::auth::Policy {
+        blank: true,
+        ..Default::default()
+    };
     assert_eq!(none(b"blank", plain), (msg::USERAUTH_SUCCESS, true));
+    // Without -B the core does not even ask.
+    let no_b = super::auth::Policy::default();
+    assert_eq!(none(b"blank", no_b), (msg::USERAUTH_FAILURE, false));
     assert_eq!(none(b"alice", plain), (msg::USERAUTH_FAILURE, false));
     let no_passwords = super::auth::Policy {
         password: false,
@@ -1015,6 +1033,7 @@ fn key_and_password_both_required() {
     let policy = super::auth::Policy {
         password: true,
         key_and_password: true,
+        blank: false,
     };
     let (mut conn, mut host, mut c) = setup_full(65536, 1 << 30, policy);
     c.handshake(&mut conn, &mut host, true);
@@ -1042,6 +1061,7 @@ fn no_password_logins_with_s() {
     let policy = super::auth::Policy {
         password: false,
         key_and_password: false,
+        blank: false,
     };
     let (mut conn, mut host, mut c) = setup_full(65536, 1 << 30, policy);
     c.handshake(&mut conn, &mut host, true);
