@@ -136,7 +136,11 @@ fn find_key_below(
 
     for (index, line) in text.split(|&b| b == b'\n').enumerate() {
         let Ok(line) = std::str::from_utf8(line) else {
-            warn(format!("{}:{}: not UTF-8, skipped", fsys::show(path), index + 1));
+            warn(format!(
+                "{}:{}: not UTF-8, skipped",
+                fsys::show(path),
+                index + 1
+            ));
             continue;
         };
         match parse_line(line) {
@@ -157,7 +161,11 @@ fn find_key_below(
                 }
             }
             Ok(None) => {}
-            Err(why) => warn(format!("{}:{}: {why}, skipped", fsys::show(path), index + 1)),
+            Err(why) => warn(format!(
+                "{}:{}: {why}, skipped",
+                fsys::show(path),
+                index + 1
+            )),
         }
     }
     Ok(None)

@@ -53,9 +53,17 @@ impl SilentDns {
             self.resolv.display()
         );
         Server::start_with(Options {
-            wrapper: ["unshare", "-m", "--propagation", "private", "sh", "-c", &script]
-                .map(String::from)
-                .to_vec(),
+            wrapper: [
+                "unshare",
+                "-m",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+                &script,
+            ]
+            .map(String::from)
+            .to_vec(),
             ..Default::default()
         })
     }
@@ -287,7 +295,8 @@ fn password_guessing_against_a_slow_hash_stalls_no_other_session() {
         let mut times = Vec::new();
         for _ in 0..20 {
             let t = Instant::now();
-            cat.ping().expect("the open session answers during the flood");
+            cat.ping()
+                .expect("the open session answers during the flood");
             times.push(t.elapsed().as_millis());
             std::thread::sleep(Duration::from_millis(100));
         }

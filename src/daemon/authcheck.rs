@@ -309,18 +309,18 @@ pub fn helper_main() -> i32 {
 /// The checks every method shares (Dropbear's `checkusername`): the user exists, may log in
 /// to this daemon (`-w`, `-G`, quoll's own uid when not root) and has a shell listed in
 /// /etc/shells.
-fn account(name: &str, p: &Policy) -> Result<User, Reply> {
+fn account(name: &str, p: &Policy) -> Result<User, Box<Reply>> {
     let user = match users::lookup(name) {
         Ok(Some(u)) => u,
-        Ok(None) => return Err(Reply::new(Verdict::NoSuchUser, None)),
+        Ok(None) => return Err(Box::new(Reply::new(Verdict::NoSuchUser, None))),
         Err(e) => {
-            return Err(Reply {
+            return Err(Box::new(Reply {
                 detail: format!("reading the user database: {}", crate::ioerr::message(&e)),
                 ..Reply::new(Verdict::AccountsUnreadable, None)
-            })
+            }))
         }
     };
-    let refuse = |v| Err(Reply::new(v, Some(user.clone())));
+    let refuse = |v| Err(Box::new(Reply::new(v, Some(user.clone()))));
     if p.daemon_uid != 0 && user.uid != p.daemon_uid {
         return refuse(Verdict::OtherUser);
     }
@@ -341,16 +341,20 @@ fn account(name: &str, p: &Policy) -> Result<User, Reply> {
 
 /// Becomes `user` for good when running as root (a no-op otherwise: then quoll already runs
 /// as the one user who may log in).
-fn become_user(user: &User) -> Result<(), Reply> {
+fn become_user(user: &User) -> Result<(), Box<Reply>> {
     // SAFETY: geteuid cannot fail.
     if unsafe { libc::geteuid() } != 0 {
         return Ok(());
     }
-    let mut groups = users::groups(&user.name, user.gid)
-        .ok_or_else(|| Reply::failed(format!("cannot read the groups of {}", user.name)))?;
+    let mut groups = users::groups(&user.name, user.gid).ok_or_else(|| {
+        Box::new(Reply::failed(format!(
+            "cannot read the groups of {}",
+            user.name
+        )))
+    })?;
     groups.sort_unstable();
     groups.dedup();
-    ids::become_user(user.uid, user.gid, &groups).map_err(|e| Reply::failed(e.into()))
+    ids::become_user(user.uid, user.gid, &groups).map_err(|e| Box::new(Reply::failed(e.into())))
 }
 
 /// Answers one request. Runs in the helper process: it may block, and it changes identity.
@@ -365,13 +369,13 @@ pub fn check(req: &Request) -> Reply {
             }
             match account(req.user, p) {
                 Ok(user) => Reply::new(Verdict::Yes, Some(user)),
-                Err(r) => r,
+                Err(r) => *r,
             }
         }
         Kind::Password => {
             let user = match account(req.user, p) {
                 Ok(u) => u,
-                Err(r) => return r,
+                Err(r) => return *r,
             };
             if p.no_password || (p.no_root_password && user.uid == 0) {
                 return Reply::new(Verdict::PasswordsOff, Some(user));
@@ -386,7 +390,7 @@ pub fn check(req: &Request) -> Reply {
             };
             // The hash is read: the slow part runs without root.
             if let Err(r) = become_user(&user) {
-                return r;
+                return *r;
             }
             let verdict = if passwd::matches(req.secret, &hash) {
                 Verdict::Yes
@@ -398,23 +402,24 @@ pub fn check(req: &Request) -> Reply {
         Kind::Key => {
             let user = match account(req.user, p) {
                 Ok(u) => u,
-                Err(r) => return r,
+                Err(r) => return *r,
             };
             // The file and the directories above it are opened as the user: a user cannot
             // make quoll open a root-only file or a device node on their behalf.
             if let Err(r) = become_user(&user) {
-                return r;
+                return *r;
             }
             let path = match &p.auth_dir {
                 Some(d) => d.join("authorized_keys"),
                 None => Path::new(&user.home).join(".ssh/authorized_keys"),
             };
             let mut warnings = Vec::new();
-            let found = crate::authkeys::find_key(&path, user.uid, req.secret, req.peer, &mut |w| {
-                if warnings.len() < MAX_WARNINGS {
-                    warnings.push(shortened(w, MAX_WARNING));
-                }
-            });
+            let found =
+                crate::authkeys::find_key(&path, user.uid, req.secret, req.peer, &mut |w| {
+                    if warnings.len() < MAX_WARNINGS {
+                        warnings.push(shortened(w, MAX_WARNING));
+                    }
+                });
             let mut reply = match found {
                 Ok(Some(line)) if line.len() <= MAX_LINE => Reply {
                     key_line: line,
@@ -536,7 +541,8 @@ mod tests {
 
     #[test]
     fn unknown_users_and_other_users() {
-        let me = users::by_uid(crate::fsys::uid()).expect("the test user is in passwd");
+        // SAFETY: geteuid cannot fail.
+        let me = users::by_uid(unsafe { libc::geteuid() }).expect("the test user is in passwd");
         let p = Policy {
             daemon_uid: me.uid,
             ..Policy::default()

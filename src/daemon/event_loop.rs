@@ -754,7 +754,13 @@ impl Server {
                 timeout = 0;
             }
             if let Some(c) = slot.login.running_fd() {
-                push(&mut self.pollfds, &mut self.refs, c.0, libc::POLLIN, Ref::Auth(s));
+                push(
+                    &mut self.pollfds,
+                    &mut self.refs,
+                    c.0,
+                    libc::POLLIN,
+                    Ref::Auth(s),
+                );
                 timeout = timeout.min(c.1.saturating_sub(now));
             }
             for (i, f) in slot.forwards.iter().enumerate() {
@@ -1249,7 +1255,11 @@ impl Server {
                 .slots
                 .iter()
                 .flatten()
-                .filter(|sl| sl.login.running().is_some_and(|k| login::same_class(k, kind)))
+                .filter(|sl| {
+                    sl.login
+                        .running()
+                        .is_some_and(|k| login::same_class(k, kind))
+                })
                 .count();
             if login::may_start(kind, running) {
                 self.with_slot(s, |_, conn, edge| edge.start_check(conn, now));
@@ -1270,7 +1280,10 @@ impl Server {
                 };
                 if let Some(forward::Connect::Resolving(job, _)) = &sess.connect {
                     if now >= job.deadline {
-                        info!("Local forward from {}: name lookup timed out", Sock(edge.peer));
+                        info!(
+                            "Local forward from {}: name lookup timed out",
+                            Sock(edge.peer)
+                        );
                         // Dropping the job kills the helper.
                         edge.sessions[ch] = None;
                         conn.channel_open_result(ch, false, edge);

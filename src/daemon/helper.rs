@@ -49,7 +49,8 @@ impl Job {
         let (out_r, out_w) = pipe()?;
         // Written before the child runs: a fresh pipe takes this much at once.
         std::fs::File::from(in_w).write_all(request)?;
-        let pid = super::spawn::spawn_helper(name, args, in_r.as_raw_fd(), out_w.as_raw_fd(), nice)?;
+        let pid =
+            super::spawn::spawn_helper(name, args, in_r.as_raw_fd(), out_w.as_raw_fd(), nice)?;
         drop((in_r, out_w));
         let job = Job {
             pid,

@@ -38,6 +38,7 @@ struct Check {
     helper: Option<Job>,
 }
 
+#[derive(Clone)]
 struct Listed {
     user: String,
     blob: Vec<u8>,
@@ -111,17 +112,21 @@ impl Edge<'_> {
             let Some(q) = conn.question() else { return };
             let kind = kind_of(&q);
             match q {
-                Question::Key {
-                    user,
-                    blob,
-                    signed: true,
-                } if self
-                    .login
-                    .listed
-                    .as_ref()
-                    .is_some_and(|l| l.user == user && l.blob == blob) =>
+                Question::Key { user, blob, signed }
+                    if self
+                        .login
+                        .listed
+                        .as_ref()
+                        .is_some_and(|l| l.user == user && l.blob == blob) =>
                 {
-                    let l = self.login.listed.take().expect("checked above");
+                    // The signed request after its query uses the answer up; a repeated
+                    // query gets it again.
+                    let l = if signed {
+                        self.login.listed.take()
+                    } else {
+                        self.login.listed.clone()
+                    }
+                    .expect("checked above");
                     self.answer(conn, Kind::Key, Some(l.account), l.options, true, now);
                     continue;
                 }
@@ -369,7 +374,10 @@ impl Edge<'_> {
                         _ => {
                             // Cannot happen (the core checks the name); never log in
                             // without the key's restrictions.
-                            warn!("Login for '{}' from {peer}: key and password accounts differ", account.name);
+                            warn!(
+                                "Login for '{}' from {peer}: key and password accounts differ",
+                                account.name
+                            );
                             conn.disconnect(crate::proto::conn::Disconnect {
                                 reason: crate::proto::msg::reason::BY_APPLICATION,
                                 text: "internal error",

@@ -233,9 +233,11 @@ fn session_program(spec: &SpawnSpec) -> io::Result<(Target, Vec<CString>)> {
             #[cfg(feature = "sftp")]
             Builtin::Sftp => vec![cstring(super::multicall::SFTP.as_bytes(), "name")?],
             #[cfg(feature = "scp")]
-            Builtin::Scp(args) => std::iter::once(cstring(super::multicall::SCP.as_bytes(), "name"))
-                .chain(args.iter().map(|a| cstring(a, "scp argument")))
-                .collect::<io::Result<_>>()?,
+            Builtin::Scp(args) => {
+                std::iter::once(cstring(super::multicall::SCP.as_bytes(), "name"))
+                    .chain(args.iter().map(|a| cstring(a, "scp argument")))
+                    .collect::<io::Result<_>>()?
+            }
         };
         return Ok((Target::Quoll, argv));
     }
@@ -582,7 +584,14 @@ fn child(p: &Plan) -> ! {
     // After the privilege drop, which clears it.
     // SAFETY: prctl with integer arguments; getppid cannot fail.
     unsafe {
-        if libc::prctl(libc::PR_SET_PDEATHSIG, p.death_signal as libc::c_ulong, 0, 0, 0) != 0 {
+        if libc::prctl(
+            libc::PR_SET_PDEATHSIG,
+            p.death_signal as libc::c_ulong,
+            0,
+            0,
+            0,
+        ) != 0
+        {
             die(b"quoll: prctl");
         }
         // quoll died before the signal was armed: nobody is left to serve this child.

@@ -34,10 +34,7 @@ pub fn standard_descriptors() {
 ///
 /// # Safety
 /// `argv` must hold `argc` pointers to NUL-terminated strings, as `main` receives them.
-pub unsafe fn raw_arguments(
-    argc: libc::c_int,
-    argv: *const *const libc::c_char,
-) -> Vec<Vec<u8>> {
+pub unsafe fn raw_arguments(argc: libc::c_int, argv: *const *const libc::c_char) -> Vec<Vec<u8>> {
     (0..argc.max(0) as usize)
         // SAFETY: the caller's contract: argv[i] for i < argc is a C string.
         .map(|i| unsafe { CStr::from_ptr(*argv.add(i)) }.to_bytes().to_vec())

@@ -94,7 +94,9 @@ pub const PROMPT: &str = "Password: ";
 /// The question a held request asked (its details are re-read from the request itself).
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Asking {
-    Key { signed: bool },
+    Key {
+        signed: bool,
+    },
     Password,
     /// keyboard-interactive: the answer's user comes from the exchange, not the packet.
     KbdPassword(heapless::String<MAX_USERNAME>),
