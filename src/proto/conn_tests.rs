@@ -14,6 +14,8 @@ use super::packet::{Input, Output};
 use super::wire::{Reader, WireError, Writer};
 
 struct TestHost {
+    /// Leave questions unanswered (an edge whose helper has not replied yet).
+    hold: bool,
     key: Ed25519Key,
     allowed: [u8; ED25519_BLOB_LEN],
     counter: u8,
@@ -64,6 +66,9 @@ impl TestHost {
 
     /// Answers the connection's questions at once, as an edge with a fast helper would.
     fn settle(&mut self, conn: &mut Conn, now: u64) {
+        if self.hold {
+            return;
+        }
         while let Some(yes) = conn.question().map(|q| self.decide(q)) {
             conn.auth_answer(yes, self, now);
         }
@@ -120,6 +125,7 @@ fn setup_full(
 ) -> (Box<Conn>, TestHost, Client) {
     let user_key = Ed25519Key::from_seed(&[3; 32]);
     let mut host = TestHost {
+        hold: false,
         key: Ed25519Key::from_seed(&[2; 32]),
         allowed: public_blob(&user_key.public_key()),
         counter: 0,
@@ -1124,4 +1130,94 @@ fn idle_and_max_session_timers() {
         conn.closing().map(|d| d.text),
         Some("Maximum session time reached")
     );
+}
+
+/// A question waits as long as the edge takes: nothing more is read or answered meanwhile,
+/// the packet stays in place, and the answer finishes the request and lets the rest through.
+#[test]
+fn a_question_holds_the_connection_until_answered() {
+    let (mut conn, mut host, mut c) = setup(65536);
+    c.handshake(&mut conn, &mut host, true);
+    service(&mut c, &mut conn, &mut host);
+    host.hold = true;
+    send_password(&mut c, b"open sesame");
+    c.send(|w| w.u8(msg::IGNORE));
+    c.pump(&mut conn, &mut host);
+    assert!(c.recv().is_none(), "no answer before the edge's");
+    assert!(!conn.wants_input());
+    assert!(conn.input_space().is_empty());
+    let q = conn.question().expect("a question is held");
+    assert_eq!(
+        q,
+        super::auth::Question::Password {
+            user: "alice",
+            password: b"open sesame"
+        }
+    );
+    // Time passes (timers run); the question stays.
+    conn.tick(&mut host, 5000);
+    assert!(conn.question().is_some());
+    assert_eq!(
+        conn.auth_answer(true, &mut host, 5000),
+        Some(super::auth::Outcome::Success)
+    );
+    assert!(conn.question().is_none() && conn.authenticated());
+    // The password left no copy in the input buffer.
+    assert!(!conn.input_bytes().windows(11).any(|w| w == b"open sesame"));
+    host.hold = false;
+    c.pump(&mut conn, &mut host);
+    c.recv_kind(msg::USERAUTH_SUCCESS);
+    // Answering twice, or with nothing asked, does nothing.
+    assert_eq!(conn.auth_answer(true, &mut host, 5000), None);
+}
+
+/// A no leaves the connection as it was: a failure, counted, nothing authenticated; and a
+/// key's yes to a query is a PK_OK, not a login.
+#[test]
+fn answers_decide_only_what_was_asked() {
+    let (mut conn, mut host, mut c) = setup(65536);
+    c.handshake(&mut conn, &mut host, true);
+    service(&mut c, &mut conn, &mut host);
+    host.hold = true;
+    c.send_signed_pubkey();
+    c.pump(&mut conn, &mut host);
+    assert!(matches!(
+        conn.question(),
+        Some(super::auth::Question::Key {
+            user: "alice",
+            signed: true,
+            ..
+        })
+    ));
+    assert_eq!(
+        conn.auth_answer(false, &mut host, 0),
+        Some(super::auth::Outcome::Failure)
+    );
+    assert!(!conn.authenticated());
+    assert_eq!(conn.auth.failures(), 1);
+    c.pump(&mut conn, &mut host);
+    c.recv_kind(msg::USERAUTH_FAILURE);
+    // The query step: a yes is PK_OK.
+    let blob = public_blob(&c.user_key.public_key());
+    c.send(|w| {
+        w.u8(msg::USERAUTH_REQUEST)?;
+        w.string(b"alice")?;
+        w.string(b"ssh-connection")?;
+        w.string(b"publickey")?;
+        w.bool(false)?;
+        w.string(b"ssh-ed25519")?;
+        w.string(&blob)
+    });
+    c.pump(&mut conn, &mut host);
+    assert!(matches!(
+        conn.question(),
+        Some(super::auth::Question::Key { signed: false, .. })
+    ));
+    assert_eq!(
+        conn.auth_answer(true, &mut host, 0),
+        Some(super::auth::Outcome::PkOk)
+    );
+    assert!(!conn.authenticated());
+    c.pump(&mut conn, &mut host);
+    c.recv_kind(msg::USERAUTH_PK_OK);
 }
