@@ -54,7 +54,11 @@ impl KeyOptions {
 // the limit are not seen.
 use crate::config::MAX_AUTHORIZED_KEYS_FILE as MAX_FILE;
 
-/// Is `keyblob` (an `ssh-ed25519` public key blob) listed in the file at `path`?
+/// Is `keyblob` (an `ssh-ed25519` public key blob) listed in the file at `path`? Returns the
+/// matching line (`options_for` reads its options), for a file read by a helper running as
+/// the user and the options applied by the daemon. Lines skipped and other oddities go to
+/// `warn` as log messages.
+///
 /// `owner_uid` is the user the file belongs to: the file and every directory above it must be
 /// owned by that user or root and not group/world-writable, else the file is refused (`Err`
 /// with a message for the log). A missing file is `Ok(None)`.
@@ -69,8 +73,18 @@ pub fn find_key(
     owner_uid: u32,
     keyblob: &[u8],
     peer: IpAddr,
-) -> Result<Option<KeyOptions>, String> {
-    find_key_below(path, owner_uid, keyblob, peer, Path::new("/"))
+    warn: &mut dyn FnMut(String),
+) -> Result<Option<String>, String> {
+    find_key_below(path, owner_uid, keyblob, peer, Path::new("/"), warn)
+}
+
+/// The options of an authorized_keys `line` that lists `keyblob` and admits `peer`; None
+/// when it does not (the line is checked again where it is applied).
+pub fn options_for(line: &str, keyblob: &[u8], peer: IpAddr) -> Option<KeyOptions> {
+    let entry = parse_line(line).ok()??;
+    let listed = bool::from(entry.blob.as_slice().ct_eq(keyblob));
+    let from_ok = entry.from.as_deref().is_none_or(|l| from_allows(l, peer));
+    (listed && from_ok).then_some(entry.options)
 }
 
 /// `find_key`, checking directories only up to `top` (tests run in a world-writable /tmp).
@@ -80,9 +94,10 @@ fn find_key_below(
     keyblob: &[u8],
     peer: IpAddr,
     top: &Path,
-) -> Result<Option<KeyOptions>, String> {
-    // O_NONBLOCK: opening a FIFO planted as the file must not stall the whole server (the
-    // fstat below then refuses it); it changes nothing for regular files.
+    warn: &mut dyn FnMut(String),
+) -> Result<Option<String>, String> {
+    // O_NONBLOCK: opening a FIFO planted as the file must not stall its reader (the fstat
+    // below then refuses it); it changes nothing for regular files.
     let file = fsys::open(path, libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY, 0);
     let mut file = match file {
         Ok(f) => f,
@@ -113,15 +128,19 @@ fn find_key_below(
         .map_err(|e| format!("{}: {e}", fsys::show(path)))?;
     let text = &contents.data;
     if contents.truncated {
-        log::warn!(
+        warn(format!(
             "{}: longer than {MAX_FILE} bytes, rest ignored",
             fsys::show(path)
-        );
+        ));
     }
 
     for (index, line) in text.split(|&b| b == b'\n').enumerate() {
         let Ok(line) = std::str::from_utf8(line) else {
-            log::warn!("{}:{}: not UTF-8, skipped", fsys::show(path), index + 1);
+            warn(format!(
+                "{}:{}: not UTF-8, skipped",
+                fsys::show(path),
+                index + 1
+            ));
             continue;
         };
         match parse_line(line) {
@@ -129,20 +148,24 @@ fn find_key_below(
                 if bool::from(entry.blob.as_slice().ct_eq(keyblob)) {
                     if let Some(list) = &entry.from {
                         if !from_allows(list, peer) {
-                            log::warn!(
+                            warn(format!(
                                 "{}:{}: key not allowed from {} (from= option)",
                                 fsys::show(path),
                                 index + 1,
                                 crate::inet::Ip(peer)
-                            );
+                            ));
                             continue;
                         }
                     }
-                    return Ok(Some(entry.options));
+                    return Ok(Some(line.to_string()));
                 }
             }
             Ok(None) => {}
-            Err(why) => log::warn!("{}:{}: {why}, skipped", fsys::show(path), index + 1),
+            Err(why) => warn(format!(
+                "{}:{}: {why}, skipped",
+                fsys::show(path),
+                index + 1
+            )),
         }
     }
     Ok(None)
@@ -470,6 +493,27 @@ mod tests {
     }
 
     const LOCAL: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
+    /// The lookup as the daemon sees it: the line found, then its options.
+    fn find_key_below(
+        path: &Path,
+        owner: u32,
+        blob: &[u8],
+        peer: IpAddr,
+        top: &Path,
+    ) -> Result<Option<KeyOptions>, String> {
+        let line = super::find_key_below(path, owner, blob, peer, top, &mut |_| {})?;
+        Ok(line.map(|l| options_for(&l, blob, peer).expect("the line found lists the key")))
+    }
+
+    fn find_key(
+        path: &Path,
+        owner: u32,
+        blob: &[u8],
+        peer: IpAddr,
+    ) -> Result<Option<KeyOptions>, String> {
+        find_key_below(path, owner, blob, peer, Path::new("/"))
+    }
 
     /// Our effective uid: /proc/self belongs to it.
     fn uid() -> u32 {

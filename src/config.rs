@@ -82,6 +82,20 @@ pub const DEFAULT_MAX_UNAUTH_PER_ADDR: usize = 10;
 /// Connections accepted but parked (not yet served) because their address is at
 /// `--max-unauth-per-addr`, over all addresses; each address may park as many as its cap.
 pub const MAX_PARKED: usize = 64;
+/// Password checks (helper processes hashing a password) running at once; more wait their
+/// turn, first come first served. A hash costs up to a second of CPU (yescrypt, sha512crypt
+/// with many rounds): two keep a guessing flood from taking every core from the loop.
+pub const MAX_PASSWORD_CHECKS: usize = 2;
+/// authorized_keys lookups and `-B` checks (helpers reading a few files) running at once.
+pub const MAX_KEY_CHECKS: usize = 8;
+/// An authentication helper that has not answered after this long (ms) is killed and the
+/// attempt fails (an NSS server that hangs, a home directory on a dead network mount).
+pub const AUTH_CHECK_TIMEOUT_MS: u64 = 30_000;
+/// A `direct-tcpip` name lookup that has not answered after this long (ms) is killed and the
+/// channel refused (musl and glibc give up after 10 s with resolv.conf's defaults).
+pub const RESOLVE_TIMEOUT_MS: u64 = 15_000;
+/// Niceness of password-check helpers: the loop that serves every session runs first.
+pub const PASSWORD_CHECK_NICE: i32 = 10;
 /// Default syslog ident (`--syslog-ident dropbear` for fail2ban's stock filter).
 pub const DEFAULT_SYSLOG_IDENT: &str = "quoll";
 /// Default listening port.

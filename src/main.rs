@@ -22,7 +22,12 @@ static ALLOC: quoll::daemon::alloc::PageAlloc = quoll::daemon::alloc::PageAlloc;
 extern "C" fn main(argc: libc::c_int, argv: *const *const libc::c_char) -> libc::c_int {
     start::standard_descriptors();
     // SAFETY: these are the argc and argv that the C start-up code passed to main.
-    match unsafe { start::arguments(argc, argv) } {
+    let raw = unsafe { start::raw_arguments(argc, argv) };
+    // One of quoll's own children, run under an internal name.
+    if let Some(code) = quoll::daemon::multicall::run(&raw) {
+        return code;
+    }
+    match start::arguments(&raw) {
         Ok(args) => entry(&args),
         Err(i) => {
             let _ = writeln!({ STDERR }, "quoll: argument {i} is not UTF-8");
@@ -108,6 +113,11 @@ fn run(mut opts: Options) -> i32 {
             }
         }
     };
+    if !quoll::daemon::spawn::enable_self_exec() {
+        log::warn!(
+            "/proc/self/exe cannot be executed (no /proc?): helpers and built-in servers run in forked copies of quoll"
+        );
+    }
     let sigfd = match signals::install() {
         Ok(fd) => fd,
         Err(e) => {

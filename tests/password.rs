@@ -9,38 +9,6 @@ use common::*;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-/// A throwaway local account with a known password, removed on drop.
-struct TestUser {
-    name: String,
-}
-
-impl TestUser {
-    /// None (with a note) when the tests cannot create users.
-    fn create(tag: &str, password: &str, shell: &str) -> Option<TestUser> {
-        if !is_root() || kind() != Kind::Quoll {
-            eprintln!("skipped: creating a throwaway user needs root (and quoll)");
-            return None;
-        }
-        if Command::new("sshpass").arg("-V").output().is_err() {
-            eprintln!("skipped: sshpass is not installed (scripts/test installs it)");
-            return None;
-        }
-        let name = format!("qt{}{}", tag, std::process::id() % 100000);
-        let _ = Command::new("userdel").args(["-r", &name]).output();
-        sh(&format!("useradd -m -s {shell} {name}"));
-        sh(&format!("echo '{name}:{password}' | chpasswd"));
-        Some(TestUser { name })
-    }
-}
-
-impl Drop for TestUser {
-    fn drop(&mut self) {
-        let _ = Command::new("userdel")
-            .args(["-r", "-f", &self.name])
-            .output();
-    }
-}
-
 const PW: &str = "c0rrect-horse";
 
 /// `sshpass -p PASSWORD ssh ... USER@127.0.0.1 remote` with password authentication only

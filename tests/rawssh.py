@@ -23,6 +23,13 @@ Scenarios (each prints "RESULT ..." last):
   ignore_during_kex  (strict kex) KEXINIT, then IGNORE before KEX_ECDH_INIT
   bad_mac            full key exchange, then an encrypted packet with a corrupted tag
   huge_length_enc    full key exchange, then an encrypted length of 0x7fffffff
+  key_then_other_password
+                     (for a server with -t) publickey for RAWSSH_USER with the key in
+                     RAWSSH_KEY (an OpenSSH private key file), expecting partial success;
+                     then RAWSSH_OTHER's password RAWSSH_OTHER_PASS, expecting a plain
+                     FAILURE; then RAWSSH_USER's password RAWSSH_PASS, expecting SUCCESS; then
+                     a session running `echo unforced`. Prints "output: ..." with what the
+                     session printed (a forced command of the key must still apply).
 For every scenario but happy, exit 0 means the server rejected the input: it sent
 SSH_MSG_DISCONNECT (plaintext or encrypted, whichever applied) or closed the connection.
 Exit 1: the server did something else (kept the connection open, answered normally).
@@ -59,7 +66,14 @@ MSG_KEX_ECDH_INIT = 30
 MSG_KEX_ECDH_REPLY = 31
 MSG_USERAUTH_REQUEST = 50
 MSG_USERAUTH_FAILURE = 51
+MSG_USERAUTH_SUCCESS = 52
 MSG_USERAUTH_BANNER = 53
+MSG_CHANNEL_OPEN = 90
+MSG_CHANNEL_OPEN_CONFIRMATION = 91
+MSG_CHANNEL_DATA = 94
+MSG_CHANNEL_EOF = 96
+MSG_CHANNEL_CLOSE = 97
+MSG_CHANNEL_REQUEST = 98
 
 VERSION = b"SSH-2.0-rawssh_0.1"
 
@@ -381,6 +395,7 @@ def key_exchange(c, strict=True):
     except InvalidSignature:
         raise Fail("the server's signature of the exchange hash does not verify")
     session_id = h
+    c.session_id = h
     key_cs = derive(k, h, b"C", session_id, 64)
     key_sc = derive(k, h, b"D", session_id, 64)
 
@@ -549,6 +564,66 @@ def sc_huge_length_enc(c):
     return await_rejection(c)
 
 
+def userauth_reply(c):
+    while True:
+        p = c.recv()
+        if p[0] not in (MSG_USERAUTH_BANNER, MSG_EXT_INFO):
+            return p
+
+
+def sc_key_then_other_password(c):
+    from cryptography.hazmat.primitives.serialization import load_ssh_private_key
+    env = os.environ
+    user, other = env["RAWSSH_USER"], env["RAWSSH_OTHER"]
+    with open(env["RAWSSH_KEY"], "rb") as f:
+        key = load_ssh_private_key(f.read(), password=None)
+    pub = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    blob = sstr("ssh-ed25519") + sstr(pub)
+    k_s = key_exchange(c)
+    session_id = c.session_id
+    c.send(bytes([MSG_SERVICE_REQUEST]) + sstr("ssh-userauth"))
+    p = userauth_reply(c)
+    if p[0] != MSG_SERVICE_ACCEPT:
+        raise Fail("expected SERVICE_ACCEPT, got %d" % p[0])
+    req = (bytes([MSG_USERAUTH_REQUEST]) + sstr(user) + sstr("ssh-connection") + sstr("publickey")
+           + b"\x01" + sstr("ssh-ed25519") + sstr(blob))
+    sig = key.sign(sstr(session_id) + req)
+    c.send(req + sstr(sstr("ssh-ed25519") + sstr(sig)))
+    p = userauth_reply(c)
+    if p[0] != MSG_USERAUTH_FAILURE or not Reader(p[1:]).string() or p[-1] != 1:
+        raise Fail("expected partial success for the key, got message %d" % p[0])
+    print("key step: partial success", flush=True)
+
+    def password(name, pw):
+        c.send(bytes([MSG_USERAUTH_REQUEST]) + sstr(name) + sstr("ssh-connection")
+               + sstr("password") + b"\x00" + sstr(pw))
+        return userauth_reply(c)[0]
+
+    got = password(other, env["RAWSSH_OTHER_PASS"])
+    print("other account's password: message %d" % got, flush=True)
+    if got != MSG_USERAUTH_FAILURE:
+        raise Fail("another account's password was not refused (message %d)" % got)
+    got = password(user, env["RAWSSH_PASS"])
+    print("own password: message %d" % got, flush=True)
+    if got != MSG_USERAUTH_SUCCESS:
+        raise Fail("the user's own password after the key was refused (message %d)" % got)
+    c.send(bytes([MSG_CHANNEL_OPEN]) + sstr("session") + u32(0) + u32(1 << 20) + u32(32768))
+    p = c.expect(MSG_CHANNEL_OPEN_CONFIRMATION)
+    peer = Reader(p[1:])
+    peer.u32()
+    server_ch = peer.u32()
+    c.send(bytes([MSG_CHANNEL_REQUEST]) + u32(server_ch) + sstr("exec") + b"\x00" + sstr("echo unforced"))
+    out = b""
+    while True:
+        p = c.recv()
+        if p[0] == MSG_CHANNEL_DATA:
+            out += Reader(p[5:]).string()
+        elif p[0] in (MSG_CHANNEL_EOF, MSG_CHANNEL_CLOSE):
+            break
+    print("output: %s" % out.decode("utf-8", "replace").strip(), flush=True)
+    return "ok"
+
+
 SCENARIOS = {
     "happy": sc_happy,
     "garbage": sc_garbage,
@@ -560,6 +635,7 @@ SCENARIOS = {
     "ignore_during_kex": sc_ignore_during_kex,
     "bad_mac": sc_bad_mac,
     "huge_length_enc": sc_huge_length_enc,
+    "key_then_other_password": sc_key_then_other_password,
 }
 
 

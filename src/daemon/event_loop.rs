@@ -3,8 +3,9 @@
 //! Each connection is a `Slot`: its socket, its protocol state (`Conn`) and its sessions.
 //! The loop moves bytes between sockets, `Conn` and children; `Conn` decides what they mean.
 
-use super::{forward, net, passwd, pty, signals, spawn, users};
-use crate::authkeys::{self, KeyOptions};
+use super::login::{self, Login};
+use super::{forward, net, pty, signals, spawn, users};
+use crate::authkeys::KeyOptions;
 use crate::config::Options;
 use crate::hostkey;
 use crate::inet::{Ip, Sock};
@@ -131,6 +132,8 @@ struct Slot {
     key_options: KeyOptions,
     /// Remote-forwarded ports (`ssh -R`).
     forwards: Vec<forward::Forward>,
+    /// Authentication under way.
+    login: Login,
 }
 
 #[derive(Clone, Copy)]
@@ -145,6 +148,8 @@ enum Ref {
     Connect(usize, usize),
     Forward(usize, usize),
     Agent(usize, usize),
+    /// A connection's authentication helper.
+    Auth(usize),
 }
 
 pub struct Server {
@@ -162,20 +167,26 @@ pub struct Server {
     /// A connection limit is reached (logged once until it is not).
     limit_logged: bool,
     parked: Vec<Parked>,
+    /// Where the next round of starting waiting authentication checks begins.
+    next_check: usize,
 }
 
 /// The edge as the protocol core sees it: one connection's sessions and identity.
-struct Edge<'a> {
+pub(super) struct Edge<'a> {
     key: &'a Ed25519Key,
-    opts: &'a Options,
-    peer: SocketAddr,
+    pub(super) opts: &'a Options,
+    pub(super) peer: SocketAddr,
     local: SocketAddr,
     sessions: &'a mut [Option<Session>],
-    user: &'a mut Option<users::User>,
-    key_options: &'a mut KeyOptions,
+    /// The account logged in, and its key's authorized_keys options: set only on success.
+    pub(super) user: &'a mut Option<users::User>,
+    pub(super) key_options: &'a mut KeyOptions,
     forwards: &'a mut Vec<forward::Forward>,
-    daemon_uid: u32,
+    pub(super) daemon_uid: u32,
     banner: &'a [u8],
+    pub(super) login: &'a mut Login,
+    /// The loop's clock (ms) for this turn.
+    now: u64,
 }
 
 fn random(buf: &mut [u8]) {
@@ -221,149 +232,9 @@ impl Host for Edge<'_> {
     }
 }
 
-impl Edge<'_> {
-    /// A password login for `name` (the user's hash, when the caller has read it already):
-    /// the account checks, `-s`/`-g`, the hash, and the log lines, as Dropbear words them.
-    fn password_login(&mut self, name: &str, password: &[u8], hash: Option<passwd::Hash>) -> bool {
-        let Some(user) = self.check_user(name) else {
-            return false;
-        };
-        if self.opts.no_password || (self.opts.no_root_password && user.uid == 0) {
-            warn!(
-                "Password login for '{}' from {} refused: password logins disabled",
-                name,
-                Sock(self.peer)
-            );
-            return false;
-        }
-        let ok = match hash.unwrap_or_else(|| passwd::hash_of(name)) {
-            passwd::Hash::Locked => {
-                warn!("User account '{}' is locked", name);
-                return false;
-            }
-            passwd::Hash::Blank if self.opts.blank_password => {
-                info!(
-                    "Auth succeeded with blank password for '{}' from {}",
-                    name,
-                    Sock(self.peer)
-                );
-                true
-            }
-            passwd::Hash::Blank => {
-                warn!("User '{}' has blank password, rejected", name);
-                return false;
-            }
-            passwd::Hash::Crypt(h) => passwd::matches(password, &h),
-        };
-        if !ok {
-            warn!(
-                "Bad password attempt for '{}' from {}",
-                name,
-                Sock(self.peer)
-            );
-            return false;
-        }
-        info!(
-            "Password auth succeeded for '{}' from {}",
-            name,
-            Sock(self.peer)
-        );
-        // -t: the key's options (checked for this user first) stay in force.
-        let same_user = self.user.as_ref().is_some_and(|u| u.uid == user.uid);
-        if !(self.opts.key_and_password && same_user) {
-            *self.key_options = KeyOptions::default();
-        }
-        *self.user = Some(user);
-        true
-    }
-
-    /// The checks every method shares (Dropbear's `checkusername`): the user exists, may log
-    /// in to this daemon (`-w`, `-G`, quoll's own uid when not root) and has a shell listed in
-    /// /etc/shells.
-    fn check_user(&self, name: &str) -> Option<users::User> {
-        let Some(user) = users::by_name(name) else {
-            warn!(
-                "Login attempt for nonexistent user from {}",
-                Sock(self.peer)
-            );
-            return None;
-        };
-        // Not root: only the user quoll runs as can log in (as Dropbear).
-        if self.daemon_uid != 0 && user.uid != self.daemon_uid {
-            info!(
-                "Login attempt for '{}' from {}: quoll runs as another user",
-                name,
-                Sock(self.peer)
-            );
-            return None;
-        }
-        if self.opts.no_root && user.uid == 0 {
-            warn!("root login rejected from {}", Sock(self.peer));
-            return None;
-        }
-        if let Some(g) = &self.opts.group {
-            let member = users::group_id(g).is_some_and(|gid| users::in_group(name, user.gid, gid));
-            if !member {
-                warn!(
-                    "User '{}' is not a member of group '{}', rejected from {}",
-                    name,
-                    g,
-                    Sock(self.peer)
-                );
-                return None;
-            }
-        }
-        if !passwd::shell_allowed(&user.shell) {
-            warn!(
-                "User '{}' has invalid shell, rejected from {}",
-                name,
-                Sock(self.peer)
-            );
-            return None;
-        }
-        Some(user)
-    }
-}
-
 impl AuthHost for Edge<'_> {
     fn banner(&self) -> &[u8] {
         self.banner
-    }
-
-    fn blank_password_ok(&mut self, name: &str) -> bool {
-        // Asked on every client's first request: only a blank account goes on to the
-        // checks (and their log lines) of a password login.
-        if !self.opts.blank_password {
-            return false;
-        }
-        let hash = passwd::hash_of(name);
-        matches!(hash, passwd::Hash::Blank) && self.password_login(name, b"", Some(hash))
-    }
-
-    fn password_ok(&mut self, name: &str, password: &[u8]) -> bool {
-        self.password_login(name, password, None)
-    }
-
-    fn pubkey_allowed(&mut self, name: &str, blob: &[u8]) -> bool {
-        let Some(user) = self.check_user(name) else {
-            return false;
-        };
-        let path = match &self.opts.auth_dir {
-            Some(d) => d.join("authorized_keys"),
-            None => std::path::Path::new(&user.home).join(".ssh/authorized_keys"),
-        };
-        match authkeys::find_key(&path, user.uid, blob, self.peer.ip()) {
-            Ok(Some(o)) => {
-                *self.key_options = o;
-                *self.user = Some(user);
-                true
-            }
-            Ok(None) => false,
-            Err(why) => {
-                warn!("{why}");
-                false
-            }
-        }
     }
 }
 
@@ -388,7 +259,8 @@ impl SessionHost for Edge<'_> {
             (Some(u), 0) => Some((u.uid, u.gid)),
             _ => None,
         };
-        match forward::connect_start(req.host, req.port, ids) {
+        let deadline = self.now + crate::config::RESOLVE_TIMEOUT_MS;
+        match forward::connect_start(req.host, req.port, ids, deadline) {
             Ok(c) => {
                 *slot = Some(Session {
                     connect: Some(c),
@@ -685,6 +557,7 @@ impl Server {
             banner,
             limit_logged: false,
             parked: Vec::with_capacity(MAX_PARKED),
+            next_check: 0,
         })
     }
 
@@ -737,8 +610,12 @@ impl Server {
                     Ref::Resolve(s, ch) | Ref::Connect(s, ch) => self.connect_progress(s, ch),
                     Ref::Forward(s, i) => self.accept_forwarded(s, i),
                     Ref::Agent(s, ch) => self.accept_agent(s, ch),
+                    Ref::Auth(s) => {
+                        self.with_slot(s, |_, conn, edge| edge.check_progress(conn, edge.now));
+                    }
                 }
             }
+            self.auth_checks();
             for s in 0..self.slots.len() {
                 if self.slots[s].is_some() {
                     self.service(s);
@@ -843,13 +720,16 @@ impl Server {
                     );
                 }
                 match &sess.connect {
-                    Some(forward::Connect::Resolving(f, _)) => push(
-                        &mut self.pollfds,
-                        &mut self.refs,
-                        f.as_raw_fd(),
-                        libc::POLLIN,
-                        Ref::Resolve(s, ch),
-                    ),
+                    Some(forward::Connect::Resolving(job, _)) => {
+                        timeout = timeout.min(job.deadline.saturating_sub(now));
+                        push(
+                            &mut self.pollfds,
+                            &mut self.refs,
+                            job.fd(),
+                            libc::POLLIN,
+                            Ref::Resolve(s, ch),
+                        )
+                    }
                     Some(forward::Connect::Connecting(t)) => push(
                         &mut self.pollfds,
                         &mut self.refs,
@@ -868,6 +748,20 @@ impl Server {
                         Ref::Agent(s, ch),
                     );
                 }
+            }
+            if conn.question().is_some() && !slot.login.has_check() {
+                // A question not taken up yet (asked while answering another): at once.
+                timeout = 0;
+            }
+            if let Some(c) = slot.login.running_fd() {
+                push(
+                    &mut self.pollfds,
+                    &mut self.refs,
+                    c.0,
+                    libc::POLLIN,
+                    Ref::Auth(s),
+                );
+                timeout = timeout.min(c.1.saturating_sub(now));
             }
             for (i, f) in slot.forwards.iter().enumerate() {
                 push(
@@ -1099,6 +993,7 @@ impl Server {
                 auth: crate::proto::auth::Policy {
                     password: !self.opts.no_password,
                     key_and_password: self.opts.key_and_password,
+                    blank: self.opts.blank_password,
                 },
                 timers: crate::proto::conn::Timers {
                     keepalive: self.opts.keepalive_secs,
@@ -1116,6 +1011,7 @@ impl Server {
                 user: None,
                 key_options: KeyOptions::default(),
                 forwards: Vec::new(),
+                login: Login::default(),
             };
             self.slots[free] = Some(slot);
             self.with_slot(free, |_, conn, edge| conn.start(edge));
@@ -1130,9 +1026,11 @@ impl Server {
         s: usize,
         f: impl FnOnce(&mut Stream, &mut Conn, &mut Edge) -> R,
     ) -> Option<R> {
+        let now = self.now();
         let key = self.key.as_ref()?;
         let slot = self.slots[s].as_mut()?;
-        let (sock, conn, mut edge) = parts(key, &self.opts, self.daemon_uid, &self.banner, slot);
+        let (sock, conn, mut edge) =
+            parts(key, &self.opts, self.daemon_uid, &self.banner, slot, now);
         Some(f(sock, conn, &mut edge))
     }
 
@@ -1238,14 +1136,14 @@ impl Server {
                 return;
             };
             let result = match sess.connect.take() {
-                Some(forward::Connect::Resolving(mut pipe, port)) => {
-                    match forward::resolved(&mut pipe, port) {
+                Some(forward::Connect::Resolving(mut job, port)) => {
+                    match forward::resolved(&mut job, port) {
                         Ok(Some(t)) => {
                             sess.connect = Some(forward::Connect::Connecting(t));
                             return;
                         }
                         Ok(None) => {
-                            sess.connect = Some(forward::Connect::Resolving(pipe, port));
+                            sess.connect = Some(forward::Connect::Resolving(job, port));
                             return;
                         }
                         Err(e) => Err(e),
@@ -1316,11 +1214,56 @@ impl Server {
                 continue;
             };
             for slot in self.slots.iter_mut().flatten() {
+                // Reaped helpers: their pid may be reused, so no kill may reach it any more.
+                if let Some(job) = slot.login.helper().filter(|j| j.pid() == pid) {
+                    job.set_reaped();
+                }
                 for sess in slot.sessions.iter_mut().flatten() {
+                    if let Some(forward::Connect::Resolving(job, _)) = &mut sess.connect {
+                        if job.pid() == pid {
+                            job.set_reaped();
+                        }
+                    }
                     if sess.pid == pid && sess.exit.is_none() {
                         sess.exit = Some(exit);
                     }
                 }
+            }
+        }
+    }
+
+    /// Authentication questions: takes up new ones, ends overdue checks, and starts waiting
+    /// checks while the caps allow, in turn from where the last round stopped (so one
+    /// connection cannot keep the others waiting).
+    fn auth_checks(&mut self) {
+        let now = self.now();
+        for s in 0..self.slots.len() {
+            if self.slots[s].is_some() {
+                self.with_slot(s, |_, conn, edge| {
+                    edge.check_deadline(conn, now);
+                    edge.ask(conn, now);
+                });
+            }
+        }
+        let n = self.slots.len();
+        for i in 0..n {
+            let s = (self.next_check + i) % n;
+            let Some(kind) = self.slots[s].as_ref().and_then(|sl| sl.login.waiting()) else {
+                continue;
+            };
+            let running = self
+                .slots
+                .iter()
+                .flatten()
+                .filter(|sl| {
+                    sl.login
+                        .running()
+                        .is_some_and(|k| login::same_class(k, kind))
+                })
+                .count();
+            if login::may_start(kind, running) {
+                self.with_slot(s, |_, conn, edge| edge.start_check(conn, now));
+                self.next_check = (s + 1) % n;
             }
         }
     }
@@ -1335,6 +1278,18 @@ impl Server {
                 let Some(sess) = edge.sessions[ch].as_mut() else {
                     continue;
                 };
+                if let Some(forward::Connect::Resolving(job, _)) = &sess.connect {
+                    if now >= job.deadline {
+                        info!(
+                            "Local forward from {}: name lookup timed out",
+                            Sock(edge.peer)
+                        );
+                        // Dropping the job kills the helper.
+                        edge.sessions[ch] = None;
+                        conn.channel_open_result(ch, false, edge);
+                        continue;
+                    }
+                }
                 if sess.pty.is_none() && sess.stdin.is_some() && conn.channel_input_finished(ch) {
                     if let (true, Some(w)) = (sess.stream, &sess.stdin) {
                         forward::shutdown_write(w);
@@ -1425,6 +1380,7 @@ fn parts<'a>(
     daemon_uid: u32,
     banner: &'a [u8],
     slot: &'a mut Slot,
+    now: u64,
 ) -> (&'a mut Stream, &'a mut Conn, Edge<'a>) {
     let Slot {
         sock,
@@ -1435,6 +1391,7 @@ fn parts<'a>(
         peer,
         local,
         forwards,
+        login,
         ..
     } = slot;
     let edge = Edge {
@@ -1448,6 +1405,8 @@ fn parts<'a>(
         forwards,
         daemon_uid,
         banner,
+        login,
+        now,
     };
     (sock, conn, edge)
 }

@@ -85,3 +85,37 @@ impl io::Write for Stdio {
         Ok(())
     }
 }
+
+/// Closes every descriptor from `first` up (close_range, or one by one on kernels before 5.9).
+/// For a forked child before it executes something, and for quoll's start.
+pub fn close_from(first: RawFd) {
+    // SAFETY: close_range takes integer arguments only; ~0 means "to the highest".
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            first as libc::c_uint,
+            !0 as libc::c_uint,
+            0,
+        )
+    };
+    if rc == 0 {
+        return;
+    }
+    // The descriptor limit, as sysconf(_SC_OPEN_MAX) reads it.
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: lim is a valid rlimit for getrlimit to fill.
+    let max = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0
+        || lim.rlim_cur == libc::RLIM_INFINITY
+    {
+        1024
+    } else {
+        lim.rlim_cur.min(libc::c_int::MAX as libc::rlim_t) as libc::c_int
+    };
+    for fd in first..max {
+        // SAFETY: closing a descriptor we may or may not hold; EBADF is harmless.
+        unsafe { libc::close(fd) };
+    }
+}

@@ -1,10 +1,11 @@
-//! Sockets for forwarding: non-blocking connects for `direct-tcpip` (names resolved in a
-//! short-lived child so a slow DNS server never stalls the loop), listeners for
+//! Sockets for forwarding: non-blocking connects for `direct-tcpip` (names resolved by a
+//! helper with a deadline, so a slow DNS server never stalls the loop), listeners for
 //! `tcpip-forward`, and the per-session agent socket.
 
 use super::fds;
+use super::helper::{Job, Progress};
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
@@ -13,8 +14,8 @@ use std::path::PathBuf;
 
 /// A `direct-tcpip` target on its way to a connected socket.
 pub enum Connect {
-    /// A child is resolving the name; it writes the address as text to this pipe.
-    Resolving(File, u16),
+    /// A helper is resolving the name; it writes the address as text.
+    Resolving(Job, u16),
     /// connect(2) is under way on this socket.
     Connecting(TcpStream),
 }
@@ -41,9 +42,15 @@ fn lookup(host: &str) -> Option<IpAddr> {
     addrs.next().map(|a| a.ip())
 }
 
-/// Starts reaching `host:port`. A name is resolved by a child that first drops to `ids`
-/// (uid, gid) when quoll runs as root, so the resolver code never runs privileged.
-pub fn connect_start(host: &str, port: u32, ids: Option<(u32, u32)>) -> io::Result<Connect> {
+/// Starts reaching `host:port`. A name is resolved by a helper (`resolve_main`) that first
+/// drops to `ids` (uid, gid) when quoll runs as root, so the resolver code never runs
+/// privileged; it is killed if it has not answered by `deadline` (loop time, ms).
+pub fn connect_start(
+    host: &str,
+    port: u32,
+    ids: Option<(u32, u32)>,
+    deadline: u64,
+) -> io::Result<Connect> {
     let port = u16::try_from(port).map_err(|_| crate::ioerr::other("port out of range"))?;
     if let Some(ip) = literal(host) {
         return connect_addr(SocketAddr::new(ip, port)).map(Connect::Connecting);
@@ -51,51 +58,48 @@ pub fn connect_start(host: &str, port: u32, ids: Option<(u32, u32)>) -> io::Resu
     if host.is_empty() || host.len() > 255 || host.as_bytes().contains(&0) {
         return Err(crate::ioerr::other("bad host name"));
     }
-    let (r, w) = fds::pipe()?;
-    // SAFETY: single-threaded; the child only resolves, writes and _exits.
-    match unsafe { libc::fork() } {
-        -1 => Err(io::Error::last_os_error()),
-        0 => {
-            drop(r);
-            if let Some((uid, gid)) = ids {
-                // SAFETY: the forked child, with one thread; on any failure it leaves at once.
-                let dropped = unsafe {
-                    super::ids::set_groups(&[])
-                        && super::ids::set_gid(gid)
-                        && super::ids::set_uid(uid)
-                };
-                if !dropped {
-                    // SAFETY: leave without running the parent's destructors.
-                    unsafe { libc::_exit(1) }
-                }
-            }
-            let mut out = File::from(w);
-            if let Some(ip) = lookup(host) {
-                // One write of a short line: the reader gets it whole (writes up to PIPE_BUF
-                // are atomic).
-                let _ = out.write_all(format!("{}\n", crate::inet::Ip(ip)).as_bytes());
-            }
-            // SAFETY: leave without running the parent's destructors or atexit handlers.
-            unsafe { libc::_exit(0) }
+    let (uid, gid) = match ids {
+        Some((u, g)) => (u.to_string(), g.to_string()),
+        None => ("-".into(), "-".into()),
+    };
+    let args = [host.as_bytes(), uid.as_bytes(), gid.as_bytes()];
+    let job = Job::start(super::multicall::RESOLVE, &args, b"", 0, 64, deadline)?;
+    Ok(Connect::Resolving(job, port))
+}
+
+/// The resolver helper (`quoll-resolve HOST UID GID`, UID and GID `-` to stay as is): drops
+/// privileges, looks the name up and prints the first address, or nothing.
+pub fn resolve_main(args: &[Vec<u8>]) -> i32 {
+    let [host, uid, gid] = args else {
+        return 2;
+    };
+    let number = |b: &[u8]| std::str::from_utf8(b).ok()?.parse::<u32>().ok();
+    if let (Some(uid), Some(gid)) = (number(uid), number(gid)) {
+        // SAFETY: geteuid cannot fail.
+        if unsafe { libc::geteuid() } == 0 && super::ids::become_user(uid, gid, &[]).is_err() {
+            return 1;
         }
-        _ => {
-            drop(w);
-            fds::set_nonblocking_cloexec(&r)?;
-            Ok(Connect::Resolving(File::from(r), port))
-        }
+    }
+    let Some(ip) = std::str::from_utf8(host).ok().and_then(lookup) else {
+        return 1;
+    };
+    // One write of a short line.
+    let line = format!("{}\n", crate::inet::Ip(ip));
+    match { super::fds::STDOUT }.write_all(line.as_bytes()) {
+        Ok(()) => 0,
+        Err(_) => 1,
     }
 }
 
-/// The resolver child's answer, once its pipe is readable: `None` while it has not written
-/// yet, then the connect under way, or an error when the name did not resolve.
-pub fn resolved(pipe: &mut File, port: u16) -> io::Result<Option<TcpStream>> {
-    let mut buf = [0u8; 64];
-    let n = match pipe.read(&mut buf) {
-        Ok(n) => n,
-        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
-        Err(e) => return Err(e),
-    };
-    let text = std::str::from_utf8(&buf[..n]).unwrap_or("");
+/// The resolver's answer, once its pipe is readable: `None` while it has not finished, then
+/// the connect under way, or an error when the name did not resolve.
+pub fn resolved(job: &mut Job, port: u16) -> io::Result<Option<TcpStream>> {
+    match job.read() {
+        Progress::Pending => return Ok(None),
+        Progress::Failed(why) => return Err(crate::ioerr::other(why)),
+        Progress::Done => {}
+    }
+    let text = std::str::from_utf8(job.reply().unwrap_or_default()).unwrap_or("");
     let ip =
         crate::inet::parse_ip(text.trim()).ok_or_else(|| crate::ioerr::other("name not found"))?;
     connect_addr(SocketAddr::new(ip, port)).map(Some)

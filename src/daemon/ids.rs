@@ -41,3 +41,44 @@ pub unsafe fn set_uid(uid: libc::uid_t) -> bool {
     // SAFETY: integer arguments only.
     unsafe { libc::syscall(SYS_SETUID, uid) == 0 }
 }
+
+/// Drops to `uid`, `gid` and `groups` (sorted, deduplicated) for good, and proves it: the ids
+/// and groups read back must be exactly these, and `setuid(0)` must fail afterwards. The
+/// error says which step failed; the caller must then exit, never go on.
+///
+/// For a forked child or a helper: the calls act on this thread alone (see above), so the
+/// process must have one thread.
+pub fn become_user(uid: u32, gid: u32, groups: &[libc::gid_t]) -> Result<(), &'static str> {
+    // Groups first: after setuid we may no longer change them.
+    // SAFETY (these three): the caller is single-threaded.
+    if !unsafe { set_groups(groups) } {
+        return Err("quoll: setgroups failed");
+    }
+    if !unsafe { set_gid(gid) } {
+        return Err("quoll: setgid failed");
+    }
+    if !unsafe { set_uid(uid) } {
+        return Err("quoll: setuid failed");
+    }
+    // SAFETY: the get*id calls cannot fail.
+    let ids = unsafe {
+        [
+            libc::getuid(),
+            libc::geteuid(),
+            libc::getgid(),
+            libc::getegid(),
+        ]
+    };
+    let mut now = [0 as libc::gid_t; crate::config::MAX_GROUPS];
+    // SAFETY: `now` has room for now.len() gids.
+    let n = unsafe { libc::getgroups(now.len() as _, now.as_mut_ptr()) };
+    let same_groups = usize::try_from(n).is_ok_and(|n| now[..n] == groups[..]);
+    if ids != [uid, uid, gid, gid] || !same_groups {
+        return Err("quoll: privilege drop did not take effect");
+    }
+    // SAFETY: single-threaded; success here would mean root could be regained.
+    if uid != 0 && unsafe { set_uid(0) } {
+        return Err("quoll: could regain root after dropping privileges");
+    }
+    Ok(())
+}

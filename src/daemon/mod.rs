@@ -3,10 +3,14 @@
 //! (reading `argv`, `start::arguments`); the rest of quoll has none.
 
 pub mod alloc;
+pub mod authcheck;
 pub mod event_loop;
 pub mod fds;
 pub mod forward;
+pub mod helper;
 pub mod ids;
+pub mod login;
+pub mod multicall;
 pub mod net;
 pub mod passwd;
 pub mod pty;

@@ -1,11 +1,14 @@
-//! Forking a session child: setsid, controlling terminal or pipes, privilege drop, a clean
-//! environment, chdir home, exec the user's shell.
+//! The one way quoll starts a child process (`fork_child`): a session's shell or built-in
+//! server, or a helper doing slow work. Every child gets default signal dispositions and an
+//! empty mask, its own session, only the descriptors meant for it, the privilege drop where
+//! one is due, a death signal armed for when quoll dies, and then executes a program — the
+//! user's shell, or quoll itself under an internal name (`multicall`), so that no child runs
+//! on with a copy of the daemon's memory (host key, other users' buffers).
 //!
 //! Everything the child needs (argv, envp, messages, the group list) is built before fork, so
 //! the child only makes system calls.
 
 use super::fds::{dup_cloexec, pipe, set_nonblocking_cloexec};
-use super::ids;
 use super::pty::Pty;
 use super::users::User;
 use crate::config::{self, Options};
@@ -13,6 +16,7 @@ use std::ffi::{c_char, CString};
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 pub struct SpawnSpec<'a> {
     pub user: &'a User,
@@ -38,13 +42,15 @@ pub struct SpawnSpec<'a> {
     pub builtin: Option<Builtin>,
 }
 
-/// Servers quoll runs itself in the session child, as the user.
+/// Servers quoll runs itself in the session child, as the user: quoll executed again under an
+/// internal name (`multicall`), so the child holds none of the daemon's memory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Builtin {
     /// `subsystem sftp`.
     #[cfg(feature = "sftp")]
     Sftp,
-    /// `scp -t ...` / `scp -f ...`: the command's arguments after `scp`.
+    /// `scp -t ...` / `scp -f ...`: the command's arguments after `scp`, as patterns
+    /// (`scp::split_words`).
     #[cfg(feature = "scp")]
     Scp(Vec<Vec<u8>>),
 }
@@ -109,28 +115,6 @@ fn on_path(name: &str, path: &str) -> bool {
         .any(|dir| is_executable(&std::path::Path::new(dir).join(name)))
 }
 
-#[cfg(not(any(feature = "sftp", feature = "scp")))]
-fn run_builtin(b: &Builtin) -> i32 {
-    match *b {}
-}
-
-/// Runs a built-in server on the child's stdin/stdout; returns its exit code.
-#[cfg(any(feature = "sftp", feature = "scp"))]
-fn run_builtin(b: &Builtin) -> i32 {
-    let (mut input, mut output) = (super::fds::STDIN, super::fds::STDOUT);
-    let code = match *b {
-        #[cfg(feature = "sftp")]
-        Builtin::Sftp => crate::sftp::serve(&mut input, &mut output),
-        #[cfg(feature = "scp")]
-        Builtin::Scp(ref args) => {
-            let args: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
-            crate::scp::serve(&args, &mut input, &mut output)
-        }
-    };
-    let _ = io::Write::flush(&mut output);
-    code
-}
-
 /// The parent's ends of a child's stdio. With a pty, `stdin` and `stdout` are both dups of the
 /// master and `stderr` is `None`. All non-blocking and close-on-exec.
 ///
@@ -150,24 +134,43 @@ enum ChildIo {
     Pipes([RawFd; 3]),
 }
 
-/// Everything the child uses, prepared in the parent.
-struct Prepared {
-    shell: CString,
+/// What the child executes.
+enum Target {
+    /// A program file (the user's shell, an external sftp-server).
+    Path(CString),
+    /// quoll itself, under the internal name in argv[0] (`multicall::run`).
+    Quoll,
+}
+
+/// The identity a child drops to (when quoll runs as root).
+struct Ids {
+    uid: u32,
+    gid: u32,
+    /// Supplementary groups (primary first, sorted, deduplicated), read before fork.
+    groups: Vec<libc::gid_t>,
+}
+
+/// Everything a child uses, prepared in the parent: the child itself only makes system calls
+/// (and, where quoll cannot execute itself again, runs the named entry point).
+struct Plan {
+    target: Target,
     /// Owners of the pointers in `argv_ptrs` / `envp_ptrs`.
     _argv: Vec<CString>,
     _envp: Vec<CString>,
     argv_ptrs: Vec<*const c_char>,
     envp_ptrs: Vec<*const c_char>,
-    /// Supplementary groups (primary first) for setgroups; read from the group database
-    /// before fork.
-    groups: Vec<libc::gid_t>,
-    home: CString,
-    uid: u32,
-    gid: u32,
-    drop_privileges: bool,
+    io: ChildIo,
+    ids: Option<Ids>,
+    /// The directory to start in; on failure the child says `chdir_notice` and starts in `/`.
+    home: Option<CString>,
     chdir_notice: Vec<u8>,
     exec_failed: Vec<u8>,
-    builtin: Option<Builtin>,
+    /// Sent to the child when quoll dies (PR_SET_PDEATHSIG).
+    death_signal: libc::c_int,
+    /// Scheduling niceness added in the child (helpers doing slow work yield to the loop).
+    nice: libc::c_int,
+    /// quoll's pid: a child whose parent is already gone when it arms the death signal exits.
+    parent: libc::pid_t,
 }
 
 fn nul_error(what: &str) -> io::Error {
@@ -181,58 +184,96 @@ fn cstring(bytes: &[u8], what: &str) -> io::Result<CString> {
     CString::new(bytes).map_err(|_| nul_error(what))
 }
 
-impl Prepared {
-    fn new(spec: &SpawnSpec) -> io::Result<Prepared> {
-        let user = spec.user;
-        let shell = cstring(user.shell.as_bytes(), "shell")?;
-        let base = user.shell.rsplit('/').next().unwrap_or(&user.shell);
-        // The command is one argv element: it reaches the shell exactly as the client sent
-        // it, never pasted into another command line.
-        let argv = match spec.command {
-            Some(cmd) => vec![
-                cstring(base.as_bytes(), "shell")?,
-                c"-c".to_owned(),
-                cstring(cmd, "command")?,
-            ],
-            // A leading '-' in argv[0] tells the shell it is a login shell.
-            None => vec![cstring(format!("-{base}").as_bytes(), "shell")?],
-        };
-        let envp = environment(spec)?;
-        let mut argv_ptrs: Vec<_> = argv.iter().map(|s| s.as_ptr()).collect();
-        argv_ptrs.push(std::ptr::null());
-        let mut envp_ptrs: Vec<_> = envp.iter().map(|s| s.as_ptr()).collect();
-        envp_ptrs.push(std::ptr::null());
-        Ok(Prepared {
-            shell,
+fn pointers(strings: &[CString]) -> Vec<*const c_char> {
+    let mut p: Vec<_> = strings.iter().map(|s| s.as_ptr()).collect();
+    p.push(std::ptr::null());
+    p
+}
+
+impl Plan {
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        target: Target,
+        argv: Vec<CString>,
+        envp: Vec<CString>,
+        io: ChildIo,
+        ids: Option<Ids>,
+        home: Option<CString>,
+        chdir_notice: Vec<u8>,
+        exec_failed: Vec<u8>,
+        death_signal: libc::c_int,
+        nice: libc::c_int,
+    ) -> Plan {
+        Plan {
+            target,
+            argv_ptrs: pointers(&argv),
+            envp_ptrs: pointers(&envp),
             _argv: argv,
             _envp: envp,
-            argv_ptrs,
-            envp_ptrs,
-            groups: if spec.drop_privileges {
-                let mut g = super::users::groups(&user.name, user.gid).ok_or_else(|| {
-                    crate::ioerr::other(format!(
-                        "cannot read the groups of {} (or more than {})",
-                        user.name,
-                        config::MAX_GROUPS
-                    ))
-                })?;
-                // The kernel keeps them sorted; so does the check after setgroups.
-                g.sort_unstable();
-                g.dedup();
-                g
-            } else {
-                Vec::new()
-            },
-            home: cstring(user.home.as_bytes(), "home directory")?,
-            uid: user.uid,
-            gid: user.gid,
-            drop_privileges: spec.drop_privileges,
-            // OpenSSH's wording, so users recognise it.
-            chdir_notice: format!("Could not chdir to home directory {}", user.home).into_bytes(),
-            exec_failed: format!("quoll: cannot execute {}", user.shell).into_bytes(),
-            builtin: spec.builtin.clone(),
-        })
+            io,
+            ids,
+            home,
+            chdir_notice,
+            exec_failed,
+            death_signal,
+            nice,
+            // SAFETY: getpid cannot fail.
+            parent: unsafe { libc::getpid() },
+        }
     }
+}
+
+/// The session's argv and program: the shell (`shell -c command`, or a login shell with a
+/// `-` in argv[0]), or quoll under a built-in server's name.
+fn session_program(spec: &SpawnSpec) -> io::Result<(Target, Vec<CString>)> {
+    let user = spec.user;
+    #[cfg(any(feature = "sftp", feature = "scp"))]
+    if let Some(b) = &spec.builtin {
+        let argv = match b {
+            #[cfg(feature = "sftp")]
+            Builtin::Sftp => vec![cstring(super::multicall::SFTP.as_bytes(), "name")?],
+            #[cfg(feature = "scp")]
+            Builtin::Scp(args) => {
+                std::iter::once(cstring(super::multicall::SCP.as_bytes(), "name"))
+                    .chain(args.iter().map(|a| cstring(a, "scp argument")))
+                    .collect::<io::Result<_>>()?
+            }
+        };
+        return Ok((Target::Quoll, argv));
+    }
+    let shell = cstring(user.shell.as_bytes(), "shell")?;
+    let base = user.shell.rsplit('/').next().unwrap_or(&user.shell);
+    // The command is one argv element: it reaches the shell exactly as the client sent it,
+    // never pasted into another command line.
+    let argv = match spec.command {
+        Some(cmd) => vec![
+            cstring(base.as_bytes(), "shell")?,
+            c"-c".to_owned(),
+            cstring(cmd, "command")?,
+        ],
+        // A leading '-' in argv[0] tells the shell it is a login shell.
+        None => vec![cstring(format!("-{base}").as_bytes(), "shell")?],
+    };
+    Ok((Target::Path(shell), argv))
+}
+
+/// The user's identity for the privilege drop, groups read from the group database.
+fn ids_of(user: &User) -> io::Result<Ids> {
+    let mut groups = super::users::groups(&user.name, user.gid).ok_or_else(|| {
+        crate::ioerr::other(format!(
+            "cannot read the groups of {} (or more than {})",
+            user.name,
+            config::MAX_GROUPS
+        ))
+    })?;
+    // The kernel keeps them sorted; so does the check after setgroups.
+    groups.sort_unstable();
+    groups.dedup();
+    Ok(Ids {
+        uid: user.uid,
+        gid: user.gid,
+        groups,
+    })
 }
 
 /// quoll's own environment (`-e`): the `NAME=value` entries that are UTF-8, in order. Read
@@ -313,13 +354,22 @@ fn environment(spec: &SpawnSpec) -> io::Result<Vec<CString>> {
         .collect()
 }
 
-/// Forks and execs. In the child every fd but 0, 1, 2 is closed, signal dispositions and mask
-/// are reset, and any failure (setgroups, setgid, setuid, chdir, exec) makes it print a reason
-/// on its stderr and `_exit(1)` — never run on with the wrong identity. (A failed chdir is
-/// the exception, as in OpenSSH: the session starts in `/` with a notice. A failed exec exits
-/// with 127, as shells do.)
+/// Forks and execs a session. In the child every fd but 0, 1, 2 is closed, signal
+/// dispositions and mask are reset, it leads a new session, drops to the user, arms SIGHUP
+/// for quoll's death, and any failure (setgroups, setgid, setuid, exec) makes it print a
+/// reason on its stderr and `_exit(1)` — never run on with the wrong identity. (A failed
+/// chdir is the exception, as in OpenSSH: the session starts in `/` with a notice. A failed
+/// exec exits with 127, as shells do.)
 pub fn spawn(spec: &SpawnSpec) -> io::Result<Child> {
-    let prepared = Prepared::new(spec)?;
+    let user = spec.user;
+    let (target, argv) = session_program(spec)?;
+    let envp = environment(spec)?;
+    let ids = if spec.drop_privileges {
+        Some(ids_of(user)?)
+    } else {
+        None
+    };
+    let home = cstring(user.home.as_bytes(), "home directory")?;
 
     // `child_ends` are closed in the parent after fork (by drop).
     let (io, stdin, stdout, stderr, child_ends) = match spec.pty {
@@ -347,15 +397,20 @@ pub fn spawn(spec: &SpawnSpec) -> io::Result<Child> {
     if let Some(err) = &stderr {
         set_nonblocking_cloexec(err)?;
     }
-
-    // SAFETY: the child only runs `child`, which never returns and uses prepared data.
-    let pid = unsafe { libc::fork() };
-    if pid < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    if pid == 0 {
-        child(&prepared, io);
-    }
+    let plan = Plan::new(
+        target,
+        argv,
+        envp,
+        io,
+        ids,
+        Some(home),
+        // OpenSSH's wording, so users recognise it.
+        format!("Could not chdir to home directory {}", user.home).into_bytes(),
+        format!("quoll: cannot execute {}", user.shell).into_bytes(),
+        libc::SIGHUP,
+        0,
+    );
+    let pid = fork_child(&plan)?;
     drop(child_ends);
     Ok(Child {
         pid,
@@ -363,6 +418,65 @@ pub fn spawn(spec: &SpawnSpec) -> io::Result<Child> {
         stdout,
         stderr,
     })
+}
+
+/// Starts quoll again as the helper `name` (`multicall`) with `args`, its stdin and stdout on
+/// the given descriptors and its stderr on quoll's own. It keeps quoll's identity (the helper
+/// drops privileges itself, once it has read what needs root), starts in `/` with an empty
+/// environment, is killed when quoll dies, and runs `nice` steps below the loop.
+pub fn spawn_helper(
+    name: &str,
+    args: &[&[u8]],
+    stdin: RawFd,
+    stdout: RawFd,
+    nice: i32,
+) -> io::Result<i32> {
+    let argv = std::iter::once(cstring(name.as_bytes(), "name"))
+        .chain(args.iter().map(|a| cstring(a, "argument")))
+        .collect::<io::Result<Vec<_>>>()?;
+    let plan = Plan::new(
+        Target::Quoll,
+        argv,
+        Vec::new(),
+        ChildIo::Pipes([stdin, stdout, 2]),
+        None,
+        None,
+        Vec::new(),
+        Vec::new(),
+        libc::SIGKILL,
+        nice,
+    );
+    fork_child(&plan)
+}
+
+/// Whether children may execute `/proc/self/exe` (set by the daemon's `main`). Off in test
+/// builds of the library, where that file is the test harness: the named entry point then
+/// runs in the forked child itself.
+static SELF_EXEC: AtomicBool = AtomicBool::new(false);
+
+/// Lets children execute quoll again through `/proc/self/exe`; false (and helpers run in the
+/// forked child instead, holding a copy of the daemon's memory) when that file cannot be
+/// executed, e.g. without /proc.
+pub fn enable_self_exec() -> bool {
+    // SAFETY: access with a constant C string.
+    let ok = unsafe { libc::access(SELF_EXE.as_ptr(), libc::X_OK) } == 0;
+    SELF_EXEC.store(ok, Ordering::Relaxed);
+    ok
+}
+
+const SELF_EXE: &std::ffi::CStr = c"/proc/self/exe";
+
+/// The one way quoll starts a child process.
+fn fork_child(plan: &Plan) -> io::Result<i32> {
+    // SAFETY: the child only runs `child`, which never returns and uses prepared data.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if pid == 0 {
+        child(plan);
+    }
+    Ok(pid)
 }
 
 /// Writes all of `bytes` to fd 2, ignoring errors (there is nowhere else to report them).
@@ -421,42 +535,8 @@ fn above_stdio(fd: RawFd) -> RawFd {
     new
 }
 
-/// Closes every descriptor from 3 up.
-fn close_from_3() {
-    // SAFETY: close_range takes integer arguments only; ~0 means "to the highest".
-    let rc = unsafe {
-        libc::syscall(
-            libc::SYS_close_range,
-            3 as libc::c_uint,
-            !0 as libc::c_uint,
-            0,
-        )
-    };
-    if rc == 0 {
-        return;
-    }
-    // Kernels before 5.9: close them one by one.
-    // The descriptor limit, as sysconf(_SC_OPEN_MAX) reads it.
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: lim is a valid rlimit for getrlimit to fill.
-    let max = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0
-        || lim.rlim_cur == libc::RLIM_INFINITY
-    {
-        1024
-    } else {
-        lim.rlim_cur.min(libc::c_int::MAX as libc::rlim_t) as libc::c_int
-    };
-    for fd in 3..max {
-        // SAFETY: closing a descriptor we may or may not hold; EBADF is harmless.
-        unsafe { libc::close(fd) };
-    }
-}
-
 /// The forked child: set up and exec, or exit. Never returns.
-fn child(p: &Prepared, io: ChildIo) -> ! {
+fn child(p: &Plan) -> ! {
     // Default dispositions first, so quoll's handlers (which write to quoll's self-pipe)
     // cannot run here, and an ignored SIGPIPE is not inherited by the user's programs. 128
     // covers MIPS, which has more signals; invalid numbers just fail.
@@ -472,13 +552,13 @@ fn child(p: &Prepared, io: ChildIo) -> ! {
     }
 
     // A new session: the child leads its own process group, so signal() reaches its jobs,
-    // and can take a controlling terminal.
+    // it can take a controlling terminal, and a Ctrl-C meant for a foreground quoll misses it.
     // SAFETY: setsid takes no arguments.
     if unsafe { libc::setsid() } < 0 {
         die(b"quoll: setsid");
     }
 
-    let sources = match io {
+    let sources = match p.io {
         ChildIo::Tty(slave) => {
             // SAFETY: TIOCSCTTY takes an integer argument (0: do not steal).
             if unsafe { libc::ioctl(slave, libc::TIOCSCTTY, 0) } != 0 {
@@ -495,69 +575,75 @@ fn child(p: &Prepared, io: ChildIo) -> ! {
             die(b"quoll: dup2");
         }
     }
-    close_from_3();
+    // Nothing else of quoll's: not the listeners, not other users' connections or pipes.
+    super::fds::close_from(3);
 
-    if p.drop_privileges {
-        drop_privileges(p);
+    if let Some(ids) = &p.ids {
+        drop_privileges(ids);
+    }
+    // After the privilege drop, which clears it.
+    // SAFETY: prctl with integer arguments; getppid cannot fail.
+    unsafe {
+        if libc::prctl(
+            libc::PR_SET_PDEATHSIG,
+            p.death_signal as libc::c_ulong,
+            0,
+            0,
+            0,
+        ) != 0
+        {
+            die(b"quoll: prctl");
+        }
+        // quoll died before the signal was armed: nobody is left to serve this child.
+        if libc::getppid() != p.parent {
+            libc::_exit(1);
+        }
+    }
+    if p.nice != 0 {
+        // SAFETY: setpriority with integer arguments; failing leaves the priority as it was.
+        unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, p.nice) };
     }
 
+    let home = p.home.as_deref().unwrap_or(c"/");
     // SAFETY: home is a valid C string.
-    if unsafe { libc::chdir(p.home.as_ptr()) } != 0 {
+    if unsafe { libc::chdir(home.as_ptr()) } != 0 {
         report(&p.chdir_notice, errno());
         // SAFETY: "/" is a valid C string.
         unsafe { libc::chdir(c"/".as_ptr()) };
     }
 
-    if let Some(b) = &p.builtin {
-        // Unlike the exec path this allocates and reads files (passwd, for ls -l names):
-        // quoll is single-threaded, so no lock can be held by a thread lost in the fork.
-        let code = run_builtin(b);
-        // SAFETY: see `die`; run_builtin flushed its output.
-        unsafe { libc::_exit(code) }
-    }
-
-    // SAFETY: shell is a valid C string; argv and envp are NULL-terminated arrays of
+    let path = match &p.target {
+        Target::Path(path) => path.as_c_str(),
+        Target::Quoll if SELF_EXEC.load(Ordering::Relaxed) => SELF_EXE,
+        Target::Quoll => run_here(p),
+    };
+    // SAFETY: path is a valid C string; argv and envp are NULL-terminated arrays of
     // pointers into CStrings that `p` keeps alive.
-    unsafe { libc::execve(p.shell.as_ptr(), p.argv_ptrs.as_ptr(), p.envp_ptrs.as_ptr()) };
+    unsafe { libc::execve(path.as_ptr(), p.argv_ptrs.as_ptr(), p.envp_ptrs.as_ptr()) };
+    if matches!(p.target, Target::Quoll) {
+        // /proc/self/exe went away (an unmounted /proc): the entry point serves in here.
+        run_here(p);
+    }
     report(&p.exec_failed, errno());
     // SAFETY: see `die`.
     unsafe { libc::_exit(127) }
 }
 
+/// Runs quoll's entry point for argv[0]'s name in this forked child and exits with its code.
+/// Unlike the exec path this allocates and reads files: quoll is single-threaded, so no lock
+/// can be held by a thread lost in the fork.
+fn run_here(p: &Plan) -> ! {
+    let args: Vec<Vec<u8>> = p._argv.iter().map(|a| a.as_bytes().to_vec()).collect();
+    let code = super::multicall::run(&args).unwrap_or(127);
+    // SAFETY: see `die`; the entry point flushed its output.
+    unsafe { libc::_exit(code) }
+}
+
 /// Becomes the user, and proves it: any doubt ends the child.
-fn drop_privileges(p: &Prepared) {
-    // Groups first: after setuid we may no longer change them.
-    // SAFETY (these three): this is the forked child, with one thread.
-    if !unsafe { ids::set_groups(&p.groups) } {
-        die(b"quoll: setgroups");
-    }
-    if !unsafe { ids::set_gid(p.gid) } {
-        die(b"quoll: setgid");
-    }
-    if !unsafe { ids::set_uid(p.uid) } {
-        die(b"quoll: setuid");
-    }
-    // SAFETY: the get*id calls cannot fail.
-    let ids = unsafe {
-        [
-            libc::getuid(),
-            libc::geteuid(),
-            libc::getgid(),
-            libc::getegid(),
-        ]
-    };
-    let mut groups = [0 as libc::gid_t; config::MAX_GROUPS];
-    // SAFETY: groups has room for groups.len() gids.
-    let n = unsafe { libc::getgroups(groups.len() as _, groups.as_mut_ptr()) };
-    let same_groups = usize::try_from(n).is_ok_and(|n| groups[..n] == p.groups[..]);
-    if ids != [p.uid, p.uid, p.gid, p.gid] || !same_groups {
-        write_stderr(b"quoll: privilege drop did not take effect\n");
-        // SAFETY: see `die`.
-        unsafe { libc::_exit(1) }
-    }
-    // SAFETY: the forked child; success here would mean root could be regained.
-    if p.uid != 0 && unsafe { ids::set_uid(0) } {
-        write_stderr(b"quoll: could regain root after dropping privileges\n");
+fn drop_privileges(p: &Ids) {
+    if let Err(what) = super::ids::become_user(p.uid, p.gid, &p.groups) {
+        write_stderr(what.as_bytes());
+        write_stderr(b"\n");
         // SAFETY: see `die`.
         unsafe { libc::_exit(1) }
     }

@@ -30,23 +30,23 @@ pub fn standard_descriptors() {
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
 }
 
-/// The command-line arguments after the program name, or the position (from 1) of the first
-/// that is not UTF-8.
+/// The command line as bytes, program name (argv[0]) first.
 ///
 /// # Safety
 /// `argv` must hold `argc` pointers to NUL-terminated strings, as `main` receives them.
-pub unsafe fn arguments(
-    argc: libc::c_int,
-    argv: *const *const libc::c_char,
-) -> Result<Vec<String>, usize> {
-    let mut args = Vec::new();
-    for i in 1..argc.max(1) as usize {
+pub unsafe fn raw_arguments(argc: libc::c_int, argv: *const *const libc::c_char) -> Vec<Vec<u8>> {
+    (0..argc.max(0) as usize)
         // SAFETY: the caller's contract: argv[i] for i < argc is a C string.
-        let s = unsafe { CStr::from_ptr(*argv.add(i)) };
-        match s.to_str() {
-            Ok(s) => args.push(s.to_owned()),
-            Err(_) => return Err(i),
-        }
-    }
-    Ok(args)
+        .map(|i| unsafe { CStr::from_ptr(*argv.add(i)) }.to_bytes().to_vec())
+        .collect()
+}
+
+/// The arguments after the program name as text, or the position (from 1) of the first that
+/// is not UTF-8.
+pub fn arguments(raw: &[Vec<u8>]) -> Result<Vec<String>, usize> {
+    raw.iter()
+        .enumerate()
+        .skip(1)
+        .map(|(i, a)| String::from_utf8(a.clone()).map_err(|_| i))
+        .collect()
 }

@@ -19,14 +19,21 @@ pub struct User {
 
 /// getpwnam
 pub fn by_name(name: &str) -> Option<User> {
+    lookup(name).ok().flatten()
+}
+
+/// getpwnam, telling a user who is not there (`Ok(None)`) from a database that could not be
+/// read (`Err`: too many open files, an unreadable /etc/passwd, NSS down). A login refused
+/// for the second reason must not be logged as one for a nonexistent user.
+pub fn lookup(name: &str) -> std::io::Result<Option<User>> {
     if name.is_empty() || name.as_bytes().contains(&0) {
         // Cannot be in passwd (and must not be truncated into a name that is).
-        return None;
+        return Ok(None);
     }
     #[cfg(target_env = "musl")]
-    return each_line("/etc/passwd", |l| {
+    return Ok(scan(&read_accounts("/etc/passwd")?, |l| {
         passwd_entry(l).filter(|u| u.name == name)
-    });
+    }));
     #[cfg(not(target_env = "musl"))]
     libc_passwd::by_name(name)
 }
@@ -179,8 +186,10 @@ mod libc_passwd {
     const MAX_BUF: usize = 64 * 1024;
 
     /// getpwnam_r
-    pub fn by_name(name: &str) -> Option<User> {
-        let cname = CString::new(name).ok()?;
+    pub fn by_name(name: &str) -> std::io::Result<Option<User>> {
+        let Ok(cname) = CString::new(name) else {
+            return Ok(None);
+        };
         lookup(|(pwd, buf, len, result)| {
             // SAFETY: all pointers are valid for the call; buf has `len` writable bytes.
             unsafe { libc::getpwnam_r(cname.as_ptr(), pwd, buf, len, result) }
@@ -193,6 +202,8 @@ mod libc_passwd {
             // SAFETY: all pointers are valid for the call; buf has `len` writable bytes.
             unsafe { libc::getpwuid_r(uid, pwd, buf, len, result) }
         })
+        .ok()
+        .flatten()
     }
 
     /// The shape shared by getpwnam_r and getpwuid_r once the key is bound.
@@ -204,7 +215,7 @@ mod libc_passwd {
     );
 
     /// Runs a getpw*_r call, growing the string buffer on ERANGE up to `MAX_BUF`.
-    fn lookup(call: impl Fn(GetpwArgs) -> i32) -> Option<User> {
+    fn lookup(call: impl Fn(GetpwArgs) -> i32) -> std::io::Result<Option<User>> {
         let mut size = INITIAL_BUF;
         loop {
             let mut buf = vec![0 as libc::c_char; size];
@@ -216,11 +227,15 @@ mod libc_passwd {
                 size *= 2;
                 continue;
             }
-            if rc != 0 || result.is_null() {
-                // Not found, or an error (e.g. NSS unavailable): either way, no such user.
-                return None;
+            // getpwnam_r(3): 0 with no result, ENOENT or ESRCH mean "not found"; anything
+            // else is an error reading the database.
+            if rc == libc::ENOENT || rc == libc::ESRCH || (rc == 0 && result.is_null()) {
+                return Ok(None);
             }
-            return convert(&pwd);
+            if rc != 0 {
+                return Err(std::io::Error::from_raw_os_error(rc));
+            }
+            return Ok(convert(&pwd));
         }
     }
 

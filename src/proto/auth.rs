@@ -1,7 +1,11 @@
 //! User authentication (RFC 4252): the `ssh-userauth` service, `none`, `publickey`
 //! (ssh-ed25519), `password` (RFC 4252 §8) and `keyboard-interactive` with one password prompt
-//! (RFC 4256), the query step, the attempt limit, and key-then-password (`-t`). Whether a key
-//! or a password lets a user in is asked of the edge; the signature check is done here.
+//! (RFC 4256), the query step, the attempt limit, and key-then-password (`-t`).
+//!
+//! Whether a key or a password lets a user in is a question for the edge (`Question`), which
+//! may take its time (a password hash, a file read as the user): the request that asked waits,
+//! and nothing else from that connection is handled, until `Auth::answer` gets the answer. The
+//! signature check is done here, before asking.
 //!
 //! A failed password is answered late (`Outcome::DelayedFailure`): the connection holds the
 //! FAILURE, and every later packet, until the time it is given (see `Conn::tick`).
@@ -11,24 +15,30 @@ use super::msg;
 use super::wire::{Reader, WireError, Writer};
 use crate::config::MAX_USERNAME;
 
-/// The edge's side of authentication.
+/// The edge's side of authentication that needs no waiting.
 pub trait AuthHost {
-    /// May `user` log in with this `ssh-ed25519` key blob? (authorized_keys lookup.)
-    fn pubkey_allowed(&mut self, user: &str, blob: &[u8]) -> bool;
-    /// Is `password` the password of `user` (and may the user log in with a password)? The
-    /// buffer is cleared by the core after the call; the edge must not keep a copy.
-    fn password_ok(&mut self, _user: &str, _password: &[u8]) -> bool {
-        false
-    }
-    /// `-B`: may `user` in without any password, on the `none` method (an account with a
-    /// blank password, as Dropbear lets in)? The edge logs a success.
-    fn blank_password_ok(&mut self, _user: &str) -> bool {
-        false
-    }
     /// The `-b` banner, sent before authentication (empty: none).
     fn banner(&self) -> &[u8] {
         &[]
     }
+}
+
+/// A decision the core waits for; the edge answers it with `Conn::auth_answer`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Question<'a> {
+    /// May `user` log in with this `ssh-ed25519` key blob (authorized_keys)? `signed`: the
+    /// signature was checked and a yes logs the user in; otherwise it is the query step.
+    Key {
+        user: &'a str,
+        blob: &'a [u8],
+        signed: bool,
+    },
+    /// Is `password` the password of `user`, and may the user log in with a password? The
+    /// bytes are wiped from the input buffer once answered; the edge must not keep them.
+    Password { user: &'a str, password: &'a [u8] },
+    /// `-B`: may `user` in without any password, on the `none` method (an account with a
+    /// blank password, as Dropbear lets in)?
+    Blank { user: &'a str },
 }
 
 /// Which methods the server offers (from the command line).
@@ -38,6 +48,8 @@ pub struct Policy {
     pub password: bool,
     /// `-t`: a key, then a password, both required.
     pub key_and_password: bool,
+    /// `-B`: the `none` method asks whether the account has a blank password.
+    pub blank: bool,
 }
 
 impl Default for Policy {
@@ -45,12 +57,13 @@ impl Default for Policy {
         Policy {
             password: true,
             key_and_password: false,
+            blank: false,
         }
     }
 }
 
 /// What to answer a USERAUTH_REQUEST.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     /// USERAUTH_FAILURE listing the methods that can continue.
     Failure,
@@ -67,9 +80,28 @@ pub enum Outcome {
     TooMany,
 }
 
+/// What handling a request led to: an answer now, or a question for the edge first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Done(Outcome, Attempt),
+    Ask,
+}
+
 pub const INFO_REQUEST: u8 = 60;
 pub const INFO_RESPONSE: u8 = 61;
 pub const PROMPT: &str = "Password: ";
+
+/// The question a held request asked (its details are re-read from the request itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Asking {
+    Key {
+        signed: bool,
+    },
+    Password,
+    /// keyboard-interactive: the answer's user comes from the exchange, not the packet.
+    KbdPassword(heapless::String<MAX_USERNAME>),
+    Blank,
+}
 
 pub struct Auth {
     pub user: heapless::String<MAX_USERNAME>,
@@ -85,6 +117,8 @@ pub struct Auth {
     pub reply_due: Option<u64>,
     /// The key blob of the last PK_OK, echoed in the reply.
     pub pk_blob: heapless::Vec<u8, 64>,
+    /// The held request's question, until the edge answers.
+    asking: Option<Asking>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,6 +143,57 @@ fn name(s: &str) -> heapless::String<MAX_USERNAME> {
     n
 }
 
+/// The fields of a USERAUTH_REQUEST every method has, and the reader at the method's own.
+struct Request<'a> {
+    user: &'a str,
+    method: &'a str,
+    rest: Reader<'a>,
+}
+
+fn parse_request(payload: &[u8]) -> Result<Request<'_>, AuthError> {
+    let mut r = Reader::new(payload);
+    r.u8()?;
+    let user = r.text()?;
+    let service = r.text()?;
+    let method = r.text()?;
+    if service != "ssh-connection" {
+        return Err(AuthError::BadService);
+    }
+    Ok(Request {
+        user,
+        method,
+        rest: r,
+    })
+}
+
+/// A publickey request's fields after the user, service and method.
+struct KeyFields<'a> {
+    has_sig: bool,
+    alg: &'a [u8],
+    blob: &'a [u8],
+}
+
+fn key_fields<'a>(r: &mut Reader<'a>) -> Result<KeyFields<'a>, AuthError> {
+    Ok(KeyFields {
+        has_sig: r.bool()?,
+        alg: r.string()?,
+        blob: r.string()?,
+    })
+}
+
+/// The password of a `password` request (after the change flag) or of an INFO_RESPONSE.
+fn password_of(payload: &[u8]) -> Result<&[u8], AuthError> {
+    if payload.first() == Some(&INFO_RESPONSE) {
+        let mut r = Reader::new(payload);
+        r.u8()?;
+        r.u32()?;
+        return Ok(r.string()?);
+    }
+    let mut req = parse_request(payload)?;
+    req.rest.bool()?;
+    Ok(req.rest.string()?)
+}
+
 impl Auth {
     pub fn new(max_tries: u32, policy: Policy) -> Self {
         Auth {
@@ -121,6 +206,7 @@ impl Auth {
             kbd_user: None,
             reply_due: None,
             pk_blob: heapless::Vec::new(),
+            asking: None,
         }
     }
 
@@ -154,63 +240,47 @@ impl Auth {
         (Outcome::DelayedFailure, Attempt::BadPassword)
     }
 
+    fn ask(&mut self, q: Asking) -> Result<Step, AuthError> {
+        self.asking = Some(q);
+        Ok(Step::Ask)
+    }
+
     /// Handles USERAUTH_REQUEST; `session_id` binds the signature to this connection.
-    pub fn request(
-        &mut self,
-        payload: &[u8],
-        session_id: &[u8; 32],
-        host: &mut dyn AuthHost,
-    ) -> Result<(Outcome, Attempt), AuthError> {
-        let mut r = Reader::new(payload);
-        r.u8()?;
-        let user = r.text()?;
-        let service = r.text()?;
-        let method = r.text()?;
-        if service != "ssh-connection" {
-            return Err(AuthError::BadService);
-        }
+    pub fn request(&mut self, payload: &[u8], session_id: &[u8; 32]) -> Result<Step, AuthError> {
+        let Request {
+            user,
+            method,
+            rest: mut r,
+        } = parse_request(payload)?;
         // A new request abandons a keyboard-interactive exchange (RFC 4256 §3.1).
         self.kbd_user = None;
         if self.failures >= self.max_tries {
-            return Ok((Outcome::TooMany, Attempt::None));
+            return Ok(Step::Done(Outcome::TooMany, Attempt::None));
         }
         let user_ok = user.len() <= MAX_USERNAME;
-        let outcome = match method {
+        let attempt = match method {
             "publickey" if self.key_ok.is_some() => Attempt::Unsupported,
             "publickey" => {
-                let has_sig = r.bool()?;
-                let alg = r.string()?;
-                let blob = r.string()?;
-                let key = parse_public_blob(blob)
+                let f = key_fields(&mut r)?;
+                let key = parse_public_blob(f.blob)
                     .ok()
-                    .filter(|_| alg == b"ssh-ed25519");
-                let allowed = user_ok && key.is_some() && host.pubkey_allowed(user, blob);
-                match (key, allowed, has_sig) {
-                    (Some(_), true, false) => {
-                        self.pk_blob.clear();
-                        // Fits: parse_public_blob accepted exactly 51 bytes.
-                        let _ = self.pk_blob.extend_from_slice(blob);
-                        return Ok((Outcome::PkOk, Attempt::Query));
-                    }
-                    (Some(k), true, true) => {
+                    .filter(|_| f.alg == b"ssh-ed25519");
+                match key {
+                    Some(_) if !user_ok => Attempt::UnknownKey,
+                    Some(_) if !f.has_sig => return self.ask(Asking::Key { signed: false }),
+                    Some(k) => {
                         let sig = r.string()?;
                         let mut signed = [0u8; 512];
                         let mut w = Writer::new(&mut signed);
-                        let n = signed_data(&mut w, session_id, user, service, blob)
+                        let n = signed_data(&mut w, session_id, user, "ssh-connection", f.blob)
                             .map(|_| w.len())
                             .map_err(|_| AuthError::Malformed)?;
                         if verify_sig_blob(&k, &signed[..n], sig) {
-                            if self.policy.key_and_password {
-                                self.key_ok = Some(name(user));
-                                return Ok((Outcome::Partial, Attempt::Key));
-                            }
-                            self.done = true;
-                            self.user = name(user);
-                            return Ok((Outcome::Success, Attempt::Key));
+                            return self.ask(Asking::Key { signed: true });
                         }
                         Attempt::BadSignature
                     }
-                    _ => Attempt::UnknownKey,
+                    None => Attempt::UnknownKey,
                 }
             }
             "password" if self.policy.password => {
@@ -218,42 +288,41 @@ impl Auth {
                     // A password change (RFC 4252 §8): refused.
                     Attempt::PasswordChange
                 } else {
-                    let password = r.string()?;
-                    let ok = user_ok && host.password_ok(user, password);
-                    return Ok(self.password_result(user, ok));
+                    r.string()?;
+                    if !user_ok {
+                        return Ok(Step::Done(
+                            self.password_result(user, false).0,
+                            Attempt::BadPassword,
+                        ));
+                    }
+                    return self.ask(Asking::Password);
                 }
             }
             "keyboard-interactive" if self.policy.password && user_ok => {
                 let _lang = r.string()?;
                 let _submethods = r.string()?;
                 self.kbd_user = Some(name(user));
-                return Ok((Outcome::InfoRequest, Attempt::None));
+                return Ok(Step::Done(Outcome::InfoRequest, Attempt::None));
             }
             "none" => {
                 let plain = self.policy.password && !self.policy.key_and_password;
-                if plain && user_ok && host.blank_password_ok(user) {
-                    self.done = true;
-                    self.user = name(user);
-                    return Ok((Outcome::Success, Attempt::Password));
+                if plain && self.policy.blank && user_ok {
+                    return self.ask(Asking::Blank);
                 }
                 // Asking for the method list is not an attempt.
-                return Ok((Outcome::Failure, Attempt::None));
+                return Ok(Step::Done(Outcome::Failure, Attempt::None));
             }
             _ => Attempt::Unsupported,
         };
         self.failures += 1;
-        Ok((Outcome::Failure, outcome))
+        Ok(Step::Done(Outcome::Failure, attempt))
     }
 
     /// Handles USERAUTH_INFO_RESPONSE (keyboard-interactive): one answer, the password.
-    pub fn info_response(
-        &mut self,
-        payload: &[u8],
-        host: &mut dyn AuthHost,
-    ) -> Result<(Outcome, Attempt), AuthError> {
+    pub fn info_response(&mut self, payload: &[u8]) -> Result<Step, AuthError> {
         let user = self.kbd_user.take().ok_or(AuthError::Unexpected)?;
         if self.failures >= self.max_tries {
-            return Ok((Outcome::TooMany, Attempt::None));
+            return Ok(Step::Done(Outcome::TooMany, Attempt::None));
         }
         let mut r = Reader::new(payload);
         r.u8()?;
@@ -261,16 +330,94 @@ impl Auth {
         if n != 1 {
             // No answer (the user gave up) or more answers than prompts.
             self.failures += 1;
-            return Ok((Outcome::Failure, Attempt::None));
+            return Ok(Step::Done(Outcome::Failure, Attempt::None));
         }
-        let password = r.string()?;
-        let ok = host.password_ok(&user, password);
-        Ok(self.password_result(&user, ok))
+        r.string()?;
+        self.ask(Asking::KbdPassword(user))
+    }
+
+    /// The question of the held request `payload` (the one whose handling returned `Ask`).
+    pub fn question<'a>(&'a self, payload: &'a [u8]) -> Option<Question<'a>> {
+        match self.asking.as_ref()? {
+            Asking::Key { signed } => {
+                let mut req = parse_request(payload).ok()?;
+                let f = key_fields(&mut req.rest).ok()?;
+                Some(Question::Key {
+                    user: req.user,
+                    blob: f.blob,
+                    signed: *signed,
+                })
+            }
+            Asking::Password => Some(Question::Password {
+                user: parse_request(payload).ok()?.user,
+                password: password_of(payload).ok()?,
+            }),
+            Asking::KbdPassword(user) => Some(Question::Password {
+                user,
+                password: password_of(payload).ok()?,
+            }),
+            Asking::Blank => Some(Question::Blank {
+                user: parse_request(payload).ok()?.user,
+            }),
+        }
+    }
+
+    /// Whether a held request waits for an answer.
+    pub fn waiting(&self) -> bool {
+        self.asking.is_some()
+    }
+
+    /// The edge's answer (`yes`) to the held request `payload`'s question.
+    pub fn answer(&mut self, payload: &[u8], yes: bool) -> Result<(Outcome, Attempt), AuthError> {
+        let asking = self.asking.take().ok_or(AuthError::Unexpected)?;
+        let user = match &asking {
+            Asking::KbdPassword(u) => u.clone(),
+            _ => name(parse_request(payload)?.user),
+        };
+        Ok(match asking {
+            Asking::Key { .. } if !yes => {
+                self.failures += 1;
+                (Outcome::Failure, Attempt::UnknownKey)
+            }
+            Asking::Key { signed: false } => {
+                let mut req = parse_request(payload)?;
+                let blob = key_fields(&mut req.rest)?.blob;
+                self.pk_blob.clear();
+                // Fits: parse_public_blob accepted exactly 51 bytes before the question.
+                let _ = self.pk_blob.extend_from_slice(blob);
+                (Outcome::PkOk, Attempt::Query)
+            }
+            Asking::Key { signed: true } if self.policy.key_and_password => {
+                self.key_ok = Some(user);
+                (Outcome::Partial, Attempt::Key)
+            }
+            Asking::Key { signed: true } => {
+                self.done = true;
+                self.user = user;
+                (Outcome::Success, Attempt::Key)
+            }
+            Asking::Password | Asking::KbdPassword(_) => self.password_result(&user, yes),
+            Asking::Blank if yes => {
+                self.done = true;
+                self.user = user;
+                (Outcome::Success, Attempt::Password)
+            }
+            // Not an attempt: the client asked for the method list.
+            Asking::Blank => (Outcome::Failure, Attempt::None),
+        })
     }
 
     /// The user of the keyboard-interactive exchange under way, for the log.
     pub fn pending_user(&self) -> &str {
-        self.kbd_user.as_deref().unwrap_or("")
+        match &self.asking {
+            Some(Asking::KbdPassword(u)) => u,
+            _ => self.kbd_user.as_deref().unwrap_or(""),
+        }
+    }
+
+    /// `-t`: the user whose key step passed.
+    pub fn key_user(&self) -> Option<&str> {
+        self.key_ok.as_deref()
     }
 }
 
@@ -283,9 +430,9 @@ pub enum Attempt {
     UnknownKey,
     BadSignature,
     Unsupported,
-    /// Password (or keyboard-interactive) accepted; the edge logged it.
+    /// Password (or keyboard-interactive) accepted; the edge logs it.
     Password,
-    /// A wrong password; the edge logged it.
+    /// A wrong password; the edge logs it.
     BadPassword,
     /// `-t`: a password before the key.
     NeedKey,

@@ -3,7 +3,7 @@
 //! `output`/`output_sent`, decisions through `Host`, time through `now` (milliseconds from
 //! any fixed start).
 
-use super::auth::{self, Attempt, Auth, AuthHost, Outcome};
+use super::auth::{self, Attempt, Auth, AuthHost, Outcome, Question, Step};
 use super::channel::{Channels, ExitInfo, Outgoing, SessionHost};
 use super::crypto::{fingerprint, X25519Secret, ED25519_BLOB_LEN, ED25519_SIG_BLOB_LEN};
 use super::kex::{self, ClientOffer, ExchangeHash, OurInit};
@@ -119,6 +119,9 @@ pub struct Conn {
     last_activity: u64,
     /// Channel data went out since the last `tick` (which timestamps it).
     sent_data: bool,
+    /// The payload range (in the input buffer) of an authentication request that waits for
+    /// the edge's answer (`question` / `auth_answer`); nothing is read or handled meanwhile.
+    held: Option<(usize, usize)>,
 }
 
 impl Conn {
@@ -152,6 +155,7 @@ impl Conn {
             keepalives_missed: 0,
             last_activity: now,
             sent_data: false,
+            held: None,
         })
     }
 
@@ -173,7 +177,7 @@ impl Conn {
 
     /// Whether the edge should read the socket now (false while replies cannot be written).
     pub fn wants_input(&self) -> bool {
-        self.closing.is_none() && self.output.room() >= RESERVE
+        self.closing.is_none() && self.output.room() >= RESERVE && self.held.is_none()
     }
 
     /// Everything in the input buffer, for tests that look for leftovers.
@@ -183,6 +187,10 @@ impl Conn {
     }
 
     pub fn input_space(&mut self) -> &mut [u8] {
+        // While a request is held its payload must stay where `held` says: no compaction.
+        if self.held.is_some() {
+            return &mut [];
+        }
         self.input.space()
     }
 
@@ -241,6 +249,7 @@ impl Conn {
             && self.closing.is_none()
             && self.output.room() >= RESERVE
             && self.auth.reply_due.is_none()
+            && self.held.is_none()
         {
             let (a, b) = match self.input.next_packet() {
                 Ok(Some(r)) => r,
@@ -258,6 +267,7 @@ impl Conn {
             // Copy out of the input buffer's borrow: the payload stays in place.
             let seq = self.input.seq;
             let payload_range = a..b;
+            let mut hold = false;
             let result = {
                 let buf = self.input.payload_buf();
                 let payload = &buf[payload_range];
@@ -278,12 +288,18 @@ impl Conn {
                         peer: &self.peer,
                         closing: &mut self.closing,
                         in_seq: seq,
+                        hold: &mut hold,
                     },
                     payload,
                     host,
                     now,
                 )
             };
+            if hold && result.is_ok() {
+                // The request waits for the edge's answer, in place.
+                self.held = Some((a, b));
+                break;
+            }
             let kind = self.input.payload_buf()[a];
             if matches!(kind, msg::USERAUTH_REQUEST | auth::INFO_RESPONSE) {
                 // It may hold a password: leave no copy in the buffer, also when handling it
@@ -580,6 +596,64 @@ impl Conn {
     }
 }
 
+impl Conn {
+    /// The decision a held authentication request waits for, if any. The edge answers with
+    /// `auth_answer`, now or later; until then nothing more is read from this connection.
+    pub fn question(&self) -> Option<Question<'_>> {
+        let (a, b) = self.held?;
+        self.auth.question(self.input.payload_buf().get(a..b)?)
+    }
+
+    /// The edge's answer to `question()`: the request is finished (logged, replied to, its
+    /// bytes wiped) and the connection goes on with what the client sent after it. Returns
+    /// what the request led to, so the edge can commit the identity it checked only on
+    /// `Success` (or keep a `-t` key step on `Partial`); None when nothing was asked.
+    pub fn auth_answer(&mut self, yes: bool, host: &mut dyn Host, now: u64) -> Option<Outcome> {
+        let (a, b) = self.held.take()?;
+        let result = {
+            let payload = &self.input.payload_buf()[a..b];
+            let user = if payload[0] == auth::INFO_RESPONSE {
+                safe_name(self.auth.pending_user().as_bytes())
+            } else {
+                user_for_log(payload)
+            };
+            self.auth
+                .answer(payload, yes)
+                .map_err(auth_error)
+                .and_then(|(outcome, attempt)| {
+                    auth_reply(
+                        &mut self.output,
+                        &mut self.auth,
+                        &self.peer,
+                        &user,
+                        payload,
+                        outcome,
+                        attempt,
+                        host,
+                        now,
+                    )
+                    .map(|_| outcome)
+                })
+        };
+        // It may hold a password: no copy stays in the buffer.
+        self.input.wipe(a..b);
+        self.input.consume_packet();
+        self.last_activity = now;
+        match result {
+            Ok(outcome) => {
+                if let Err(d) = self.process(host, now) {
+                    self.disconnect(d);
+                }
+                Some(outcome)
+            }
+            Err(d) => {
+                self.disconnect(d);
+                None
+            }
+        }
+    }
+}
+
 /// The parts of `Conn` a packet handler may change (everything but the input buffer, which
 /// holds the payload being handled).
 struct DispatchState<'a> {
@@ -596,6 +670,8 @@ struct DispatchState<'a> {
     peer: &'a str,
     closing: &'a mut Option<Disconnect>,
     in_seq: u32,
+    /// Set by a handler that asked the edge a question: the packet stays unconsumed.
+    hold: &'a mut bool,
 }
 
 fn no_space(_: WireError) -> Disconnect {
@@ -848,107 +924,134 @@ impl Conn {
     ) -> Result<(), Disconnect> {
         let sid = st.session_id.unwrap_or([0; 32]);
         let info = payload[0] == auth::INFO_RESPONSE;
-        let mut user = user_for_log(payload);
-        if info {
-            user = safe_name(st.auth.pending_user().as_bytes());
-        }
-        let result = if info {
-            st.auth.info_response(payload, host)
+        let user = if info {
+            safe_name(st.auth.pending_user().as_bytes())
         } else {
-            st.auth.request(payload, &sid, host)
+            user_for_log(payload)
         };
-        let (outcome, attempt) = result.map_err(|e| match e {
-            auth::AuthError::Malformed => {
-                fail(reason::PROTOCOL_ERROR, "malformed authentication request")
-            }
-            auth::AuthError::BadService => {
-                fail(reason::SERVICE_NOT_AVAILABLE, "service not available")
-            }
-            auth::AuthError::Unexpected => fail(
-                reason::PROTOCOL_ERROR,
-                "unexpected keyboard-interactive response",
-            ),
-        })?;
-        match attempt {
-            Attempt::Key => {
-                let fp = key_fingerprint(payload);
-                info!(
-                    "Pubkey auth succeeded for '{}' with ssh-ed25519 key {} from {}",
-                    user, fp, st.peer
-                );
-            }
-            Attempt::UnknownKey => info!(
-                "Pubkey auth attempt with unknown key for '{}' from {}",
-                user, st.peer
-            ),
-            Attempt::BadSignature => {
-                warn!("Pubkey auth bad signature for '{}' from {}", user, st.peer)
-            }
-            Attempt::NeedKey => info!(
-                "Password before key for '{}' from {}: refused (-t)",
-                user, st.peer
-            ),
-            Attempt::PasswordChange => info!(
-                "Password change request for '{}' from {}: refused",
-                user, st.peer
-            ),
-            // The edge logged the password outcome, knowing more (nonexistent user, locked).
-            Attempt::Unsupported
-            | Attempt::None
-            | Attempt::Query
-            | Attempt::Password
-            | Attempt::BadPassword => {}
-        }
-        let methods = st.auth.methods();
-        match outcome {
-            Outcome::Success => out.packet(0, |w| w.u8(msg::USERAUTH_SUCCESS)),
-            Outcome::PkOk => {
-                let blob = &st.auth.pk_blob;
-                out.packet(0, |w| {
-                    w.u8(msg::USERAUTH_PK_OK)?;
-                    w.string(b"ssh-ed25519")?;
-                    w.string(blob)
-                })
-            }
-            Outcome::Failure | Outcome::Partial => out.packet(0, |w| {
-                w.u8(msg::USERAUTH_FAILURE)?;
-                w.string(methods.as_bytes())?;
-                w.bool(outcome == Outcome::Partial)
-            }),
-            Outcome::DelayedFailure => {
-                // Dropbear waits 250-350 ms after a wrong password; so do we, without
-                // stalling the loop: `tick` sends the FAILURE when the time has come.
-                let mut r = [0u8; 2];
-                host.random(&mut r);
-                let jitter = u64::from(u16::from_le_bytes(r)) % 101;
-                st.auth.reply_due = Some(now + 250 + jitter);
+        let step = if info {
+            st.auth.info_response(payload)
+        } else {
+            st.auth.request(payload, &sid)
+        };
+        match step.map_err(auth_error)? {
+            Step::Ask => {
+                *st.hold = true;
                 Ok(())
             }
-            Outcome::InfoRequest => out.packet(0, |w| {
-                w.u8(auth::INFO_REQUEST)?;
-                w.string(b"")?;
-                w.string(b"")?;
-                w.string(b"")?;
-                w.u32(1)?;
-                w.string(auth::PROMPT.as_bytes())?;
-                w.bool(false)
-            }),
-            Outcome::TooMany => {
-                warn!(
-                    "Exit before auth (user '{}', {} fails): Max auth tries reached - user '{}' from {}",
-                    user,
-                    st.auth.failures(),
-                    user,
-                    st.peer
-                );
-                return Err(fail(
-                    reason::NO_MORE_AUTH_METHODS_AVAILABLE,
-                    "Too many authentication failures",
-                ));
-            }
+            Step::Done(outcome, attempt) => auth_reply(
+                out, st.auth, st.peer, &user, payload, outcome, attempt, host, now,
+            ),
         }
-        .map_err(no_space)
     }
+}
+
+fn auth_error(e: auth::AuthError) -> Disconnect {
+    match e {
+        auth::AuthError::Malformed => {
+            fail(reason::PROTOCOL_ERROR, "malformed authentication request")
+        }
+        auth::AuthError::BadService => fail(reason::SERVICE_NOT_AVAILABLE, "service not available"),
+        auth::AuthError::Unexpected => fail(
+            reason::PROTOCOL_ERROR,
+            "unexpected keyboard-interactive response",
+        ),
+    }
+}
+
+/// Logs an authentication attempt and queues its reply (or, for a wrong password, the time
+/// the FAILURE is due).
+#[allow(clippy::too_many_arguments)]
+fn auth_reply(
+    out: &mut Output,
+    auth: &mut Auth,
+    peer: &str,
+    user: &str,
+    payload: &[u8],
+    outcome: Outcome,
+    attempt: Attempt,
+    host: &mut dyn Host,
+    now: u64,
+) -> Result<(), Disconnect> {
+    match attempt {
+        Attempt::Key => {
+            let fp = key_fingerprint(payload);
+            info!(
+                "Pubkey auth succeeded for '{}' with ssh-ed25519 key {} from {}",
+                user, fp, peer
+            );
+        }
+        Attempt::UnknownKey => info!(
+            "Pubkey auth attempt with unknown key for '{}' from {}",
+            user, peer
+        ),
+        Attempt::BadSignature => {
+            warn!("Pubkey auth bad signature for '{}' from {}", user, peer)
+        }
+        Attempt::NeedKey => info!(
+            "Password before key for '{}' from {}: refused (-t)",
+            user, peer
+        ),
+        Attempt::PasswordChange => info!(
+            "Password change request for '{}' from {}: refused",
+            user, peer
+        ),
+        // The edge logs the password outcome, knowing more (nonexistent user, locked).
+        Attempt::Unsupported
+        | Attempt::None
+        | Attempt::Query
+        | Attempt::Password
+        | Attempt::BadPassword => {}
+    }
+    let methods = auth.methods();
+    match outcome {
+        Outcome::Success => out.packet(0, |w| w.u8(msg::USERAUTH_SUCCESS)),
+        Outcome::PkOk => {
+            let blob = &auth.pk_blob;
+            out.packet(0, |w| {
+                w.u8(msg::USERAUTH_PK_OK)?;
+                w.string(b"ssh-ed25519")?;
+                w.string(blob)
+            })
+        }
+        Outcome::Failure | Outcome::Partial => out.packet(0, |w| {
+            w.u8(msg::USERAUTH_FAILURE)?;
+            w.string(methods.as_bytes())?;
+            w.bool(outcome == Outcome::Partial)
+        }),
+        Outcome::DelayedFailure => {
+            // Dropbear waits 250-350 ms after a wrong password; so do we, without
+            // stalling the loop: `tick` sends the FAILURE when the time has come.
+            let mut r = [0u8; 2];
+            host.random(&mut r);
+            let jitter = u64::from(u16::from_le_bytes(r)) % 101;
+            auth.reply_due = Some(now + 250 + jitter);
+            Ok(())
+        }
+        Outcome::InfoRequest => out.packet(0, |w| {
+            w.u8(auth::INFO_REQUEST)?;
+            w.string(b"")?;
+            w.string(b"")?;
+            w.string(b"")?;
+            w.u32(1)?;
+            w.string(auth::PROMPT.as_bytes())?;
+            w.bool(false)
+        }),
+        Outcome::TooMany => {
+            warn!(
+                "Exit before auth (user '{}', {} fails): Max auth tries reached - user '{}' from {}",
+                user,
+                auth.failures(),
+                user,
+                peer
+            );
+            return Err(fail(
+                reason::NO_MORE_AUTH_METHODS_AVAILABLE,
+                "Too many authentication failures",
+            ));
+        }
+    }
+    .map_err(no_space)
 }
 
 /// The user name of a USERAUTH_REQUEST, made safe for a log line.

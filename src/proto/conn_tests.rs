@@ -1,7 +1,7 @@
 //! The connection core driven byte by byte by a test client built from the same primitives:
 //! handshake, authentication, a session, and what each kind of bad input leads to.
 
-use super::auth::AuthHost;
+use super::auth::{AuthHost, Question};
 use super::channel::{DirectTcpip, ExitInfo, Outgoing, PtySize, SessionHost, SessionStart};
 use super::cipher::ChaChaPoly;
 use super::conn::{Conn, GlobalReply, Host, Params, SERVER_VERSION};
@@ -14,6 +14,8 @@ use super::packet::{Input, Output};
 use super::wire::{Reader, WireError, Writer};
 
 struct TestHost {
+    /// Leave questions unanswered (an edge whose helper has not replied yet).
+    hold: bool,
     key: Ed25519Key,
     allowed: [u8; ED25519_BLOB_LEN],
     counter: u8,
@@ -46,17 +48,30 @@ impl Host for TestHost {
 }
 
 impl AuthHost for TestHost {
-    fn pubkey_allowed(&mut self, user: &str, blob: &[u8]) -> bool {
-        user == "alice" && blob == self.allowed
-    }
-    fn password_ok(&mut self, user: &str, password: &[u8]) -> bool {
-        user == "alice" && password == b"open sesame"
-    }
-    fn blank_password_ok(&mut self, user: &str) -> bool {
-        user == "blank"
-    }
     fn banner(&self) -> &[u8] {
         b"welcome\n"
+    }
+}
+
+impl TestHost {
+    /// The edge's answer to an authentication question: alice's key and password, the
+    /// blank account `blank`.
+    fn decide(&self, q: Question) -> bool {
+        match q {
+            Question::Key { user, blob, .. } => user == "alice" && blob == self.allowed,
+            Question::Password { user, password } => user == "alice" && password == b"open sesame",
+            Question::Blank { user } => user == "blank",
+        }
+    }
+
+    /// Answers the connection's questions at once, as an edge with a fast helper would.
+    fn settle(&mut self, conn: &mut Conn, now: u64) {
+        if self.hold {
+            return;
+        }
+        while let Some(yes) = conn.question().map(|q| self.decide(q)) {
+            conn.auth_answer(yes, self, now);
+        }
     }
 }
 
@@ -110,6 +125,7 @@ fn setup_full(
 ) -> (Box<Conn>, TestHost, Client) {
     let user_key = Ed25519Key::from_seed(&[3; 32]);
     let mut host = TestHost {
+        hold: false,
         key: Ed25519Key::from_seed(&[2; 32]),
         allowed: public_blob(&user_key.public_key()),
         counter: 0,
@@ -155,12 +171,14 @@ impl Client {
             self.out.sent(data.len());
             let mut off = 0;
             while off < data.len() && conn.closing().is_none() {
+                host.settle(conn, 0);
                 let space = conn.input_space();
                 let n = space.len().min(data.len() - off);
                 space[..n].copy_from_slice(&data[off..off + n]);
                 off += n;
                 conn.received(n, host, 0);
             }
+            host.settle(conn, 0);
             let out = conn.output().to_vec();
             conn.output_sent(out.len());
             let mut out = &out[..];
@@ -937,8 +955,14 @@ fn none_lets_a_blank_account_in_only_where_passwords_alone_are_allowed() {
         let kind = c.recv().unwrap()[0];
         (kind, conn.authenticated())
     };
-    let plain = super::auth::Policy::default();
+    let plain = super::auth::Policy {
+        blank: true,
+        ..Default::default()
+    };
     assert_eq!(none(b"blank", plain), (msg::USERAUTH_SUCCESS, true));
+    // Without -B the core does not even ask.
+    let no_b = super::auth::Policy::default();
+    assert_eq!(none(b"blank", no_b), (msg::USERAUTH_FAILURE, false));
     assert_eq!(none(b"alice", plain), (msg::USERAUTH_FAILURE, false));
     let no_passwords = super::auth::Policy {
         password: false,
@@ -1015,6 +1039,7 @@ fn key_and_password_both_required() {
     let policy = super::auth::Policy {
         password: true,
         key_and_password: true,
+        blank: false,
     };
     let (mut conn, mut host, mut c) = setup_full(65536, 1 << 30, policy);
     c.handshake(&mut conn, &mut host, true);
@@ -1042,6 +1067,7 @@ fn no_password_logins_with_s() {
     let policy = super::auth::Policy {
         password: false,
         key_and_password: false,
+        blank: false,
     };
     let (mut conn, mut host, mut c) = setup_full(65536, 1 << 30, policy);
     c.handshake(&mut conn, &mut host, true);
@@ -1104,4 +1130,94 @@ fn idle_and_max_session_timers() {
         conn.closing().map(|d| d.text),
         Some("Maximum session time reached")
     );
+}
+
+/// A question waits as long as the edge takes: nothing more is read or answered meanwhile,
+/// the packet stays in place, and the answer finishes the request and lets the rest through.
+#[test]
+fn a_question_holds_the_connection_until_answered() {
+    let (mut conn, mut host, mut c) = setup(65536);
+    c.handshake(&mut conn, &mut host, true);
+    service(&mut c, &mut conn, &mut host);
+    host.hold = true;
+    send_password(&mut c, b"open sesame");
+    c.send(|w| w.u8(msg::IGNORE));
+    c.pump(&mut conn, &mut host);
+    assert!(c.recv().is_none(), "no answer before the edge's");
+    assert!(!conn.wants_input());
+    assert!(conn.input_space().is_empty());
+    let q = conn.question().expect("a question is held");
+    assert_eq!(
+        q,
+        super::auth::Question::Password {
+            user: "alice",
+            password: b"open sesame"
+        }
+    );
+    // Time passes (timers run); the question stays.
+    conn.tick(&mut host, 5000);
+    assert!(conn.question().is_some());
+    assert_eq!(
+        conn.auth_answer(true, &mut host, 5000),
+        Some(super::auth::Outcome::Success)
+    );
+    assert!(conn.question().is_none() && conn.authenticated());
+    // The password left no copy in the input buffer.
+    assert!(!conn.input_bytes().windows(11).any(|w| w == b"open sesame"));
+    host.hold = false;
+    c.pump(&mut conn, &mut host);
+    c.recv_kind(msg::USERAUTH_SUCCESS);
+    // Answering twice, or with nothing asked, does nothing.
+    assert_eq!(conn.auth_answer(true, &mut host, 5000), None);
+}
+
+/// A no leaves the connection as it was: a failure, counted, nothing authenticated; and a
+/// key's yes to a query is a PK_OK, not a login.
+#[test]
+fn answers_decide_only_what_was_asked() {
+    let (mut conn, mut host, mut c) = setup(65536);
+    c.handshake(&mut conn, &mut host, true);
+    service(&mut c, &mut conn, &mut host);
+    host.hold = true;
+    c.send_signed_pubkey();
+    c.pump(&mut conn, &mut host);
+    assert!(matches!(
+        conn.question(),
+        Some(super::auth::Question::Key {
+            user: "alice",
+            signed: true,
+            ..
+        })
+    ));
+    assert_eq!(
+        conn.auth_answer(false, &mut host, 0),
+        Some(super::auth::Outcome::Failure)
+    );
+    assert!(!conn.authenticated());
+    assert_eq!(conn.auth.failures(), 1);
+    c.pump(&mut conn, &mut host);
+    c.recv_kind(msg::USERAUTH_FAILURE);
+    // The query step: a yes is PK_OK.
+    let blob = public_blob(&c.user_key.public_key());
+    c.send(|w| {
+        w.u8(msg::USERAUTH_REQUEST)?;
+        w.string(b"alice")?;
+        w.string(b"ssh-connection")?;
+        w.string(b"publickey")?;
+        w.bool(false)?;
+        w.string(b"ssh-ed25519")?;
+        w.string(&blob)
+    });
+    c.pump(&mut conn, &mut host);
+    assert!(matches!(
+        conn.question(),
+        Some(super::auth::Question::Key { signed: false, .. })
+    ));
+    assert_eq!(
+        conn.auth_answer(true, &mut host, 0),
+        Some(super::auth::Outcome::PkOk)
+    );
+    assert!(!conn.authenticated());
+    c.pump(&mut conn, &mut host);
+    c.recv_kind(msg::USERAUTH_PK_OK);
 }

@@ -223,6 +223,38 @@ pub fn ensure_user(name: &str) {
     assert!(exists, "useradd {} failed:\n{}", name, out.describe());
 }
 
+/// A throwaway local account with a known password, removed on drop.
+pub struct TestUser {
+    pub name: String,
+}
+
+impl TestUser {
+    /// None (with a note) when the tests cannot create users.
+    pub fn create(tag: &str, password: &str, shell: &str) -> Option<TestUser> {
+        if !is_root() || kind() != Kind::Quoll {
+            eprintln!("skipped: creating a throwaway user needs root (and quoll)");
+            return None;
+        }
+        if Command::new("sshpass").arg("-V").output().is_err() {
+            eprintln!("skipped: sshpass is not installed (scripts/test installs it)");
+            return None;
+        }
+        let name = format!("qt{}{}", tag, std::process::id() % 100000);
+        let _ = Command::new("userdel").args(["-r", &name]).output();
+        sh(&format!("useradd -m -s {shell} {name}"));
+        sh(&format!("echo '{name}:{password}' | chpasswd"));
+        Some(TestUser { name })
+    }
+}
+
+impl Drop for TestUser {
+    fn drop(&mut self) {
+        let _ = Command::new("userdel")
+            .args(["-r", "-f", &self.name])
+            .output();
+    }
+}
+
 pub fn is_root() -> bool {
     sh("id -u").trim() == "0"
 }
@@ -317,6 +349,9 @@ pub struct Options {
     pub hostkey: Option<PathBuf>,
     /// More quoll arguments (e.g. `--builtin-scp`); ignored for other servers.
     pub extra_args: Vec<String>,
+    /// A command that runs quoll (given as its last arguments), e.g. to start it in a mount
+    /// namespace of its own; quoll only.
+    pub wrapper: Vec<String>,
 }
 
 pub struct Server {
@@ -415,7 +450,14 @@ impl Server {
         let log_start = log.metadata().map(|m| m.len() as usize).unwrap_or(0);
         let mut cmd = match self.kind {
             Kind::Quoll => {
-                let mut c = Command::new(quoll_bin());
+                let mut c = match self.opts.wrapper.split_first() {
+                    Some((program, args)) => {
+                        let mut c = Command::new(program);
+                        c.args(args).arg(quoll_bin());
+                        c
+                    }
+                    None => Command::new(quoll_bin()),
+                };
                 c.arg("-F")
                     .arg("-E")
                     .arg("-p")

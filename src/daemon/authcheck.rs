@@ -1,0 +1,568 @@
+//! The authentication helper: whether an account may log in with a password, a public key
+//! or (`-B`) no password at all, decided in a child process (`quoll-auth`, see `multicall`)
+//! so that nothing slow runs in the loop that serves everyone: the user lookup (NSS on glibc
+//! builds), /etc/shadow, the password hash (yescrypt or a sha512crypt with many rounds takes
+//! a second), and authorized_keys, which is opened as the user, never as root.
+//!
+//! The daemon writes one `Request` to the helper's stdin and reads one `Reply` from its
+//! stdout (both in SSH wire encoding); it logs what the reply says and tells the protocol
+//! core the answer. The helper starts as quoll's user (root, usually), reads what needs root
+//! (the account, the shadow hash), then drops to the user for good before it hashes the
+//! password or opens authorized_keys. A helper that changed identity is not dumpable, so the
+//! user cannot look into it or forge its reply.
+
+use super::users::{self, User};
+use super::{ids, passwd};
+use crate::proto::wire::{vec_string, vec_u32, Reader};
+use std::io::{Read, Write};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use zeroize::Zeroizing;
+
+/// Longest request: a password (at most `pwhash::MAX_PASSWORD`) or key blob and the policy.
+pub const MAX_REQUEST: usize = 4096;
+/// Longest reply: the account, the authorized_keys line that matched, a few warnings.
+pub const MAX_REPLY: usize = 16 * 1024;
+/// Longest authorized_keys line a reply carries (OpenSSH's limit on a key line is 16 KiB;
+/// an Ed25519 line with options is a few hundred bytes).
+const MAX_LINE: usize = 8 * 1024;
+/// Warnings (skipped lines, ...) a reply carries, and the length of each.
+const MAX_WARNINGS: usize = 8;
+const MAX_WARNING: usize = 300;
+
+/// What is asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Is `secret` (a public key blob) in the user's authorized_keys?
+    Key = 1,
+    /// Is `secret` the user's password?
+    Password = 2,
+    /// Does the user have a blank password (`-B`, the `none` method)?
+    Blank = 3,
+}
+
+/// The parts of the command line the checks need.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Policy {
+    /// quoll's own uid: when it is not root, only that user may log in.
+    pub daemon_uid: u32,
+    /// `-w`
+    pub no_root: bool,
+    /// `-s` (the core does not even offer passwords then; checked again here)
+    pub no_password: bool,
+    /// `-g`
+    pub no_root_password: bool,
+    /// `-B`
+    pub blank_password: bool,
+    /// `-G group`
+    pub group: Option<String>,
+    /// `-D dir`: `dir/authorized_keys` instead of `~/.ssh/authorized_keys`.
+    pub auth_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct Request<'a> {
+    pub kind: Kind,
+    pub user: &'a str,
+    pub secret: &'a [u8],
+    pub peer: IpAddr,
+    pub policy: Policy,
+}
+
+/// Why the answer is what it is; the daemon words the log line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// The key is listed, the password is right, the account is blank (with `-B`).
+    Yes = 0,
+    NoSuchUser = 1,
+    /// The account database could not be read (`detail` says why): not a missing user.
+    AccountsUnreadable = 2,
+    /// quoll does not run as root and this is another user.
+    OtherUser = 3,
+    /// `-w`
+    RootRefused = 4,
+    /// `-G`
+    NotInGroup = 5,
+    /// The shell is not in /etc/shells.
+    BadShell = 6,
+    /// `-s`, or `-g` for root.
+    PasswordsOff = 7,
+    Locked = 8,
+    /// A blank password without `-B`.
+    BlankRefused = 9,
+    WrongPassword = 10,
+    /// The `none` method for an account that has a password: nothing to log.
+    NotBlank = 11,
+    /// The key is not in authorized_keys.
+    KeyNotListed = 12,
+    /// authorized_keys was refused or unreadable (`detail` says why).
+    KeyFileError = 13,
+    /// The helper itself failed (`detail`).
+    Failed = 14,
+}
+
+impl Verdict {
+    fn from_u32(n: u32) -> Option<Verdict> {
+        use Verdict::*;
+        [
+            Yes,
+            NoSuchUser,
+            AccountsUnreadable,
+            OtherUser,
+            RootRefused,
+            NotInGroup,
+            BadShell,
+            PasswordsOff,
+            Locked,
+            BlankRefused,
+            WrongPassword,
+            NotBlank,
+            KeyNotListed,
+            KeyFileError,
+            Failed,
+        ]
+        .into_iter()
+        .find(|v| *v as u32 == n)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub verdict: Verdict,
+    pub detail: String,
+    /// The account, once found.
+    pub user: Option<User>,
+    /// The authorized_keys line that lists the key (`Kind::Key`, `Yes`).
+    pub key_line: String,
+    /// Log lines about the user's files (skipped authorized_keys lines, ...).
+    pub warnings: Vec<String>,
+}
+
+impl Reply {
+    fn new(verdict: Verdict, user: Option<User>) -> Reply {
+        Reply {
+            verdict,
+            detail: String::new(),
+            user,
+            key_line: String::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    fn failed(detail: String) -> Reply {
+        Reply {
+            detail,
+            ..Reply::new(Verdict::Failed, None)
+        }
+    }
+}
+
+fn flags(p: &Policy) -> u32 {
+    u32::from(p.no_root)
+        | u32::from(p.no_password) << 1
+        | u32::from(p.no_root_password) << 2
+        | u32::from(p.blank_password) << 3
+}
+
+fn path_bytes(p: &Option<PathBuf>) -> &[u8] {
+    use std::os::unix::ffi::OsStrExt;
+    p.as_deref().map_or(&[][..], |p| p.as_os_str().as_bytes())
+}
+
+impl Request<'_> {
+    /// The request as the helper reads it; wiped when dropped (it may hold a password).
+    pub fn encode(&self) -> Zeroizing<Vec<u8>> {
+        let mut v = Zeroizing::new(Vec::with_capacity(256 + self.secret.len()));
+        vec_u32(&mut v, self.kind as u32);
+        vec_string(&mut v, self.user.as_bytes());
+        vec_string(&mut v, self.secret);
+        vec_string(&mut v, crate::inet::Ip(self.peer).to_string().as_bytes());
+        vec_u32(&mut v, self.policy.daemon_uid);
+        vec_u32(&mut v, flags(&self.policy));
+        vec_string(
+            &mut v,
+            self.policy.group.as_deref().unwrap_or("").as_bytes(),
+        );
+        vec_string(&mut v, path_bytes(&self.policy.auth_dir));
+        v
+    }
+
+    pub fn decode(data: &[u8]) -> Option<Request<'_>> {
+        use std::os::unix::ffi::OsStrExt;
+        let mut r = Reader::new(data);
+        let kind = match r.u32().ok()? {
+            1 => Kind::Key,
+            2 => Kind::Password,
+            3 => Kind::Blank,
+            _ => return None,
+        };
+        let user = r.text().ok()?;
+        let secret = r.string().ok()?;
+        let peer = crate::inet::parse_ip(r.text().ok()?)?;
+        let daemon_uid = r.u32().ok()?;
+        let f = r.u32().ok()?;
+        let group = r.text().ok()?;
+        let dir = r.string().ok()?;
+        r.end().ok()?;
+        Some(Request {
+            kind,
+            user,
+            secret,
+            peer,
+            policy: Policy {
+                daemon_uid,
+                no_root: f & 1 != 0,
+                no_password: f & 2 != 0,
+                no_root_password: f & 4 != 0,
+                blank_password: f & 8 != 0,
+                group: (!group.is_empty()).then(|| group.to_string()),
+                auth_dir: (!dir.is_empty())
+                    .then(|| PathBuf::from(std::ffi::OsStr::from_bytes(dir))),
+            },
+        })
+    }
+}
+
+impl Reply {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(256 + self.key_line.len());
+        vec_u32(&mut v, self.verdict as u32);
+        vec_string(&mut v, self.detail.as_bytes());
+        match &self.user {
+            Some(u) => {
+                v.push(1);
+                vec_string(&mut v, u.name.as_bytes());
+                vec_u32(&mut v, u.uid);
+                vec_u32(&mut v, u.gid);
+                vec_string(&mut v, u.home.as_bytes());
+                vec_string(&mut v, u.shell.as_bytes());
+            }
+            None => v.push(0),
+        }
+        vec_string(&mut v, self.key_line.as_bytes());
+        vec_u32(&mut v, self.warnings.len() as u32);
+        for w in &self.warnings {
+            vec_string(&mut v, w.as_bytes());
+        }
+        v
+    }
+
+    pub fn decode(data: &[u8]) -> Option<Reply> {
+        let mut r = Reader::new(data);
+        let verdict = Verdict::from_u32(r.u32().ok()?)?;
+        let detail = r.text().ok()?.to_string();
+        let user = match r.u8().ok()? {
+            0 => None,
+            1 => Some(User {
+                name: r.text().ok()?.to_string(),
+                uid: r.u32().ok()?,
+                gid: r.u32().ok()?,
+                home: r.text().ok()?.to_string(),
+                shell: r.text().ok()?.to_string(),
+            }),
+            _ => return None,
+        };
+        let key_line = r.text().ok()?.to_string();
+        let n = r.u32().ok()? as usize;
+        if n > MAX_WARNINGS {
+            return None;
+        }
+        let mut warnings = Vec::with_capacity(n);
+        for _ in 0..n {
+            warnings.push(r.text().ok()?.to_string());
+        }
+        r.end().ok()?;
+        Some(Reply {
+            verdict,
+            detail,
+            user,
+            key_line,
+            warnings,
+        })
+    }
+}
+
+/// The helper program (`quoll-auth`): one request on stdin, one reply on stdout.
+pub fn helper_main() -> i32 {
+    let mut input = Zeroizing::new(vec![0u8; MAX_REQUEST]);
+    let mut len = 0;
+    let mut stdin = super::fds::STDIN;
+    while len < input.len() {
+        match stdin.read(&mut input[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return 2,
+        }
+    }
+    let reply = match Request::decode(&input[..len]) {
+        Some(req) => check(&req),
+        None => Reply::failed("malformed request".into()),
+    };
+    let out = reply.encode();
+    if out.len() > MAX_REPLY || { super::fds::STDOUT }.write_all(&out).is_err() {
+        return 2;
+    }
+    0
+}
+
+/// The checks every method shares (Dropbear's `checkusername`): the user exists, may log in
+/// to this daemon (`-w`, `-G`, quoll's own uid when not root) and has a shell listed in
+/// /etc/shells.
+fn account(name: &str, p: &Policy) -> Result<User, Box<Reply>> {
+    let user = match users::lookup(name) {
+        Ok(Some(u)) => u,
+        Ok(None) => return Err(Box::new(Reply::new(Verdict::NoSuchUser, None))),
+        Err(e) => {
+            return Err(Box::new(Reply {
+                detail: format!("reading the user database: {}", crate::ioerr::message(&e)),
+                ..Reply::new(Verdict::AccountsUnreadable, None)
+            }))
+        }
+    };
+    let refuse = |v| Err(Box::new(Reply::new(v, Some(user.clone()))));
+    if p.daemon_uid != 0 && user.uid != p.daemon_uid {
+        return refuse(Verdict::OtherUser);
+    }
+    if p.no_root && user.uid == 0 {
+        return refuse(Verdict::RootRefused);
+    }
+    if let Some(g) = &p.group {
+        let member = users::group_id(g).is_some_and(|gid| users::in_group(name, user.gid, gid));
+        if !member {
+            return refuse(Verdict::NotInGroup);
+        }
+    }
+    if !passwd::shell_allowed(&user.shell) {
+        return refuse(Verdict::BadShell);
+    }
+    Ok(user)
+}
+
+/// Becomes `user` for good when running as root (a no-op otherwise: then quoll already runs
+/// as the one user who may log in).
+fn become_user(user: &User) -> Result<(), Box<Reply>> {
+    // SAFETY: geteuid cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        return Ok(());
+    }
+    let mut groups = users::groups(&user.name, user.gid).ok_or_else(|| {
+        Box::new(Reply::failed(format!(
+            "cannot read the groups of {}",
+            user.name
+        )))
+    })?;
+    groups.sort_unstable();
+    groups.dedup();
+    ids::become_user(user.uid, user.gid, &groups).map_err(|e| Box::new(Reply::failed(e.into())))
+}
+
+/// Answers one request. Runs in the helper process: it may block, and it changes identity.
+pub fn check(req: &Request) -> Reply {
+    let p = &req.policy;
+    match req.kind {
+        Kind::Blank => {
+            // Asked on every client's first request: only a blank account goes on to the
+            // account checks (and their log lines).
+            if !p.blank_password || passwd::hash_of(req.user) != passwd::Hash::Blank {
+                return Reply::new(Verdict::NotBlank, None);
+            }
+            match account(req.user, p) {
+                Ok(user) => Reply::new(Verdict::Yes, Some(user)),
+                Err(r) => *r,
+            }
+        }
+        Kind::Password => {
+            let user = match account(req.user, p) {
+                Ok(u) => u,
+                Err(r) => return *r,
+            };
+            if p.no_password || (p.no_root_password && user.uid == 0) {
+                return Reply::new(Verdict::PasswordsOff, Some(user));
+            }
+            let hash = match passwd::hash_of(req.user) {
+                passwd::Hash::Locked => return Reply::new(Verdict::Locked, Some(user)),
+                passwd::Hash::Blank if p.blank_password => {
+                    return Reply::new(Verdict::Yes, Some(user))
+                }
+                passwd::Hash::Blank => return Reply::new(Verdict::BlankRefused, Some(user)),
+                passwd::Hash::Crypt(h) => Zeroizing::new(h),
+            };
+            // The hash is read: the slow part runs without root.
+            if let Err(r) = become_user(&user) {
+                return *r;
+            }
+            let verdict = if passwd::matches(req.secret, &hash) {
+                Verdict::Yes
+            } else {
+                Verdict::WrongPassword
+            };
+            Reply::new(verdict, Some(user))
+        }
+        Kind::Key => {
+            let user = match account(req.user, p) {
+                Ok(u) => u,
+                Err(r) => return *r,
+            };
+            // The file and the directories above it are opened as the user: a user cannot
+            // make quoll open a root-only file or a device node on their behalf.
+            if let Err(r) = become_user(&user) {
+                return *r;
+            }
+            let path = match &p.auth_dir {
+                Some(d) => d.join("authorized_keys"),
+                None => Path::new(&user.home).join(".ssh/authorized_keys"),
+            };
+            let mut warnings = Vec::new();
+            let found =
+                crate::authkeys::find_key(&path, user.uid, req.secret, req.peer, &mut |w| {
+                    if warnings.len() < MAX_WARNINGS {
+                        warnings.push(shortened(w, MAX_WARNING));
+                    }
+                });
+            let mut reply = match found {
+                Ok(Some(line)) if line.len() <= MAX_LINE => Reply {
+                    key_line: line,
+                    ..Reply::new(Verdict::Yes, Some(user))
+                },
+                Ok(Some(_)) => Reply {
+                    detail: format!("{}: the key's line is too long", crate::fsys::show(&path)),
+                    ..Reply::new(Verdict::KeyFileError, Some(user))
+                },
+                Ok(None) => Reply::new(Verdict::KeyNotListed, Some(user)),
+                Err(why) => Reply {
+                    detail: why,
+                    ..Reply::new(Verdict::KeyFileError, Some(user))
+                },
+            };
+            reply.warnings = warnings;
+            reply
+        }
+    }
+}
+
+/// `s` cut to at most `max` bytes, at a character boundary.
+fn shortened(mut s: String, max: usize) -> String {
+    if s.len() > max {
+        let mut end = max;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy() -> Policy {
+        Policy {
+            daemon_uid: 0,
+            no_root: true,
+            no_password: false,
+            no_root_password: true,
+            blank_password: false,
+            group: Some("wheel".into()),
+            auth_dir: Some("/etc/keys dir".into()),
+        }
+    }
+
+    #[test]
+    fn request_round_trip() {
+        let req = Request {
+            kind: Kind::Password,
+            user: "alice",
+            secret: b"open sesame",
+            peer: "2001:db8::7".parse().unwrap(),
+            policy: policy(),
+        };
+        let bytes = req.encode();
+        assert_eq!(Request::decode(&bytes), Some(req));
+        let plain = Request {
+            kind: Kind::Key,
+            user: "bob",
+            secret: &[1, 2, 3],
+            peer: "10.0.0.1".parse().unwrap(),
+            policy: Policy::default(),
+        };
+        assert_eq!(Request::decode(&plain.encode()), Some(plain));
+    }
+
+    #[test]
+    fn reply_round_trip() {
+        let reply = Reply {
+            verdict: Verdict::Yes,
+            detail: String::new(),
+            user: Some(User {
+                name: "alice".into(),
+                uid: 1000,
+                gid: 100,
+                home: "/home/alice".into(),
+                shell: "/bin/ash".into(),
+            }),
+            key_line: "no-pty ssh-ed25519 AAAA x".into(),
+            warnings: vec!["a: line 2 skipped".into()],
+        };
+        assert_eq!(Reply::decode(&reply.encode()), Some(reply));
+        let refused = Reply::new(Verdict::NoSuchUser, None);
+        assert_eq!(Reply::decode(&refused.encode()), Some(refused));
+    }
+
+    #[test]
+    fn malformed_messages_are_refused() {
+        let req = Request {
+            kind: Kind::Blank,
+            user: "u",
+            secret: b"",
+            peer: "10.0.0.1".parse().unwrap(),
+            policy: policy(),
+        };
+        let bytes = req.encode();
+        // Every truncation, and any trailing byte, is refused rather than misread.
+        for n in 0..bytes.len() {
+            assert_eq!(Request::decode(&bytes[..n]), None, "{n}");
+        }
+        let mut long = bytes.to_vec();
+        long.push(0);
+        assert_eq!(Request::decode(&long), None);
+        let mut bad_kind = bytes.to_vec();
+        bad_kind[3] = 9;
+        assert_eq!(Request::decode(&bad_kind), None);
+        let reply = Reply::new(Verdict::Locked, None).encode();
+        for n in 0..reply.len() {
+            assert_eq!(Reply::decode(&reply[..n]), None, "{n}");
+        }
+        let mut bad = reply.clone();
+        bad[3] = 99;
+        assert_eq!(Reply::decode(&bad), None);
+    }
+
+    #[test]
+    fn unknown_users_and_other_users() {
+        // SAFETY: geteuid cannot fail.
+        let me = users::by_uid(unsafe { libc::geteuid() }).expect("the test user is in passwd");
+        let p = Policy {
+            daemon_uid: me.uid,
+            ..Policy::default()
+        };
+        let req = |kind, user| Request {
+            kind,
+            user,
+            secret: b"x",
+            peer: "10.0.0.1".parse().unwrap(),
+            policy: p.clone(),
+        };
+        let r = check(&req(Kind::Password, "no-such-user-quoll-test"));
+        assert_eq!((r.verdict, r.user), (Verdict::NoSuchUser, None));
+        if me.uid != 0 {
+            // Not root: only quoll's own user may log in.
+            let r = check(&req(Kind::Password, "root"));
+            assert_eq!(r.verdict, Verdict::OtherUser);
+        }
+        // Without -B a blank check says nothing, whoever is asked about.
+        let r = check(&req(Kind::Blank, &me.name));
+        assert_eq!(r.verdict, Verdict::NotBlank);
+    }
+}
