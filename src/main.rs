@@ -20,7 +20,7 @@ static ALLOC: quoll::daemon::alloc::PageAlloc = quoll::daemon::alloc::PageAlloc;
 #[cfg(not(test))]
 #[no_mangle]
 extern "C" fn main(argc: libc::c_int, argv: *const *const libc::c_char) -> libc::c_int {
-    start::standard_descriptors();
+    start::descriptors();
     // SAFETY: these are the argc and argv that the C start-up code passed to main.
     match unsafe { start::arguments(argc, argv) } {
         Ok(args) => entry(&args),

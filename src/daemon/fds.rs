@@ -1,4 +1,4 @@
-//! Small file-descriptor helpers shared by the pty and spawn code.
+//! Small file-descriptor helpers shared by the start-up, pty and spawn code.
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -48,6 +48,41 @@ pub fn dup_cloexec(fd: &impl AsRawFd) -> io::Result<OwnedFd> {
     }
     // SAFETY: new is a fresh descriptor that nothing else owns.
     Ok(unsafe { OwnedFd::from_raw_fd(new) })
+}
+
+/// Closes every descriptor from `first` up: at start (whatever the parent left open) and in
+/// a forked child before exec. No allocation, no lock: safe between fork and exec.
+pub fn close_from(first: RawFd) {
+    // SAFETY: close_range takes integer arguments only; ~0 means "to the highest".
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            first as libc::c_uint,
+            !0 as libc::c_uint,
+            0,
+        )
+    };
+    if rc == 0 {
+        return;
+    }
+    // Kernels before 5.9: close them one by one.
+    // The descriptor limit, as sysconf(_SC_OPEN_MAX) reads it.
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: lim is a valid rlimit for getrlimit to fill.
+    let max = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0
+        || lim.rlim_cur == libc::RLIM_INFINITY
+    {
+        1024
+    } else {
+        lim.rlim_cur.min(libc::c_int::MAX as libc::rlim_t) as libc::c_int
+    };
+    for fd in first..max {
+        // SAFETY: closing a descriptor we may or may not hold; EBADF is harmless.
+        unsafe { libc::close(fd) };
+    }
 }
 
 /// A standard descriptor (0, 1 or 2) read and written directly. std's stdin, stdout and stderr

@@ -421,40 +421,6 @@ fn above_stdio(fd: RawFd) -> RawFd {
     new
 }
 
-/// Closes every descriptor from 3 up.
-fn close_from_3() {
-    // SAFETY: close_range takes integer arguments only; ~0 means "to the highest".
-    let rc = unsafe {
-        libc::syscall(
-            libc::SYS_close_range,
-            3 as libc::c_uint,
-            !0 as libc::c_uint,
-            0,
-        )
-    };
-    if rc == 0 {
-        return;
-    }
-    // Kernels before 5.9: close them one by one.
-    // The descriptor limit, as sysconf(_SC_OPEN_MAX) reads it.
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: lim is a valid rlimit for getrlimit to fill.
-    let max = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0
-        || lim.rlim_cur == libc::RLIM_INFINITY
-    {
-        1024
-    } else {
-        lim.rlim_cur.min(libc::c_int::MAX as libc::rlim_t) as libc::c_int
-    };
-    for fd in 3..max {
-        // SAFETY: closing a descriptor we may or may not hold; EBADF is harmless.
-        unsafe { libc::close(fd) };
-    }
-}
-
 /// The forked child: set up and exec, or exit. Never returns.
 fn child(p: &Prepared, io: ChildIo) -> ! {
     // Default dispositions first, so quoll's handlers (which write to quoll's self-pipe)
@@ -495,7 +461,7 @@ fn child(p: &Prepared, io: ChildIo) -> ! {
             die(b"quoll: dup2");
         }
     }
-    close_from_3();
+    super::fds::close_from(3);
 
     if p.drop_privileges {
         drop_privileges(p);
