@@ -5,7 +5,7 @@
 //! which `load_or_generate` removes).
 
 use crate::base64;
-use crate::fsys;
+use crate::fsys::{self, temp_path};
 use crate::proto::crypto::{self, Ed25519Key, ED25519_NAME};
 use crate::proto::wire::{vec_string, vec_u32, Reader};
 use std::io::{self, ErrorKind, Write};
@@ -337,12 +337,6 @@ fn parent(path: &Path) -> Option<&Path> {
     fsys::parent(path).filter(|p| !p.as_os_str().is_empty())
 }
 
-fn temp_path(path: &Path) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(format!(".tmp{}", std::process::id()));
-    PathBuf::from(name)
-}
-
 /// Creates `PATH.tmpPID` (exclusively, never through a symlink), writes and fsyncs it, moves
 /// it to `path` and fsyncs the directory so the new name survives a power cut.
 fn write_atomic(path: &Path, data: &[u8], mode: u32, replace: bool) -> Result<(), HostKeyError> {
@@ -361,18 +355,7 @@ fn write_atomic(path: &Path, data: &[u8], mode: u32, replace: bool) -> Result<()
 }
 
 fn write_temp(tmp: &Path, data: &[u8], mode: u32) -> io::Result<()> {
-    let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW;
-    let open = || fsys::open(tmp, flags, mode);
-    let mut file = match open() {
-        // Boards often boot to the same PIDs: this may be our own leftover from a power cut.
-        Err(e) if e.kind() == ErrorKind::AlreadyExists => {
-            fsys::unlink(tmp)?;
-            open()?
-        }
-        other => other?,
-    };
-    // The umask may have taken bits off the mode we asked for.
-    fsys::fchmod(&file, mode)?;
+    let mut file = fsys::create_temp(tmp, mode)?;
     file.write_all(data)?;
     fsys::fsync(&file)
 }

@@ -155,9 +155,17 @@ fn run(mut opts: Options) -> i32 {
     }
 }
 
-/// The pidfile: created or truncated (mode 0666 less the umask, as std's fs::write made it).
+/// The pidfile, mode 0644 whatever the umask, written whole as `PATH.tmpPID` and renamed
+/// over `path`: a reader never sees it half written, and a symlink (or any file) at `path` is
+/// replaced, never written through (rename does not follow it).
 fn write_pidfile(path: &std::path::Path) -> std::io::Result<()> {
-    let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC;
-    let mut file = quoll::fsys::open(path, flags, 0o666)?;
-    file.write_all(format!("{}\n", std::process::id()).as_bytes())
+    use quoll::fsys;
+    let tmp = fsys::temp_path(path);
+    let written = fsys::create_temp(&tmp, 0o644)
+        .and_then(|mut f| f.write_all(format!("{}\n", std::process::id()).as_bytes()))
+        .and_then(|()| fsys::rename(&tmp, path));
+    if written.is_err() {
+        let _ = fsys::unlink(&tmp);
+    }
+    written
 }

@@ -383,3 +383,61 @@ fn inetd_mode_closes_inherited_descriptors_but_keeps_the_connection() {
     assert_eq!(out.code, Some(0), "{}", out.describe());
     assert_eq!(out.stdout, "done\n", "{}", out.describe());
 }
+
+/// `-P` through a symlink: the pid file replaces the link (the file it pointed to is left
+/// as it was), is a regular file of mode 0644 whatever the umask, and holds the pid.
+#[test]
+fn pidfile_is_written_atomically_never_through_a_symlink() {
+    if skip_unless_quoll("-P") {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    for umask in ["000", "077"] {
+        let dir = TempDir::new("pidlink");
+        let victim = dir.join("victim");
+        std::fs::write(&victim, "precious\n").unwrap();
+        set_mode(&victim, 0o600);
+        let pidfile = dir.join("quoll.pid");
+        std::os::unix::fs::symlink(&victim, &pidfile).unwrap();
+        let port = free_port();
+        let mut daemon = Command::new("sh")
+            .arg("-c")
+            .arg(format!(r#"umask {umask}; exec "$@""#))
+            .arg("sh")
+            .arg(quoll_bin())
+            .args(["-F", "-E", "-p", &format!("127.0.0.1:{port}"), "-r"])
+            .arg(dir.join("hostkey"))
+            .arg("-P")
+            .arg(&pidfile)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let pid = daemon.id();
+        let written = wait_until(Duration::from_secs(10), || {
+            std::fs::symlink_metadata(&pidfile).is_ok_and(|m| m.is_file())
+        });
+        let meta = std::fs::symlink_metadata(&pidfile);
+        let text = std::fs::read_to_string(&pidfile).unwrap_or_default();
+        let victim_text = std::fs::read_to_string(&victim).unwrap();
+        let leftovers: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(".tmp"))
+            .collect();
+        let _ = daemon.kill();
+        let _ = daemon.wait();
+        assert_eq!(
+            victim_text, "precious\n",
+            "umask {umask}: written through the link"
+        );
+        assert!(
+            written,
+            "umask {umask}: the pid path is not a regular file: {meta:?}"
+        );
+        let mode = meta.unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode, 0o644, "umask {umask}: pid file mode {mode:o}");
+        assert_eq!(text, format!("{pid}\n"), "umask {umask}");
+        assert!(leftovers.is_empty(), "umask {umask}: {leftovers:?}");
+    }
+}

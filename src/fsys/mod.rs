@@ -63,6 +63,31 @@ pub fn open(path: &Path, flags: c_int, mode: u32) -> io::Result<File> {
     Ok(unsafe { File::from_raw_fd(fd) })
 }
 
+/// `PATH.tmpPID`: the name this process writes a file under before moving it to `path`.
+pub fn temp_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(format!(".tmp{}", std::process::id()));
+    PathBuf::from(name)
+}
+
+/// Creates `tmp` (a `temp_path`) for writing: exclusively and never through a symlink
+/// (O_EXCL|O_NOFOLLOW), with exactly `mode` whatever the umask. A file already there is
+/// removed first (the link, not what it names): boards often boot to the same PIDs, so it
+/// may be this program's own leftover from a power cut.
+pub fn create_temp(tmp: &Path, mode: u32) -> io::Result<File> {
+    let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW;
+    let file = match open(tmp, flags, mode) {
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            unlink(tmp)?;
+            open(tmp, flags, mode)?
+        }
+        other => other?,
+    };
+    // The umask may have taken bits off the mode asked for.
+    fchmod(&file, mode)?;
+    Ok(file)
+}
+
 /// What quoll uses of stat(2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Stat {
