@@ -91,7 +91,8 @@ fn pick_hostkey(opts: &mut Options) {
 
 fn run(mut opts: Options) -> i32 {
     pick_hostkey(&mut opts);
-    let key = if opts.defer_keygen && quoll::fsys::stat(&opts.hostkey).is_err() {
+    // lstat: a symlink at the path is loaded (and refused) now, not followed later.
+    let key = if opts.defer_keygen && quoll::fsys::lstat(&opts.hostkey).is_err() {
         None
     } else {
         match hostkey::load_or_generate(&opts.hostkey) {

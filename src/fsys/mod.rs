@@ -388,6 +388,12 @@ fn timespec(secs: i64) -> libc::timespec {
     t
 }
 
+/// The effective uid of this process: the owner of the files it creates.
+pub fn euid() -> u32 {
+    // SAFETY: geteuid takes no arguments and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
 /// The real uid of this process.
 #[cfg(any(feature = "sftp", feature = "scp"))]
 pub fn uid() -> u32 {
