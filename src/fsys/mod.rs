@@ -188,6 +188,17 @@ pub fn rmdir(path: &Path) -> io::Result<()> {
     path_call(path, libc::rmdir)
 }
 
+/// unlinkat(2): removes `name` from the open directory `dir`, whatever has become of the
+/// path `dir` was opened by (a name with a `/` is refused: it could lead elsewhere).
+pub fn unlink_at(dir: &File, name: &Path) -> io::Result<()> {
+    if name.as_os_str().as_bytes().contains(&b'/') {
+        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+    }
+    let c = cstr(name)?;
+    // SAFETY: the descriptor is open for the call; c is a valid C string.
+    cvt(unsafe { libc::unlinkat(dir.as_raw_fd(), c.as_ptr(), 0) }).map(drop)
+}
+
 /// mkdir(2): `mode` less the umask.
 pub fn mkdir(path: &Path, mode: u32) -> io::Result<()> {
     let c = cstr(path)?;
@@ -274,7 +285,6 @@ pub fn realpath(path: &Path) -> io::Result<PathBuf> {
 }
 
 /// chmod(2), following symlinks.
-#[cfg(any(feature = "sftp", feature = "scp"))]
 pub fn chmod(path: &Path, mode: u32) -> io::Result<()> {
     let c = cstr(path)?;
     // SAFETY: c is a valid C string.
