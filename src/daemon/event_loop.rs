@@ -3,7 +3,7 @@
 //! Each connection is a `Slot`: its socket, its protocol state (`Conn`) and its sessions.
 //! The loop moves bytes between sockets, `Conn` and children; `Conn` decides what they mean.
 
-use super::{forward, net, passwd, pty, signals, spawn, users};
+use super::{forward, logins, net, passwd, pty, signals, spawn, users};
 use crate::authkeys::{self, KeyOptions};
 use crate::config::Options;
 use crate::hostkey;
@@ -37,6 +37,9 @@ struct Session {
     connect: Option<forward::Connect>,
     /// The agent socket of a session that asked for agent forwarding.
     agent: Option<forward::AgentSock>,
+    /// A pty session's utmp/wtmp entry, ended (logout written) when the session is dropped.
+    #[allow(dead_code)] // held for its Drop
+    login: Option<logins::Login>,
 }
 
 impl Session {
@@ -53,6 +56,7 @@ impl Session {
             eof_sent: false,
             connect: None,
             agent: None,
+            login: None,
         }
     }
 
@@ -613,6 +617,9 @@ impl Edge<'_> {
             builtin,
         };
         let child = spawn::spawn(&spec)?;
+        let login = pty
+            .as_ref()
+            .and_then(|p| logins::Login::start(&p.name, user, self.peer.ip(), child.pid));
         let master = match pty {
             Some(p) => Some(p.master),
             None => None,
@@ -624,6 +631,7 @@ impl Edge<'_> {
             stderr: child.stderr.map(File::from),
             pty: master,
             agent,
+            login,
             ..Session::empty()
         });
         Ok(())

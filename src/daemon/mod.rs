@@ -7,6 +7,7 @@ pub mod event_loop;
 pub mod fds;
 pub mod forward;
 pub mod ids;
+pub mod logins;
 pub mod net;
 pub mod passwd;
 pub mod pty;
