@@ -5,7 +5,7 @@
 //! which `load_or_generate` removes).
 
 use crate::base64;
-use crate::fsys;
+use crate::fsys::{self, temp_path};
 use crate::proto::crypto::{self, Ed25519Key, ED25519_NAME};
 use crate::proto::wire::{vec_string, vec_u32, Reader};
 use std::io::{self, ErrorKind, Write};
@@ -20,6 +20,10 @@ pub enum HostKeyError {
     Format(PathBuf, &'static str),
     /// The file is readable by group or others.
     Permissions(PathBuf),
+    /// The path is a symbolic link: whoever can change the link chooses the key.
+    Symlink(PathBuf),
+    /// The file belongs to another user (its uid) than the one quoll runs as.
+    Owner(PathBuf, u32),
 }
 
 impl std::fmt::Display for HostKeyError {
@@ -33,6 +37,17 @@ impl std::fmt::Display for HostKeyError {
                 f,
                 "{}: permissions too open (group or others have access); chmod 600 it",
                 fsys::show(p)
+            ),
+            HostKeyError::Symlink(p) => write!(
+                f,
+                "{}: is a symbolic link; refusing it (name the key file itself)",
+                fsys::show(p)
+            ),
+            HostKeyError::Owner(p, uid) => write!(
+                f,
+                "{}: owned by uid {uid}, not by uid {} that quoll runs as; chown it",
+                fsys::show(p),
+                fsys::euid()
             ),
         }
     }
@@ -54,13 +69,29 @@ pub fn load(path: &Path) -> Result<Ed25519Key, HostKeyError> {
 }
 
 /// Like `load`, also returning the key's comment (empty for Dropbear keys, which have none).
+///
+/// The file must be a regular file (not a symlink: O_NOFOLLOW; O_NONBLOCK so a FIFO put
+/// there cannot hang the open), owned by the user quoll runs as and closed to group and
+/// others, as OpenSSH demands of its host keys. The `.pub` beside it is never read.
 pub fn load_with_comment(path: &Path) -> Result<(Ed25519Key, String), HostKeyError> {
     let io_err = |e| HostKeyError::Io(path.to_path_buf(), e);
-    let mut file = fsys::open(path, libc::O_RDONLY, 0).map_err(io_err)?;
+    let flags = libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK;
+    let mut file = match fsys::open(path, flags, 0) {
+        Err(e)
+            if e.raw_os_error() == Some(libc::ELOOP)
+                && fsys::lstat(path).is_ok_and(|s| s.is_symlink()) =>
+        {
+            return Err(HostKeyError::Symlink(path.into()))
+        }
+        other => other.map_err(io_err)?,
+    };
     // fstat the open file, not the path, so the checks and the read see the same file.
     let meta = fsys::fstat(&file).map_err(io_err)?;
     if !meta.is_file() {
         return Err(HostKeyError::Format(path.into(), "not a regular file"));
+    }
+    if meta.uid != fsys::euid() {
+        return Err(HostKeyError::Owner(path.into(), meta.uid));
     }
     if meta.mode & 0o077 != 0 {
         return Err(HostKeyError::Permissions(path.into()));
@@ -337,12 +368,6 @@ fn parent(path: &Path) -> Option<&Path> {
     fsys::parent(path).filter(|p| !p.as_os_str().is_empty())
 }
 
-fn temp_path(path: &Path) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(format!(".tmp{}", std::process::id()));
-    PathBuf::from(name)
-}
-
 /// Creates `PATH.tmpPID` (exclusively, never through a symlink), writes and fsyncs it, moves
 /// it to `path` and fsyncs the directory so the new name survives a power cut.
 fn write_atomic(path: &Path, data: &[u8], mode: u32, replace: bool) -> Result<(), HostKeyError> {
@@ -361,18 +386,7 @@ fn write_atomic(path: &Path, data: &[u8], mode: u32, replace: bool) -> Result<()
 }
 
 fn write_temp(tmp: &Path, data: &[u8], mode: u32) -> io::Result<()> {
-    let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW;
-    let open = || fsys::open(tmp, flags, mode);
-    let mut file = match open() {
-        // Boards often boot to the same PIDs: this may be our own leftover from a power cut.
-        Err(e) if e.kind() == ErrorKind::AlreadyExists => {
-            fsys::unlink(tmp)?;
-            open()?
-        }
-        other => other?,
-    };
-    // The umask may have taken bits off the mode we asked for.
-    fsys::fchmod(&file, mode)?;
+    let mut file = fsys::create_temp(tmp, mode)?;
     file.write_all(data)?;
     fsys::fsync(&file)
 }
@@ -634,6 +648,36 @@ pub(crate) mod tests {
         }
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o400)).unwrap();
         assert!(load(&path).is_ok());
+    }
+
+    #[test]
+    fn symlink_refused_even_to_a_good_key() {
+        let dir = TempDir::new("keylink");
+        let path = dir.join("key");
+        generate(&path).unwrap();
+        let link = dir.join("link");
+        std::os::unix::fs::symlink(&path, &link).unwrap();
+        match load(&link) {
+            Err(e @ HostKeyError::Symlink(_)) => {
+                let msg = e.to_string();
+                assert!(
+                    msg.contains(s(&link)) && msg.contains("symbolic link"),
+                    "{msg}"
+                );
+            }
+            other => panic!("expected Symlink, got {other:?}"),
+        }
+        // Dangling: refused too, and nothing is created where it points.
+        let dangling = dir.join("dangling");
+        std::os::unix::fs::symlink(dir.join("nowhere"), &dangling).unwrap();
+        assert!(matches!(
+            load_or_generate(&dangling),
+            Err(HostKeyError::Symlink(_))
+        ));
+        assert!(!dir.join("nowhere").exists());
+        // Creation never follows one either (link(2) fails on the existing name).
+        assert!(generate(&dangling).is_err());
+        assert!(!dir.join("nowhere").exists());
     }
 
     #[test]

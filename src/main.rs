@@ -20,7 +20,7 @@ static ALLOC: quoll::daemon::alloc::PageAlloc = quoll::daemon::alloc::PageAlloc;
 #[cfg(not(test))]
 #[no_mangle]
 extern "C" fn main(argc: libc::c_int, argv: *const *const libc::c_char) -> libc::c_int {
-    start::standard_descriptors();
+    start::descriptors();
     // SAFETY: these are the argc and argv that the C start-up code passed to main.
     let raw = unsafe { start::raw_arguments(argc, argv) };
     // One of quoll's own children, run under an internal name.
@@ -96,7 +96,8 @@ fn pick_hostkey(opts: &mut Options) {
 
 fn run(mut opts: Options) -> i32 {
     pick_hostkey(&mut opts);
-    let key = if opts.defer_keygen && quoll::fsys::stat(&opts.hostkey).is_err() {
+    // lstat: a symlink at the path is loaded (and refused) now, not followed later.
+    let key = if opts.defer_keygen && quoll::fsys::lstat(&opts.hostkey).is_err() {
         None
     } else {
         match hostkey::load_or_generate(&opts.hostkey) {
@@ -165,9 +166,17 @@ fn run(mut opts: Options) -> i32 {
     }
 }
 
-/// The pidfile: created or truncated (mode 0666 less the umask, as std's fs::write made it).
+/// The pidfile, mode 0644 whatever the umask, written whole as `PATH.tmpPID` and renamed
+/// over `path`: a reader never sees it half written, and a symlink (or any file) at `path` is
+/// replaced, never written through (rename does not follow it).
 fn write_pidfile(path: &std::path::Path) -> std::io::Result<()> {
-    let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC;
-    let mut file = quoll::fsys::open(path, flags, 0o666)?;
-    file.write_all(format!("{}\n", std::process::id()).as_bytes())
+    use quoll::fsys;
+    let tmp = fsys::temp_path(path);
+    let written = fsys::create_temp(&tmp, 0o644)
+        .and_then(|mut f| f.write_all(format!("{}\n", std::process::id()).as_bytes()))
+        .and_then(|()| fsys::rename(&tmp, path));
+    if written.is_err() {
+        let _ = fsys::unlink(&tmp);
+    }
+    written
 }

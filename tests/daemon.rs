@@ -270,3 +270,174 @@ fn login_grace_time_cuts_unauthenticated_connections() {
     assert_eq!(out.stdout, "still-here\n", "{}", out.describe());
     let _ = Stdio::null();
 }
+
+/// Started with a descriptor it does not know about (here the write end of a pipe at fd 5,
+/// as a careless init script or parent process may leave one open), the daemon closes it at
+/// start: the pipe's reader sees EOF, and no session child can inherit it either.
+#[test]
+fn descriptors_inherited_at_start_are_closed() {
+    if skip_unless_quoll("closing inherited descriptors") {
+        return;
+    }
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    let dir = TempDir::new("inheritedfd");
+    let key = dir.join("id");
+    ssh_keygen(&key);
+    std::fs::copy(dir.join("id.pub"), dir.join("authorized_keys")).unwrap();
+    let (reader, writer) = std::io::pipe().unwrap();
+    let port = free_port();
+    let mut cmd = Command::new(quoll_bin());
+    cmd.args(["-F", "-E", "-p", &format!("127.0.0.1:{port}"), "-r"])
+        .arg(dir.join("hostkey"))
+        .arg("-D")
+        .arg(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let w = writer.as_raw_fd();
+    // SAFETY: dup2 is async-signal-safe; the copy at fd 5 has no close-on-exec flag.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::dup2(w, 5) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut daemon = cmd.spawn().unwrap();
+    drop(writer);
+    let pid = daemon.id();
+    let listening = wait_until(Duration::from_secs(10), || {
+        TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    // fd 5 may be taken again by the daemon's own files: look for the pipe itself.
+    let pipe = std::fs::read_link(format!("/proc/self/fd/{}", reader.as_raw_fd())).unwrap();
+    let held: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .filter_map(|e| {
+            let e = e.ok()?;
+            (std::fs::read_link(e.path()).ok()? == pipe)
+                .then(|| e.file_name().to_string_lossy().into_owned())
+        })
+        .collect();
+    // The daemon held the last write end: the reader sees EOF rather than waiting.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut r = reader;
+        let mut buf = [0u8; 1];
+        let _ = tx.send(r.read(&mut buf).map_err(|e| e.to_string()));
+    });
+    let eof = rx.recv_timeout(Duration::from_secs(5));
+    let session = login(&dir, &key, port, "ls /proc/self/fd");
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+    assert!(listening, "the daemon did not listen");
+    assert!(
+        held.is_empty(),
+        "the daemon still holds {} at fd {held:?}",
+        pipe.display()
+    );
+    assert_eq!(eof, Ok(Ok(0)), "the pipe's reader did not see EOF");
+    // ls has its directory open as fd 3.
+    assert_eq!(session.stdout, "0\n1\n2\n3\n", "{}", session.describe());
+}
+
+/// `-i` keeps fds 0 and 1 (the connection) and closes what else it was given: the session's
+/// parent, quoll, no longer has the file it got as fd 5.
+#[test]
+fn inetd_mode_closes_inherited_descriptors_but_keeps_the_connection() {
+    if skip_unless_quoll("-i") {
+        return;
+    }
+    let dir = TempDir::new("inetdfd");
+    let key = dir.join("id");
+    ssh_keygen(&key);
+    std::fs::copy(dir.join("id.pub"), dir.join("authorized_keys")).unwrap();
+    let marker = dir.join("inherited-marker");
+    std::fs::write(&marker, "").unwrap();
+    let proxy = format!(
+        "sh -c 'exec {} -i -E -r {} -D {} 5<{}'",
+        quoll_bin(),
+        dir.join("hostkey").display(),
+        dir.path().display(),
+        marker.display()
+    );
+    let out = run(
+        Command::new("ssh")
+            .args(["-F", "/dev/null", "-i"])
+            .arg(&key)
+            .arg("-o")
+            .arg(format!("ProxyCommand={proxy}"))
+            .arg("-o")
+            .arg(format!("UserKnownHostsFile={}", dir.join("kh").display()))
+            .args([
+                "-o",
+                "StrictHostKeyChecking=accept-new",
+                "-o",
+                "BatchMode=yes",
+            ])
+            .arg(format!("{}@quoll-inetd", current_user()))
+            .arg("ls -l /proc/$PPID/fd/ | grep -q inherited-marker && echo still-open; echo done"),
+        CMD_TIMEOUT,
+    );
+    assert_eq!(out.code, Some(0), "{}", out.describe());
+    assert_eq!(out.stdout, "done\n", "{}", out.describe());
+}
+
+/// `-P` through a symlink: the pid file replaces the link (the file it pointed to is left
+/// as it was), is a regular file of mode 0644 whatever the umask, and holds the pid.
+#[test]
+fn pidfile_is_written_atomically_never_through_a_symlink() {
+    if skip_unless_quoll("-P") {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    for umask in ["000", "077"] {
+        let dir = TempDir::new("pidlink");
+        let victim = dir.join("victim");
+        std::fs::write(&victim, "precious\n").unwrap();
+        set_mode(&victim, 0o600);
+        let pidfile = dir.join("quoll.pid");
+        std::os::unix::fs::symlink(&victim, &pidfile).unwrap();
+        let port = free_port();
+        let mut daemon = Command::new("sh")
+            .arg("-c")
+            .arg(format!(r#"umask {umask}; exec "$@""#))
+            .arg("sh")
+            .arg(quoll_bin())
+            .args(["-F", "-E", "-p", &format!("127.0.0.1:{port}"), "-r"])
+            .arg(dir.join("hostkey"))
+            .arg("-P")
+            .arg(&pidfile)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let pid = daemon.id();
+        let written = wait_until(Duration::from_secs(10), || {
+            std::fs::symlink_metadata(&pidfile).is_ok_and(|m| m.is_file())
+        });
+        let meta = std::fs::symlink_metadata(&pidfile);
+        let text = std::fs::read_to_string(&pidfile).unwrap_or_default();
+        let victim_text = std::fs::read_to_string(&victim).unwrap();
+        let leftovers: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(".tmp"))
+            .collect();
+        let _ = daemon.kill();
+        let _ = daemon.wait();
+        assert_eq!(
+            victim_text, "precious\n",
+            "umask {umask}: written through the link"
+        );
+        assert!(
+            written,
+            "umask {umask}: the pid path is not a regular file: {meta:?}"
+        );
+        let mode = meta.unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode, 0o644, "umask {umask}: pid file mode {mode:o}");
+        assert_eq!(text, format!("{pid}\n"), "umask {umask}");
+        assert!(leftovers.is_empty(), "umask {umask}: {leftovers:?}");
+    }
+}

@@ -280,6 +280,130 @@ fn agent_forwarding_lists_the_clients_keys() {
     assert_eq!(out.stdout, "none\n", "{}", srv.context(&out));
 }
 
+/// An ssh-agent on a socket in `dir` holding `key`; killed on drop.
+struct Agent {
+    child: Child,
+    sock: std::path::PathBuf,
+}
+
+impl Agent {
+    fn start(dir: &TempDir, key: &std::path::Path) -> Agent {
+        let sock = dir.join("agent.sock");
+        let child = Command::new("ssh-agent")
+            .arg("-D")
+            .arg("-a")
+            .arg(&sock)
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let agent = Agent { child, sock };
+        assert!(wait_until(Duration::from_secs(10), || agent.sock.exists()));
+        let add = run(
+            Command::new("ssh-add")
+                .arg("-q")
+                .arg(key)
+                .env("SSH_AUTH_SOCK", &agent.sock),
+            CMD_TIMEOUT,
+        );
+        assert_eq!(add.code, Some(0), "{}", add.describe());
+        agent
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// As root, serving another user: the agent socket's directory belongs to root, so the user
+/// cannot move it away and put a symlink in its place, through which root would remove a
+/// file of the same name elsewhere when the session ends. The user can still use the socket,
+/// and nobody else can. Needs root.
+#[test]
+fn agent_directory_cannot_be_swapped_by_the_user() {
+    const USER: &str = "quolltest";
+    assert!(
+        is_root(),
+        "needs root: the session runs as another user (tests run as {})",
+        current_user()
+    );
+    ensure_user(USER);
+    let srv = Server::start_with(Options {
+        user: Some(USER.to_string()),
+        ..Default::default()
+    });
+    let dir = TempDir::new("agentswap");
+    let agent = Agent::start(&dir, &srv.client_key);
+    // A root file named as the socket will be, in a directory the link will point to.
+    let victim_dir = TempDir::new("agentvictim");
+    let victim = victim_dir.join(&format!("agent.{}", srv.pid().unwrap()));
+    std::fs::write(&victim, "root's file\n").unwrap();
+    let script = format!(
+        r#"d=$(dirname "$SSH_AUTH_SOCK")
+echo "sock=$SSH_AUTH_SOCK"
+stat -c 'dir=%U %a' "$d"
+stat -c 'sock=%U %a' "$SSH_AUTH_SOCK"
+ssh-add -l >/dev/null && echo agent-usable
+mv "$d" "$d.moved" 2>/dev/null && ln -s {} "$d" && echo swapped
+true"#,
+        victim_dir.path().display()
+    );
+    let agent_opt = format!("IdentityAgent={}", agent.sock.display());
+    let out = run(
+        srv.ssh_command(&["-A", "-o", &agent_opt], &script)
+            .env("SSH_AUTH_SOCK", &agent.sock),
+        CMD_TIMEOUT,
+    );
+    let sock = out
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("sock=/"))
+        .map(|p| format!("/{p}"))
+        .unwrap_or_default();
+    // The session is over once the socket is gone; then the victim must still be there.
+    let removed = wait_until(Duration::from_secs(10), || {
+        !std::path::Path::new(&sock).exists()
+    });
+    let victim_left = std::fs::read_to_string(&victim);
+    let sock_dir = std::path::Path::new(&sock).parent().unwrap().to_path_buf();
+    let dir_left = std::fs::symlink_metadata(&sock_dir).is_ok();
+    // Whatever happened, leave /tmp clean.
+    let _ = std::fs::remove_file(&sock_dir);
+    let _ = std::fs::remove_dir_all(format!("{}.moved", sock_dir.display()));
+    assert_eq!(out.code, Some(0), "{}", srv.context(&out));
+    assert!(!sock.is_empty(), "no SSH_AUTH_SOCK\n{}", srv.context(&out));
+    assert_eq!(
+        victim_left.as_deref().ok(),
+        Some("root's file\n"),
+        "root's file was removed through the swapped directory\n{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("agent-usable"),
+        "the user cannot use the socket\n{}",
+        srv.context(&out)
+    );
+    assert!(
+        !out.stdout.contains("swapped"),
+        "the user replaced the directory with a symlink\n{}",
+        srv.context(&out)
+    );
+    assert!(
+        out.stdout.contains("dir=root 711\n"),
+        "the directory should be root's, mode 711\n{}",
+        srv.context(&out)
+    );
+    assert!(
+        out.stdout.contains(&format!("sock={USER} 600\n")),
+        "the socket should be the user's, mode 600\n{}",
+        srv.context(&out)
+    );
+    assert!(removed, "the socket was not removed\n{}", srv.log());
+    assert!(!dir_left, "the directory was not removed\n{}", srv.log());
+}
+
 #[test]
 fn local_forward_to_a_host_name_resolves_off_the_loop() {
     // The machine's own name, when it resolves to loopback (as in /etc/hosts here).

@@ -323,3 +323,115 @@ fn unusable_host_key_files_are_refused() {
         );
     }
 }
+
+/// Starts quoll in the foreground with `-r key` (and `extra`) and returns what it said, or
+/// fails the test if it keeps running (it accepted the key).
+fn start_refused(what: &str, key: &Path, extra: &[&str]) -> String {
+    let dir = key.parent().unwrap();
+    let out = run(
+        Command::new(quoll_bin())
+            .args([
+                "-F",
+                "-E",
+                "-p",
+                &format!("127.0.0.1:{}", free_port()),
+                "-r",
+            ])
+            .arg(key)
+            .arg("-D")
+            .arg(dir)
+            .args(extra),
+        std::time::Duration::from_secs(10),
+    );
+    assert!(
+        !out.timed_out,
+        "{what}: quoll started with this host key\n{}",
+        out.describe()
+    );
+    assert_ne!(out.code, Some(0), "{what}: {}", out.describe());
+    format!("{}{}", out.stdout, out.stderr)
+}
+
+/// Keys of both formats, OpenSSH's (ssh-keygen) and Dropbear's (dropbearkey), in `dir`.
+fn keys_of_both_formats(dir: &TempDir) -> Vec<std::path::PathBuf> {
+    let openssh = dir.join("openssh_key");
+    ssh_keygen(&openssh);
+    let dropbear = dir.join("dropbear_key");
+    let out = run(
+        Command::new("dropbearkey")
+            .args(["-t", "ed25519", "-f"])
+            .arg(&dropbear),
+        CMD_TIMEOUT,
+    );
+    assert_eq!(out.code, Some(0), "dropbearkey\n{}", out.describe());
+    vec![openssh, dropbear]
+}
+
+/// A host key path that is a symlink is refused, by name, whatever it points to: at start,
+/// with `-R` (create at the first connection) too; a dangling link is not created through;
+/// `quoll keygen` does not write through one either.
+#[test]
+fn symlinked_host_key_is_refused() {
+    if skip_unless_quoll("quoll's host key checks") {
+        return;
+    }
+    let dir = TempDir::new("keylink");
+    for real in keys_of_both_formats(&dir) {
+        let bytes = std::fs::read(&real).unwrap();
+        let link = dir.join("link_key");
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        for extra in [&[][..], &["-R"]] {
+            let what = format!("{} {extra:?}", real.display());
+            let said = start_refused(&what, &link, extra);
+            assert!(
+                said.contains(link.to_str().unwrap()) && said.contains("symbolic link"),
+                "{what}: the message should name the file and say why\n{said}"
+            );
+        }
+        assert_eq!(std::fs::read(&real).unwrap(), bytes, "{}", real.display());
+    }
+
+    // A dangling link: nothing is created where it points.
+    let target = dir.join("not_there");
+    let link = dir.join("dangling_key");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    for extra in [&[][..], &["-R"]] {
+        let said = start_refused(&format!("dangling {extra:?}"), &link, extra);
+        assert!(said.contains(link.to_str().unwrap()), "{said}");
+        assert!(!target.exists(), "a key was written through the link");
+    }
+    let out = run(
+        Command::new(quoll_bin()).arg("keygen").arg("-f").arg(&link),
+        CMD_TIMEOUT,
+    );
+    assert_ne!(out.code, Some(0), "{}", out.describe());
+    assert!(!target.exists(), "quoll keygen wrote through the link");
+}
+
+/// A host key file owned by another user than the one quoll runs as is refused, by name
+/// (OpenSSH and Dropbear formats). Needs root (to give the file away).
+#[test]
+fn host_key_owned_by_another_user_is_refused() {
+    if skip_unless_quoll("quoll's host key checks") {
+        return;
+    }
+    assert!(
+        is_root(),
+        "needs root: the test gives a key file to another user (runs as {})",
+        current_user()
+    );
+    ensure_user("quolltest");
+    let dir = TempDir::new("keyowner");
+    for key in keys_of_both_formats(&dir) {
+        sh(&format!("chown quolltest {}", key.display()));
+        let bytes = std::fs::read(&key).unwrap();
+        let said = start_refused(&key.display().to_string(), &key, &[]);
+        assert!(
+            said.contains(key.to_str().unwrap()) && said.contains("owned by"),
+            "{}: the message should name the file and say why\n{said}",
+            key.display()
+        );
+        assert_eq!(std::fs::read(&key).unwrap(), bytes);
+    }
+}

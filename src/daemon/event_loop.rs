@@ -4,7 +4,7 @@
 //! The loop moves bytes between sockets, `Conn` and children; `Conn` decides what they mean.
 
 use super::login::{self, Login};
-use super::{forward, net, pty, signals, spawn, users};
+use super::{forward, net, pty, signals, spawn, users, utmp};
 use crate::authkeys::KeyOptions;
 use crate::config::Options;
 use crate::hostkey;
@@ -38,6 +38,9 @@ struct Session {
     connect: Option<forward::Connect>,
     /// The agent socket of a session that asked for agent forwarding.
     agent: Option<forward::AgentSock>,
+    /// A pty session's utmp/wtmp entry, ended (logout written) when the session is dropped.
+    #[allow(dead_code)] // held for its Drop
+    record: Option<utmp::Record>,
 }
 
 impl Session {
@@ -54,6 +57,7 @@ impl Session {
             eof_sent: false,
             connect: None,
             agent: None,
+            record: None,
         }
     }
 
@@ -485,6 +489,9 @@ impl Edge<'_> {
             builtin,
         };
         let child = spawn::spawn(&spec)?;
+        let record = pty
+            .as_ref()
+            .and_then(|p| utmp::Record::start(&p.name, user, self.peer.ip(), child.pid));
         let master = match pty {
             Some(p) => Some(p.master),
             None => None,
@@ -496,6 +503,7 @@ impl Edge<'_> {
             stderr: child.stderr.map(File::from),
             pty: master,
             agent,
+            record,
             ..Session::empty()
         });
         Ok(())

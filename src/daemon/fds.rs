@@ -1,4 +1,4 @@
-//! Small file-descriptor helpers shared by the pty and spawn code.
+//! Small file-descriptor helpers shared by the start-up, pty and spawn code.
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -50,6 +50,41 @@ pub fn dup_cloexec(fd: &impl AsRawFd) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(new) })
 }
 
+/// Closes every descriptor from `first` up: at start (whatever the parent left open) and in
+/// a forked child before exec. No allocation, no lock: safe between fork and exec.
+pub fn close_from(first: RawFd) {
+    // SAFETY: close_range takes integer arguments only; ~0 means "to the highest".
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            first as libc::c_uint,
+            !0 as libc::c_uint,
+            0,
+        )
+    };
+    if rc == 0 {
+        return;
+    }
+    // Kernels before 5.9: close them one by one.
+    // The descriptor limit, as sysconf(_SC_OPEN_MAX) reads it.
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: lim is a valid rlimit for getrlimit to fill.
+    let max = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0
+        || lim.rlim_cur == libc::RLIM_INFINITY
+    {
+        1024
+    } else {
+        lim.rlim_cur.min(libc::c_int::MAX as libc::rlim_t) as libc::c_int
+    };
+    for fd in first..max {
+        // SAFETY: closing a descriptor we may or may not hold; EBADF is harmless.
+        unsafe { libc::close(fd) };
+    }
+}
+
 /// A standard descriptor (0, 1 or 2) read and written directly. std's stdin, stdout and stderr
 /// add a buffer, a lock and flushing at exit (about 5 KB of a router build); everything quoll
 /// writes there is a whole line or packet anyway. `flush` has nothing to do.
@@ -83,39 +118,5 @@ impl io::Write for Stdio {
 
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
-    }
-}
-
-/// Closes every descriptor from `first` up (close_range, or one by one on kernels before 5.9).
-/// For a forked child before it executes something, and for quoll's start.
-pub fn close_from(first: RawFd) {
-    // SAFETY: close_range takes integer arguments only; ~0 means "to the highest".
-    let rc = unsafe {
-        libc::syscall(
-            libc::SYS_close_range,
-            first as libc::c_uint,
-            !0 as libc::c_uint,
-            0,
-        )
-    };
-    if rc == 0 {
-        return;
-    }
-    // The descriptor limit, as sysconf(_SC_OPEN_MAX) reads it.
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: lim is a valid rlimit for getrlimit to fill.
-    let max = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0
-        || lim.rlim_cur == libc::RLIM_INFINITY
-    {
-        1024
-    } else {
-        lim.rlim_cur.min(libc::c_int::MAX as libc::rlim_t) as libc::c_int
-    };
-    for fd in first..max {
-        // SAFETY: closing a descriptor we may or may not hold; EBADF is harmless.
-        unsafe { libc::close(fd) };
     }
 }

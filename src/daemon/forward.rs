@@ -186,7 +186,14 @@ pub fn bind_remote(address: &str, port: u32, any_address: bool) -> io::Result<Fo
     })
 }
 
-/// A session's agent socket: a private directory owned by the user, a socket inside.
+/// A session's agent socket, `/tmp/quoll-agent-XXXXXX/agent.PID`.
+///
+/// The directory belongs to quoll's own user (root when it serves others), mode 0711: the
+/// session's user reaches the socket, which is theirs with mode 0600, but can neither list
+/// nor change the directory, and /tmp's sticky bit keeps them from renaming or replacing it.
+/// (A directory of the user's, as it once was, could be swapped for a symlink to any
+/// directory, and root's removal of `agent.PID` at the end would follow it.) Removal goes
+/// through a descriptor of the directory opened without following a symlink.
 pub struct AgentSock {
     pub listener: UnixListener,
     pub path: PathBuf,
@@ -202,32 +209,56 @@ impl AgentSock {
             return Err(io::Error::last_os_error());
         }
         let dir = PathBuf::from(std::ffi::OsStr::from_bytes(&template[..template.len() - 1]));
-        let path = dir.join(format!("agent.{}", std::process::id()));
-        let made = (|| {
-            let listener = UnixListener::bind(&path)?;
-            listener.set_nonblocking(true)?;
-            crate::fsys::chown(&path, uid, gid)?;
-            crate::fsys::chown(&dir, uid, gid)?;
-            Ok::<_, io::Error>(listener)
-        })();
-        match made {
-            Ok(listener) => Ok(AgentSock {
-                listener,
-                path,
-                dir,
-            }),
+        let sock = AgentSock::bind(&dir).map(|(listener, path)| AgentSock {
+            listener,
+            path,
+            dir: dir.clone(),
+        });
+        match sock {
+            Ok(sock) => sock.hand_over(uid, gid).map(|()| sock),
             Err(e) => {
-                let _ = crate::fsys::unlink(&path);
                 let _ = crate::fsys::rmdir(&dir);
                 Err(e)
             }
         }
     }
+
+    fn bind(dir: &std::path::Path) -> io::Result<(UnixListener, PathBuf)> {
+        let path = dir.join(format!("agent.{}", std::process::id()));
+        let listener = UnixListener::bind(&path)?;
+        listener.set_nonblocking(true)?;
+        Ok((listener, path))
+    }
+
+    /// Gives the socket to the user and opens the directory for passing through. Until then
+    /// the directory is 0700 (mkdtemp's mode): nobody else can reach the socket while its
+    /// mode is still the umask's.
+    fn hand_over(&self, uid: u32, gid: u32) -> io::Result<()> {
+        use crate::fsys;
+        if fsys::euid() == 0 {
+            fsys::chown(&self.path, uid, gid)?;
+        }
+        fsys::chmod(&self.path, 0o600)?;
+        fsys::chmod(&self.dir, 0o711)
+    }
 }
 
 impl Drop for AgentSock {
     fn drop(&mut self) {
-        let _ = crate::fsys::unlink(&self.path);
-        let _ = crate::fsys::rmdir(&self.dir);
+        use crate::fsys;
+        let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW;
+        let Ok(dir) = fsys::open(&self.dir, flags, 0) else {
+            return;
+        };
+        // Only the directory made for this socket: a real one (not a link), still ours.
+        if !fsys::fstat(&dir).is_ok_and(|s| s.is_dir() && s.uid == fsys::euid()) {
+            return;
+        }
+        if let Some(name) = fsys::file_name(&self.path) {
+            let _ = fsys::unlink_at(&dir, std::path::Path::new(name));
+        }
+        // By path: /tmp is sticky and the directory quoll's, so no one else can have
+        // renamed it.
+        let _ = fsys::rmdir(&self.dir);
     }
 }

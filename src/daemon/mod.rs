@@ -20,6 +20,7 @@ pub mod spawn;
 pub mod start;
 pub mod syslog;
 pub mod users;
+pub mod utmp;
 
 /// Milliseconds on the monotonic clock (from an unspecified start): what std's `Instant`
 /// gives, without its Duration arithmetic.

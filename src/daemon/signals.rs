@@ -45,7 +45,7 @@ extern "C" fn on_signal(sig: libc::c_int) {
 
 /// Installs handlers for SIGCHLD, SIGTERM, SIGINT, SIGHUP (SA_RESTART) writing to a
 /// non-blocking self-pipe. Returns the pipe's read end for poll. Calling it again returns the
-/// same pipe. (SIGPIPE is ignored from the start of `main`: `start::standard_descriptors`.)
+/// same pipe. (SIGPIPE is ignored from the start of `main`: `start::descriptors`.)
 pub fn install() -> io::Result<RawFd> {
     let existing = READ_FD.load(Ordering::Relaxed);
     if existing >= 0 {

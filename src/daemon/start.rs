@@ -1,6 +1,9 @@
 //! What std's runtime did before `main`, for quoll's own C `main` (`#![no_main]` in
 //! src/main.rs; std's start-up and exit code cost about 4 KB on the routers, and quoll needs
 //! only these parts of what it sets up):
+//! - every descriptor above 2 is closed: whatever the parent (an init script, inetd, a
+//!   careless program) left open would otherwise stay open for the daemon's life, and a pipe's
+//!   reader would never see EOF; in `-i` mode the connection is fds 0 and 1 and stays;
 //! - closed standard descriptors are opened on /dev/null, so that a listening socket or a
 //!   host key file never becomes fd 0, 1 or 2 and receives a log line or a prompt;
 //! - SIGPIPE is ignored (here only), so a write to a closed connection is an EPIPE error
@@ -11,10 +14,12 @@
 
 use std::ffi::CStr;
 
-/// Opens /dev/null on each of fd 0, 1, 2 that is closed, then ignores SIGPIPE. `open`
-/// returns the lowest free descriptor, so filling them in order puts each where it belongs.
-/// If /dev/null cannot be opened, quoll aborts, as std's start-up does.
-pub fn standard_descriptors() {
+/// Closes every descriptor above 2, opens /dev/null on each of fd 0, 1, 2 that is closed,
+/// then ignores SIGPIPE. `open` returns the lowest free descriptor, so filling them in order
+/// puts each where it belongs. If /dev/null cannot be opened, quoll aborts, as std's start-up
+/// does.
+pub fn descriptors() {
+    super::fds::close_from(3);
     for fd in 0..3 {
         // SAFETY: fcntl with integer arguments only; open with a NUL-terminated literal.
         unsafe {

@@ -63,6 +63,31 @@ pub fn open(path: &Path, flags: c_int, mode: u32) -> io::Result<File> {
     Ok(unsafe { File::from_raw_fd(fd) })
 }
 
+/// `PATH.tmpPID`: the name this process writes a file under before moving it to `path`.
+pub fn temp_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(format!(".tmp{}", std::process::id()));
+    PathBuf::from(name)
+}
+
+/// Creates `tmp` (a `temp_path`) for writing: exclusively and never through a symlink
+/// (O_EXCL|O_NOFOLLOW), with exactly `mode` whatever the umask. A file already there is
+/// removed first (the link, not what it names): boards often boot to the same PIDs, so it
+/// may be this program's own leftover from a power cut.
+pub fn create_temp(tmp: &Path, mode: u32) -> io::Result<File> {
+    let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW;
+    let file = match open(tmp, flags, mode) {
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            unlink(tmp)?;
+            open(tmp, flags, mode)?
+        }
+        other => other?,
+    };
+    // The umask may have taken bits off the mode asked for.
+    fchmod(&file, mode)?;
+    Ok(file)
+}
+
 /// What quoll uses of stat(2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Stat {
@@ -163,6 +188,17 @@ pub fn rmdir(path: &Path) -> io::Result<()> {
     path_call(path, libc::rmdir)
 }
 
+/// unlinkat(2): removes `name` from the open directory `dir`, whatever has become of the
+/// path `dir` was opened by (a name with a `/` is refused: it could lead elsewhere).
+pub fn unlink_at(dir: &File, name: &Path) -> io::Result<()> {
+    if name.as_os_str().as_bytes().contains(&b'/') {
+        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+    }
+    let c = cstr(name)?;
+    // SAFETY: the descriptor is open for the call; c is a valid C string.
+    cvt(unsafe { libc::unlinkat(dir.as_raw_fd(), c.as_ptr(), 0) }).map(drop)
+}
+
 /// mkdir(2): `mode` less the umask.
 pub fn mkdir(path: &Path, mode: u32) -> io::Result<()> {
     let c = cstr(path)?;
@@ -249,7 +285,6 @@ pub fn realpath(path: &Path) -> io::Result<PathBuf> {
 }
 
 /// chmod(2), following symlinks.
-#[cfg(any(feature = "sftp", feature = "scp"))]
 pub fn chmod(path: &Path, mode: u32) -> io::Result<()> {
     let c = cstr(path)?;
     // SAFETY: c is a valid C string.
@@ -361,6 +396,12 @@ fn timespec(secs: i64) -> libc::timespec {
     let mut t: libc::timespec = unsafe { std::mem::zeroed() };
     t.tv_sec = secs as _;
     t
+}
+
+/// The effective uid of this process: the owner of the files it creates.
+pub fn euid() -> u32 {
+    // SAFETY: geteuid takes no arguments and cannot fail.
+    unsafe { libc::geteuid() }
 }
 
 /// The real uid of this process.
