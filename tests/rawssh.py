@@ -180,7 +180,10 @@ class ChaChaPoly:
 
 class Conn:
     def __init__(self, host, port):
-        self.sock = socket.create_connection((host, port), timeout=TIMEOUT)
+        # RAWSSH_BIND: the source address to connect from (a loopback address of its own).
+        bind = os.environ.get("RAWSSH_BIND")
+        self.sock = socket.create_connection(
+            (host, port), timeout=TIMEOUT, source_address=(bind, 0) if bind else None)
         self.sock.settimeout(TIMEOUT)
         self.buf = b""
         self.send_seq = 0
