@@ -317,6 +317,9 @@ pub struct Options {
     pub hostkey: Option<PathBuf>,
     /// More quoll arguments (e.g. `--builtin-scp`); ignored for other servers.
     pub extra_args: Vec<String>,
+    /// Run quoll under `ulimit -v` of this many KiB (its address-space limit, as a small
+    /// board with strict overcommit behaves); ignored for other servers.
+    pub address_space_kib: Option<u64>,
 }
 
 pub struct Server {
@@ -379,6 +382,14 @@ impl Server {
         }
     }
 
+    /// Whether the server process is still running (not exited, not killed).
+    pub fn alive(&mut self) -> bool {
+        match self.child.as_mut() {
+            Some(c) => matches!(c.try_wait(), Ok(None)),
+            None => false,
+        }
+    }
+
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(|c| c.id())
     }
@@ -415,7 +426,17 @@ impl Server {
         let log_start = log.metadata().map(|m| m.len() as usize).unwrap_or(0);
         let mut cmd = match self.kind {
             Kind::Quoll => {
-                let mut c = Command::new(quoll_bin());
+                let mut c = match self.opts.address_space_kib {
+                    // The shell sets the limit and becomes quoll: the pid stays the same.
+                    Some(kib) => {
+                        let mut c = Command::new("sh");
+                        c.arg("-c")
+                            .arg(format!("ulimit -v {kib} && exec \"$0\" \"$@\""))
+                            .arg(quoll_bin());
+                        c
+                    }
+                    None => Command::new(quoll_bin()),
+                };
                 c.arg("-F")
                     .arg("-E")
                     .arg("-p")
@@ -604,6 +625,18 @@ impl Server {
 
     /// Opens a long-lived `ssh ... cat` session to prove the daemon still serves it later.
     pub fn cat_session(&self) -> CatSession {
+        self.try_cat_session().unwrap_or_else(|e| {
+            panic!(
+                "cat session did not start: {}\n--- server log ---\n{}",
+                e,
+                self.log()
+            )
+        })
+    }
+
+    /// Opens an `ssh ... cat` session and checks that it echoes; when it does not, the reason
+    /// and what ssh printed on stderr (after it exited or was killed).
+    pub fn try_cat_session(&self) -> Result<CatSession, String> {
         let mut cmd = self.ssh_command(&[], "cat");
         cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -632,14 +665,18 @@ impl Server {
             stderr,
             n: 0,
         };
-        s.ping().unwrap_or_else(|e| {
-            panic!(
-                "cat session did not start: {}\n--- server log ---\n{}",
-                e,
-                self.log()
-            )
-        });
-        s
+        match s.ping() {
+            Ok(()) => Ok(s),
+            Err(e) => {
+                drop(s.stdin.take());
+                let _ = wait_timeout(&mut s.child, Duration::from_secs(20));
+                let err = s.stderr.take().map(|t| t.join().unwrap_or_default());
+                Err(format!(
+                    "{e}; ssh stderr: {}",
+                    String::from_utf8_lossy(&err.unwrap_or_default())
+                ))
+            }
+        }
     }
 }
 
