@@ -18,6 +18,10 @@ fn quoll(limit_kib: Option<u64>, extra: &[&str]) -> Server {
     })
 }
 
+/// ssh's own log level, at which it prints why a channel was refused (the harness's ERROR
+/// hides that).
+const INFO: &[&str] = &["-o", "LogLevel=INFO"];
+
 /// What ssh prints when quoll refuses a connection or a channel for want of memory.
 fn is_memory_refusal(stderr: &str) -> bool {
     stderr.contains("resource shortage: memory limit reached")
@@ -30,7 +34,7 @@ fn open_sessions(srv: &mut Server, n: usize) -> (Vec<CatSession>, usize) {
     let mut working = Vec::new();
     let mut refused = 0;
     for i in 0..n {
-        match srv.try_cat_session() {
+        match srv.try_cat_session(INFO) {
             Ok(s) => working.push(s),
             Err(e) if is_memory_refusal(&e) => refused += 1,
             Err(e) => panic!(
@@ -72,8 +76,15 @@ fn under_an_address_space_limit_sessions_work_or_are_refused_one_by_one() {
     let mut srv = quoll(Some(LIMIT_KIB), &[]);
     let (working, refused) = open_sessions(&mut srv, 64);
     eprintln!("{} sessions, {refused} refused", working.len());
-    // The default budget stays within half the address-space limit.
+    // The default budget is half the address-space limit here (24 MiB: 56 sessions of
+    // 444,944 bytes); the rest are refused and logged, each on its own.
     assert!(working.len() >= 20, "{}", srv.log());
+    assert!(refused > 0, "the limit was never reached:\n{}", srv.log());
+    assert!(
+        srv.log().contains("refused: memory budget of"),
+        "{}",
+        srv.log()
+    );
     still_serving(&mut srv, working);
 }
 
@@ -103,7 +114,7 @@ fn the_channel_over_the_budget_is_refused_and_the_others_keep_working() {
     let srv = quoll(None, &["--max-memory", "3584K", "-W", "1048576"]);
     let mut first = srv.cat_session();
     let mut second = srv.cat_session();
-    let out = srv.ssh("echo third");
+    let out = srv.ssh_opts(INFO, "echo third");
     assert_ne!(out.code, Some(0), "{}", srv.context(&out));
     assert!(
         out.stderr

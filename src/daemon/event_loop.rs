@@ -3,11 +3,12 @@
 //! Each connection is a `Slot`: its socket, its protocol state (`Conn`) and its sessions.
 //! The loop moves bytes between sockets, `Conn` and children; `Conn` decides what they mean.
 
-use super::{forward, net, passwd, pty, signals, spawn, users};
+use super::{forward, memory, net, passwd, pty, refused, signals, spawn, users};
 use crate::authkeys::{self, KeyOptions};
 use crate::config::Options;
 use crate::hostkey;
 use crate::inet::{Ip, Sock};
+use crate::proto::budget::Budget;
 use crate::proto::channel::{DirectTcpip, ExitInfo, Outgoing, PtySize, SessionHost, SessionStart};
 use crate::proto::conn::{Conn, GlobalReply, Host, Params};
 use crate::proto::crypto::{Ed25519Key, ED25519_BLOB_LEN, ED25519_SIG_BLOB_LEN};
@@ -145,6 +146,7 @@ enum Ref {
     Connect(usize, usize),
     Forward(usize, usize),
     Agent(usize, usize),
+    Refused(usize),
 }
 
 pub struct Server {
@@ -162,6 +164,10 @@ pub struct Server {
     /// A connection limit is reached (logged once until it is not).
     limit_logged: bool,
     parked: Vec<Parked>,
+    /// Connection and channel buffers of all connections together (`--max-memory`).
+    budget: Budget,
+    /// Connections refused for want of memory, until their clients have read why.
+    refused: refused::Refused,
 }
 
 /// The edge as the protocol core sees it: one connection's sessions and identity.
@@ -176,6 +182,7 @@ struct Edge<'a> {
     forwards: &'a mut Vec<forward::Forward>,
     daemon_uid: u32,
     banner: &'a [u8],
+    budget: &'a mut Budget,
 }
 
 fn random(buf: &mut [u8]) {
@@ -368,6 +375,25 @@ impl AuthHost for Edge<'_> {
 }
 
 impl SessionHost for Edge<'_> {
+    fn window_buffer(&mut self, kind: &str, bytes: usize) -> Option<Box<[u8]>> {
+        match self.budget.buffer(bytes) {
+            Ok(b) => Some(b),
+            Err(why) => {
+                warn!(
+                    "Channel {kind} for '{}' from {} refused: {}",
+                    self.user.as_ref().map_or("", |u| u.name.as_str()),
+                    Sock(self.peer),
+                    memory::refusal(why, self.budget, bytes)
+                );
+                None
+            }
+        }
+    }
+
+    fn window_freed(&mut self, buf: Box<[u8]>) {
+        self.budget.free(buf);
+    }
+
     fn open_direct_tcpip(&mut self, ch: usize, req: &DirectTcpip) -> bool {
         if self.opts.no_local_forward
             || self.key_options.no_port_forwarding
@@ -668,13 +694,24 @@ impl Server {
             None => Vec::new(),
         };
         let max = opts.max_connections;
-        let per_conn = 1 + 3 * opts.max_channels;
+        // The most poll entries a connection can have (its socket, twice with -i; stdin,
+        // stdout, stderr, connect and agent per channel; its forwarded ports), so that the
+        // arrays never grow while serving.
+        let per_conn = 2 + 5 * opts.max_channels + crate::config::MAX_REMOTE_FORWARDS;
+        let polled = 1 + listeners.len() + refused::MAX + max * per_conn;
         let slots = (0..max).map(|_| None).collect();
         // SAFETY: geteuid cannot fail.
         let daemon_uid = unsafe { libc::geteuid() };
+        let budget = memory::budget(&opts);
+        info!(
+            "Memory budget {} bytes: {} per connection, {} more per open channel",
+            budget.limit(),
+            Conn::fixed_bytes(opts.max_channels),
+            opts.window
+        );
         Ok(Server {
-            pollfds: Vec::with_capacity(1 + listeners.len() + max * per_conn),
-            refs: Vec::with_capacity(1 + listeners.len() + max * per_conn),
+            pollfds: Vec::with_capacity(polled),
+            refs: Vec::with_capacity(polled),
             opts,
             key,
             listeners,
@@ -685,6 +722,8 @@ impl Server {
             banner,
             limit_logged: false,
             parked: Vec::with_capacity(MAX_PARKED),
+            budget,
+            refused: refused::Refused::default(),
         })
     }
 
@@ -737,6 +776,7 @@ impl Server {
                     Ref::Resolve(s, ch) | Ref::Connect(s, ch) => self.connect_progress(s, ch),
                     Ref::Forward(s, i) => self.accept_forwarded(s, i),
                     Ref::Agent(s, ch) => self.accept_agent(s, ch),
+                    Ref::Refused(i) => self.refused.readable(i),
                 }
             }
             for s in 0..self.slots.len() {
@@ -744,6 +784,15 @@ impl Server {
                     self.service(s);
                 }
             }
+            debug_assert_eq!(
+                self.budget.used(),
+                self.slots
+                    .iter()
+                    .flatten()
+                    .map(|s| s.conn.held_bytes())
+                    .sum(),
+                "memory budget out of step with the buffers held"
+            );
             if !self.parked.is_empty() {
                 self.unpark();
             }
@@ -882,6 +931,18 @@ impl Server {
         for p in &self.parked {
             let deadline = p.since + self.opts.login_grace_secs * 1000;
             timeout = timeout.min(deadline.saturating_sub(now));
+        }
+        if let Some(due) = self.refused.expire(now) {
+            timeout = timeout.min(due);
+        }
+        for (i, fd) in self.refused.fds() {
+            push(
+                &mut self.pollfds,
+                &mut self.refs,
+                fd,
+                libc::POLLIN,
+                Ref::Refused(i),
+            );
         }
         // +1 ms so a timer is due when poll returns rather than a hair early.
         (timeout + 1).min(3_600_000) as libc::c_int
@@ -1082,7 +1143,8 @@ impl Server {
         Ok(())
     }
 
-    /// Sets up a connection in a free slot; false when there is none.
+    /// Sets up a connection in a free slot; false when there is none. Without memory for its
+    /// buffers it is refused, with a reason the client prints.
     fn add_conn(&mut self, sock: Stream, peer: SocketAddr, local: SocketAddr) -> bool {
         let Some(free) = self.slots.iter().position(|s| s.is_none()) else {
             return false;
@@ -1106,9 +1168,31 @@ impl Server {
                     max_session: self.opts.max_session_secs,
                 },
             };
+            let conn = match Conn::try_new(params, &Sock(peer).to_string(), now, &mut self.budget) {
+                Ok(c) => c,
+                Err(why) => {
+                    let asked = Conn::fixed_bytes(params.max_channels);
+                    warn!(
+                        "Connection from {} refused: {}",
+                        Sock(peer),
+                        memory::refusal(why, &self.budget, asked)
+                    );
+                    let why = crate::proto::conn::refusal(
+                        reason::TOO_MANY_CONNECTIONS,
+                        "memory limit reached: connection refused",
+                    );
+                    match sock {
+                        Stream::Tcp(s) => self.refused.add(s, &why, now),
+                        Stream::Pipes { mut w, .. } => {
+                            let _ = w.write(&why);
+                        }
+                    }
+                    return true;
+                }
+            };
             let slot = Slot {
                 sock,
-                conn: Conn::new(params, &Sock(peer).to_string(), now),
+                conn,
                 peer,
                 local,
                 accepted_at: now,
@@ -1132,7 +1216,14 @@ impl Server {
     ) -> Option<R> {
         let key = self.key.as_ref()?;
         let slot = self.slots[s].as_mut()?;
-        let (sock, conn, mut edge) = parts(key, &self.opts, self.daemon_uid, &self.banner, slot);
+        let (sock, conn, mut edge) = parts(
+            key,
+            &self.opts,
+            self.daemon_uid,
+            &self.banner,
+            &mut self.budget,
+            slot,
+        );
         Some(f(sock, conn, &mut edge))
     }
 
@@ -1402,6 +1493,7 @@ impl Server {
                 for sess in slot.sessions.iter().flatten() {
                     hang_up(sess);
                 }
+                slot.conn.free(&mut self.budget);
             }
         }
     }
@@ -1412,6 +1504,7 @@ impl Server {
                 for sess in s.sessions.iter().flatten() {
                     hang_up(sess);
                 }
+                s.conn.free(&mut self.budget);
             }
         }
     }
@@ -1424,6 +1517,7 @@ fn parts<'a>(
     opts: &'a Options,
     daemon_uid: u32,
     banner: &'a [u8],
+    budget: &'a mut Budget,
     slot: &'a mut Slot,
 ) -> (&'a mut Stream, &'a mut Conn, Edge<'a>) {
     let Slot {
@@ -1448,6 +1542,7 @@ fn parts<'a>(
         forwards,
         daemon_uid,
         banner,
+        budget,
     };
     (sock, conn, edge)
 }

@@ -625,7 +625,7 @@ impl Server {
 
     /// Opens a long-lived `ssh ... cat` session to prove the daemon still serves it later.
     pub fn cat_session(&self) -> CatSession {
-        self.try_cat_session().unwrap_or_else(|e| {
+        self.try_cat_session(&[]).unwrap_or_else(|e| {
             panic!(
                 "cat session did not start: {}\n--- server log ---\n{}",
                 e,
@@ -634,10 +634,11 @@ impl Server {
         })
     }
 
-    /// Opens an `ssh ... cat` session and checks that it echoes; when it does not, the reason
-    /// and what ssh printed on stderr (after it exited or was killed).
-    pub fn try_cat_session(&self) -> Result<CatSession, String> {
-        let mut cmd = self.ssh_command(&[], "cat");
+    /// Opens an `ssh ... cat` session (with more ssh options `opts`) and checks that it
+    /// echoes; when it does not, the reason and what ssh printed on stderr (after it exited or
+    /// was killed).
+    pub fn try_cat_session(&self, opts: &[&str]) -> Result<CatSession, String> {
+        let mut cmd = self.ssh_command(opts, "cat");
         cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
