@@ -49,7 +49,7 @@ Options:
 --max-unauth-per-addr n
                 ... from one source address (default 10)
 --max-sessions n
-                Session channels per connection (default 8, at most 8)
+                Session channels per connection (default 16, at most 16)
 --login-grace s Seconds a connection may take to log in (default 120)
 --max-memory bytes
                 Memory for connection and channel buffers, all connections
