@@ -2,7 +2,7 @@
 
 use crate::config::{
     Options, DEFAULT_PORT, MAX_CHANNELS, MAX_CHANNEL_PACKET, MAX_CONNECTIONS_CAP, MAX_LISTENERS,
-    MAX_WINDOW,
+    MAX_WINDOW, MIN_MAX_MEMORY,
 };
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
@@ -49,8 +49,13 @@ Options:
 --max-unauth-per-addr n
                 ... from one source address (default 10)
 --max-sessions n
-                Session channels per connection (default 8, at most 8)
+                Session channels per connection (default 16, at most 16)
 --login-grace s Seconds a connection may take to log in (default 120)
+--max-memory bytes
+                Memory for connection and channel buffers, all connections
+                together (K, M, G suffixes; default a quarter of RAM, at most 64M
+                and half of a ulimit -v); beyond it connections and channels are
+                refused
 --permit-user-env
                 Honour environment=\"NAME=value\" in authorized_keys
 --syslog-ident name
@@ -108,6 +113,7 @@ const LONG_WITH_VALUE: &[&str] = &[
     "max-sessions",
     "syslog-ident",
     "sftp-server",
+    "max-memory",
 ];
 
 /// `v` as the number `flag` takes (checked against its range in NUMERIC); 0 for a flag that
@@ -127,6 +133,25 @@ fn number(flag: &str, v: &str) -> Result<u64, CliError> {
         } else {
             format!("{flag}: must be between {min} and {max}")
         });
+    }
+    Ok(n)
+}
+
+/// `--max-memory`: bytes, or K, M, G (binary multiples), at least `MIN_MAX_MEMORY`.
+fn size(flag: &str, v: &str) -> Result<u64, CliError> {
+    let (digits, unit) = match v.as_bytes().last().map(u8::to_ascii_uppercase) {
+        Some(b'K') => (&v[..v.len() - 1], 1 << 10),
+        Some(b'M') => (&v[..v.len() - 1], 1 << 20),
+        Some(b'G') => (&v[..v.len() - 1], 1 << 30),
+        _ => (v, 1),
+    };
+    let n = digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(unit))
+        .ok_or_else(|| CliError(format!("{flag}: '{v}' is not a size (bytes, or K, M, G)")))?;
+    if n < MIN_MAX_MEMORY {
+        return err(format!("{flag}: must be at least {MIN_MAX_MEMORY} bytes"));
     }
     Ok(n)
 }
@@ -197,6 +222,7 @@ pub fn parse(args: &[String]) -> Result<Cli, CliError> {
                 "max-unauth" => o.max_unauth = n as usize,
                 "max-unauth-per-addr" => o.max_unauth_per_addr = n as usize,
                 "max-sessions" => o.max_channels = n as usize,
+                "max-memory" => o.max_memory = Some(size(flag, &v)?),
                 "permit-user-env" => o.permit_user_env = true,
                 "syslog-ident" => {
                     if v.is_empty() || v.len() > 32 || !v.bytes().all(|c| c.is_ascii_graphic()) {
@@ -468,6 +494,36 @@ mod tests {
                 ),
             }
         }
+    }
+
+    #[test]
+    fn max_memory_takes_bytes_or_a_suffix() {
+        assert_eq!(run(&[]).unwrap().max_memory, None);
+        for (v, want) in [
+            ("65536", 65536),
+            ("3584K", 3584 << 10),
+            ("16m", 16 << 20),
+            ("2G", 2 << 30),
+        ] {
+            assert_eq!(
+                run(&["--max-memory", v]).unwrap().max_memory,
+                Some(want),
+                "{v}"
+            );
+        }
+        assert_eq!(run(&["--max-memory=1M"]).unwrap().max_memory, Some(1 << 20));
+        let e = |a: &[&str]| run(a).unwrap_err().0;
+        assert_eq!(
+            e(&["--max-memory", "16"]),
+            "--max-memory: must be at least 65536 bytes"
+        );
+        for bad in ["", "M", "1.5M", "-1", "12T", "99999999999999999999G"] {
+            assert_eq!(
+                e(&["--max-memory", bad]),
+                format!("--max-memory: '{bad}' is not a size (bytes, or K, M, G)")
+            );
+        }
+        assert_eq!(e(&["--max-memory"]), "--max-memory needs a value");
     }
 
     #[test]

@@ -19,13 +19,27 @@ pub const OUTPUT_BUFFER: usize = 2 * (MAX_PACKET + 64);
 /// Session channels per connection (OpenSSH's MaxSessions default is 10).
 pub const MAX_CHANNELS: usize = 16;
 /// Default receive window per channel; also the per-channel buffer between the client and
-/// the child's stdin, allocated once with the connection (pages are touched only when used).
+/// the child's stdin, allocated when the channel opens and freed when it closes (pages are
+/// touched only when used).
 /// The window caps what a client may have in flight, so uploads run at most window / RTT:
 /// 256 KiB is 12.8 MB/s at 20 ms, about what a router's CPU encrypts (64 KiB held an
 /// upload on loopback to half of OpenSSH's 2 MiB window; Dropbear's 24 KiB is slower still).
 pub const DEFAULT_WINDOW: u32 = 256 * 1024;
 /// Largest window accepted from the command line.
 pub const MAX_WINDOW: u32 = 1024 * 1024;
+/// The default memory budget (`--max-memory`: connection and channel buffers of all
+/// connections together) is physical memory divided by this ...
+pub const DEFAULT_MAX_MEMORY_RAM_SHARE: u64 = 4;
+/// ... at most this much (a machine with more raises it with `--max-memory`) ...
+pub const DEFAULT_MAX_MEMORY_CAP: u64 = 64 << 20;
+/// ... and at most this share of an address-space limit (`ulimit -v`), which must also hold
+/// the program, its heap and stack.
+pub const DEFAULT_MAX_MEMORY_AS_SHARE: u64 = 2;
+/// Smallest `--max-memory` (less could not serve anything; catches a missing suffix).
+pub const MIN_MAX_MEMORY: u64 = 64 << 10;
+/// Address space a connection or channel buffer must leave free beside it (see
+/// `daemon::alloc::zeroed`).
+pub const MEMORY_HEADROOM: usize = 1 << 20;
 /// Default maximum of simultaneous connections.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 64;
 /// Hard cap on `-C`/max connections: the loop's poll array is sized from it.
@@ -191,6 +205,9 @@ pub struct Options {
     pub max_unauth_per_addr: usize,
     /// `--syslog-ident`: the name in syslog lines.
     pub syslog_ident: String,
+    /// `--max-memory`: the memory budget in bytes; `None` derives it at start (see
+    /// `DEFAULT_MAX_MEMORY_RAM_SHARE`).
+    pub max_memory: Option<u64>,
 }
 
 impl Default for Options {
@@ -233,6 +250,7 @@ impl Default for Options {
             max_unauth: DEFAULT_MAX_UNAUTH,
             max_unauth_per_addr: DEFAULT_MAX_UNAUTH_PER_ADDR,
             syslog_ident: DEFAULT_SYSLOG_IDENT.to_string(),
+            max_memory: None,
         }
     }
 }

@@ -4,7 +4,9 @@
 //! One reader for all of them, out of line, instead of std's `read_to_end` and
 //! `read_to_string`, which were compiled into every caller (about 2 KB of a router build).
 //! The bound keeps a huge or endless file (a FIFO, a device) from growing memory, and the
-//! buffer is wiped when it moves or drops: some of these files hold secrets.
+//! buffer is wiped when it moves or drops: some of these files hold secrets. The buffer is
+//! reserved fallibly: these files are read on a client's behalf (authorized_keys, the account
+//! files at each login), and memory that is not there is an error, not an abort of the daemon.
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -24,7 +26,7 @@ pub fn read(file: &mut File, limit: usize) -> io::Result<Contents> {
     let hint = crate::fsys::fstat(file)
         .map_or(0, |m| m.size)
         .min(limit as u64) as usize;
-    let mut data = Zeroizing::new(Vec::with_capacity(hint + 1));
+    let mut data = Zeroizing::new(reserve(hint + 1)?);
     loop {
         let len = data.len();
         if len > limit {
@@ -36,7 +38,7 @@ pub fn read(file: &mut File, limit: usize) -> io::Result<Contents> {
         }
         if len == data.capacity() {
             // Grow by hand, wiping the old buffer (Vec's own growth would leave a copy).
-            let mut bigger = Vec::with_capacity((len * 2).max(4096).min(limit + 1));
+            let mut bigger = reserve((len * 2).max(4096).min(limit.saturating_add(1)))?;
             bigger.extend_from_slice(&data);
             data.zeroize();
             *data = bigger;
@@ -56,6 +58,11 @@ pub fn read(file: &mut File, limit: usize) -> io::Result<Contents> {
             Err(e) => return Err(e),
         }
     }
+}
+
+/// An empty buffer with room for `n` bytes, or ENOMEM.
+fn reserve(n: usize) -> io::Result<Vec<u8>> {
+    crate::proto::budget::try_vec(n).ok_or_else(|| io::Error::from_raw_os_error(libc::ENOMEM))
 }
 
 /// Opens `path` and reads it (see `read`).
@@ -100,6 +107,17 @@ mod tests {
                 .kind(),
             io::ErrorKind::NotFound
         );
+    }
+
+    #[test]
+    fn memory_that_is_not_there_is_an_error() {
+        // A sparse file larger than any memory, read with a larger limit: the buffer its size
+        // asks for cannot be had. (An infallible reservation aborted the process here.)
+        let p = std::env::temp_dir().join(format!("quoll-readfile-{}-huge", std::process::id()));
+        File::create(&p).unwrap().set_len(8 << 40).unwrap();
+        let e = read_path(&p, 1 << 50).err().expect("no 8 TiB buffer");
+        assert_eq!(e.raw_os_error(), Some(libc::ENOMEM));
+        std::fs::remove_file(&p).unwrap();
     }
 
     #[test]

@@ -3,6 +3,12 @@
 //! resident memory until they are written, and munmap returns them when the connection ends.
 //! Through malloc, calloc may clear recycled memory (touching every page) and freed blocks stay
 //! in the heap. Small blocks go to the C library's malloc as usual.
+//!
+//! When the system refuses memory (an address-space limit, strict overcommit) `alloc` returns
+//! null, and std aborts the whole process for any allocation that cannot fail (`Box::new`,
+//! `vec!`, a growing `Vec`). So every buffer a peer can make quoll allocate — a connection's,
+//! a channel's — comes through `zeroed`, which fails instead, and only while `HEADROOM` of
+//! address space would remain for everything else.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 
@@ -79,9 +85,50 @@ unsafe impl GlobalAlloc for PageAlloc {
     }
 }
 
+/// Address space left free beside the buffers peers ask for: quoll's own small allocations
+/// (log lines, a session's environment) and its stack grow into it, so they never meet the
+/// limit first and abort the daemon.
+pub const HEADROOM: usize = crate::config::MEMORY_HEADROOM;
+
+/// `n` zero bytes for a connection or channel buffer (large ones mapped, untouched), or `None`
+/// when the system refuses them or would then have less than `HEADROOM` left to give.
+pub fn zeroed(n: usize) -> Option<Box<[u8]>> {
+    let layout = Layout::array::<u8>(n).ok()?;
+    if n == 0 {
+        return Some(Box::default());
+    }
+    // SAFETY: a layout of non-zero size.
+    let p = unsafe { std::alloc::alloc_zeroed(layout) };
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: `p` is a fresh zeroed allocation of `n` bytes with `[u8]`'s layout, so it is a
+    // valid `[u8]` that the Box frees with the same layout.
+    let buf = unsafe { Box::from_raw(core::ptr::slice_from_raw_parts_mut(p, n)) };
+    // A trial mapping: is there still room beside it? (Dropping `buf` frees it if not.)
+    let probe = map(HEADROOM);
+    if probe.is_null() {
+        return None;
+    }
+    // SAFETY: `probe` is the mapping of HEADROOM bytes just made.
+    unsafe { libc::munmap(probe as *mut libc::c_void, HEADROOM) };
+    Some(buf)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn zeroed_buffers_and_refusals() {
+        for n in [0, 1, 4096, LARGE, 300_000] {
+            let b = zeroed(n).unwrap();
+            assert_eq!(b.len(), n);
+            assert!(b.iter().all(|&x| x == 0));
+        }
+        // More than any address space: refused, not an abort.
+        assert!(zeroed(isize::MAX as usize).is_none());
+    }
 
     #[test]
     fn large_blocks_round_trip_and_grow() {

@@ -4,11 +4,12 @@
 //! The loop moves bytes between sockets, `Conn` and children; `Conn` decides what they mean.
 
 use super::login::{self, Login};
-use super::{forward, net, pty, signals, spawn, users, utmp};
+use super::{forward, memory, net, pty, refused, signals, spawn, users, utmp};
 use crate::authkeys::KeyOptions;
 use crate::config::Options;
 use crate::hostkey;
 use crate::inet::{Ip, Sock};
+use crate::proto::budget::Budget;
 use crate::proto::channel::{DirectTcpip, ExitInfo, Outgoing, PtySize, SessionHost, SessionStart};
 use crate::proto::conn::{Conn, GlobalReply, Host, Params};
 use crate::proto::crypto::{Ed25519Key, ED25519_BLOB_LEN, ED25519_SIG_BLOB_LEN};
@@ -154,6 +155,7 @@ enum Ref {
     Agent(usize, usize),
     /// A connection's authentication helper.
     Auth(usize),
+    Refused(usize),
 }
 
 pub struct Server {
@@ -173,6 +175,10 @@ pub struct Server {
     parked: Vec<Parked>,
     /// Where the next round of starting waiting authentication checks begins.
     next_check: usize,
+    /// Connection and channel buffers of all connections together (`--max-memory`).
+    budget: Budget,
+    /// Connections refused for want of memory, until their clients have read why.
+    refused: refused::Refused,
 }
 
 /// The edge as the protocol core sees it: one connection's sessions and identity.
@@ -191,6 +197,7 @@ pub(super) struct Edge<'a> {
     pub(super) login: &'a mut Login,
     /// The loop's clock (ms) for this turn.
     now: u64,
+    budget: &'a mut Budget,
 }
 
 fn random(buf: &mut [u8]) {
@@ -243,6 +250,25 @@ impl AuthHost for Edge<'_> {
 }
 
 impl SessionHost for Edge<'_> {
+    fn window_buffer(&mut self, kind: &str, bytes: usize) -> Option<Box<[u8]>> {
+        match self.budget.buffer(bytes) {
+            Ok(b) => Some(b),
+            Err(why) => {
+                warn!(
+                    "Channel {kind} for '{}' from {} refused: {}",
+                    self.user.as_ref().map_or("", |u| u.name.as_str()),
+                    Sock(self.peer),
+                    memory::refusal(why, self.budget, bytes)
+                );
+                None
+            }
+        }
+    }
+
+    fn window_freed(&mut self, buf: Box<[u8]>) {
+        self.budget.free(buf);
+    }
+
     fn open_direct_tcpip(&mut self, ch: usize, req: &DirectTcpip) -> bool {
         if self.opts.no_local_forward
             || self.key_options.no_port_forwarding
@@ -548,13 +574,24 @@ impl Server {
             None => Vec::new(),
         };
         let max = opts.max_connections;
-        let per_conn = 1 + 3 * opts.max_channels;
+        // The most poll entries a connection can have (its socket, twice with -i; stdin,
+        // stdout, stderr, connect and agent per channel; its forwarded ports), so that the
+        // arrays never grow while serving.
+        let per_conn = 2 + 5 * opts.max_channels + crate::config::MAX_REMOTE_FORWARDS;
+        let polled = 1 + listeners.len() + refused::MAX + max * per_conn;
         let slots = (0..max).map(|_| None).collect();
         // SAFETY: geteuid cannot fail.
         let daemon_uid = unsafe { libc::geteuid() };
+        let budget = memory::budget(&opts);
+        info!(
+            "Memory budget {} bytes: {} per connection, {} more per open channel",
+            budget.limit(),
+            Conn::fixed_bytes(opts.max_channels),
+            opts.window
+        );
         Ok(Server {
-            pollfds: Vec::with_capacity(1 + listeners.len() + max * per_conn),
-            refs: Vec::with_capacity(1 + listeners.len() + max * per_conn),
+            pollfds: Vec::with_capacity(polled),
+            refs: Vec::with_capacity(polled),
             opts,
             key,
             listeners,
@@ -566,6 +603,8 @@ impl Server {
             limit_logged: false,
             parked: Vec::with_capacity(MAX_PARKED),
             next_check: 0,
+            budget,
+            refused: refused::Refused::default(),
         })
     }
 
@@ -621,6 +660,7 @@ impl Server {
                     Ref::Auth(s) => {
                         self.with_slot(s, |_, conn, edge| edge.check_progress(conn, edge.now));
                     }
+                    Ref::Refused(i) => self.refused.readable(i),
                 }
             }
             self.auth_checks();
@@ -629,6 +669,15 @@ impl Server {
                     self.service(s);
                 }
             }
+            debug_assert_eq!(
+                self.budget.used(),
+                self.slots
+                    .iter()
+                    .flatten()
+                    .map(|s| s.conn.held_bytes())
+                    .sum(),
+                "memory budget out of step with the buffers held"
+            );
             if !self.parked.is_empty() {
                 self.unpark();
             }
@@ -784,6 +833,18 @@ impl Server {
         for p in &self.parked {
             let deadline = p.since + self.opts.login_grace_secs * 1000;
             timeout = timeout.min(deadline.saturating_sub(now));
+        }
+        if let Some(due) = self.refused.expire(now) {
+            timeout = timeout.min(due);
+        }
+        for (i, fd) in self.refused.fds() {
+            push(
+                &mut self.pollfds,
+                &mut self.refs,
+                fd,
+                libc::POLLIN,
+                Ref::Refused(i),
+            );
         }
         // +1 ms so a timer is due when poll returns rather than a hair early.
         (timeout + 1).min(3_600_000) as libc::c_int
@@ -984,7 +1045,8 @@ impl Server {
         Ok(())
     }
 
-    /// Sets up a connection in a free slot; false when there is none.
+    /// Sets up a connection in a free slot; false when there is none. Without memory for its
+    /// buffers it is refused, with a reason the client prints.
     fn add_conn(&mut self, sock: Stream, peer: SocketAddr, local: SocketAddr) -> bool {
         let Some(free) = self.slots.iter().position(|s| s.is_none()) else {
             return false;
@@ -1009,9 +1071,31 @@ impl Server {
                     max_session: self.opts.max_session_secs,
                 },
             };
+            let conn = match Conn::try_new(params, &Sock(peer).to_string(), now, &mut self.budget) {
+                Ok(c) => c,
+                Err(why) => {
+                    let asked = Conn::fixed_bytes(params.max_channels);
+                    warn!(
+                        "Connection from {} refused: {}",
+                        Sock(peer),
+                        memory::refusal(why, &self.budget, asked)
+                    );
+                    let why = crate::proto::conn::refusal(
+                        reason::TOO_MANY_CONNECTIONS,
+                        "memory limit reached: connection refused",
+                    );
+                    match sock {
+                        Stream::Tcp(s) => self.refused.add(s, &why, now),
+                        Stream::Pipes { mut w, .. } => {
+                            let _ = w.write(&why);
+                        }
+                    }
+                    return true;
+                }
+            };
             let slot = Slot {
                 sock,
-                conn: Conn::new(params, &Sock(peer).to_string(), now),
+                conn,
                 peer,
                 local,
                 accepted_at: now,
@@ -1037,8 +1121,15 @@ impl Server {
         let now = self.now();
         let key = self.key.as_ref()?;
         let slot = self.slots[s].as_mut()?;
-        let (sock, conn, mut edge) =
-            parts(key, &self.opts, self.daemon_uid, &self.banner, slot, now);
+        let (sock, conn, mut edge) = parts(
+            key,
+            &self.opts,
+            self.daemon_uid,
+            &self.banner,
+            &mut self.budget,
+            slot,
+            now,
+        );
         Some(f(sock, conn, &mut edge))
     }
 
@@ -1365,6 +1456,7 @@ impl Server {
                 for sess in slot.sessions.iter().flatten() {
                     hang_up(sess);
                 }
+                slot.conn.free(&mut self.budget);
             }
         }
     }
@@ -1375,6 +1467,7 @@ impl Server {
                 for sess in s.sessions.iter().flatten() {
                     hang_up(sess);
                 }
+                s.conn.free(&mut self.budget);
             }
         }
     }
@@ -1387,6 +1480,7 @@ fn parts<'a>(
     opts: &'a Options,
     daemon_uid: u32,
     banner: &'a [u8],
+    budget: &'a mut Budget,
     slot: &'a mut Slot,
     now: u64,
 ) -> (&'a mut Stream, &'a mut Conn, Edge<'a>) {
@@ -1415,6 +1509,7 @@ fn parts<'a>(
         banner,
         login,
         now,
+        budget,
     };
     (sock, conn, edge)
 }

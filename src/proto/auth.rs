@@ -92,14 +92,14 @@ pub const INFO_RESPONSE: u8 = 61;
 pub const PROMPT: &str = "Password: ";
 
 /// The question a held request asked (its details are re-read from the request itself).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Asking {
     Key {
         signed: bool,
     },
     Password,
-    /// keyboard-interactive: the answer's user comes from the exchange, not the packet.
-    KbdPassword(heapless::String<MAX_USERNAME>),
+    /// keyboard-interactive: the answer's user is `kbd_user`, not in the packet.
+    KbdPassword,
     Blank,
 }
 
@@ -320,9 +320,16 @@ impl Auth {
 
     /// Handles USERAUTH_INFO_RESPONSE (keyboard-interactive): one answer, the password.
     pub fn info_response(&mut self, payload: &[u8]) -> Result<Step, AuthError> {
-        let user = self.kbd_user.take().ok_or(AuthError::Unexpected)?;
+        if self.kbd_user.is_none() {
+            return Err(AuthError::Unexpected);
+        }
+        // Asked at most once: the user stays in `kbd_user` only while its answer is checked.
+        let done = |a: &mut Auth, step| {
+            a.kbd_user = None;
+            Ok(step)
+        };
         if self.failures >= self.max_tries {
-            return Ok(Step::Done(Outcome::TooMany, Attempt::None));
+            return done(self, Step::Done(Outcome::TooMany, Attempt::None));
         }
         let mut r = Reader::new(payload);
         r.u8()?;
@@ -330,10 +337,10 @@ impl Auth {
         if n != 1 {
             // No answer (the user gave up) or more answers than prompts.
             self.failures += 1;
-            return Ok(Step::Done(Outcome::Failure, Attempt::None));
+            return done(self, Step::Done(Outcome::Failure, Attempt::None));
         }
         r.string()?;
-        self.ask(Asking::KbdPassword(user))
+        self.ask(Asking::KbdPassword)
     }
 
     /// The question of the held request `payload` (the one whose handling returned `Ask`).
@@ -352,8 +359,8 @@ impl Auth {
                 user: parse_request(payload).ok()?.user,
                 password: password_of(payload).ok()?,
             }),
-            Asking::KbdPassword(user) => Some(Question::Password {
-                user,
+            Asking::KbdPassword => Some(Question::Password {
+                user: self.kbd_user.as_deref()?,
                 password: password_of(payload).ok()?,
             }),
             Asking::Blank => Some(Question::Blank {
@@ -371,7 +378,7 @@ impl Auth {
     pub fn answer(&mut self, payload: &[u8], yes: bool) -> Result<(Outcome, Attempt), AuthError> {
         let asking = self.asking.take().ok_or(AuthError::Unexpected)?;
         let user = match &asking {
-            Asking::KbdPassword(u) => u.clone(),
+            Asking::KbdPassword => self.kbd_user.take().ok_or(AuthError::Unexpected)?,
             _ => name(parse_request(payload)?.user),
         };
         Ok(match asking {
@@ -396,7 +403,7 @@ impl Auth {
                 self.user = user;
                 (Outcome::Success, Attempt::Key)
             }
-            Asking::Password | Asking::KbdPassword(_) => self.password_result(&user, yes),
+            Asking::Password | Asking::KbdPassword => self.password_result(&user, yes),
             Asking::Blank if yes => {
                 self.done = true;
                 self.user = user;
@@ -409,10 +416,7 @@ impl Auth {
 
     /// The user of the keyboard-interactive exchange under way, for the log.
     pub fn pending_user(&self) -> &str {
-        match &self.asking {
-            Some(Asking::KbdPassword(u)) => u,
-            _ => self.kbd_user.as_deref().unwrap_or(""),
-        }
+        self.kbd_user.as_deref().unwrap_or("")
     }
 
     /// `-t`: the user whose key step passed.

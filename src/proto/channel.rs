@@ -5,6 +5,11 @@
 //! status, CLOSE) is kept as state and written by `emit` when sending is allowed (not during a
 //! key exchange, output room available). So nothing is lost when it cannot be sent at once, and
 //! nothing needs a queue that could grow.
+//!
+//! A channel's receive buffer is exactly the window it advertises. It is asked of the edge
+//! (`SessionHost::window_buffer`, counted against the daemon's memory budget) when the channel
+//! opens and handed back (`window_freed`) when it closes; an open the edge has no memory for
+//! is refused with RESOURCE_SHORTAGE.
 
 use super::msg;
 use super::packet::Output;
@@ -74,6 +79,11 @@ pub enum Outgoing<'a> {
 
 /// The edge's side of channel requests.
 pub trait SessionHost {
+    /// The receive buffer (`bytes` long, zeroed) of a channel being opened; `kind` names the
+    /// channel type for the edge's log. `None` refuses the channel with RESOURCE_SHORTAGE.
+    fn window_buffer(&mut self, kind: &str, bytes: usize) -> Option<Box<[u8]>>;
+    /// A buffer from `window_buffer` comes back: its channel is closed.
+    fn window_freed(&mut self, buf: Box<[u8]>);
     /// Starts connecting for a `direct-tcpip` channel; the edge answers later with
     /// `Conn::channel_open_result`. `false` refuses at once (prohibited).
     fn open_direct_tcpip(&mut self, ch: usize, req: &DirectTcpip) -> bool;
@@ -155,8 +165,8 @@ pub struct Channel {
     peer_id: u32,
     peer_window: u32,
     peer_max: u32,
-    /// Client-to-process bytes in `buf[head..tail]`; `buf` is the window's worth, allocated
-    /// once with the connection.
+    /// Client-to-process bytes in `buf[head..tail]`; `buf` is the window's worth, from the
+    /// edge while the channel is open, empty while it is not.
     buf: Box<[u8]>,
     head: usize,
     tail: usize,
@@ -177,7 +187,7 @@ pub struct Channel {
 }
 
 impl Channel {
-    pub fn new(window: u32) -> Self {
+    pub fn new() -> Self {
         Channel {
             open: false,
             kind: Kind::Session,
@@ -186,7 +196,7 @@ impl Channel {
             peer_id: 0,
             peer_window: 0,
             peer_max: 0,
-            buf: vec![0u8; window as usize].into_boxed_slice(),
+            buf: Box::default(),
             head: 0,
             tail: 0,
             window: 0,
@@ -205,9 +215,11 @@ impl Channel {
         }
     }
 
-    fn reset(&mut self, kind: Kind, peer_id: u32, peer_window: u32, peer_max: u32) {
-        let buf = core::mem::take(&mut self.buf);
-        *self = Channel::new(0);
+    /// Opens the channel with its receive buffer (the window it advertises).
+    fn reset(&mut self, kind: Kind, peer_id: u32, peer_window: u32, peer_max: u32, buf: Box<[u8]>) {
+        // A closed channel has given its buffer back (`release`).
+        debug_assert!(self.buf.is_empty());
+        *self = Channel::new();
         self.buf = buf;
         self.open = true;
         self.kind = kind;
@@ -216,6 +228,17 @@ impl Channel {
         self.peer_max = peer_max.min(MAX_CHANNEL_PACKET);
         self.window = self.buf.len() as u32;
         self.confirm = Flag::Want;
+    }
+
+    /// Closes the channel and hands its buffer back to the edge.
+    fn release(&mut self, host: &mut dyn SessionHost) {
+        self.open = false;
+        host.window_freed(core::mem::take(&mut self.buf));
+    }
+
+    /// Bytes of receive buffer held (0 when closed).
+    pub fn buffer_len(&self) -> usize {
+        self.buf.len()
     }
 
     /// A client-opened stream channel waits for the edge's connect before it is confirmed.
@@ -523,19 +546,73 @@ fn exit_request(w: &mut Writer, id: u32, exit: ExitInfo) -> Result<(), WireError
     }
 }
 
+impl Default for Channel {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Why a channel open was refused: the reason code and the text the client shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    UnknownType,
+    TooMany,
+    NoMemory,
+    Prohibited,
+    ConnectFailed,
+}
+
+impl Refusal {
+    fn code(self) -> u32 {
+        use msg::open_failure::*;
+        match self {
+            Refusal::UnknownType => UNKNOWN_CHANNEL_TYPE,
+            Refusal::TooMany | Refusal::NoMemory => RESOURCE_SHORTAGE,
+            Refusal::Prohibited => ADMINISTRATIVELY_PROHIBITED,
+            Refusal::ConnectFailed => CONNECT_FAILED,
+        }
+    }
+
+    fn text(self) -> &'static [u8] {
+        match self {
+            Refusal::UnknownType => b"unsupported channel type",
+            Refusal::TooMany => b"too many channels",
+            Refusal::NoMemory => b"memory limit reached",
+            Refusal::Prohibited => b"prohibited",
+            Refusal::ConnectFailed => b"connect failed",
+        }
+    }
+}
+
 /// All channels of one connection; the index is our channel number.
 pub struct Channels {
     pub chans: Box<[Channel]>,
-    /// Opens refused while sending was not possible: (peer id, reason), owed in order.
-    refusals: heapless::Deque<(u32, u32), 16>,
+    /// The window (and receive buffer) of each channel.
+    window: u32,
+    /// Opens refused while sending was not possible: (peer id, why), owed in order.
+    refusals: heapless::Deque<(u32, Refusal), 16>,
 }
 
 impl Channels {
-    pub fn new(count: usize, window: u32) -> Self {
-        Channels {
-            chans: (0..count).map(|_| Channel::new(window)).collect(),
+    /// A table of `count` closed channels, or `None` when the memory is not there.
+    pub fn try_new(count: usize, window: u32) -> Option<Self> {
+        let mut chans = super::budget::try_vec(count)?;
+        chans.resize_with(count, Channel::new);
+        Some(Channels {
+            chans: chans.into_boxed_slice(),
+            window,
             refusals: heapless::Deque::new(),
-        }
+        })
+    }
+
+    /// Bytes of the table itself (allocated with the connection).
+    pub fn table_bytes(count: usize) -> usize {
+        count * core::mem::size_of::<Channel>()
+    }
+
+    /// Bytes of receive buffer held by open channels.
+    pub fn buffer_bytes(&self) -> usize {
+        self.chans.iter().map(Channel::buffer_len).sum()
     }
 
     pub fn get(&mut self, ch: usize) -> Option<&mut Channel> {
@@ -567,8 +644,8 @@ impl Channels {
                     Ok(())
                 }
                 msg::CHANNEL_OPEN_FAILURE => {
-                    ch.open = false;
                     ch.open_out = Flag::No;
+                    ch.release(host);
                     host.channel_freed(id);
                     Ok(())
                 }
@@ -621,13 +698,16 @@ impl Channels {
         // Slice equality (a bcmp call), not byte-string patterns, which compile to a
         // byte-by-byte decision tree.
         let session = kind == b"session";
-        let reason = match free {
-            _ if !session && kind != b"direct-tcpip" => msg::open_failure::UNKNOWN_CHANNEL_TYPE,
-            None => msg::open_failure::RESOURCE_SHORTAGE,
-            Some(i) if session => {
-                self.chans[i].reset(Kind::Session, peer_id, window, max);
-                return Ok(());
-            }
+        let why = match free {
+            _ if !session && kind != b"direct-tcpip" => Refusal::UnknownType,
+            None => Refusal::TooMany,
+            Some(i) if session => match host.window_buffer("session", self.window as usize) {
+                Some(buf) => {
+                    self.chans[i].reset(Kind::Session, peer_id, window, max, buf);
+                    return Ok(());
+                }
+                None => Refusal::NoMemory,
+            },
             Some(i) => {
                 let req = DirectTcpip {
                     host: r.text()?,
@@ -635,26 +715,38 @@ impl Channels {
                     originator: r.text()?,
                     originator_port: r.u32()?,
                 };
-                self.chans[i].reset(Kind::Stream, peer_id, window, max);
-                self.chans[i].hold_confirmation();
-                if host.open_direct_tcpip(i, &req) {
-                    return Ok(());
+                // The buffer first: without memory no connection is started.
+                match host.window_buffer("direct-tcpip", self.window as usize) {
+                    Some(buf) => {
+                        let c = &mut self.chans[i];
+                        c.reset(Kind::Stream, peer_id, window, max, buf);
+                        c.hold_confirmation();
+                        if host.open_direct_tcpip(i, &req) {
+                            return Ok(());
+                        }
+                        c.release(host);
+                        Refusal::Prohibited
+                    }
+                    None => Refusal::NoMemory,
                 }
-                self.chans[i].open = false;
-                msg::open_failure::ADMINISTRATIVELY_PROHIBITED
             }
         };
-        self.refuse(peer_id, reason)
+        self.refuse(peer_id, why)
     }
 
-    fn refuse(&mut self, peer_id: u32, reason: u32) -> Result<(), ChanError> {
+    fn refuse(&mut self, peer_id: u32, why: Refusal) -> Result<(), ChanError> {
         self.refusals
-            .push_back((peer_id, reason))
+            .push_back((peer_id, why))
             .map_err(|_| ChanError::TooManyReplies)
     }
 
     /// The edge's answer to `open_direct_tcpip`: confirm, or refuse with CONNECT_FAILED.
-    pub fn open_result(&mut self, ch: usize, ok: bool) -> Result<(), ChanError> {
+    pub fn open_result(
+        &mut self,
+        ch: usize,
+        ok: bool,
+        host: &mut dyn SessionHost,
+    ) -> Result<(), ChanError> {
         let Some(c) = self
             .chans
             .get_mut(ch)
@@ -666,21 +758,19 @@ impl Channels {
             c.confirm = Flag::Want;
             return Ok(());
         }
-        c.open = false;
+        c.release(host);
         let id = c.peer_id;
-        self.refuse(id, msg::open_failure::CONNECT_FAILED)
+        self.refuse(id, Refusal::ConnectFailed)
     }
 
-    /// Opens a channel towards the client; `None` when the table is full.
-    pub fn open_outgoing(&mut self, what: &Outgoing) -> Option<usize> {
+    /// Opens a channel towards the client; `None` when the table is full or the edge has no
+    /// memory for its buffer.
+    pub fn open_outgoing(&mut self, what: &Outgoing, host: &mut dyn SessionHost) -> Option<usize> {
         let i = self.chans.iter().position(|c| !c.open)?;
-        let c = &mut self.chans[i];
-        c.reset(Kind::Stream, 0, 0, 0);
-        c.confirm = Flag::No;
-        let window = c.window;
+        let window = self.window;
         let mut body = [0u8; 300];
         let mut w = Writer::new(&mut body);
-        let r = (|| -> Result<(), WireError> {
+        let r = (|| -> Result<&'static str, WireError> {
             match what {
                 Outgoing::ForwardedTcpip {
                     address,
@@ -695,18 +785,25 @@ impl Channels {
                     w.string(address.as_bytes())?;
                     w.u32(*port)?;
                     w.string(originator.as_bytes())?;
-                    w.u32(*originator_port)
+                    w.u32(*originator_port)?;
+                    Ok("forwarded-tcpip")
                 }
                 Outgoing::Agent => {
                     w.string(b"auth-agent@openssh.com")?;
                     w.u32(i as u32)?;
                     w.u32(window)?;
-                    w.u32(MAX_CHANNEL_PACKET)
+                    w.u32(MAX_CHANNEL_PACKET)?;
+                    Ok("auth-agent@openssh.com")
                 }
             }
         })();
-        if r.is_err() || c.open_msg.extend_from_slice(w.written()).is_err() {
-            c.open = false;
+        let kind = r.ok()?;
+        let buf = host.window_buffer(kind, window as usize)?;
+        let c = &mut self.chans[i];
+        c.reset(Kind::Stream, 0, 0, 0, buf);
+        c.confirm = Flag::No;
+        if c.open_msg.extend_from_slice(w.written()).is_err() {
+            c.release(host);
             return None;
         }
         c.open_out = Flag::Want;
@@ -720,24 +817,19 @@ impl Channels {
         pad: u8,
         host: &mut dyn SessionHost,
     ) -> Result<(), WireError> {
-        while let Some(&(id, reason)) = self.refusals.front() {
+        while let Some(&(id, why)) = self.refusals.front() {
             out.packet(pad, |w| {
                 w.u8(msg::CHANNEL_OPEN_FAILURE)?;
                 w.u32(id)?;
-                w.u32(reason)?;
-                w.string(match reason {
-                    msg::open_failure::RESOURCE_SHORTAGE => &b"too many channels"[..],
-                    msg::open_failure::CONNECT_FAILED => &b"connect failed"[..],
-                    msg::open_failure::ADMINISTRATIVELY_PROHIBITED => &b"prohibited"[..],
-                    _ => &b"unsupported channel type"[..],
-                })?;
+                w.u32(why.code())?;
+                w.string(why.text())?;
                 w.string(b"")
             })?;
             self.refusals.pop_front();
         }
         for (i, c) in self.chans.iter_mut().enumerate() {
             if c.emit(i, out, pad)? {
-                c.open = false;
+                c.release(host);
                 host.channel_freed(i);
             }
         }

@@ -4,6 +4,7 @@
 //! any fixed start).
 
 use super::auth::{self, Attempt, Auth, AuthHost, Outcome, Question, Step};
+use super::budget::{Budget, Shortage};
 use super::channel::{Channels, ExitInfo, Outgoing, SessionHost};
 use super::crypto::{fingerprint, X25519Secret, ED25519_BLOB_LEN, ED25519_SIG_BLOB_LEN};
 use super::kex::{self, ClientOffer, ExchangeHash, OurInit};
@@ -121,17 +122,38 @@ pub struct Conn {
     sent_data: bool,
     /// The payload range (in the input buffer) of an authentication request that waits for
     /// the edge's answer (`question` / `auth_answer`); nothing is read or handled meanwhile.
-    held: Option<(usize, usize)>,
+    held: Option<(u32, u32)>,
 }
 
 impl Conn {
-    /// Allocates every buffer the connection will ever use.
-    pub fn new(p: Params, peer: &str, now: u64) -> Box<Conn> {
+    /// Allocates the connection's fixed buffers (`fixed_bytes`), counted against `budget`;
+    /// channel buffers come later, one per channel as it opens. `Err` when the budget or the
+    /// system has no room for them: nothing is then held.
+    pub fn try_new(
+        p: Params,
+        peer: &str,
+        now: u64,
+        budget: &mut Budget,
+    ) -> Result<Box<Conn>, Shortage> {
+        let fixed = Self::fixed_bytes(p.max_channels);
+        budget.take(fixed)?;
+        let parts = (|| {
+            Some((
+                budget.alloc_taken(super::packet::INPUT_BUFFER)?,
+                budget.alloc_taken(config::OUTPUT_BUFFER)?,
+                Channels::try_new(p.max_channels, p.window)?,
+            ))
+        })();
+        let Some((input, output, channels)) = parts else {
+            budget.give(fixed);
+            return Err(Shortage::System);
+        };
         let mut name = heapless::String::new();
         let _ = name.push_str(&peer[..peer.len().min(64)]);
-        Box::new(Conn {
-            input: Input::new(),
-            output: Output::new(config::OUTPUT_BUFFER),
+        // The `Conn` itself is small (see `fixed_bytes`); its buffers are the parts above.
+        Ok(Box::new(Conn {
+            input: Input::with_buffer(input),
+            output: Output::with_buffer(output),
             v_c: heapless::Vec::new(),
             version_done: false,
             preamble: 0,
@@ -143,7 +165,7 @@ impl Conn {
             kex_started_at: now,
             service: false,
             auth: Auth::new(p.max_auth_tries, p.auth),
-            channels: Channels::new(p.max_channels, p.window),
+            channels,
             global_replies: heapless::Deque::new(),
             closing: None,
             peer: name,
@@ -156,7 +178,18 @@ impl Conn {
             last_activity: now,
             sent_data: false,
             held: None,
-        })
+        }))
+    }
+
+    /// Ends the connection's hold on the budget: its fixed buffers and the window buffers of
+    /// channels still open.
+    pub fn free(self: Box<Self>, budget: &mut Budget) {
+        budget.give(self.held_bytes());
+    }
+
+    /// Bytes this connection holds against the budget.
+    pub fn held_bytes(&self) -> usize {
+        Self::fixed_bytes(self.channels.chans.len()) + self.channels.buffer_bytes()
     }
 
     /// Queues our version line and KEXINIT (the server speaks first, as OpenSSH does).
@@ -297,7 +330,8 @@ impl Conn {
             };
             if hold && result.is_ok() {
                 // The request waits for the edge's answer, in place.
-                self.held = Some((a, b));
+                // Fits: offsets into the input buffer (two packets).
+                self.held = Some((a as u32, b as u32));
                 break;
             }
             let kind = self.input.payload_buf()[a];
@@ -571,7 +605,7 @@ impl Conn {
 
     /// The edge's answer to `SessionHost::open_direct_tcpip`.
     pub fn channel_open_result(&mut self, ch: usize, ok: bool, host: &mut dyn Host) {
-        if self.channels.open_result(ch, ok).is_err() {
+        if self.channels.open_result(ch, ok, host).is_err() {
             self.disconnect(fail(reason::PROTOCOL_ERROR, "too many refused channels"));
         }
         self.flush(host);
@@ -582,7 +616,7 @@ impl Conn {
         if self.closing.is_some() || !self.auth.done {
             return None;
         }
-        let ch = self.channels.open_outgoing(what);
+        let ch = self.channels.open_outgoing(what, host);
         self.flush(host);
         ch
     }
@@ -601,7 +635,8 @@ impl Conn {
     /// `auth_answer`, now or later; until then nothing more is read from this connection.
     pub fn question(&self) -> Option<Question<'_>> {
         let (a, b) = self.held?;
-        self.auth.question(self.input.payload_buf().get(a..b)?)
+        self.auth
+            .question(self.input.payload_buf().get(a as usize..b as usize)?)
     }
 
     /// The edge's answer to `question()`: the request is finished (logged, replied to, its
@@ -610,6 +645,7 @@ impl Conn {
     /// `Success` (or keep a `-t` key step on `Partial`); None when nothing was asked.
     pub fn auth_answer(&mut self, yes: bool, host: &mut dyn Host, now: u64) -> Option<Outcome> {
         let (a, b) = self.held.take()?;
+        let (a, b) = (a as usize, b as usize);
         let result = {
             let payload = &self.input.payload_buf()[a..b];
             let user = if payload[0] == auth::INFO_RESPONSE {
@@ -1087,14 +1123,48 @@ fn key_fingerprint(payload: &[u8]) -> String {
     blob.map(fingerprint).unwrap_or_default()
 }
 
+/// What a connection refused at accept is sent, with no `Conn` to speak for it: our version
+/// line and a DISCONNECT in the clear (RFC 4253 §11.1 allows one at any time, and packets are
+/// unencrypted until the first NEWKEYS), so that the client prints `text`. At most 120 bytes
+/// of `text` are sent.
+pub fn refusal(reason: u32, text: &str) -> heapless::Vec<u8, 256> {
+    let mut payload = [0u8; 136];
+    let plen = {
+        let mut w = super::wire::Writer::new(&mut payload);
+        let text = &text.as_bytes()[..text.len().min(120)];
+        // Fits: 1 + 4 + 4 + 120 + 4 bytes.
+        let _ = (|| {
+            w.u8(msg::DISCONNECT)?;
+            w.u32(reason)?;
+            w.string(text)?;
+            w.string(b"")
+        })();
+        w.len()
+    };
+    // Padding as `Output::packet` does it without a cipher: (5 + payload + padding) % 8 == 0,
+    // at least 4 bytes.
+    let mut pad = 8 - (5 + plen) % 8;
+    if pad < 4 {
+        pad += 8;
+    }
+    let mut v = heapless::Vec::new();
+    let _ = v.extend_from_slice(SERVER_VERSION.as_bytes());
+    let _ = v.extend_from_slice(b"\r\n");
+    let _ = v.extend_from_slice(&((1 + plen + pad) as u32).to_be_bytes());
+    let _ = v.push(pad as u8);
+    let _ = v.extend_from_slice(&payload[..plen]);
+    let _ = v.extend_from_slice(&[0u8; 16][..pad]);
+    v
+}
+
 impl Conn {
-    /// Bytes allocated for one connection with these parameters: the `Conn` itself plus every
-    /// buffer it owns. Allocated once at accept; nothing is added later.
-    pub fn allocated_bytes(p: &Params) -> usize {
+    /// Bytes a connection holds from accept to close: the `Conn` itself, its input and output
+    /// buffers and its channel table. Each open channel adds its window (`Params::window`).
+    pub fn fixed_bytes(max_channels: usize) -> usize {
         core::mem::size_of::<Conn>()
             + super::packet::INPUT_BUFFER
             + config::OUTPUT_BUFFER
-            + p.max_channels * (core::mem::size_of::<super::channel::Channel>() + p.window as usize)
+            + Channels::table_bytes(max_channels)
     }
 }
 
@@ -1105,6 +1175,54 @@ mod size_tests {
     /// The figures README.md states; a change that grows a connection must update both.
     #[test]
     fn connection_memory_stays_within_documented_bound() {
+        let conn = core::mem::size_of::<Conn>();
+        let channel = core::mem::size_of::<super::super::channel::Channel>();
+        let fixed = Conn::fixed_bytes(config::MAX_CHANNELS);
+        eprintln!("Conn {conn} B, Channel {channel} B, at accept {fixed} B");
+        assert_eq!(super::super::packet::INPUT_BUFFER, 70_040);
+        assert_eq!(config::OUTPUT_BUFFER, 70_128);
+        // README's figures (x86_64): 182,808 bytes at accept, and 444,952 for a connection
+        // with one session at the default window (the unit the default budget is counted in).
+        #[cfg(target_pointer_width = "64")]
+        {
+            assert_eq!((conn, channel, fixed), (1424, 2576, 182_808));
+            assert_eq!(fixed + config::DEFAULT_WINDOW as usize, 444_952);
+        }
+        assert!(
+            conn <= 1536 && channel <= 2640 && fixed <= 185_000,
+            "{fixed}"
+        );
+    }
+
+    /// A refusal parses as our version line and a DISCONNECT with the reason and text.
+    #[test]
+    fn a_refusal_is_a_version_line_and_a_disconnect() {
+        let long = "x".repeat(300);
+        for text in ["memory limit reached: connection refused", &long[..]] {
+            let r = refusal(msg::reason::TOO_MANY_CONNECTIONS, text);
+            let nl = r.iter().position(|&c| c == b'\n').unwrap();
+            assert_eq!(&r[..nl + 1], format!("{SERVER_VERSION}\r\n").as_bytes());
+            let mut inp = super::super::packet::Input::new();
+            let rest = &r[nl + 1..];
+            inp.space()[..rest.len()].copy_from_slice(rest);
+            inp.filled(rest.len());
+            let (a, b) = inp.next_packet().unwrap().unwrap();
+            let mut rd = Reader::new(&inp.payload_buf()[a..b]);
+            assert_eq!(rd.u8().unwrap(), msg::DISCONNECT);
+            assert_eq!(rd.u32().unwrap(), msg::reason::TOO_MANY_CONNECTIONS);
+            assert_eq!(
+                rd.string().unwrap(),
+                &text.as_bytes()[..text.len().min(120)]
+            );
+            assert_eq!(rd.string().unwrap(), b"");
+            inp.consume_packet();
+            assert_eq!(inp.next_packet(), Ok(None), "nothing after it");
+        }
+    }
+
+    /// What a connection holds is what it took: at accept, per channel, and back at close.
+    #[test]
+    fn a_connection_takes_its_fixed_bytes_and_gives_everything_back() {
         let p = Params {
             window: config::DEFAULT_WINDOW,
             max_channels: config::MAX_CHANNELS,
@@ -1114,15 +1232,23 @@ mod size_tests {
             auth: auth::Policy::default(),
             timers: Timers::default(),
         };
-        let total = Conn::allocated_bytes(&p);
-        eprintln!(
-            "Conn {} B, Channel {} B, total {} B",
-            core::mem::size_of::<Conn>(),
-            core::mem::size_of::<super::super::channel::Channel>(),
-            total
+        let fixed = Conn::fixed_bytes(p.max_channels);
+        let mut budget = Budget::new(fixed - 1, super::super::budget::zeroed);
+        assert_eq!(
+            Conn::try_new(p, "x", 0, &mut budget).err(),
+            Some(Shortage::Budget)
         );
-        assert!(core::mem::size_of::<Conn>() <= 4 * 1024);
-        assert!(core::mem::size_of::<super::super::channel::Channel>() <= 3 * 1024);
-        assert!(total <= 4352 * 1024, "{total}");
+        assert_eq!(budget.used(), 0);
+        let mut budget = Budget::new(1 << 30, |_| None);
+        assert_eq!(
+            Conn::try_new(p, "x", 0, &mut budget).err(),
+            Some(Shortage::System)
+        );
+        assert_eq!(budget.used(), 0, "a failed allocation holds nothing");
+        let mut budget = Budget::new(fixed, super::super::budget::zeroed);
+        let conn = Conn::try_new(p, "x", 0, &mut budget).unwrap();
+        assert_eq!((budget.used(), conn.held_bytes()), (fixed, fixed));
+        conn.free(&mut budget);
+        assert_eq!(budget.used(), 0);
     }
 }

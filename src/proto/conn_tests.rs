@@ -2,6 +2,7 @@
 //! handshake, authentication, a session, and what each kind of bad input leads to.
 
 use super::auth::{AuthHost, Question};
+use super::budget::{self, Budget};
 use super::channel::{DirectTcpip, ExitInfo, Outgoing, PtySize, SessionHost, SessionStart};
 use super::cipher::ChaChaPoly;
 use super::conn::{Conn, GlobalReply, Host, Params, SERVER_VERSION};
@@ -22,6 +23,8 @@ struct TestHost {
     started: Vec<(usize, Option<Vec<u8>>)>,
     freed: Vec<usize>,
     direct: Vec<(usize, String, u32)>,
+    /// The connection's and its channels' buffers.
+    budget: Budget,
 }
 
 impl Host for TestHost {
@@ -76,6 +79,12 @@ impl TestHost {
 }
 
 impl SessionHost for TestHost {
+    fn window_buffer(&mut self, _: &str, bytes: usize) -> Option<Box<[u8]>> {
+        self.budget.buffer(bytes).ok()
+    }
+    fn window_freed(&mut self, buf: Box<[u8]>) {
+        self.budget.free(buf);
+    }
     fn open_direct_tcpip(&mut self, ch: usize, req: &DirectTcpip) -> bool {
         self.direct.push((ch, req.host.to_string(), req.port));
         req.host != "refused"
@@ -132,8 +141,9 @@ fn setup_full(
         started: vec![],
         freed: vec![],
         direct: vec![],
+        budget: Budget::new(usize::MAX, budget::zeroed),
     };
-    let mut conn = Conn::new(
+    let mut conn = Conn::try_new(
         Params {
             window,
             max_channels: 2,
@@ -145,7 +155,9 @@ fn setup_full(
         },
         "test",
         0,
-    );
+        &mut host.budget,
+    )
+    .unwrap();
     conn.start(&mut host);
     let client = Client {
         out: Output::new(200_000),
@@ -1220,4 +1232,147 @@ fn answers_decide_only_what_was_asked() {
     assert!(!conn.authenticated());
     c.pump(&mut conn, &mut host);
     c.recv_kind(msg::USERAUTH_PK_OK);
+}
+
+/// A logged-in connection whose host has `spare` bytes of budget beyond what it holds.
+fn budgeted_session(window: u32, spare: usize) -> (Box<Conn>, TestHost, Client) {
+    let (mut conn, mut host, mut c) = setup(window);
+    let held = host.budget.used();
+    host.budget = Budget::new(held + spare, budget::zeroed);
+    host.budget.take(held).unwrap();
+    c.handshake(&mut conn, &mut host, true);
+    c.login(&mut conn, &mut host);
+    (conn, host, c)
+}
+
+fn open_kind(
+    c: &mut Client,
+    conn: &mut Conn,
+    host: &mut TestHost,
+    kind: &[u8],
+    id: u32,
+) -> Vec<u8> {
+    c.send(|w| {
+        w.u8(msg::CHANNEL_OPEN)?;
+        w.string(kind)?;
+        w.u32(id)?;
+        w.u32(65536)?;
+        w.u32(32768)?;
+        if kind == b"direct-tcpip" {
+            // The test host refuses this target at once.
+            w.string(b"refused")?;
+            w.u32(80)?;
+            w.string(b"127.0.0.1")?;
+            w.u32(5555)?;
+        }
+        Ok(())
+    });
+    c.pump(conn, host);
+    c.recv().expect("an answer to CHANNEL_OPEN")
+}
+
+#[test]
+fn a_channel_takes_its_window_at_open_and_gives_it_back_at_close() {
+    let (mut conn, mut host, mut c) = budgeted_session(65536, 1 << 20);
+    let fixed = conn.held_bytes();
+    assert_eq!(
+        host.budget.used(),
+        fixed,
+        "nothing per channel before one opens"
+    );
+    let ch = c.open_exec(&mut conn, &mut host, b"cat");
+    assert_eq!(host.budget.used(), fixed + 65536);
+    assert_eq!(conn.held_bytes(), host.budget.used());
+    c.send(|w| {
+        w.u8(msg::CHANNEL_CLOSE)?;
+        w.u32(ch)
+    });
+    c.pump(&mut conn, &mut host);
+    conn.channel_finish(ch as usize, Some(ExitInfo::Status(0)), &mut host);
+    c.pump(&mut conn, &mut host);
+    assert_eq!(host.freed, vec![ch as usize]);
+    assert_eq!(host.budget.used(), fixed, "the window came back");
+    while c.recv().is_some() {}
+    // A connection that ends with a channel open gives back its window too.
+    c.open_exec(&mut conn, &mut host, b"cat");
+    assert_eq!(host.budget.used(), fixed + 65536);
+    conn.free(&mut host.budget);
+    assert_eq!(host.budget.used(), 0);
+}
+
+#[test]
+fn a_channel_over_the_budget_is_refused_and_the_others_go_on() {
+    // Room for one window and not quite a second.
+    let (mut conn, mut host, mut c) = budgeted_session(65536, 2 * 65536 - 1);
+    let ch = c.open_exec(&mut conn, &mut host, b"cat") as usize;
+    let f = open_kind(&mut c, &mut conn, &mut host, b"session", 8);
+    assert_eq!(f[0], msg::CHANNEL_OPEN_FAILURE);
+    assert_eq!(&f[1..9], &[0, 0, 0, 8, 0, 0, 0, 4], "RESOURCE_SHORTAGE");
+    let mut r = Reader::new(&f[9..]);
+    assert_eq!(r.string().unwrap(), b"memory limit reached");
+    // No memory, no connect started.
+    let f = open_kind(&mut c, &mut conn, &mut host, b"direct-tcpip", 9);
+    assert_eq!(&f[1..9], &[0, 0, 0, 9, 0, 0, 0, 4]);
+    assert!(host.direct.is_empty());
+    assert_eq!(conn.channel_open(&Outgoing::Agent, &mut host), None);
+    assert!(c.recv().is_none());
+    // The open channel is untouched.
+    c.send(|w| {
+        w.u8(msg::CHANNEL_DATA)?;
+        w.u32(ch as u32)?;
+        w.string(b"still here")
+    });
+    c.pump(&mut conn, &mut host);
+    assert_eq!(conn.channel_input(ch), b"still here");
+    assert!(conn.channel_send(ch, false, b"yes"));
+    c.pump(&mut conn, &mut host);
+    assert_eq!(&c.recv_kind(msg::CHANNEL_DATA)[9..], b"yes");
+    assert!(conn.closing().is_none());
+}
+
+#[test]
+fn refused_and_failed_opens_give_their_window_back() {
+    let (mut conn, mut host, mut c) = budgeted_session(65536, 1 << 20);
+    let fixed = host.budget.used();
+    // A connect that fails.
+    c.send(|w| {
+        w.u8(msg::CHANNEL_OPEN)?;
+        w.string(b"direct-tcpip")?;
+        w.u32(1)?;
+        w.u32(65536)?;
+        w.u32(32768)?;
+        w.string(b"10.0.0.1")?;
+        w.u32(80)?;
+        w.string(b"127.0.0.1")?;
+        w.u32(5555)
+    });
+    c.pump(&mut conn, &mut host);
+    let (ch, _, _) = host.direct[0].clone();
+    assert_eq!(host.budget.used(), fixed + 65536, "held while connecting");
+    conn.channel_open_result(ch, false, &mut host);
+    assert_eq!(host.budget.used(), fixed);
+    c.pump(&mut conn, &mut host);
+    let f = c.recv_kind(msg::CHANNEL_OPEN_FAILURE);
+    assert_eq!(&f[1..9], &[0, 0, 0, 1, 0, 0, 0, 2], "CONNECT_FAILED");
+    // One the edge refuses at once.
+    let f = open_kind(&mut c, &mut conn, &mut host, b"direct-tcpip", 2);
+    assert_eq!(
+        &f[1..9],
+        &[0, 0, 0, 2, 0, 0, 0, 1],
+        "ADMINISTRATIVELY_PROHIBITED"
+    );
+    assert_eq!(host.budget.used(), fixed);
+    // An outgoing channel the client refuses.
+    let ch = conn.channel_open(&Outgoing::Agent, &mut host).unwrap();
+    assert_eq!(host.budget.used(), fixed + 65536);
+    c.pump(&mut conn, &mut host);
+    c.send(|w| {
+        w.u8(msg::CHANNEL_OPEN_FAILURE)?;
+        w.u32(ch as u32)?;
+        w.u32(1)?;
+        w.string(b"no")?;
+        w.string(b"")
+    });
+    c.pump(&mut conn, &mut host);
+    assert_eq!(host.budget.used(), fixed);
 }

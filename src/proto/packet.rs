@@ -1,5 +1,6 @@
 //! The binary packet protocol (RFC 4253 §6): framing, padding, sequence numbers, encryption,
-//! over two buffers allocated once per connection.
+//! over two buffers allocated once per connection (by the caller: `Conn::try_new` takes them
+//! from the memory budget).
 //!
 //! Input: the edge reads socket bytes into `Input::space()`, then `Input::next_packet()`
 //! yields complete, authenticated, decrypted payloads in place. Output: `Output::packet()`
@@ -42,9 +43,17 @@ pub struct Input {
 }
 
 impl Input {
+    /// An input with its own buffer, allocated infallibly: for clients and tests, not for
+    /// connections a peer opens.
     pub fn new() -> Self {
+        Self::with_buffer(vec![0u8; INPUT_BUFFER].into_boxed_slice())
+    }
+
+    /// An input over `buf` (`INPUT_BUFFER` bytes, or more).
+    pub fn with_buffer(buf: Box<[u8]>) -> Self {
+        debug_assert!(buf.len() >= INPUT_BUFFER);
         Input {
-            buf: vec![0u8; INPUT_BUFFER].into_boxed_slice(),
+            buf,
             start: 0,
             end: 0,
             length: None,
@@ -192,15 +201,22 @@ pub struct Output {
 const OVERHEAD: usize = 4 + 1 + 16 + TAG_LEN;
 
 impl Output {
-    pub fn new(size: usize) -> Self {
+    /// An output over `buf`.
+    pub fn with_buffer(buf: Box<[u8]>) -> Self {
         Output {
-            buf: vec![0u8; size].into_boxed_slice(),
+            buf,
             start: 0,
             end: 0,
             seq: 0,
             cipher: None,
             counters: Counters::default(),
         }
+    }
+
+    /// An output with its own buffer of `size` bytes, allocated infallibly: for clients and
+    /// tests, not for connections a peer opens.
+    pub fn new(size: usize) -> Self {
+        Self::with_buffer(vec![0u8; size].into_boxed_slice())
     }
 
     pub fn set_cipher(&mut self, cipher: ChaChaPoly) {

@@ -352,6 +352,9 @@ pub struct Options {
     /// A command that runs quoll (given as its last arguments), e.g. to start it in a mount
     /// namespace of its own; quoll only.
     pub wrapper: Vec<String>,
+    /// Run quoll under `ulimit -v` of this many KiB (its address-space limit, as a small
+    /// board with strict overcommit behaves); ignored for other servers.
+    pub address_space_kib: Option<u64>,
 }
 
 pub struct Server {
@@ -414,6 +417,14 @@ impl Server {
         }
     }
 
+    /// Whether the server process is still running (not exited, not killed).
+    pub fn alive(&mut self) -> bool {
+        match self.child.as_mut() {
+            Some(c) => matches!(c.try_wait(), Ok(None)),
+            None => false,
+        }
+    }
+
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(|c| c.id())
     }
@@ -450,7 +461,17 @@ impl Server {
         let log_start = log.metadata().map(|m| m.len() as usize).unwrap_or(0);
         let mut cmd = match self.kind {
             Kind::Quoll => {
-                let mut c = match self.opts.wrapper.split_first() {
+                // Run through `sh -c 'ulimit -v ...'` or the given wrapper; either becomes
+                // quoll (exec), so the pid stays the same.
+                let wrapper = match self.opts.address_space_kib {
+                    Some(kib) => vec![
+                        "sh".to_string(),
+                        "-c".to_string(),
+                        format!("ulimit -v {kib} && exec \"$0\" \"$@\""),
+                    ],
+                    None => self.opts.wrapper.clone(),
+                };
+                let mut c = match wrapper.split_first() {
                     Some((program, args)) => {
                         let mut c = Command::new(program);
                         c.args(args).arg(quoll_bin());
@@ -646,7 +667,20 @@ impl Server {
 
     /// Opens a long-lived `ssh ... cat` session to prove the daemon still serves it later.
     pub fn cat_session(&self) -> CatSession {
-        let mut cmd = self.ssh_command(&[], "cat");
+        self.try_cat_session(&[]).unwrap_or_else(|e| {
+            panic!(
+                "cat session did not start: {}\n--- server log ---\n{}",
+                e,
+                self.log()
+            )
+        })
+    }
+
+    /// Opens an `ssh ... cat` session (with more ssh options `opts`) and checks that it
+    /// echoes; when it does not, the reason and what ssh printed on stderr (after it exited or
+    /// was killed).
+    pub fn try_cat_session(&self, opts: &[&str]) -> Result<CatSession, String> {
+        let mut cmd = self.ssh_command(opts, "cat");
         cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -674,14 +708,18 @@ impl Server {
             stderr,
             n: 0,
         };
-        s.ping().unwrap_or_else(|e| {
-            panic!(
-                "cat session did not start: {}\n--- server log ---\n{}",
-                e,
-                self.log()
-            )
-        });
-        s
+        match s.ping() {
+            Ok(()) => Ok(s),
+            Err(e) => {
+                drop(s.stdin.take());
+                let _ = wait_timeout(&mut s.child, Duration::from_secs(20));
+                let err = s.stderr.take().map(|t| t.join().unwrap_or_default());
+                Err(format!(
+                    "{e}; ssh stderr: {}",
+                    String::from_utf8_lossy(&err.unwrap_or_default())
+                ))
+            }
+        }
     }
 }
 

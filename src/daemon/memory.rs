@@ -1,0 +1,102 @@
+//! The daemon's memory budget: its size (`--max-memory`, or derived from the machine) and the
+//! words its refusals are logged with. The accounting itself is `proto::budget::Budget`.
+
+use crate::config::{
+    Options, DEFAULT_MAX_MEMORY_AS_SHARE, DEFAULT_MAX_MEMORY_CAP, DEFAULT_MAX_MEMORY_RAM_SHARE,
+};
+use crate::proto::budget::{Budget, Shortage};
+
+/// The budget for these options, its buffers allocated by `alloc::zeroed`.
+pub fn budget(opts: &Options) -> Budget {
+    let limit = opts.max_memory.unwrap_or_else(default_limit);
+    Budget::new(
+        usize::try_from(limit).unwrap_or(usize::MAX),
+        super::alloc::zeroed,
+    )
+}
+
+/// A quarter of physical memory, at most 64 MiB, and at most half of an address-space limit.
+pub fn default_limit() -> u64 {
+    derive(physical_memory(), address_space_limit())
+}
+
+fn derive(ram: Option<u64>, address_space: Option<u64>) -> u64 {
+    let from_ram = ram.map_or(DEFAULT_MAX_MEMORY_CAP, |r| r / DEFAULT_MAX_MEMORY_RAM_SHARE);
+    let mut limit = from_ram.min(DEFAULT_MAX_MEMORY_CAP);
+    if let Some(a) = address_space {
+        limit = limit.min(a / DEFAULT_MAX_MEMORY_AS_SHARE);
+    }
+    limit
+}
+
+/// Total RAM (sysinfo(2)).
+fn physical_memory() -> Option<u64> {
+    // SAFETY: sysinfo fills the plain struct it is given.
+    let mut si: libc::sysinfo = unsafe { core::mem::zeroed() };
+    // SAFETY: a valid pointer to a sysinfo struct.
+    if unsafe { libc::sysinfo(&mut si) } != 0 {
+        return None;
+    }
+    (si.totalram as u64).checked_mul(u64::from(si.mem_unit).max(1))
+}
+
+/// `RLIMIT_AS` (`ulimit -v`), when one is set.
+fn address_space_limit() -> Option<u64> {
+    // SAFETY: getrlimit fills the plain struct it is given.
+    let mut rl: libc::rlimit = unsafe { core::mem::zeroed() };
+    // SAFETY: a valid pointer to an rlimit struct.
+    if unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut rl) } != 0
+        || rl.rlim_cur == libc::RLIM_INFINITY
+    {
+        return None;
+    }
+    Some(rl.rlim_cur as u64)
+}
+
+/// Why `asked` bytes were refused, for the log.
+pub fn refusal(why: Shortage, budget: &Budget, asked: usize) -> String {
+    match why {
+        Shortage::Budget => format!(
+            "memory budget of {} bytes reached ({} in use, {asked} more asked)",
+            budget.limit(),
+            budget.used()
+        ),
+        Shortage::System => format!("out of memory ({asked} bytes refused)"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_follows_the_machine() {
+        const M: u64 = 1 << 20;
+        // A 64 MB router: a quarter.
+        assert_eq!(derive(Some(64 * M), None), 16 * M);
+        assert_eq!(derive(Some(128 * M), None), 32 * M);
+        // A larger machine: the cap.
+        assert_eq!(derive(Some(24 << 30), None), 64 * M);
+        // `ulimit -v` of 48 MiB: half of it.
+        assert_eq!(derive(Some(24 << 30), Some(48 * M)), 24 * M);
+        assert_eq!(derive(Some(32 * M), Some(48 * M)), 8 * M);
+        // No answer from sysinfo: the cap.
+        assert_eq!(derive(None, None), 64 * M);
+        let here = default_limit();
+        assert!(here > 0 && here <= 64 * M, "{here}");
+    }
+
+    #[test]
+    fn refusals_say_which_limit() {
+        let mut b = Budget::new(1000, crate::proto::budget::zeroed);
+        b.take(900).unwrap();
+        assert_eq!(
+            refusal(Shortage::Budget, &b, 200),
+            "memory budget of 1000 bytes reached (900 in use, 200 more asked)"
+        );
+        assert_eq!(
+            refusal(Shortage::System, &b, 200),
+            "out of memory (200 bytes refused)"
+        );
+    }
+}
