@@ -115,7 +115,7 @@ mod tests {
         // asks for cannot be had. (An infallible reservation aborted the process here.)
         let p = std::env::temp_dir().join(format!("quoll-readfile-{}-huge", std::process::id()));
         File::create(&p).unwrap().set_len(8 << 40).unwrap();
-        let e = read_path(&p, 1 << 50).err().expect("no 8 TiB buffer");
+        let e = read_path(&p, usize::MAX).err().expect("no 8 TiB buffer");
         assert_eq!(e.raw_os_error(), Some(libc::ENOMEM));
         std::fs::remove_file(&p).unwrap();
     }
