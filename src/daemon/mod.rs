@@ -2,14 +2,18 @@
 //! (the file-system calls), in `src/sftp/sys.rs` (statvfs) and in `src/main.rs`'s C `main`
 //! (reading `argv`, `start::arguments`); the rest of quoll has none.
 
+pub mod admission;
 pub mod alloc;
+pub mod descriptors;
 pub mod event_loop;
 pub mod fds;
 pub mod forward;
 pub mod ids;
 pub mod net;
 pub mod passwd;
+pub mod penalty;
 pub mod pty;
+pub mod ratelimit;
 pub mod resolve;
 pub mod signals;
 pub mod spawn;
