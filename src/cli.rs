@@ -193,14 +193,22 @@ pub fn parse_listen(v: &str) -> Result<Vec<SocketAddr>, CliError> {
 
 /// `--max-startups start:rate:full` (OpenSSH's MaxStartups), or one number: `full` alone,
 /// no random drop.
+#[inline(never)]
 fn parse_startups(v: &str) -> Result<(usize, u32, usize), CliError> {
-    let bad = || CliError(format!("--max-startups: '{v}' is not start:rate:full"));
-    let num = |s: &str| s.parse::<usize>().map_err(|_| bad());
-    let mut it = v.split(':');
-    let (start, rate, full) = match (it.next(), it.next(), it.next(), it.next()) {
-        (Some(f), None, None, None) => (num(f)?, 100, num(f)?),
-        (Some(s), Some(r), Some(f), None) => (num(s)?, num(r)?, num(f)?),
-        _ => return Err(bad()),
+    let mut n = [0usize; 4];
+    let mut count = 0;
+    for part in v.split(':') {
+        let slot = n.get_mut(count);
+        match (slot, part.parse()) {
+            (Some(slot), Ok(x)) => *slot = x,
+            _ => return err(format!("--max-startups: '{v}' is not start:rate:full")),
+        }
+        count += 1;
+    }
+    let [start, rate, full] = match count {
+        1 => [n[0], 100, n[0]],
+        3 => [n[0], n[1], n[2]],
+        _ => return err(format!("--max-startups: '{v}' is not start:rate:full")),
     };
     if full == 0 || full > MAX_CONNECTIONS_CAP || start > full || rate > 100 {
         return err(format!(
@@ -210,31 +218,46 @@ fn parse_startups(v: &str) -> Result<(usize, u32, usize), CliError> {
     Ok((start, rate as u32, full))
 }
 
-/// `--penalties off`, or `kind:seconds` items (comma- or space-separated) that change the
-/// defaults: authfail, noauth, protocol, grace (or OpenSSH's grace-exceeded), min, max.
+/// `--penalties` kinds, in the order of `PenaltySecs`' fields (`grace-exceeded` is
+/// OpenSSH's name for `grace`).
+const PENALTY_KINDS: [&str; 7] = [
+    "authfail",
+    "noauth",
+    "protocol",
+    "grace",
+    "min",
+    "max",
+    "grace-exceeded",
+];
+
+/// `--penalties off`, or comma-separated `kind:seconds` items that change the defaults.
+#[inline(never)]
 fn parse_penalties(v: &str) -> Result<Option<PenaltySecs>, CliError> {
-    if matches!(v, "off" | "no") {
+    if v == "off" {
         return Ok(None);
     }
-    let mut p = PenaltySecs::default();
-    for item in v.split([',', ' ']).filter(|i| !i.is_empty()) {
-        let bad = || CliError(format!("--penalties: '{item}' is not kind:seconds"));
-        let (kind, secs) = item.split_once(':').ok_or_else(bad)?;
-        let secs: u32 = secs.parse().map_err(|_| bad())?;
-        *match kind {
-            "authfail" => &mut p.authfail,
-            "noauth" => &mut p.noauth,
-            "protocol" => &mut p.protocol,
-            "grace" | "grace-exceeded" => &mut p.grace,
-            "min" => &mut p.min,
-            "max" => &mut p.max,
-            _ => return Err(bad()),
-        } = secs;
+    let d = PenaltySecs::default();
+    let mut secs = [d.authfail, d.noauth, d.protocol, d.grace, d.min, d.max];
+    for item in v.split(',') {
+        let (kind, n) = item.split_once(':').unwrap_or((item, ""));
+        let k = PENALTY_KINDS.iter().position(|k| *k == kind);
+        match (k, n.parse::<u32>()) {
+            (Some(k), Ok(n)) => secs[if k == 6 { 3 } else { k }] = n,
+            _ => return err(format!("--penalties: '{item}' is not kind:seconds")),
+        }
     }
-    if p.min > p.max {
+    let [authfail, noauth, protocol, grace, min, max] = secs;
+    if min > max {
         return err("--penalties: min must not exceed max");
     }
-    Ok(Some(p))
+    Ok(Some(PenaltySecs {
+        authfail,
+        noauth,
+        protocol,
+        grace,
+        min,
+        max,
+    }))
 }
 
 pub fn parse(args: &[String]) -> Result<Cli, CliError> {
@@ -555,7 +578,7 @@ mod tests {
             "--kex-timeout",
             "3",
             "--penalties",
-            "authfail:7, noauth:0,grace-exceeded:30 min:20",
+            "authfail:7,noauth:0,grace-exceeded:30,min:20",
         ])
         .unwrap();
         assert_eq!(

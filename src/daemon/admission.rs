@@ -24,7 +24,7 @@ use super::ratelimit::RateLimit;
 use crate::config::{self, Options};
 use crate::inet::{Ip, Sock};
 use crate::proto::conn::Disconnect;
-use log::{info, warn};
+use log::warn;
 use std::net::{IpAddr, SocketAddr};
 
 /// A connection that has not logged in yet, as the loop sees it.
@@ -120,8 +120,9 @@ pub fn net_key(ip: IpAddr) -> u128 {
     }
 }
 
+/// Listeners are IPv6-only or IPv4, so an address never comes in two forms.
 fn same_addr(a: IpAddr, b: IpAddr) -> bool {
-    a.to_canonical() == b.to_canonical()
+    a == b
 }
 
 pub struct Admission {
@@ -136,9 +137,20 @@ pub struct Admission {
     /// The listeners rest until then (after running out of descriptors).
     paused_until: u64,
     log: RateLimit<NOTES>,
-    /// (network, since, slot) of the pending connections, for grouping (capacity fixed).
-    groups: Vec<(u128, u64, usize)>,
+    /// Per-network tallies of the pending connections (`biggest_holder`).
+    tally: Vec<Tally>,
 }
+
+/// One network's pending connections: how many, and the newest (since, slot).
+#[derive(Clone, Copy)]
+struct Tally {
+    net: u128,
+    count: usize,
+    newest: (u64, usize),
+}
+
+/// An empty tally entry: no `net_key` has all bits set.
+const NO_NET: u128 = u128::MAX;
 
 impl Admission {
     pub fn new(o: &Options) -> Admission {
@@ -155,7 +167,15 @@ impl Admission {
                 .map(|s| Penalties::new(s, config::PENALTY_SOURCES)),
             paused_until: 0,
             log: RateLimit::new(config::LOG_INTERVAL_MS),
-            groups: Vec::with_capacity(o.max_connections),
+            // Open addressing at most half full: pending connections never outnumber slots.
+            tally: vec![
+                Tally {
+                    net: NO_NET,
+                    count: 0,
+                    newest: (0, 0),
+                };
+                (2 * o.max_connections + 2).next_power_of_two()
+            ],
         }
     }
 
@@ -225,27 +245,33 @@ impl Admission {
     /// newest one of such a network; among several such networks, the one whose newest
     /// connection is oldest (a connection that just arrived is the last to go).
     fn biggest_holder(&mut self, pending: &[Pending]) -> (usize, usize) {
-        self.groups.clear();
-        self.groups
-            .extend(pending.iter().map(|p| (net_key(p.ip), p.since, p.slot)));
-        self.groups.sort_unstable();
-        let mut best: Option<(usize, u64, usize)> = None;
-        for g in self.groups.chunk_by(|a, b| a.0 == b.0) {
-            // Sorted by (network, since, slot): the last is the newest.
-            let Some(&(_, since, slot)) = g.last() else {
-                continue;
-            };
-            let better = match best {
-                None => true,
-                Some((n, s, sl)) => {
-                    (g.len(), core::cmp::Reverse((since, slot))) > (n, core::cmp::Reverse((s, sl)))
-                }
-            };
-            if better {
-                best = Some((g.len(), since, slot));
+        let t = &mut self.tally;
+        t.iter_mut().for_each(|e| e.net = NO_NET);
+        let mask = t.len() - 1;
+        for p in pending.iter().take(mask / 2) {
+            let net = net_key(p.ip);
+            let h = (net as u64 ^ (net >> 64) as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            let mut i = (h >> 32) as usize & mask;
+            while t[i].net != NO_NET && t[i].net != net {
+                i = (i + 1) & mask;
             }
+            let e = &mut t[i];
+            if e.net == NO_NET {
+                *e = Tally {
+                    net,
+                    count: 0,
+                    newest: (p.since, p.slot),
+                };
+            }
+            e.count += 1;
+            e.newest = e.newest.max((p.since, p.slot));
         }
-        best.map_or((0, 0), |(n, _, slot)| (n, slot))
+        // Most connections first; then the oldest newest connection.
+        let best = t
+            .iter()
+            .filter(|e| e.net != NO_NET)
+            .max_by_key(|e| (e.count, core::cmp::Reverse(e.newest)));
+        best.map_or((0, 0), |e| (e.count, e.newest.1))
     }
 
     /// Whether a parked connection from `ip` may be served now.
@@ -281,13 +307,15 @@ impl Admission {
     ) -> Option<(Offence, u64)> {
         let o = penalty::classify(d, failures);
         let secs = self.penalties.as_mut()?.record(ip, o, now)?;
-        self.log(Note::PenaltyStarts, now, || {
-            format!(
+        self.log(
+            Note::PenaltyStarts,
+            now,
+            format_args!(
                 "Penalty for {}: new connections refused for {secs} s ({})",
                 Ip(ip),
                 o.describe()
-            )
-        });
+            ),
+        );
         Some((o, secs))
     }
 
@@ -312,22 +340,23 @@ impl Admission {
         Some((Note::ALL[k], n))
     }
 
-    /// Logs `line()` unless a line of this kind went out less than `LOG_INTERVAL_MS` ago;
+    /// Logs `line` unless a line of this kind went out less than `LOG_INTERVAL_MS` ago;
     /// then it is only counted, for the next line of its kind or `log_held`.
-    pub fn log(&mut self, kind: Note, now: u64, line: impl FnOnce() -> String) {
+    #[inline(never)]
+    pub fn log(&mut self, kind: Note, now: u64, line: core::fmt::Arguments) {
         let Some(n) = self.note(kind, now) else {
             return;
         };
-        let line = line();
         let more = if n > 0 {
             format!(" ({n} more {} since the last such line)", kind.what())
         } else {
             String::new()
         };
-        match kind {
-            Note::Parked | Note::Displaced => info!("{line}{more}"),
-            _ => warn!("{line}{more}"),
-        }
+        let level = match kind {
+            Note::Parked | Note::Displaced => log::Level::Info,
+            _ => log::Level::Warn,
+        };
+        log::log!(level, "{line}{more}");
     }
 
     /// Logs the counts of lines held back whose interval has passed (the loop calls this
@@ -339,55 +368,52 @@ impl Admission {
     }
 
     /// Logs a verdict on a connection from `peer` (rate-limited per kind).
+    #[inline(never)]
     pub fn log_verdict(&mut self, v: Verdict, peer: SocketAddr, now: u64, max_conns: usize) {
         let who = Sock(peer);
-        let (kind, line) = match v {
+        let (kind, cap) = match v {
             Verdict::Serve | Verdict::Displace(_) => return,
-            Verdict::Park(Cap::Address(n)) => (
-                Note::Parked,
-                format!("Connection from {who} waits: {n} unauthenticated connections from this address"),
-            ),
-            Verdict::Park(Cap::Network(n)) => (
-                Note::Parked,
-                format!("Connection from {who} waits: {n} unauthenticated connections from its network"),
-            ),
-            Verdict::Park(Cap::Total(n)) => (
-                Note::Parked,
-                format!("Maximum of {n} unauthenticated connections reached: new connections wait"),
-            ),
-            Verdict::Park(Cap::Slots) => (
-                Note::Parked,
-                format!("Maximum of {max_conns} connections reached: new connections wait"),
-            ),
-            Verdict::Refuse(Refusal::Over(Cap::Address(n))) => (
-                Note::Refused,
-                format!("Connection from {who} refused: {n} unauthenticated connections from this address"),
-            ),
-            Verdict::Refuse(Refusal::Over(Cap::Network(n))) => (
-                Note::Refused,
-                format!("Connection from {who} refused: {n} unauthenticated connections from its network"),
-            ),
-            Verdict::Refuse(Refusal::Over(Cap::Total(n))) => (
-                Note::Refused,
-                format!("Connection from {who} refused: {n} unauthenticated connections and no room to wait"),
-            ),
-            Verdict::Refuse(Refusal::Over(Cap::Slots)) => (
-                Note::Refused,
-                format!("Connection from {who} refused: {max_conns} connections and no room to wait"),
-            ),
-            Verdict::Refuse(Refusal::Penalised(ms)) => (
-                Note::Penalised,
-                format!(
-                    "Connection from {who} refused: source penalised for another {} s",
-                    ms.div_ceil(1000)
-                ),
-            ),
-            Verdict::Refuse(Refusal::Dropped(n)) => (
-                Note::Dropped,
-                format!("Connection from {who} dropped: {n} unauthenticated connections (--max-startups)"),
-            ),
+            Verdict::Park(Cap::Total(n)) => {
+                let f = format_args!(
+                    "Maximum of {n} unauthenticated connections reached: new connections wait"
+                );
+                return self.log(Note::Parked, now, f);
+            }
+            Verdict::Park(Cap::Slots) => {
+                let f = format_args!(
+                    "Maximum of {max_conns} connections reached: new connections wait"
+                );
+                return self.log(Note::Parked, now, f);
+            }
+            Verdict::Refuse(Refusal::Penalised(ms)) => {
+                let secs = ms.div_ceil(1000);
+                let f = format_args!(
+                    "Connection from {who} refused: source penalised for another {secs} s"
+                );
+                return self.log(Note::Penalised, now, f);
+            }
+            Verdict::Refuse(Refusal::Dropped(n)) => {
+                let f = format_args!(
+                    "Connection from {who} dropped: {n} unauthenticated connections (--max-startups)"
+                );
+                return self.log(Note::Dropped, now, f);
+            }
+            Verdict::Park(c) => (Note::Parked, c),
+            Verdict::Refuse(Refusal::Over(c)) => (Note::Refused, c),
         };
-        self.log(kind, now, || line);
+        let verb = if kind == Note::Parked {
+            "waits"
+        } else {
+            "refused"
+        };
+        let (n, what) = match cap {
+            Cap::Address(n) => (n, "unauthenticated connections from this address"),
+            Cap::Network(n) => (n, "unauthenticated connections from its network"),
+            Cap::Total(n) => (n, "unauthenticated connections and no room to wait"),
+            Cap::Slots => (max_conns, "connections and no room to wait"),
+        };
+        let f = format_args!("Connection from {who} {verb}: {n} {what}");
+        self.log(kind, now, f);
     }
 
     /// When the loop must wake for this module: the end of a pause, a count to log.

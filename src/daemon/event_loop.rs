@@ -989,21 +989,19 @@ impl Server {
                     // retrying at once would spin. Rest a while.
                     let now = self.now();
                     self.admission.pause(now);
-                    self.admission.log(Note::AcceptFailed, now, || {
-                        format!("accept: {e}; not accepting for a second")
-                    });
+                    let f = format_args!("accept: {e}; not accepting for a second");
+                    self.admission.log(Note::AcceptFailed, now, f);
                     return;
                 }
             };
             let now = self.now();
             if descriptors::accept_reserve_hit(sock.as_raw_fd()) {
                 self.admission.pause(now);
-                self.admission.log(Note::Descriptors, now, || {
-                    format!(
-                        "Connection from {} closed: too few descriptors left; not accepting for a second",
-                        Sock(peer)
-                    )
-                });
+                let f = format_args!(
+                    "Connection from {} closed: too few descriptors left; not accepting for a second",
+                    Sock(peer)
+                );
+                self.admission.log(Note::Descriptors, now, f);
                 return;
             }
             let verdict = self.admit(peer.ip(), now);
@@ -1072,13 +1070,12 @@ impl Server {
         });
         // Best effort: the socket closes anyway.
         let _ = slot.sock.write(slot.conn.output());
-        self.admission.log(Note::Displaced, now, || {
-            format!(
-                "Exit before auth from <{}>: displaced by {} (its network held fewer unauthenticated connections)",
-                Sock(slot.peer),
-                Sock(by)
-            )
-        });
+        let f = format_args!(
+            "Exit before auth from <{}>: displaced by {} (its network held fewer unauthenticated connections)",
+            Sock(slot.peer),
+            Sock(by)
+        );
+        self.admission.log(Note::Displaced, now, f);
     }
 
     /// Starts serving an accepted socket; false when there is no slot (or no host key).
@@ -1426,11 +1423,11 @@ impl Server {
         let Some(Err(why)) = r else { return };
         let now = self.now();
         self.admission.pause(now);
-        let peer = self.slots[s].as_ref().map(|sl| sl.peer);
-        self.admission.log(Note::Descriptors, now, || match peer {
-            Some(p) => format!("Forwarded connection for {} dropped: {why}", Sock(p)),
-            None => format!("Forwarded connection dropped: {why}"),
-        });
+        let peer = self.slots[s]
+            .as_ref()
+            .map_or(String::new(), |sl| format!(" for {}", Sock(sl.peer)));
+        let f = format_args!("Forwarded connection{peer} dropped: {why}");
+        self.admission.log(Note::Descriptors, now, f);
     }
 
     fn reap(&mut self) {
