@@ -317,6 +317,9 @@ pub struct Options {
     pub hostkey: Option<PathBuf>,
     /// More quoll arguments (e.g. `--builtin-scp`); ignored for other servers.
     pub extra_args: Vec<String>,
+    /// Start quoll with this descriptor limit (soft and hard RLIMIT_NOFILE, as
+    /// `sh -c 'ulimit -n N; exec quoll ...'` would).
+    pub nofile: Option<u64>,
 }
 
 pub struct Server {
@@ -428,6 +431,22 @@ impl Server {
                     c.arg("-T").arg(n.to_string());
                 }
                 c.args(&self.opts.extra_args);
+                if let Some(n) = self.opts.nofile {
+                    use std::os::unix::process::CommandExt;
+                    // SAFETY: only setrlimit (async-signal-safe) between fork and exec.
+                    unsafe {
+                        c.pre_exec(move || {
+                            let r = libc::rlimit {
+                                rlim_cur: n as libc::rlim_t,
+                                rlim_max: n as libc::rlim_t,
+                            };
+                            if libc::setrlimit(libc::RLIMIT_NOFILE, &r) != 0 {
+                                return Err(std::io::Error::last_os_error());
+                            }
+                            Ok(())
+                        });
+                    }
+                }
                 c
             }
             Kind::Sshd => {
@@ -596,6 +615,19 @@ impl Server {
             out.code,
             Some(0),
             "ssh {:?} failed:\n{}",
+            remote,
+            self.context(&out)
+        );
+        out.stdout
+    }
+
+    /// Like `ssh_ok`, with the client's socket bound to `local` (a 127.x.y.z address).
+    pub fn ssh_ok_from(&self, local: &str, remote: &str) -> String {
+        let out = self.ssh_opts(&["-b", local], remote);
+        assert_eq!(
+            out.code,
+            Some(0),
+            "ssh -b {local} {:?} failed:\n{}",
             remote,
             self.context(&out)
         );
