@@ -220,9 +220,11 @@ impl Admission {
         if !free_slot {
             return self.park_or_refuse(Cap::Slots, ip, parked);
         }
-        // begin <= u < full here, so full > begin.
-        let span = (self.full - self.begin) as u64;
-        let p = self.rate as u64 + (100 - self.rate as u64) * (u - self.begin) as u64 / span;
+        // begin <= u < full here (a free slot, so u >= begin), so full > begin; saturating
+        // all the same.
+        let span = self.full.saturating_sub(self.begin).max(1) as u64;
+        let over = u.saturating_sub(self.begin) as u64;
+        let p = u64::from(self.rate) + (100 - u64::from(self.rate)) * over / span;
         if u64::from(roll % 100) < p {
             Verdict::Refuse(Refusal::Dropped(u))
         } else {
@@ -556,6 +558,33 @@ mod tests {
         assert_eq!(
             a.decide(ip("10.9.0.1"), &p, &[], true, 60, 0),
             Verdict::Displace(10)
+        );
+    }
+
+    #[test]
+    fn the_tally_holds_every_slot() {
+        // As many pending as slots, all from different networks but one, IPv4 and IPv6.
+        let mut a = adm(|o| {
+            o.max_connections = 64;
+            o.max_unauth = 64;
+        });
+        let mut p: Vec<Pending> = (0..62)
+            .map(|i| Pending {
+                slot: i,
+                ip: if i % 2 == 0 {
+                    IpAddr::from([10, i as u8, 0, 1])
+                } else {
+                    IpAddr::from([0x2001, 0xdb8, i as u16, 0, 0, 0, 0, 1])
+                },
+                since: i as u64,
+            })
+            .collect();
+        p.extend(from("2001:db8:77::1", 1, 62));
+        p.extend(from("2001:db8:77::2", 1, 63));
+        assert_eq!(a.biggest_holder(&p), (2, 63));
+        assert_eq!(
+            a.decide(ip("192.0.2.1"), &p, &[], false, 100, 0),
+            Verdict::Displace(63)
         );
     }
 
