@@ -1,8 +1,8 @@
 //! The command line, with Dropbear's flags and meanings.
 
 use crate::config::{
-    Options, DEFAULT_PORT, MAX_CHANNELS, MAX_CHANNEL_PACKET, MAX_CONNECTIONS_CAP, MAX_LISTENERS,
-    MAX_WINDOW, MIN_MAX_MEMORY,
+    Options, PenaltySecs, DEFAULT_PORT, MAX_CHANNELS, MAX_CHANNEL_PACKET, MAX_CONNECTIONS_CAP,
+    MAX_LISTENERS, MAX_WINDOW, MIN_MAX_MEMORY,
 };
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
@@ -48,6 +48,17 @@ Options:
 --max-unauth n  Maximum connections not yet logged in (default 32)
 --max-unauth-per-addr n
                 ... from one source address (default 10)
+--max-unauth-per-net n
+                ... from one IPv4 /24 or IPv6 /64 (default 16)
+--max-startups start:rate:full
+                From start unauthenticated connections on, drop new ones from
+                the busiest network at random, rate% rising to 100% at full
+                (default 10:30:32; full is --max-unauth)
+--kex-timeout s Seconds to finish the key exchange (default 10)
+--penalties off|kind:secs,...
+                Refuse sources whose connections fail: authfail:5, noauth:1,
+                protocol:10, grace:10 seconds each, refused once more than
+                min:15 are pending, for at most max:600 (the defaults)
 --max-sessions n
                 Session channels per connection (default 16, at most 16)
 --login-grace s Seconds a connection may take to log in (default 120)
@@ -98,6 +109,8 @@ const NUMERIC: &[(&str, u64, u64)] = &[
     ("--login-grace", 1, u64::MAX),
     ("--max-unauth", 1, MAX_CONNECTIONS_CAP as u64),
     ("--max-unauth-per-addr", 1, MAX_CONNECTIONS_CAP as u64),
+    ("--max-unauth-per-net", 1, MAX_CONNECTIONS_CAP as u64),
+    ("--kex-timeout", 1, u64::MAX),
     ("--max-sessions", 1, MAX_CHANNELS as u64),
 ];
 
@@ -110,6 +123,10 @@ const LONG_WITH_VALUE: &[&str] = &[
     "login-grace",
     "max-unauth",
     "max-unauth-per-addr",
+    "max-unauth-per-net",
+    "max-startups",
+    "kex-timeout",
+    "penalties",
     "max-sessions",
     "syslog-ident",
     "sftp-server",
@@ -199,6 +216,75 @@ pub fn parse_listen(v: &str) -> Result<Vec<SocketAddr>, CliError> {
     }
 }
 
+/// `--max-startups start:rate:full` (OpenSSH's MaxStartups), or one number: `full` alone,
+/// no random drop.
+#[inline(never)]
+fn parse_startups(v: &str) -> Result<(usize, u32, usize), CliError> {
+    let mut n = [0usize; 4];
+    let mut count = 0;
+    for part in v.split(':') {
+        let slot = n.get_mut(count);
+        match (slot, part.parse()) {
+            (Some(slot), Ok(x)) => *slot = x,
+            _ => return err(format!("--max-startups: '{v}' is not start:rate:full")),
+        }
+        count += 1;
+    }
+    let [start, rate, full] = match count {
+        1 => [n[0], 100, n[0]],
+        3 => [n[0], n[1], n[2]],
+        _ => return err(format!("--max-startups: '{v}' is not start:rate:full")),
+    };
+    if full == 0 || full > MAX_CONNECTIONS_CAP || start > full || rate > 100 {
+        return err(format!(
+            "--max-startups: need start <= full <= {MAX_CONNECTIONS_CAP}, full >= 1, rate <= 100"
+        ));
+    }
+    Ok((start, rate as u32, full))
+}
+
+/// `--penalties` kinds, in the order of `PenaltySecs`' fields (`grace-exceeded` is
+/// OpenSSH's name for `grace`).
+const PENALTY_KINDS: [&str; 7] = [
+    "authfail",
+    "noauth",
+    "protocol",
+    "grace",
+    "min",
+    "max",
+    "grace-exceeded",
+];
+
+/// `--penalties off`, or comma-separated `kind:seconds` items that change the defaults.
+#[inline(never)]
+fn parse_penalties(v: &str) -> Result<Option<PenaltySecs>, CliError> {
+    if v == "off" {
+        return Ok(None);
+    }
+    let d = PenaltySecs::default();
+    let mut secs = [d.authfail, d.noauth, d.protocol, d.grace, d.min, d.max];
+    for item in v.split(',') {
+        let (kind, n) = item.split_once(':').unwrap_or((item, ""));
+        let k = PENALTY_KINDS.iter().position(|k| *k == kind);
+        match (k, n.parse::<u32>()) {
+            (Some(k), Ok(n)) => secs[if k == 6 { 3 } else { k }] = n,
+            _ => return err(format!("--penalties: '{item}' is not kind:seconds")),
+        }
+    }
+    let [authfail, noauth, protocol, grace, min, max] = secs;
+    if min > max {
+        return err("--penalties: min must not exceed max");
+    }
+    Ok(Some(PenaltySecs {
+        authfail,
+        noauth,
+        protocol,
+        grace,
+        min,
+        max,
+    }))
+}
+
 pub fn parse(args: &[String]) -> Result<Cli, CliError> {
     let mut o = Options::default();
     let mut seen_r = false;
@@ -221,6 +307,12 @@ pub fn parse(args: &[String]) -> Result<Cli, CliError> {
                 "login-grace" => o.login_grace_secs = n,
                 "max-unauth" => o.max_unauth = n as usize,
                 "max-unauth-per-addr" => o.max_unauth_per_addr = n as usize,
+                "max-unauth-per-net" => o.max_unauth_per_net = n as usize,
+                "max-startups" => {
+                    (o.startups_begin, o.startups_rate, o.max_unauth) = parse_startups(&v)?
+                }
+                "kex-timeout" => o.kex_timeout_secs = n,
+                "penalties" => o.penalties = parse_penalties(&v)?,
                 "max-sessions" => o.max_channels = n as usize,
                 "max-memory" => o.max_memory = Some(size(flag, &v)?),
                 "permit-user-env" => o.permit_user_env = true,
@@ -524,6 +616,68 @@ mod tests {
             );
         }
         assert_eq!(e(&["--max-memory"]), "--max-memory needs a value");
+    }
+
+    #[test]
+    fn admission_flags() {
+        let o = run(&[]).unwrap();
+        assert_eq!(
+            (o.startups_begin, o.startups_rate, o.max_unauth),
+            (10, 30, 32)
+        );
+        assert_eq!((o.max_unauth_per_net, o.kex_timeout_secs), (16, 10));
+        assert_eq!(o.penalties, Some(PenaltySecs::default()));
+        let o = run(&[
+            "--max-startups",
+            "5:50:40",
+            "--max-unauth-per-net=8",
+            "--kex-timeout",
+            "3",
+            "--penalties",
+            "authfail:7,noauth:0,grace-exceeded:30,min:20",
+        ])
+        .unwrap();
+        assert_eq!(
+            (o.startups_begin, o.startups_rate, o.max_unauth),
+            (5, 50, 40)
+        );
+        assert_eq!((o.max_unauth_per_net, o.kex_timeout_secs), (8, 3));
+        let p = o.penalties.unwrap();
+        assert_eq!((p.authfail, p.noauth, p.grace, p.min), (7, 0, 30, 20));
+        assert_eq!((p.protocol, p.max), (10, 600));
+        assert_eq!(run(&["--penalties", "off"]).unwrap().penalties, None);
+        // One number: a hard limit, no random drop; --max-unauth after it sets full.
+        let o = run(&["--max-startups", "20"]).unwrap();
+        assert_eq!(
+            (o.startups_begin, o.startups_rate, o.max_unauth),
+            (20, 100, 20)
+        );
+        let o = run(&["--max-startups", "4:30:8", "--max-unauth", "6"]).unwrap();
+        assert_eq!((o.startups_begin, o.max_unauth), (4, 6));
+        let e = |a: &[&str]| run(a).unwrap_err().0;
+        assert_eq!(
+            e(&["--max-startups", "10:30"]),
+            "--max-startups: '10:30' is not start:rate:full"
+        );
+        assert!(e(&["--max-startups", "20:30:10"]).contains("start <= full"));
+        assert!(e(&["--max-startups", "1:101:10"]).contains("rate <= 100"));
+        assert!(e(&["--max-startups", "0"]).contains("full >= 1"));
+        assert_eq!(
+            e(&["--penalties", "crash:90"]),
+            "--penalties: 'crash:90' is not kind:seconds"
+        );
+        assert_eq!(
+            e(&["--penalties", "min:5,max:4"]),
+            "--penalties: min must not exceed max"
+        );
+        assert_eq!(
+            e(&["--kex-timeout", "0"]),
+            "--kex-timeout: must be at least 1"
+        );
+        assert_eq!(
+            e(&["--max-unauth-per-net", "0"]),
+            "--max-unauth-per-net: must be between 1 and 1024"
+        );
     }
 
     #[test]

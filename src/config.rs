@@ -93,8 +93,22 @@ pub const KEEPALIVE_MAX_MISSED: u32 = 3;
 pub const DEFAULT_MAX_UNAUTH: usize = 32;
 /// ... and from one source address.
 pub const DEFAULT_MAX_UNAUTH_PER_ADDR: usize = 10;
-/// Connections accepted but parked (not yet served) because their address is at
-/// `--max-unauth-per-addr`, over all addresses; each address may park as many as its cap.
+/// ... and from one network: an IPv4 /24 or an IPv6 /64 (`--max-unauth-per-net`). Above the
+/// per-address cap, so a burst from one address parks on that cap first; at half the default
+/// total, so one network never holds more than half of the login slots.
+pub const DEFAULT_MAX_UNAUTH_PER_NET: usize = 16;
+/// Random early drop (`--max-startups start:rate:full`, OpenSSH's MaxStartups): from `start`
+/// unauthenticated connections on, a new one from the network holding the most is dropped
+/// with a probability rising from `rate`% to 100% at `full` (= `--max-unauth`). OpenSSH's
+/// default is 10:30:100.
+pub const DEFAULT_STARTUPS_BEGIN: usize = 10;
+pub const DEFAULT_STARTUPS_RATE: u32 = 30;
+/// Seconds a connection may take to finish its first key exchange (`--kex-timeout`): a
+/// client does it in well under a second, an idle connection holds a login slot.
+pub const DEFAULT_KEX_TIMEOUT_SECS: u64 = 10;
+/// Connections accepted but parked (not yet served) because their address or network is at
+/// its cap or every login slot is taken, over all addresses; each address and network may
+/// park as many as its cap.
 pub const MAX_PARKED: usize = 64;
 /// Password checks (helper processes hashing a password) running at once; more wait their
 /// turn, first come first served. A hash costs up to a second of CPU (yescrypt, sha512crypt
@@ -110,6 +124,40 @@ pub const AUTH_CHECK_TIMEOUT_MS: u64 = 30_000;
 pub const RESOLVE_TIMEOUT_MS: u64 = 15_000;
 /// Niceness of password-check helpers: the loop that serves every session runs first.
 pub const PASSWORD_CHECK_NICE: i32 = 10;
+/// Per-source penalties (`--penalties`, OpenSSH 9.8's PerSourcePenalties): seconds a source
+/// (an IPv4 address, an IPv6 /64) earns by a connection that ends before login ...
+/// ... after failed authentication attempts (OpenSSH's `authfail`),
+pub const PENALTY_AUTHFAIL_SECS: u32 = 5;
+/// ... without attempting authentication (`noauth`),
+pub const PENALTY_NOAUTH_SECS: u32 = 1;
+/// ... on a protocol error (bad packet, MAC, message order; quoll's own),
+pub const PENALTY_PROTOCOL_SECS: u32 = 10;
+/// ... at the login grace time or the key exchange deadline (`grace-exceeded`).
+pub const PENALTY_GRACE_SECS: u32 = 10;
+/// Penalties add up; a source is refused only once more than `min` seconds are pending
+/// (so one mistake locks nobody out), and for at most `max`.
+pub const PENALTY_MIN_SECS: u32 = 15;
+pub const PENALTY_MAX_SECS: u32 = 600;
+/// Sources tracked at once (32 bytes each, allocated at start); a full table forgets the
+/// source whose penalty ends soonest.
+pub const PENALTY_SOURCES: usize = 256;
+/// Listeners are not polled for this long after accept(2) failed for lack of descriptors or
+/// memory (EMFILE, ENFILE, ENOBUFS, ENOMEM) or a new socket fell into the reserve below:
+/// retrying at once would spin.
+pub const ACCEPT_PAUSE_MS: u64 = 1000;
+/// One log line per kind of event (accept failures, refused connections) per this interval;
+/// the rest are counted and reported in one line.
+pub const LOG_INTERVAL_MS: u64 = 5000;
+/// Descriptors kept free for logins in progress: the files a login opens (passwd, shadow,
+/// group, shells, authorized_keys) and a pipe to a helper child. Descriptors for a logged-in
+/// user's requests (sessions, tunnels, agent) must leave these free ...
+pub const FD_RESERVE_LOGIN: usize = 8;
+/// ... and new connections must leave these: the login reserve and room for the sessions of
+/// users already logged in. A socket accepted into this reserve is closed at once.
+pub const FD_RESERVE_ACCEPT: usize = 24;
+/// Descriptors one session may need while it starts: pty master and slave, three pipes, and
+/// the pipe that reports a failed exec.
+pub const FD_PER_SESSION: usize = 10;
 /// Default syslog ident (`--syslog-ident dropbear` for fail2ban's stock filter).
 pub const DEFAULT_SYSLOG_IDENT: &str = "quoll";
 /// Default listening port.
@@ -138,6 +186,33 @@ const _: () = assert!((MAX_CHANNEL_PACKET as usize) + 64 <= MAX_PAYLOAD);
 const _: () = assert!(OUTPUT_BUFFER >= 2 * MAX_PACKET);
 const _: () = assert!(DEFAULT_WINDOW >= MAX_CHANNEL_PACKET && DEFAULT_WINDOW <= MAX_WINDOW);
 const _: () = assert!(DEFAULT_MAX_CONNECTIONS <= MAX_CONNECTIONS_CAP);
+const _: () = assert!(DEFAULT_STARTUPS_BEGIN <= DEFAULT_MAX_UNAUTH && DEFAULT_STARTUPS_RATE <= 100);
+const _: () = assert!(FD_RESERVE_ACCEPT >= FD_RESERVE_LOGIN + FD_PER_SESSION);
+const _: () = assert!(PENALTY_MIN_SECS <= PENALTY_MAX_SECS && PENALTY_SOURCES > 0);
+
+/// Seconds of penalty per kind of offence, and the thresholds (`--penalties`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PenaltySecs {
+    pub authfail: u32,
+    pub noauth: u32,
+    pub protocol: u32,
+    pub grace: u32,
+    pub min: u32,
+    pub max: u32,
+}
+
+impl Default for PenaltySecs {
+    fn default() -> Self {
+        PenaltySecs {
+            authfail: PENALTY_AUTHFAIL_SECS,
+            noauth: PENALTY_NOAUTH_SECS,
+            protocol: PENALTY_PROTOCOL_SECS,
+            grace: PENALTY_GRACE_SECS,
+            min: PENALTY_MIN_SECS,
+            max: PENALTY_MAX_SECS,
+        }
+    }
+}
 
 /// Runtime options: the defaults above, overridden by the command line (`cli.rs`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -203,6 +278,16 @@ pub struct Options {
     pub max_unauth: usize,
     /// `--max-unauth-per-addr`: ... and from one address.
     pub max_unauth_per_addr: usize,
+    /// `--max-unauth-per-net`: ... and from one IPv4 /24 or IPv6 /64.
+    pub max_unauth_per_net: usize,
+    /// `--max-startups start:rate:full`: random early drop from `start` unauthenticated
+    /// connections at `rate`% (full is `max_unauth`).
+    pub startups_begin: usize,
+    pub startups_rate: u32,
+    /// `--kex-timeout`: seconds to finish the first key exchange.
+    pub kex_timeout_secs: u64,
+    /// `--penalties`: per-source penalties; None: off.
+    pub penalties: Option<PenaltySecs>,
     /// `--syslog-ident`: the name in syslog lines.
     pub syslog_ident: String,
     /// `--max-memory`: the memory budget in bytes; `None` derives it at start (see
@@ -249,6 +334,11 @@ impl Default for Options {
             permit_user_env: false,
             max_unauth: DEFAULT_MAX_UNAUTH,
             max_unauth_per_addr: DEFAULT_MAX_UNAUTH_PER_ADDR,
+            max_unauth_per_net: DEFAULT_MAX_UNAUTH_PER_NET,
+            startups_begin: DEFAULT_STARTUPS_BEGIN,
+            startups_rate: DEFAULT_STARTUPS_RATE,
+            kex_timeout_secs: DEFAULT_KEX_TIMEOUT_SECS,
+            penalties: Some(PenaltySecs::default()),
             syslog_ident: DEFAULT_SYSLOG_IDENT.to_string(),
             max_memory: None,
         }

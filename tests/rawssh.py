@@ -12,6 +12,8 @@ Scenarios (each prints "RESULT ..." last):
   happy              full key exchange, SERVICE_REQUEST ssh-userauth -> SERVICE_ACCEPT, then
                      USERAUTH_REQUEST "none" -> USERAUTH_FAILURE listing publickey.
                      Exit 0 when all of that worked.
+  slow_auth          as happy, with RAWSSH_WAIT seconds (default 3) of silence after the key
+                     exchange
   garbage            random bytes instead of a version line
   long_version       an over-long version line (20000 bytes)
   huge_length        a packet length of 0xffffffff before key exchange
@@ -42,6 +44,7 @@ import os
 import socket
 import struct
 import sys
+import time
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -446,8 +449,11 @@ def await_rejection(c):
 
 # ---- scenarios ----------------------------------------------------------------------------
 
-def sc_happy(c):
+def sc_happy(c, wait=0):
     k_s = key_exchange(c)
+    if wait:
+        time.sleep(wait)
+        print("waited %s s after the key exchange" % wait, flush=True)
     if not c.strict:
         print("note: server did not offer strict kex", flush=True)
     # EXT_INFO may come first (we offered ext-info-c).
@@ -636,6 +642,7 @@ SCENARIOS = {
     "out_of_order": sc_out_of_order,
     "ignore_first": sc_ignore_first,
     "ignore_during_kex": sc_ignore_during_kex,
+    "slow_auth": lambda c: sc_happy(c, float(os.environ.get("RAWSSH_WAIT", "3"))),
     "bad_mac": sc_bad_mac,
     "huge_length_enc": sc_huge_length_enc,
     "key_then_other_password": sc_key_then_other_password,

@@ -3,21 +3,22 @@
 //! Each connection is a `Slot`: its socket, its protocol state (`Conn`) and its sessions.
 //! The loop moves bytes between sockets, `Conn` and children; `Conn` decides what they mean.
 
+use super::admission::{Admission, Note, Pending, Verdict};
 use super::login::{self, Login};
-use super::{forward, memory, net, pty, refused, signals, spawn, users, utmp};
+use super::{descriptors, forward, memory, net, pty, refused, signals, spawn, users, utmp};
 use crate::authkeys::KeyOptions;
-use crate::config::Options;
+use crate::config::{Options, FD_PER_SESSION, FD_RESERVE_LOGIN};
 use crate::hostkey;
 use crate::inet::{Ip, Sock};
 use crate::proto::budget::Budget;
 use crate::proto::channel::{DirectTcpip, ExitInfo, Outgoing, PtySize, SessionHost, SessionStart};
-use crate::proto::conn::{Conn, GlobalReply, Host, Params};
+use crate::proto::conn::{Conn, Disconnect, GlobalReply, Host, Params};
 use crate::proto::crypto::{Ed25519Key, ED25519_BLOB_LEN, ED25519_SIG_BLOB_LEN};
 use crate::proto::{auth::AuthHost, msg::reason};
 use log::{error, info, warn};
 use std::fs::File;
 use std::io::{self, ErrorKind, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 /// One session channel's process and the loop's ends of its stdio.
@@ -115,7 +116,8 @@ impl Stream {
     }
 }
 
-/// An accepted connection waiting for its address to drop under `--max-unauth-per-addr`.
+/// An accepted connection waiting for a login slot (its address or network at its cap, or
+/// every slot taken; `admission.rs`).
 struct Parked {
     sock: TcpStream,
     peer: SocketAddr,
@@ -170,7 +172,7 @@ pub struct Server {
     daemon_uid: u32,
     /// The `-b` banner, read at start.
     banner: Vec<u8>,
-    /// A connection limit is reached (logged once until it is not).
+    /// Every connection slot holds a logged-in user (logged once until it is not).
     limit_logged: bool,
     parked: Vec<Parked>,
     /// Where the next round of starting waiting authentication checks begins.
@@ -179,6 +181,24 @@ pub struct Server {
     budget: Budget,
     /// Connections refused for want of memory, until their clients have read why.
     refused: refused::Refused,
+    /// Who gets a login slot; penalties; the accept pause; rate-limited log lines.
+    admission: Admission,
+    /// The connections not logged in yet and the parked addresses, as `admission` is shown
+    /// them (reused; capacity fixed at start).
+    pending: Vec<Pending>,
+    parked_ips: Vec<IpAddr>,
+}
+
+/// Connections taken from a listener in one turn at most, so that a flood of connects does
+/// not keep the loop from serving the others.
+const ACCEPT_BATCH: usize = 64;
+
+/// Why a descriptor for a logged-in user's request was not created.
+fn short_of_descriptors(what: &str, peer: SocketAddr) {
+    warn!(
+        "{what} for {} refused: too few descriptors left",
+        Sock(peer)
+    );
 }
 
 /// The edge as the protocol core sees it: one connection's sessions and identity.
@@ -285,6 +305,11 @@ impl SessionHost for Edge<'_> {
         let Some(slot) = self.sessions.get_mut(ch) else {
             return false;
         };
+        // A socket, or a resolver's pipe and then a socket.
+        if !descriptors::spare(3) {
+            short_of_descriptors("Local forward", self.peer);
+            return false;
+        }
         let ids = match (&*self.user, self.daemon_uid) {
             (Some(u), 0) => Some((u.uid, u.gid)),
             _ => None,
@@ -321,6 +346,10 @@ impl SessionHost for Edge<'_> {
         let Some(slot) = self.sessions.get_mut(ch) else {
             return false;
         };
+        if !descriptors::spare(2) {
+            short_of_descriptors("Agent forwarding", self.peer);
+            return false;
+        }
         match forward::AgentSock::create(user.uid, user.gid) {
             Ok(a) => {
                 *slot = Some(Session {
@@ -340,6 +369,10 @@ impl SessionHost for Edge<'_> {
         let Some(user) = self.user.clone() else {
             return false;
         };
+        if !descriptors::spare(FD_PER_SESSION) {
+            short_of_descriptors("Session", self.peer);
+            return false;
+        }
         match self.spawn(ch, &user, req) {
             Ok(()) => true,
             Err(e) => {
@@ -414,6 +447,10 @@ impl Edge<'_> {
             return GlobalReply::Failure;
         }
         if self.forwards.len() >= crate::config::MAX_REMOTE_FORWARDS {
+            return GlobalReply::Failure;
+        }
+        if !descriptors::spare(1) {
+            short_of_descriptors("Remote forward", self.peer);
             return GlobalReply::Failure;
         }
         match forward::bind_remote(address, port, self.opts.forward_any_address) {
@@ -579,6 +616,19 @@ impl Server {
         // arrays never grow while serving.
         let per_conn = 2 + 5 * opts.max_channels + crate::config::MAX_REMOTE_FORWARDS;
         let polled = 1 + listeners.len() + refused::MAX + max * per_conn;
+        if !opts.inetd {
+            // Raised only as far as needed: sessions inherit it.
+            let want = descriptors::wanted(max, listeners.len());
+            match descriptors::raise(want) {
+                Ok(have) if have < want => warn!(
+                    "Descriptor limit {have} is low for --max-conns {max} (about {want} wanted): \
+                     new connections are closed while fewer than {} are free",
+                    crate::config::FD_RESERVE_ACCEPT
+                ),
+                Ok(_) => {}
+                Err(e) => warn!("Descriptor limit: {e}"),
+            }
+        }
         let slots = (0..max).map(|_| None).collect();
         // SAFETY: geteuid cannot fail.
         let daemon_uid = unsafe { libc::geteuid() };
@@ -592,7 +642,6 @@ impl Server {
         Ok(Server {
             pollfds: Vec::with_capacity(polled),
             refs: Vec::with_capacity(polled),
-            opts,
             key,
             listeners,
             sigfd,
@@ -605,6 +654,10 @@ impl Server {
             next_check: 0,
             budget,
             refused: refused::Refused::default(),
+            admission: Admission::new(&opts),
+            pending: Vec::with_capacity(max),
+            parked_ips: Vec::with_capacity(MAX_PARKED),
+            opts,
         })
     }
 
@@ -681,6 +734,8 @@ impl Server {
             if !self.parked.is_empty() {
                 self.unpark();
             }
+            let now = self.now();
+            self.admission.log_held(now);
             if self.opts.inetd && self.slots.iter().all(|s| s.is_none()) {
                 // -i: the one connection is over.
                 self.shutdown();
@@ -712,6 +767,8 @@ impl Server {
             }
         }
         let now = self.now();
+        // While accepting rests (out of descriptors), so do forwarded ports and agents.
+        let paused = self.admission.paused(now);
         let mut timeout: u64 = 3_600_000;
         for (s, slot) in self.slots.iter().enumerate() {
             let Some(slot) = slot else { continue };
@@ -740,7 +797,9 @@ impl Server {
                 }
             }
             if !conn.authenticated() {
-                let deadline = slot.accepted_at + self.opts.login_grace_secs * 1000;
+                let (deadline, _) = self
+                    .admission
+                    .login_deadline(slot.accepted_at, conn.kex_done());
                 timeout = timeout.min(deadline.saturating_sub(now));
             }
             timeout = timeout.min(conn.next_tick(now));
@@ -796,7 +855,7 @@ impl Server {
                     ),
                     None => {}
                 }
-                if let Some(a) = &sess.agent {
+                if let (Some(a), false) = (&sess.agent, paused) {
                     push(
                         &mut self.pollfds,
                         &mut self.refs,
@@ -820,7 +879,7 @@ impl Server {
                 );
                 timeout = timeout.min(c.1.saturating_sub(now));
             }
-            for (i, f) in slot.forwards.iter().enumerate() {
+            for (i, f) in slot.forwards.iter().enumerate().filter(|_| !paused) {
                 push(
                     &mut self.pollfds,
                     &mut self.refs,
@@ -833,6 +892,9 @@ impl Server {
         for p in &self.parked {
             let deadline = p.since + self.opts.login_grace_secs * 1000;
             timeout = timeout.min(deadline.saturating_sub(now));
+        }
+        if let Some(t) = self.admission.next_wake(now) {
+            timeout = timeout.min(t.saturating_sub(now));
         }
         if let Some(due) = self.refused.expire(now) {
             timeout = timeout.min(due);
@@ -873,54 +935,110 @@ impl Server {
     }
 
     fn accept(&mut self, l: usize) {
-        loop {
+        for _ in 0..ACCEPT_BATCH {
             let (sock, peer) = match self.listeners[l].accept() {
                 Ok(x) => x,
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        ErrorKind::Interrupted | ErrorKind::ConnectionAborted
+                    ) =>
+                {
+                    continue
+                }
                 Err(e) => {
-                    // EMFILE and friends: try again on the next turn rather than spin.
-                    warn!("accept: {e}");
+                    // EMFILE, ENFILE, ENOBUFS, ENOMEM: the listener stays readable, and
+                    // retrying at once would spin. Rest a while.
+                    let now = self.now();
+                    self.admission.pause(now);
+                    let f = format_args!("accept: {e}; not accepting for a second");
+                    self.admission.log(Note::AcceptFailed, now, f);
                     return;
                 }
             };
-            // The per-address cap: over it a connection waits, parked (accepted but not
-            // served) behind the others from its address; beyond as many again, or when the
-            // parking is full, that address is flooding and is the one turned away. The total
-            // limits are kept by not accepting at all (see `accepting`).
-            let ip = peer.ip();
-            let from_peer = self.unauthenticated(Some(ip));
-            if from_peer >= self.opts.max_unauth_per_addr {
-                let parked = self.parked.iter().filter(|p| p.peer.ip() == ip).count();
-                if parked < self.opts.max_unauth_per_addr && self.parked.len() < MAX_PARKED {
-                    if parked == 0 {
-                        info!(
-                            "Connection from {} waits: {from_peer} unauthenticated connections from this address",
-                            Sock(peer)
-                        );
-                    }
-                    let now = self.now();
+            let now = self.now();
+            if descriptors::accept_reserve_hit(sock.as_raw_fd()) {
+                self.admission.pause(now);
+                let f = format_args!(
+                    "Connection from {} closed: too few descriptors left; not accepting for a second",
+                    Sock(peer)
+                );
+                self.admission.log(Note::Descriptors, now, f);
+                return;
+            }
+            let verdict = self.admit(peer.ip(), now);
+            self.admission
+                .log_verdict(verdict, peer, now, self.opts.max_connections);
+            match verdict {
+                Verdict::Serve => {}
+                Verdict::Displace(s) => self.displace(s, peer, now),
+                Verdict::Park(_) => {
                     self.parked.push(Parked {
                         sock,
                         peer,
                         since: now,
                     });
-                } else {
-                    warn!(
-                        "Connection from {} refused: {from_peer} unauthenticated connections from this address",
-                        Sock(peer)
-                    );
+                    continue;
                 }
-                continue;
+                Verdict::Refuse(_) => continue,
             }
             if !self.serve(sock, peer) {
                 return;
             }
             if !self.accepting() {
-                // Further connections wait in the listen backlog until a slot frees.
                 return;
             }
         }
+    }
+
+    /// Shows `admission` the connections not logged in yet and the parked ones.
+    fn fill_pending(&mut self) {
+        self.pending.clear();
+        for (i, sl) in self.slots.iter().enumerate() {
+            if let Some(sl) = sl.as_ref().filter(|sl| !sl.conn.authenticated()) {
+                self.pending.push(Pending {
+                    slot: i,
+                    ip: sl.peer.ip(),
+                    since: sl.accepted_at,
+                });
+            }
+        }
+        self.parked_ips.clear();
+        self.parked_ips
+            .extend(self.parked.iter().map(|p| p.peer.ip()));
+    }
+
+    /// The admission decision on a new connection from `ip`.
+    fn admit(&mut self, ip: IpAddr, now: u64) -> Verdict {
+        self.fill_pending();
+        let free = self.slots.iter().any(|s| s.is_none());
+        let mut roll = [0u8; 4];
+        random(&mut roll);
+        let roll = u32::from_ne_bytes(roll);
+        self.admission
+            .decide(ip, &self.pending, &self.parked_ips, free, now, roll)
+    }
+
+    /// Closes a connection that has not logged in, to make room for a newcomer from a
+    /// network holding fewer slots (fair sharing, `admission.rs`). No penalty: it did nothing
+    /// wrong.
+    fn displace(&mut self, s: usize, by: SocketAddr, now: u64) {
+        let Some(mut slot) = self.slots[s].take() else {
+            return;
+        };
+        slot.conn.disconnect(Disconnect {
+            reason: reason::TOO_MANY_CONNECTIONS,
+            text: "too many connections before login",
+        });
+        // Best effort: the socket closes anyway.
+        let _ = slot.sock.write(slot.conn.output());
+        let f = format_args!(
+            "Exit before auth from <{}>: displaced by {} (its network held fewer unauthenticated connections)",
+            Sock(slot.peer),
+            Sock(by)
+        );
+        self.admission.log(Note::Displaced, now, f);
     }
 
     /// Starts serving an accepted socket; false when there is no slot (or no host key).
@@ -936,8 +1054,9 @@ impl Server {
         self.add_conn(Stream::Tcp(sock), peer, local)
     }
 
-    /// Serves parked connections whose address is back under its cap, oldest first; drops
-    /// those that waited longer than the login grace time.
+    /// Serves parked connections whose address and network are back under their caps, oldest
+    /// first, while there are login slots; drops those that waited longer than the login
+    /// grace time.
     fn unpark(&mut self) {
         let now = self.now();
         let grace = self.opts.login_grace_secs * 1000;
@@ -952,12 +1071,13 @@ impl Server {
                 self.parked.remove(i);
                 continue;
             }
-            let room = self.slots.iter().any(|s| s.is_none())
-                && self.unauthenticated(None) < self.opts.max_unauth;
-            if !room {
+            let ip = p.peer.ip();
+            self.fill_pending();
+            let free = self.slots.iter().any(|s| s.is_none());
+            if !free || self.pending.len() >= self.opts.max_unauth {
                 return;
             }
-            if self.unauthenticated(Some(p.peer.ip())) < self.opts.max_unauth_per_addr {
+            if self.admission.may_unpark(ip, &self.pending, free) {
                 let p = self.parked.remove(i);
                 if !self.serve(p.sock, p.peer) {
                     return;
@@ -968,37 +1088,27 @@ impl Server {
         }
     }
 
-    /// Connections that have not logged in yet, all or from one address.
-    fn unauthenticated(&self, from: Option<std::net::IpAddr>) -> usize {
-        self.slots
-            .iter()
-            .flatten()
-            .filter(|sl| !sl.conn.authenticated() && from.is_none_or(|ip| sl.peer.ip() == ip))
-            .count()
-    }
-
-    /// Whether the listeners are polled: not while every slot is taken or too many
-    /// connections are still logging in. New clients then wait in the kernel's listen backlog
-    /// instead of being refused, and are served in turn as slots free up.
+    /// Whether the listeners are polled: not while accepting rests (out of descriptors), nor
+    /// while every slot holds a logged-in user (nobody could be served or displace anyone:
+    /// new clients wait in the kernel's listen backlog and are served as slots free up).
+    /// Otherwise new connections are taken and decided on (`admission.rs`), also when every
+    /// login slot is taken: a newcomer from a network holding fewer displaces one.
     fn accepting(&mut self) -> bool {
-        let full = self.slots.iter().all(|s| s.is_some());
-        let unauth = self.unauthenticated(None) >= self.opts.max_unauth;
-        let ok = !full && !unauth;
-        if !ok && !self.limit_logged {
-            if full {
-                info!(
-                    "Maximum of {} connections reached: new connections wait",
-                    self.opts.max_connections
-                );
-            } else {
-                info!(
-                    "Maximum of {} unauthenticated connections reached: new connections wait",
-                    self.opts.max_unauth
-                );
-            }
+        if self.admission.paused(self.now()) {
+            return false;
         }
-        self.limit_logged = !ok;
-        ok
+        let full = self
+            .slots
+            .iter()
+            .all(|s| s.as_ref().is_some_and(|sl| sl.conn.authenticated()));
+        if full && !self.limit_logged {
+            info!(
+                "Maximum of {} connections reached: new connections wait",
+                self.opts.max_connections
+            );
+        }
+        self.limit_logged = full;
+        !full
     }
 
     /// `-i`: the one connection is on stdin and stdout.
@@ -1269,12 +1379,12 @@ impl Server {
 
     /// A connection on a remote-forwarded port becomes a forwarded-tcpip channel.
     fn accept_forwarded(&mut self, s: usize, i: usize) {
-        self.with_slot(s, |_, conn, edge| {
+        let r = self.with_slot(s, |_, conn, edge| {
             let Some(f) = edge.forwards.get(i) else {
-                return;
+                return Ok(());
             };
-            let Ok((sock, from)) = f.listener.accept() else {
-                return;
+            let Some((sock, from)) = for_user(f.listener.accept())? else {
+                return Ok(());
             };
             let (address, port) = (f.address.clone(), f.port);
             let what = Outgoing::ForwardedTcpip {
@@ -1283,21 +1393,38 @@ impl Server {
                 originator: &Ip(from.ip()).to_string(),
                 originator_port: from.port() as u32,
             };
-            open_stream(conn, edge, &what, sock.into());
+            open_stream(conn, edge, &what, sock);
+            Ok(())
         });
+        self.accept_trouble(s, r);
     }
 
     /// A connection on a session's agent socket becomes an auth-agent channel.
     fn accept_agent(&mut self, s: usize, ch: usize) {
-        self.with_slot(s, |_, conn, edge| {
+        let r = self.with_slot(s, |_, conn, edge| {
             let Some(Some(Session { agent: Some(a), .. })) = edge.sessions.get(ch) else {
-                return;
+                return Ok(());
             };
-            let Ok((sock, _)) = a.listener.accept() else {
-                return;
+            let Some((sock, _)) = for_user(a.listener.accept())? else {
+                return Ok(());
             };
-            open_stream(conn, edge, &Outgoing::Agent, sock.into());
+            open_stream(conn, edge, &Outgoing::Agent, sock);
+            Ok(())
         });
+        self.accept_trouble(s, r);
+    }
+
+    /// After accepting on a forwarded port or agent socket failed for lack of descriptors:
+    /// rest all listeners a while, log (rate-limited).
+    fn accept_trouble(&mut self, s: usize, r: Option<Result<(), String>>) {
+        let Some(Err(why)) = r else { return };
+        let now = self.now();
+        self.admission.pause(now);
+        let peer = self.slots[s]
+            .as_ref()
+            .map_or(String::new(), |sl| format!(" for {}", Sock(sl.peer)));
+        let f = format_args!("Forwarded connection{peer} dropped: {why}");
+        self.admission.log(Note::Descriptors, now, f);
     }
 
     fn reap(&mut self) {
@@ -1370,8 +1497,12 @@ impl Server {
     /// Per-turn work for one connection: finished sessions, timers, output, closing.
     fn service(&mut self, s: usize) {
         let now = self.now();
-        let deadline = self.slots[s].as_ref().map_or(0, |sl| sl.accepted_at)
-            + self.opts.login_grace_secs * 1000;
+        let (deadline, why) = match self.slots[s].as_ref() {
+            Some(sl) => self
+                .admission
+                .login_deadline(sl.accepted_at, sl.conn.kex_done()),
+            None => return,
+        };
         self.with_slot(s, |_, conn, edge| {
             for ch in 0..edge.sessions.len() {
                 let Some(sess) = edge.sessions[ch].as_mut() else {
@@ -1431,9 +1562,9 @@ impl Server {
                 }
             }
             if !conn.authenticated() && conn.closing().is_none() && now >= deadline {
-                conn.disconnect(crate::proto::conn::Disconnect {
+                conn.disconnect(Disconnect {
                     reason: reason::BY_APPLICATION,
-                    text: "login grace time exceeded",
+                    text: why,
                 });
             }
             conn.tick(edge, now);
@@ -1451,7 +1582,12 @@ impl Server {
                     Some(u) if slot.conn.authenticated() => {
                         info!("Exit ({u}) from <{}>: {}", Sock(slot.peer), d.text)
                     }
-                    _ => info!("Exit before auth from <{}>: {}", Sock(slot.peer), d.text),
+                    _ => {
+                        info!("Exit before auth from <{}>: {}", Sock(slot.peer), d.text);
+                        let fails = slot.conn.auth.failures();
+                        self.admission
+                            .ended_before_login(slot.peer.ip(), d, fails, now);
+                    }
                 }
                 for sess in slot.sessions.iter().flatten() {
                     hang_up(sess);
@@ -1551,6 +1687,24 @@ fn read_child_into(conn: &mut Conn, edge: &mut Edge, ch: usize, stderr: bool) {
         }
     }
     *file = None;
+}
+
+/// What accept(2) on a logged-in user's forwarded port or agent socket gave: the socket, none
+/// (would block), or Err when accepting must rest (out of descriptors). A socket that would
+/// eat into the login reserve is dropped: that one connection fails.
+fn for_user<S: Into<OwnedFd>, A>(r: io::Result<(S, A)>) -> Result<Option<(OwnedFd, A)>, String> {
+    match r {
+        Ok((sock, a)) => {
+            let fd: OwnedFd = sock.into();
+            // The socket is split into two descriptors (`open_stream`).
+            if descriptors::in_reserve(fd.as_raw_fd(), FD_RESERVE_LOGIN + 1) {
+                return Err("too few descriptors left".into());
+            }
+            Ok(Some((fd, a)))
+        }
+        Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => Ok(None),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// Opens a channel to the client for an accepted socket; drops it when the table is full.

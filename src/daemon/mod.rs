@@ -2,8 +2,10 @@
 //! (the file-system calls), in `src/sftp/sys.rs` (statvfs) and in `src/main.rs`'s C `main`
 //! (reading `argv`, `start::arguments`); the rest of quoll has none.
 
+pub mod admission;
 pub mod alloc;
 pub mod authcheck;
+pub mod descriptors;
 pub mod event_loop;
 pub mod fds;
 pub mod forward;
@@ -14,7 +16,9 @@ pub mod memory;
 pub mod multicall;
 pub mod net;
 pub mod passwd;
+pub mod penalty;
 pub mod pty;
+pub mod ratelimit;
 pub mod refused;
 pub mod resolve;
 pub mod signals;

@@ -203,6 +203,11 @@ impl Conn {
         self.auth.done
     }
 
+    /// The first key exchange is done (our NEWKEYS sent): the client did its share of it.
+    pub fn kex_done(&self) -> bool {
+        self.session_id.is_some()
+    }
+
     /// The connection is over: flush `output()` and close.
     pub fn closing(&self) -> Option<Disconnect> {
         self.closing

@@ -355,6 +355,9 @@ pub struct Options {
     /// Run quoll under `ulimit -v` of this many KiB (its address-space limit, as a small
     /// board with strict overcommit behaves); ignored for other servers.
     pub address_space_kib: Option<u64>,
+    /// Start quoll with this descriptor limit (soft and hard RLIMIT_NOFILE, as
+    /// `sh -c 'ulimit -n N; exec quoll ...'` would).
+    pub nofile: Option<u64>,
 }
 
 pub struct Server {
@@ -491,6 +494,22 @@ impl Server {
                     c.arg("-T").arg(n.to_string());
                 }
                 c.args(&self.opts.extra_args);
+                if let Some(n) = self.opts.nofile {
+                    use std::os::unix::process::CommandExt;
+                    // SAFETY: only setrlimit (async-signal-safe) between fork and exec.
+                    unsafe {
+                        c.pre_exec(move || {
+                            let r = libc::rlimit {
+                                rlim_cur: n as libc::rlim_t,
+                                rlim_max: n as libc::rlim_t,
+                            };
+                            if libc::setrlimit(libc::RLIMIT_NOFILE, &r) != 0 {
+                                return Err(std::io::Error::last_os_error());
+                            }
+                            Ok(())
+                        });
+                    }
+                }
                 c
             }
             Kind::Sshd => {
@@ -659,6 +678,19 @@ impl Server {
             out.code,
             Some(0),
             "ssh {:?} failed:\n{}",
+            remote,
+            self.context(&out)
+        );
+        out.stdout
+    }
+
+    /// Like `ssh_ok`, with the client's socket bound to `local` (a 127.x.y.z address).
+    pub fn ssh_ok_from(&self, local: &str, remote: &str) -> String {
+        let out = self.ssh_opts(&["-b", local], remote);
+        assert_eq!(
+            out.code,
+            Some(0),
+            "ssh -b {local} {:?} failed:\n{}",
             remote,
             self.context(&out)
         );
