@@ -1039,6 +1039,7 @@ impl Server {
             Sock(by)
         );
         self.admission.log(Note::Displaced, now, f);
+        slot.conn.free(&mut self.budget);
     }
 
     /// Starts serving an accepted socket; false when there is no slot (or no host key).
