@@ -61,7 +61,7 @@ fn target(soft: u64, hard: u64, wanted: u64) -> Option<u64> {
 /// Raises the soft limit towards `wanted` (children inherit it, so not beyond what quoll
 /// needs). Returns the soft limit in force.
 pub fn raise(wanted: usize) -> io::Result<usize> {
-    let mut r = get()?;
+    let r = get()?;
     // rlim_t is 32 bits on some 32-bit targets: the casts are not the same type there.
     #[allow(clippy::unnecessary_cast)]
     let inf = |v: libc::rlim_t| {
@@ -72,10 +72,21 @@ pub fn raise(wanted: usize) -> io::Result<usize> {
         }
     };
     if let Some(t) = target(inf(r.rlim_cur), inf(r.rlim_max), wanted as u64) {
-        // Not above rlim_max, which is an rlim_t.
-        r.rlim_cur = t as libc::rlim_t;
-        // SAFETY: setrlimit reads the struct we pass.
-        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &r) } != 0 {
+        // The system call, not musl's setrlimit, which makes every thread apply it
+        // (`__synccall`, as with set*id in ids.rs): quoll has one thread here.
+        let new = [t.min(inf(r.rlim_max)), inf(r.rlim_max)];
+        // SAFETY: prlimit64 on this process reads two u64s (struct rlimit64) from `new` and
+        // writes nothing (the old-limit pointer is null).
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_prlimit64,
+                0,
+                libc::RLIMIT_NOFILE,
+                new.as_ptr(),
+                std::ptr::null_mut::<u64>(),
+            )
+        };
+        if rc != 0 {
             return Err(io::Error::last_os_error());
         }
     }
