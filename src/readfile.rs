@@ -26,7 +26,7 @@ pub fn read(file: &mut File, limit: usize) -> io::Result<Contents> {
     let hint = crate::fsys::fstat(file)
         .map_or(0, |m| m.size)
         .min(limit as u64) as usize;
-    let mut data = Zeroizing::new(reserve(hint + 1)?);
+    let mut data = Zeroizing::new(reserve(hint.saturating_add(1))?);
     loop {
         let len = data.len();
         if len > limit {
