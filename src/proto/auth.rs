@@ -71,6 +71,7 @@ pub const INFO_REQUEST: u8 = 60;
 pub const INFO_RESPONSE: u8 = 61;
 pub const PROMPT: &str = "Password: ";
 
+#[cfg_attr(feature = "fuzzing", derive(Clone))]
 pub struct Auth {
     pub user: heapless::String<MAX_USERNAME>,
     pub done: bool,

@@ -19,6 +19,7 @@ pub struct PtySize {
     pub height_px: u32,
 }
 
+#[cfg_attr(feature = "fuzzing", derive(Clone))]
 pub struct PtyReq {
     pub term: heapless::String<MAX_TERM>,
     pub size: PtySize,
@@ -145,6 +146,7 @@ enum Flag {
     Sent,
 }
 
+#[cfg_attr(feature = "fuzzing", derive(Clone))]
 pub struct Channel {
     pub open: bool,
     pub kind: Kind,
@@ -524,6 +526,7 @@ fn exit_request(w: &mut Writer, id: u32, exit: ExitInfo) -> Result<(), WireError
 }
 
 /// All channels of one connection; the index is our channel number.
+#[cfg_attr(feature = "fuzzing", derive(Clone))]
 pub struct Channels {
     pub chans: Box<[Channel]>,
     /// Opens refused while sending was not possible: (peer id, reason), owed in order.

@@ -77,6 +77,7 @@ fn fail(reason: u32, text: &'static str) -> Disconnect {
     Disconnect { reason, text }
 }
 
+#[cfg_attr(feature = "fuzzing", derive(Clone))]
 enum KexState {
     /// Keys in force, no exchange running.
     Idle,
@@ -88,6 +89,7 @@ enum KexState {
     AwaitNewKeys(Box<super::cipher::ChaChaPoly>),
 }
 
+#[cfg_attr(feature = "fuzzing", derive(Clone))]
 pub struct Conn {
     input: Input,
     output: Output,
