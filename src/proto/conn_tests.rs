@@ -317,6 +317,48 @@ fn output_taken_by_the_socket_in_pieces_loses_nothing() {
     assert!(received.iter().enumerate().all(|(i, &b)| b == byte(i)));
 }
 
+/// The client that `absorb`s the server's output (as the fuzz targets use it) follows key
+/// exchanges the server starts and ones it starts itself, with and without strict kex, and
+/// every byte of process output arrives.
+#[test]
+fn absorbing_client_follows_both_sides_rekeys() {
+    for strict in [false, true] {
+        let (mut conn, mut host, mut c) = setup_rekey(65536, 20_000);
+        c.handshake(&mut conn, &mut host, strict);
+        c.login(&mut conn, &mut host);
+        let ch = c.open_exec(&mut conn, &mut host, b"cat") as usize;
+        let mut sent = Vec::new();
+        let mut received = Vec::new();
+        let mut kexinits = 0;
+        for round in 0..40u8 {
+            if round % 10 == 5 {
+                assert!(c.start_kex());
+            }
+            let n = conn.channel_send_room(ch).min(3000);
+            if n > 0 {
+                let data = vec![round; n];
+                assert!(conn.channel_send(ch, false, &data));
+                sent.extend_from_slice(&data);
+            }
+            conn.tick(&mut host, 0);
+            c.deliver(&mut conn, &mut host, 0, usize::MAX);
+            let out = conn.output().to_vec();
+            conn.output_sent(out.len());
+            for p in c.absorb(&out) {
+                match p[0] {
+                    msg::CHANNEL_DATA => received.extend_from_slice(&p[9..]),
+                    msg::KEXINIT => kexinits += 1,
+                    _ => {}
+                }
+            }
+            assert!(!c.lost && conn.closing().is_none(), "round {round}");
+        }
+        // Both kinds happened: by volume (40 rounds of up to 3000 bytes) and asked for.
+        assert!(kexinits >= 5, "{kexinits} exchanges");
+        assert_eq!(received, sent);
+    }
+}
+
 #[test]
 fn server_rekeys_by_volume_without_losing_data() {
     let (mut conn, mut host, mut c) = setup_rekey(65536, 20_000);
