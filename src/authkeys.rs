@@ -421,6 +421,59 @@ fn next_option(s: &str) -> Result<(&str, Option<String>, &str), String> {
     Err(format!("unterminated quote in option {}", shown(name)))
 }
 
+/// Entry point of the `authkeys` fuzz target (fuzz/): file text through the line parser, as
+/// `find_key` reads it, and each line's options through the checks made at login; `from=`
+/// patterns are matched against short and long addresses, and the matcher must agree with a
+/// plain dynamic-programming one.
+#[cfg(feature = "fuzzing")]
+pub fn fuzz_file(text: &[u8]) {
+    use std::net::{Ipv4Addr, Ipv6Addr};
+    let peers = [
+        IpAddr::V4(Ipv4Addr::new(192, 168, 1, 20)),
+        IpAddr::V6(Ipv6Addr::new(
+            0x2001, 0xdb8, 0x1234, 0x5678, 0x9abc, 0xdef0, 0x1234, 0x5678,
+        )),
+        IpAddr::V6(Ipv4Addr::new(10, 1, 2, 3).to_ipv6_mapped()),
+    ];
+    for line in text[..text.len().min(MAX_FILE)].split(|&b| b == b'\n') {
+        let Ok(line) = std::str::from_utf8(line) else {
+            continue;
+        };
+        let Ok(Some(entry)) = parse_line(line) else {
+            continue;
+        };
+        if let Some(list) = &entry.from {
+            for peer in peers {
+                from_allows(list, peer);
+                let text = crate::inet::Ip(peer).to_string();
+                for pat in list.split(',') {
+                    let (p, t) = (pat.as_bytes(), text.as_bytes());
+                    assert_eq!(wildcard(p, t), wildcard_table(p, t), "{pat:?} {text}");
+                }
+            }
+        }
+        let o = &entry.options;
+        o.permits_open("localhost", 22);
+        o.permits_listen("127.0.0.1", 8080);
+    }
+}
+
+/// `wildcard` by the book: `m[i][j]` is whether `pat[i..]` matches `s[j..]`.
+#[cfg(feature = "fuzzing")]
+fn wildcard_table(pat: &[u8], s: &[u8]) -> bool {
+    let mut m = vec![vec![false; s.len() + 1]; pat.len() + 1];
+    m[pat.len()][s.len()] = true;
+    for i in (0..pat.len()).rev() {
+        for j in (0..=s.len()).rev() {
+            m[i][j] = match pat[i] {
+                b'*' => m[i + 1][j] || (j < s.len() && m[i][j + 1]),
+                c => j < s.len() && (c == b'?' || c.eq_ignore_ascii_case(&s[j])) && m[i + 1][j + 1],
+            };
+        }
+    }
+    m[0][0]
+}
+
 #[cfg(test)]
 mod permit_tests {
     use super::KeyOptions;
