@@ -347,15 +347,36 @@ fn cidr_contains(addr: &str, bits: &str, peer: IpAddr) -> bool {
     }
 }
 
-/// `*` any run, `?` any one character, case-insensitive.
+/// `*` any run, `?` any one character, case-insensitive. A loop that only ever returns to the
+/// last `*` (a later `*` can match whatever an earlier one could), so any pattern costs at
+/// most pattern × text steps and no stack: the pattern is the user's, as long as the file.
 fn wildcard(pat: &[u8], s: &[u8]) -> bool {
-    match (pat.first(), s.first()) {
-        (None, None) => true,
-        (Some(b'*'), _) => wildcard(&pat[1..], s) || (!s.is_empty() && wildcard(pat, &s[1..])),
-        (Some(b'?'), Some(_)) => wildcard(&pat[1..], &s[1..]),
-        (Some(a), Some(b)) if a.eq_ignore_ascii_case(b) => wildcard(&pat[1..], &s[1..]),
-        _ => false,
+    let (mut p, mut i) = (0, 0);
+    // After the last `*`: where the pattern resumes, and where in `s` that `*` ends now.
+    let mut star: Option<(usize, usize)> = None;
+    while i < s.len() {
+        match pat.get(p) {
+            Some(b'*') => {
+                star = Some((p + 1, i));
+                p += 1;
+                continue;
+            }
+            Some(&c) if c == b'?' || c.eq_ignore_ascii_case(&s[i]) => {
+                p += 1;
+                i += 1;
+                continue;
+            }
+            _ => {}
+        }
+        let Some((after, end)) = star else {
+            return false;
+        };
+        // The last `*` takes one more character; try the rest again from there.
+        star = Some((after, end + 1));
+        p = after;
+        i = end + 1;
     }
+    pat[p..].iter().all(|&c| c == b'*')
 }
 
 /// The OpenSSH options we know (lower case), and whether each takes a value.
@@ -774,6 +795,41 @@ mod tests {
         assert!(from_allows("2001:db8::/32", ip("2001:db8::5")));
         assert!(from_allows("127.0.0.1", ip("::ffff:127.0.0.1")));
         assert!(!from_allows("127.0.0.1/40", LOCAL));
+    }
+
+    /// Runs `f` on a thread with the main thread's 8 MiB stack (where the daemon matches
+    /// patterns) and waits at most a minute for its answer.
+    fn within_a_minute(f: impl FnOnce() -> bool + Send + 'static) -> bool {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .stack_size(8 << 20)
+            .spawn(move || tx.send(f()))
+            .unwrap();
+        rx.recv_timeout(std::time::Duration::from_secs(60))
+            .expect("no answer within a minute")
+    }
+
+    /// Found while writing the authkeys fuzz target: each `*` was a recursion that tried
+    /// every split, so `*?*?...x` against a long IPv6 address took exponential time in the
+    /// daemon's loop (years at 20 stars).
+    #[test]
+    fn from_pattern_of_many_stars_is_matched_in_polynomial_time() {
+        let pattern = format!("{}x", "*?".repeat(20));
+        let peer = "2001:db8:1234:5678:9abc:def0:1234:5678".parse().unwrap();
+        assert!(!within_a_minute(move || from_allows(&pattern, peer)));
+        let pattern = format!("{}8", "*?".repeat(20));
+        assert!(within_a_minute(move || from_allows(&pattern, peer)));
+    }
+
+    /// A user's authorized_keys line may be as long as the file: a `from=` pattern of 250,000
+    /// `*` took a stack frame per `*` and overflowed the stack (the daemon died of SIGSEGV).
+    #[test]
+    fn from_pattern_as_long_as_the_file_does_not_overflow_the_stack() {
+        let line = format!(r#"from="{}1" ssh-ed25519 AAECAw=="#, "*".repeat(250_000));
+        assert!(line.len() < MAX_FILE);
+        let entry = parse_line(&line).unwrap().unwrap();
+        let list = entry.from.unwrap();
+        assert!(within_a_minute(move || from_allows(&list, LOCAL)));
     }
 
     #[test]
