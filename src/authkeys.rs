@@ -821,6 +821,27 @@ mod tests {
         assert!(within_a_minute(move || from_allows(&pattern, peer)));
     }
 
+    /// The authkeys fuzz target's first finding (a timeout): 47 `*` in a row before
+    /// `2001:27..0`, against the addresses the target tries.
+    #[test]
+    fn from_pattern_found_by_the_fuzzer_is_matched_quickly() {
+        const INPUT: &[u8] =
+            b"from=\"55555558,!10.2.5=555555555$55555555555555/55555555555558,!10.25/1111111111111\
+              6,!10.2.*,2001:27..0,5555555555\x00\x00\x00,55555555555555$55555555555555/555555558,\
+              !10.25/11111111111116,!10.2.*,***********************************************2001:27\
+              ..0,5555555555\x00\x00\x00,555555555555$55555555555555/555555555555555558,!10.2.00,*\
+              21:555555558,!10.25/11111111111116,!10.2.*,2001:27..0,5555555555\x00\x00\x00,5555555\
+              5555555$55555555555555/55555555555557,!10.2.00,*21:27..0,555555,2001:27..0.1:*\" ssh\
+              -ed25519 AUAC seecdsa-ll\x0a";
+        let line = std::str::from_utf8(&INPUT[..INPUT.len() - 1]).unwrap();
+        let list = parse_line(line).unwrap().unwrap().from.unwrap();
+        for peer in ["192.168.1.20", "2001:db8::20", "::ffff:10.1.2.3"] {
+            let list = list.clone();
+            let peer = peer.parse().unwrap();
+            within_a_minute(move || from_allows(&list, peer));
+        }
+    }
+
     /// A user's authorized_keys line may be as long as the file: a `from=` pattern of 250,000
     /// `*` took a stack frame per `*` and overflowed the stack (the daemon died of SIGSEGV).
     #[test]
