@@ -351,7 +351,7 @@ fn absorbing_client_follows_both_sides_rekeys() {
                     _ => {}
                 }
             }
-            assert!(!c.lost && conn.closing().is_none(), "round {round}");
+            assert_eq!((c.lost, conn.closing()), (None, None), "round {round}");
         }
         // Both kinds happened: by volume (40 rounds of up to 3000 bytes) and asked for.
         assert!(kexinits >= 5, "{kexinits} exchanges");

@@ -14,7 +14,7 @@ use super::crypto::{
 };
 use super::kex::{derive, ExchangeHash};
 use super::msg;
-use super::packet::{Input, Output};
+use super::packet::{Input, Output, PacketError};
 use super::wire::{Reader, WireError, Writer};
 use std::sync::OnceLock;
 
@@ -116,8 +116,8 @@ pub struct Client {
     pub strict: bool,
     /// The key exchange `absorb` is running, if any.
     kex: Option<Box<ClientKex>>,
-    /// `absorb` met a packet it could not read (its keys no longer match the server's).
-    pub lost: bool,
+    /// Why `absorb` stopped reading the server's packets (its keys no longer match them).
+    pub lost: Option<&'static str>,
 }
 
 impl Default for Client {
@@ -216,7 +216,7 @@ impl Client {
             version_seen: false,
             strict: false,
             kex: None,
-            lost: false,
+            lost: None,
         }
     }
 
@@ -426,14 +426,14 @@ impl Client {
     /// Reads the server's bytes as a client would after the handshake: decrypts its packets,
     /// takes part in its key exchanges (answering a server's KEXINIT, sending NEWKEYS,
     /// switching keys) and returns the other payloads. At a packet it cannot read it stops
-    /// for good and sets `lost`.
+    /// for good and says why in `lost`.
     pub fn absorb(&mut self, mut bytes: &[u8]) -> Vec<Vec<u8>> {
         let mut payloads = Vec::new();
-        while !bytes.is_empty() && !self.lost {
+        while !bytes.is_empty() && self.lost.is_none() {
             let space = self.inp.space();
             let n = space.len().min(bytes.len());
             if n == 0 {
-                self.lost = true;
+                self.lost = Some("no input space");
                 break;
             }
             space[..n].copy_from_slice(&bytes[..n]);
@@ -443,15 +443,18 @@ impl Client {
                 let (a, b) = match self.inp.next_packet() {
                     Ok(Some(r)) => r,
                     Ok(None) => break,
-                    Err(_) => {
-                        self.lost = true;
+                    Err(e) => {
+                        self.lost = Some(match e {
+                            PacketError::BadMac => "a packet's MAC did not verify",
+                            PacketError::BadLength => "a packet's length made no sense",
+                        });
                         break;
                     }
                 };
                 let p = self.inp.payload_buf()[a..b].to_vec();
                 self.inp.consume_packet();
-                if !self.follow_kex(&p) {
-                    self.lost = true;
+                if let Err(why) = self.follow_kex(&p) {
+                    self.lost = Some(why);
                     break;
                 }
                 payloads.push(p);
@@ -460,9 +463,9 @@ impl Client {
         payloads
     }
 
-    /// The client's part in a key exchange for one server payload; false when the keys can
+    /// The client's part in a key exchange for one server payload; `Err` when the keys can
     /// no longer be followed.
-    fn follow_kex(&mut self, p: &[u8]) -> bool {
+    fn follow_kex(&mut self, p: &[u8]) -> Result<(), &'static str> {
         match p.first() {
             Some(&msg::KEXINIT) => {
                 if self.kex.is_none() {
@@ -470,23 +473,20 @@ impl Client {
                 }
                 match &mut self.kex {
                     Some(k) if k.i_s.is_none() => k.i_s = Some(p.to_vec()),
-                    _ => return false,
+                    _ => return Err("a second KEXINIT from the server"),
                 }
             }
             Some(&msg::KEX_ECDH_REPLY) => {
-                let Some(mut k) = self.kex.take() else {
-                    return false;
-                };
-                let Some(i_s) = k.i_s.take() else {
-                    return false;
-                };
+                let mut k = self
+                    .kex
+                    .take()
+                    .ok_or("KEX_ECDH_REPLY without an exchange")?;
+                let i_s = k.i_s.take().ok_or("KEX_ECDH_REPLY before KEXINIT")?;
                 let eph = X25519Secret::from_random(REKEY_SECRET);
-                let Ok((c2s, s2c)) = self.reply_keys(&k.i_c, &i_s, &eph, p, false) else {
-                    return false;
-                };
-                if self.out.packet(0, |w| w.u8(msg::NEWKEYS)).is_err() {
-                    return false;
-                }
+                let (c2s, s2c) = self.reply_keys(&k.i_c, &i_s, &eph, p, false)?;
+                self.out
+                    .packet(0, |w| w.u8(msg::NEWKEYS))
+                    .map_err(|_| "no room for NEWKEYS")?;
                 self.out.set_cipher(c2s);
                 if self.strict {
                     self.out.seq = 0;
@@ -495,9 +495,11 @@ impl Client {
                 self.kex = Some(k);
             }
             Some(&msg::NEWKEYS) => {
-                let Some(s2c) = self.kex.take().and_then(|k| k.s2c) else {
-                    return false;
-                };
+                let s2c = self
+                    .kex
+                    .take()
+                    .and_then(|k| k.s2c)
+                    .ok_or("NEWKEYS without new keys")?;
                 self.inp.set_cipher(s2c);
                 if self.strict {
                     self.inp.seq = 0;
@@ -505,7 +507,7 @@ impl Client {
             }
             _ => {}
         }
-        true
+        Ok(())
     }
 
     pub fn handshake(&mut self, conn: &mut Conn, host: &mut TestHost, strict: bool) {
