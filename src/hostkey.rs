@@ -447,6 +447,19 @@ fn remove_stale_temp_files(path: &Path) {
     }
 }
 
+/// Entry point of the `hostkey` fuzz target (fuzz/): file contents through the parser; a
+/// key it accepts, written out as quoll writes keys, must read back the same.
+#[cfg(feature = "fuzzing")]
+pub fn fuzz_file(data: &[u8]) {
+    let Ok((key, comment)) = parse(&data[..data.len().min(MAX_FILE)]) else {
+        return;
+    };
+    let text = armor(&openssh_blob(&key, &comment, [1, 2, 3, 4]));
+    let (again, comment_again) = parse(text.as_bytes()).expect("a written key reads back");
+    assert_eq!(again.seed(), key.seed());
+    assert_eq!(comment_again, comment);
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;

@@ -18,6 +18,7 @@ pub enum Shortage {
 /// Where buffers come from: `n` zero bytes, or `None` when the memory is not there.
 pub type Alloc = fn(usize) -> Option<Box<[u8]>>;
 
+#[cfg_attr(any(test, feature = "fuzzing"), derive(Clone))]
 pub struct Budget {
     limit: usize,
     used: usize,

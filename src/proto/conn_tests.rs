@@ -1,212 +1,15 @@
 //! The connection core driven byte by byte by a test client built from the same primitives:
 //! handshake, authentication, a session, and what each kind of bad input leads to.
 
-use super::auth::{AuthHost, Question};
 use super::budget::{self, Budget};
-use super::channel::{DirectTcpip, ExitInfo, Outgoing, PtySize, SessionHost, SessionStart};
-use super::cipher::ChaChaPoly;
-use super::conn::{Conn, GlobalReply, Host, Params, SERVER_VERSION};
-use super::crypto::{
-    public_blob, verify_sig_blob, Ed25519Key, X25519Secret, ED25519_BLOB_LEN, ED25519_SIG_BLOB_LEN,
-};
-use super::kex::{derive, ExchangeHash};
+use super::channel::{ExitInfo, Outgoing};
+use super::conn::Conn;
+use super::crypto::{public_blob, Ed25519Key};
 use super::msg;
-use super::packet::{Input, Output};
-use super::wire::{Reader, WireError, Writer};
-
-struct TestHost {
-    /// Leave questions unanswered (an edge whose helper has not replied yet).
-    hold: bool,
-    key: Ed25519Key,
-    allowed: [u8; ED25519_BLOB_LEN],
-    counter: u8,
-    started: Vec<(usize, Option<Vec<u8>>)>,
-    freed: Vec<usize>,
-    direct: Vec<(usize, String, u32)>,
-    /// The connection's and its channels' buffers.
-    budget: Budget,
-}
-
-impl Host for TestHost {
-    fn global_request(&mut self, name: &str, _: &[u8]) -> GlobalReply {
-        if name == "tcpip-forward" {
-            GlobalReply::Port(4242)
-        } else {
-            GlobalReply::Failure
-        }
-    }
-
-    fn random(&mut self, buf: &mut [u8]) {
-        for b in buf {
-            self.counter = self.counter.wrapping_add(1);
-            *b = self.counter;
-        }
-    }
-    fn host_key_blob(&self) -> [u8; ED25519_BLOB_LEN] {
-        self.key.public_blob()
-    }
-    fn sign(&mut self, data: &[u8]) -> [u8; ED25519_SIG_BLOB_LEN] {
-        self.key.sign_blob(data)
-    }
-}
-
-impl AuthHost for TestHost {
-    fn banner(&self) -> &[u8] {
-        b"welcome\n"
-    }
-}
-
-impl TestHost {
-    /// The edge's answer to an authentication question: alice's key and password, the
-    /// blank account `blank`.
-    fn decide(&self, q: Question) -> bool {
-        match q {
-            Question::Key { user, blob, .. } => user == "alice" && blob == self.allowed,
-            Question::Password { user, password } => user == "alice" && password == b"open sesame",
-            Question::Blank { user } => user == "blank",
-        }
-    }
-
-    /// Answers the connection's questions at once, as an edge with a fast helper would.
-    fn settle(&mut self, conn: &mut Conn, now: u64) {
-        if self.hold {
-            return;
-        }
-        while let Some(yes) = conn.question().map(|q| self.decide(q)) {
-            conn.auth_answer(yes, self, now);
-        }
-    }
-}
-
-impl SessionHost for TestHost {
-    fn window_buffer(&mut self, _: &str, bytes: usize) -> Option<Box<[u8]>> {
-        self.budget.buffer(bytes).ok()
-    }
-    fn window_freed(&mut self, buf: Box<[u8]>) {
-        self.budget.free(buf);
-    }
-    fn open_direct_tcpip(&mut self, ch: usize, req: &DirectTcpip) -> bool {
-        self.direct.push((ch, req.host.to_string(), req.port));
-        req.host != "refused"
-    }
-    fn agent_request(&mut self, _: usize) -> bool {
-        true
-    }
-    fn start_session(&mut self, ch: usize, req: &SessionStart) -> bool {
-        self.started.push((ch, req.command.map(|c| c.to_vec())));
-        true
-    }
-    fn window_change(&mut self, _: usize, _: PtySize) {}
-    fn signal(&mut self, _: usize, _: &str) {}
-    fn channel_freed(&mut self, ch: usize) {
-        self.freed.push(ch);
-    }
-}
-
-struct Client {
-    out: Output,
-    inp: Input,
-    user_key: Ed25519Key,
-    sid: [u8; 32],
-    version_seen: bool,
-}
-
-fn setup(window: u32) -> (Box<Conn>, TestHost, Client) {
-    setup_rekey(window, 1 << 30)
-}
-
-fn setup_rekey(window: u32, rekey_bytes: u64) -> (Box<Conn>, TestHost, Client) {
-    setup_full(window, rekey_bytes, super::auth::Policy::default())
-}
-
-fn setup_timers(timers: super::conn::Timers) -> (Box<Conn>, TestHost, Client) {
-    let (mut conn, mut host, mut c) = setup(65536);
-    conn.set_timers(timers);
-    c.handshake(&mut conn, &mut host, true);
-    c.login(&mut conn, &mut host);
-    (conn, host, c)
-}
-
-fn setup_full(
-    window: u32,
-    rekey_bytes: u64,
-    policy: super::auth::Policy,
-) -> (Box<Conn>, TestHost, Client) {
-    let user_key = Ed25519Key::from_seed(&[3; 32]);
-    let mut host = TestHost {
-        hold: false,
-        key: Ed25519Key::from_seed(&[2; 32]),
-        allowed: public_blob(&user_key.public_key()),
-        counter: 0,
-        started: vec![],
-        freed: vec![],
-        direct: vec![],
-        budget: Budget::new(usize::MAX, budget::zeroed),
-    };
-    let mut conn = Conn::try_new(
-        Params {
-            window,
-            max_channels: 2,
-            max_auth_tries: 3,
-            rekey_bytes,
-            rekey_secs: 3600,
-            auth: policy,
-            timers: super::conn::Timers::default(),
-        },
-        "test",
-        0,
-        &mut host.budget,
-    )
-    .unwrap();
-    conn.start(&mut host);
-    let client = Client {
-        out: Output::new(200_000),
-        inp: Input::new(),
-        user_key,
-        sid: [0; 32],
-        version_seen: false,
-    };
-    (conn, host, client)
-}
-
-const V_C: &[u8] = b"SSH-2.0-test";
+use super::test_client::{setup, setup_full, setup_rekey, setup_timers, Client, TestHost, V_C};
+use super::wire::Reader;
 
 impl Client {
-    fn send(&mut self, f: impl FnOnce(&mut Writer) -> Result<(), WireError>) {
-        self.out.packet(0, f).unwrap();
-    }
-
-    /// Moves bytes both ways until neither side has more to say.
-    fn pump(&mut self, conn: &mut Conn, host: &mut TestHost) {
-        for _ in 0..10 {
-            let data = self.out.pending().to_vec();
-            self.out.sent(data.len());
-            let mut off = 0;
-            while off < data.len() && conn.closing().is_none() {
-                host.settle(conn, 0);
-                let space = conn.input_space();
-                let n = space.len().min(data.len() - off);
-                space[..n].copy_from_slice(&data[off..off + n]);
-                off += n;
-                conn.received(n, host, 0);
-            }
-            host.settle(conn, 0);
-            let out = conn.output().to_vec();
-            conn.output_sent(out.len());
-            let mut out = &out[..];
-            if !self.version_seen && !out.is_empty() {
-                let nl = out.iter().position(|&c| c == b'\n').unwrap();
-                assert_eq!(&out[..nl - 1], SERVER_VERSION.as_bytes());
-                out = &out[nl + 1..];
-                self.version_seen = true;
-            }
-            let sp = self.inp.space();
-            sp[..out.len()].copy_from_slice(out);
-            self.inp.filled(out.len());
-        }
-    }
-
-    /// The next payload from the server, if any.
     /// The socket takes `n` bytes of the server's output; CHANNEL_DATA payloads that are
     /// then complete go to `data`.
     fn take_data(&mut self, conn: &mut Conn, n: usize, data: &mut Vec<u8>) {
@@ -219,152 +22,6 @@ impl Client {
                 data.extend_from_slice(&p[9..]);
             }
         }
-    }
-
-    fn recv(&mut self) -> Option<Vec<u8>> {
-        let (a, b) = self.inp.next_packet().unwrap()?;
-        let p = self.inp.payload_buf()[a..b].to_vec();
-        self.inp.consume_packet();
-        Some(p)
-    }
-
-    fn recv_kind(&mut self, kind: u8) -> Vec<u8> {
-        loop {
-            let p = self.recv().expect("no packet");
-            if p[0] == kind {
-                return p;
-            }
-            assert!(
-                matches!(
-                    p[0],
-                    msg::EXT_INFO | msg::CHANNEL_WINDOW_ADJUST | msg::USERAUTH_BANNER
-                ),
-                "unexpected message {}",
-                p[0]
-            );
-        }
-    }
-
-    fn kexinit(strict: bool) -> Vec<u8> {
-        let mut v = vec![msg::KEXINIT];
-        v.extend_from_slice(&[9u8; 16]);
-        let kex = if strict {
-            "curve25519-sha256,ext-info-c,kex-strict-c-v00@openssh.com"
-        } else {
-            "curve25519-sha256"
-        };
-        for l in [
-            kex,
-            "ssh-ed25519",
-            "chacha20-poly1305@openssh.com",
-            "chacha20-poly1305@openssh.com",
-            "",
-            "",
-            "none",
-            "none",
-            "",
-            "",
-        ] {
-            super::wire::vec_string(&mut v, l.as_bytes());
-        }
-        v.extend_from_slice(&[0; 5]);
-        v
-    }
-
-    /// Runs a key exchange; `server_init` is the server's KEXINIT payload.
-    fn kex(
-        &mut self,
-        conn: &mut Conn,
-        host: &mut TestHost,
-        server_init: Option<&[u8]>,
-        strict: bool,
-        first: bool,
-    ) {
-        let i_c = Self::kexinit(strict);
-        self.send(|w| w.raw(&i_c));
-        let eph = X25519Secret::from_random([5; 32]);
-        let q_c = eph.public_key();
-        self.send(|w| {
-            w.u8(msg::KEX_ECDH_INIT)?;
-            w.string(&q_c)
-        });
-        self.pump(conn, host);
-        // On a client-started rekey the server's KEXINIT comes as an answer.
-        let server_init = match server_init {
-            Some(s) => s.to_vec(),
-            None => self.recv_kind(msg::KEXINIT),
-        };
-        let reply = self.recv_kind(msg::KEX_ECDH_REPLY);
-        let mut r = Reader::new(&reply[1..]);
-        let k_s = r.string().unwrap().to_vec();
-        let q_s: [u8; 32] = r.string().unwrap().try_into().unwrap();
-        let sig = r.string().unwrap().to_vec();
-        let k = eph.agree(&q_s).unwrap();
-        let h = ExchangeHash::start(V_C, SERVER_VERSION.as_bytes(), &i_c, &server_init, &k_s)
-            .finish(&q_c, &q_s, &k);
-        let host_pub: [u8; 32] = k_s[19..].try_into().unwrap();
-        assert!(
-            verify_sig_blob(&host_pub, &h, &sig),
-            "host signature over H"
-        );
-        if first {
-            self.sid = h;
-        }
-        assert_eq!(self.recv_kind(msg::NEWKEYS), [msg::NEWKEYS]);
-        self.send(|w| w.u8(msg::NEWKEYS));
-        self.out
-            .set_cipher(ChaChaPoly::new(&derive(&k, &h, b'C', &self.sid)));
-        self.inp
-            .set_cipher(ChaChaPoly::new(&derive(&k, &h, b'D', &self.sid)));
-        if strict {
-            self.out.seq = 0;
-            self.inp.seq = 0;
-        }
-    }
-
-    fn handshake(&mut self, conn: &mut Conn, host: &mut TestHost, strict: bool) {
-        self.out.raw(V_C).unwrap();
-        self.out.raw(b"\r\n").unwrap();
-        self.pump(conn, host);
-        let server_init = self.recv_kind(msg::KEXINIT);
-        self.kex(conn, host, Some(&server_init), strict, true);
-    }
-
-    /// A signed publickey request for "alice" with the client's key.
-    fn send_signed_pubkey(&mut self) {
-        let blob = public_blob(&self.user_key.public_key());
-        let mut signed = Vec::new();
-        super::wire::vec_string(&mut signed, &self.sid);
-        signed.push(msg::USERAUTH_REQUEST);
-        for s in [&b"alice"[..], b"ssh-connection", b"publickey"] {
-            super::wire::vec_string(&mut signed, s);
-        }
-        signed.push(1);
-        super::wire::vec_string(&mut signed, b"ssh-ed25519");
-        super::wire::vec_string(&mut signed, &blob);
-        let sig = self.user_key.sign_blob(&signed);
-        self.send(|w| {
-            w.u8(msg::USERAUTH_REQUEST)?;
-            w.string(b"alice")?;
-            w.string(b"ssh-connection")?;
-            w.string(b"publickey")?;
-            w.bool(true)?;
-            w.string(b"ssh-ed25519")?;
-            w.string(&blob)?;
-            w.string(&sig)
-        });
-    }
-
-    fn login(&mut self, conn: &mut Conn, host: &mut TestHost) {
-        self.send(|w| {
-            w.u8(msg::SERVICE_REQUEST)?;
-            w.string(b"ssh-userauth")
-        });
-        self.send_signed_pubkey();
-        self.pump(conn, host);
-        self.recv_kind(msg::SERVICE_ACCEPT);
-        self.recv_kind(msg::USERAUTH_SUCCESS);
-        assert!(conn.authenticated());
     }
 
     fn open_exec(&mut self, conn: &mut Conn, host: &mut TestHost, cmd: &[u8]) -> u32 {
@@ -659,6 +316,48 @@ fn output_taken_by_the_socket_in_pieces_loses_nothing() {
     c.take_data(&mut conn, rest, &mut received);
     assert_eq!(received.len(), sent);
     assert!(received.iter().enumerate().all(|(i, &b)| b == byte(i)));
+}
+
+/// The client that `absorb`s the server's output (as the fuzz targets use it) follows key
+/// exchanges the server starts and ones it starts itself, with and without strict kex, and
+/// every byte of process output arrives.
+#[test]
+fn absorbing_client_follows_both_sides_rekeys() {
+    for strict in [false, true] {
+        let (mut conn, mut host, mut c) = setup_rekey(65536, 20_000);
+        c.handshake(&mut conn, &mut host, strict);
+        c.login(&mut conn, &mut host);
+        let ch = c.open_exec(&mut conn, &mut host, b"cat") as usize;
+        let mut sent = Vec::new();
+        let mut received = Vec::new();
+        let mut kexinits = 0;
+        for round in 0..40u8 {
+            if round % 10 == 5 {
+                assert!(c.start_kex());
+            }
+            let n = conn.channel_send_room(ch).min(3000);
+            if n > 0 {
+                let data = vec![round; n];
+                assert!(conn.channel_send(ch, false, &data));
+                sent.extend_from_slice(&data);
+            }
+            conn.tick(&mut host, 0);
+            c.deliver(&mut conn, &mut host, 0, usize::MAX);
+            let out = conn.output().to_vec();
+            conn.output_sent(out.len());
+            for p in c.absorb(&out) {
+                match p[0] {
+                    msg::CHANNEL_DATA => received.extend_from_slice(&p[9..]),
+                    msg::KEXINIT => kexinits += 1,
+                    _ => {}
+                }
+            }
+            assert_eq!((c.lost, conn.closing()), (None, None), "round {round}");
+        }
+        // Both kinds happened: by volume (40 rounds of up to 3000 bytes) and asked for.
+        assert!(kexinits >= 5, "{kexinits} exchanges");
+        assert_eq!(received, sent);
+    }
 }
 
 #[test]

@@ -13,4 +13,6 @@ pub mod crypto;
 pub mod kex;
 pub mod msg;
 pub mod packet;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod test_client;
 pub mod wire;

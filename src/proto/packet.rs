@@ -30,6 +30,7 @@ pub struct Counters {
     pub packets: u64,
 }
 
+#[cfg_attr(feature = "fuzzing", derive(Clone))]
 pub struct Input {
     buf: Box<[u8]>,
     /// Bytes in `buf[start..end]` are received and not yet consumed.
@@ -188,6 +189,7 @@ impl Default for Input {
     }
 }
 
+#[cfg_attr(feature = "fuzzing", derive(Clone))]
 pub struct Output {
     buf: Box<[u8]>,
     start: usize,

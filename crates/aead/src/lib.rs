@@ -31,6 +31,7 @@ pub struct BadTag;
 
 /// One direction's keys: bytes 0..32 K_2 (payload), 32..64 K_1 (length). Zeroized on drop.
 #[derive(Zeroize, ZeroizeOnDrop)]
+#[cfg_attr(feature = "fuzzing", derive(Clone))]
 pub struct ChaChaPoly {
     payload_key: [u8; 32],
     length_key: [u8; 32],
