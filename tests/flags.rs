@@ -202,10 +202,10 @@ fn r_twice_uses_the_ed25519_key_and_ignores_others() {
 
 #[test]
 fn l_binds_the_listener_to_an_interface() {
-    if skip_unless_quoll("-l") || !is_root() {
-        eprintln!("skipped: SO_BINDTODEVICE needs root (and quoll)");
+    if skip_unless_quoll("-l") {
         return;
     }
+    require_root("SO_BINDTODEVICE");
     let srv = quoll(&["-l", "lo"]);
     assert_eq!(srv.ssh_ok("echo on-lo"), "on-lo\n");
     let dir = TempDir::new("iface");

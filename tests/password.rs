@@ -211,10 +211,10 @@ fn s_disables_passwords_g_only_for_root() {
 
 #[test]
 fn w_refuses_root_and_g_group_restricts() {
-    if !is_root() || skip_unless_quoll("-w") {
-        eprintln!("skipped: the harness logs in as root only when run as root");
+    if skip_unless_quoll("-w") {
         return;
     }
+    require_root("a root login");
     let srv = quoll(&["-w"]);
     let out = srv.ssh("true");
     assert_ne!(out.code, Some(0), "{}", srv.context(&out));
@@ -290,14 +290,14 @@ fn fail2ban_dropbear_filter_matches_the_syslog_lines() {
     let Some(u) = TestUser::create("fb", PW, "/bin/sh") else {
         return;
     };
-    if Command::new("fail2ban-regex").arg("-V").output().is_err() {
-        eprintln!("skipped: fail2ban-regex is not installed (scripts/test installs fail2ban)");
-        return;
-    }
-    if std::path::Path::new("/dev/log").exists() {
-        eprintln!("skipped: a syslog daemon owns /dev/log; see its auth log instead");
-        return;
-    }
+    require(
+        Command::new("fail2ban-regex").arg("-V").output().is_ok(),
+        "fail2ban-regex is not installed (scripts/test installs fail2ban)",
+    );
+    require(
+        !std::path::Path::new("/dev/log").exists(),
+        "a syslog daemon owns /dev/log, where this test listens",
+    );
     let sock = UnixDatagram::bind("/dev/log").expect("bind /dev/log");
     struct Unlink;
     impl Drop for Unlink {

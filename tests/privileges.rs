@@ -12,13 +12,7 @@ fn local(cmd: &str) -> String {
 
 #[test]
 fn session_runs_as_target_user() {
-    if !is_root() {
-        eprintln!(
-            "SKIPPED: privilege dropping needs the tests to run as root (they run as {})",
-            current_user()
-        );
-        return;
-    }
+    require_root("privilege dropping");
     ensure_user(USER);
     let srv = Server::start_with(Options {
         user: Some(USER.to_string()),
@@ -62,10 +56,7 @@ fn session_runs_as_target_user() {
 /// the wrong user (the child's own check would refuse it).
 #[test]
 fn session_runs_with_ids_above_65535() {
-    if !is_root() {
-        eprintln!("SKIPPED: privilege dropping needs the tests to run as root");
-        return;
-    }
+    require_root("privilege dropping");
     const BIG: &str = "quollbig";
     const BIG_GROUP: &str = "quollbiggrp";
     if run(std::process::Command::new("id").arg(BIG), CMD_TIMEOUT).code != Some(0) {

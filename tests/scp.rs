@@ -188,12 +188,11 @@ fn compare_trees(a: &Path, b: &Path) {
     assert_eq!(ma.mtime(), mb.mtime(), "mtime of {}", b.display());
 }
 
+/// A quoll with `--builtin-scp` (the tests that use it exist only in builds with the scp
+/// feature).
+#[cfg(feature = "scp")]
 fn builtin_scp_server() -> Option<Server> {
     if skip_unless_quoll("--builtin-scp") {
-        return None;
-    }
-    if !cfg!(feature = "scp") {
-        eprintln!("SKIPPED --builtin-scp: built without the scp feature");
         return None;
     }
     Some(Server::start_with(Options {
@@ -212,6 +211,7 @@ fn sftp_mode_tree_with_modes_and_times() {
     tree_both_ways(&Server::start(), &[]);
 }
 
+#[cfg(feature = "scp")]
 #[test]
 fn legacy_builtin_both_ways() {
     let Some(srv) = builtin_scp_server() else {
@@ -220,6 +220,7 @@ fn legacy_builtin_both_ways() {
     both_ways(&srv, &["-O"]);
 }
 
+#[cfg(feature = "scp")]
 #[test]
 fn legacy_builtin_tree_with_modes_and_times() {
     let Some(srv) = builtin_scp_server() else {
@@ -246,6 +247,7 @@ fn legacy_default_runs_system_scp() {
             srv.context(&out)
         );
     }
+    #[cfg(feature = "scp")]
     if let Some(srv) = builtin_scp_server() {
         let f = srv.dir.join("f");
         fs::write(&f, b"y").unwrap();
@@ -261,6 +263,7 @@ fn legacy_default_runs_system_scp() {
 }
 
 /// Errors come back as scp's messages, and the transfer fails.
+#[cfg(feature = "scp")]
 #[test]
 fn legacy_builtin_reports_errors() {
     let Some(srv) = builtin_scp_server() else {
@@ -293,6 +296,7 @@ fn legacy_builtin_reports_errors() {
 /// Unquoted globs in a legacy download expand on the server (as a shell would do for the
 /// system scp), quoted ones do not; `~/` is the home directory in both modes (SFTP mode
 /// resolves it through expand-path@openssh.com).
+#[cfg(feature = "scp")]
 #[test]
 fn globs_and_home() {
     let Some(srv) = builtin_scp_server() else {

@@ -130,13 +130,7 @@ const USER: &str = "quollsftp";
 /// "Permission denied", and the session's files belong to the user.
 #[test]
 fn permission_denied_as_user() {
-    if !is_root() {
-        eprintln!(
-            "SKIPPED: needs root to log in as another user (running as {})",
-            current_user()
-        );
-        return;
-    }
+    require_root("logging in as another user");
     ensure_user(USER);
     let srv = Server::start_with(Options {
         user: Some(USER.to_string()),
@@ -205,10 +199,10 @@ fn no_sftp_refuses_and_sftp_server_runs_external() {
     assert_ne!(out.code, Some(0), "{}", srv.context(&out));
 
     let external = "/usr/lib/openssh/sftp-server";
-    if !Path::new(external).exists() {
-        eprintln!("SKIPPED --sftp-server: no {external}");
-        return;
-    }
+    require(
+        Path::new(external).exists(),
+        "no /usr/lib/openssh/sftp-server (scripts/test installs openssh-server)",
+    );
     let srv = Server::start_with(Options {
         extra_args: vec!["--sftp-server".into(), external.into()],
         ..Default::default()

@@ -5,7 +5,7 @@
 
 use super::admission::{Admission, Note, Pending, Verdict};
 use super::login::{self, Login};
-use super::{descriptors, forward, memory, net, pty, refused, signals, spawn, users, utmp};
+use super::{descriptors, fds, forward, memory, net, pty, refused, signals, spawn, users, utmp};
 use crate::authkeys::KeyOptions;
 use crate::config::{Options, FD_PER_SESSION, FD_RESERVE_LOGIN};
 use crate::hostkey;
@@ -1114,40 +1114,27 @@ impl Server {
 
     /// `-i`: the one connection is on stdin and stdout.
     pub fn adopt_stdio(&mut self) -> io::Result<()> {
-        use std::os::fd::FromRawFd;
         let unspecified = SocketAddr::from(([0, 0, 0, 0], 0));
-        // SAFETY: fds 0 and 1 are ours for the life of the process; dup gives owned copies.
-        let (r, w) = unsafe { (libc::dup(0), libc::dup(1)) };
-        if r < 0 || w < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: r and w are fresh fds we own.
-        let (r, w) = unsafe { (File::from_raw_fd(r), File::from_raw_fd(w)) };
-        for fd in [r.as_raw_fd(), w.as_raw_fd()] {
-            // SAFETY: fcntl on fds we own.
-            unsafe {
-                let fl = libc::fcntl(fd, libc::F_GETFL);
-                libc::fcntl(fd, libc::F_SETFL, fl | libc::O_NONBLOCK);
-                libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
-            }
-        }
+        // Our own copies of stdin and stdout (the connection), non-blocking, close-on-exec.
+        let r = File::from(fds::dup_cloexec(&std::io::stdin())?);
+        let w = File::from(fds::dup_cloexec(&std::io::stdout())?);
+        fds::set_nonblocking_cloexec(&r)?;
+        fds::set_nonblocking_cloexec(&w)?;
         // A socket from inetd: its addresses; pipes (ProxyCommand): none.
-        // SAFETY: dup of an fd we own.
-        let copy = unsafe { libc::dup(r.as_raw_fd()) };
-        let (peer, local) = if copy >= 0 {
-            // SAFETY: copy is a fresh fd we own; the TcpStream closes it.
-            let sock = unsafe { TcpStream::from_raw_fd(copy) };
-            (sock.peer_addr().ok(), sock.local_addr().ok())
-        } else {
-            (None, None)
+        let (peer, local) = match fds::dup_cloexec(&r) {
+            Ok(copy) => {
+                let sock = TcpStream::from(copy);
+                (sock.peer_addr().ok(), sock.local_addr().ok())
+            }
+            Err(e) => {
+                log::warn!("-i: no copy of the connection to read its addresses: {e}");
+                (None, None)
+            }
         };
         // stdin/stdout are replaced by /dev/null so nothing else ever writes the stream.
         let null = crate::fsys::open(std::path::Path::new("/dev/null"), libc::O_RDWR, 0)?;
-        // SAFETY: dup2 onto 0 and 1; the stream lives on in r and w.
-        unsafe {
-            libc::dup2(null.as_raw_fd(), 0);
-            libc::dup2(null.as_raw_fd(), 1);
-        }
+        fds::dup_onto(&null, 0)?;
+        fds::dup_onto(&null, 1)?;
         if !self.ensure_key() {
             return Err(crate::ioerr::other("no host key"));
         }

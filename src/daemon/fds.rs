@@ -50,6 +50,21 @@ pub fn dup_cloexec(fd: &impl AsRawFd) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(new) })
 }
 
+/// dup2(2): `fd` also becomes descriptor `target` (closed first if open; not close-on-exec).
+pub fn dup_onto(fd: &impl AsRawFd, target: RawFd) -> io::Result<()> {
+    loop {
+        // SAFETY: dup2 takes integer arguments only; `target` is one of the caller's own
+        // descriptor numbers (stdio), which the caller means to replace.
+        if unsafe { libc::dup2(fd.as_raw_fd(), target) } >= 0 {
+            return Ok(());
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
 /// Closes every descriptor from `first` up: at start (whatever the parent left open) and in
 /// a forked child before exec. No allocation, no lock: safe between fork and exec.
 pub fn close_from(first: RawFd) {

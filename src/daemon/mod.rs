@@ -52,7 +52,6 @@ pub fn random(buf: &mut [u8]) -> std::io::Result<()> {
 /// Forks into the background: the parent exits, the child starts a new session with stdio on
 /// /dev/null, as Dropbear does without `-F`.
 pub fn daemonize() -> std::io::Result<()> {
-    use std::os::fd::AsRawFd;
     // SAFETY: single-threaded; the child continues with this process's state.
     match unsafe { libc::fork() } {
         -1 => return Err(std::io::Error::last_os_error()),
@@ -60,15 +59,20 @@ pub fn daemonize() -> std::io::Result<()> {
         // SAFETY: the parent leaves at once without running destructors.
         _ => unsafe { libc::_exit(0) },
     }
+    // Each failure below ends the child with the reason (main logs it): a daemon still
+    // tied to the terminal or its directory would hold them for its whole life.
     // SAFETY: setsid in the child, which is not a group leader.
-    unsafe { libc::setsid() };
+    if unsafe { libc::setsid() } < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
     let null = crate::fsys::open(std::path::Path::new("/dev/null"), libc::O_RDWR, 0)?;
     for fd in 0..3 {
-        // SAFETY: dup2 of a valid fd onto stdio.
-        unsafe { libc::dup2(null.as_raw_fd(), fd) };
+        fds::dup_onto(&null, fd)?;
     }
-    // SAFETY: chdir with a constant C string; a failure leaves the directory as it was.
-    unsafe { libc::chdir(c"/".as_ptr()) };
+    // SAFETY: chdir with a constant C string.
+    if unsafe { libc::chdir(c"/".as_ptr()) } < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
     Ok(())
 }
 

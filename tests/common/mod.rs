@@ -229,16 +229,17 @@ pub struct TestUser {
 }
 
 impl TestUser {
-    /// None (with a note) when the tests cannot create users.
+    /// None (with a note) against another server than quoll; a failure when the tests cannot
+    /// create users or type passwords here.
     pub fn create(tag: &str, password: &str, shell: &str) -> Option<TestUser> {
-        if !is_root() || kind() != Kind::Quoll {
-            eprintln!("skipped: creating a throwaway user needs root (and quoll)");
+        if skip_unless_quoll("a throwaway account") {
             return None;
         }
-        if Command::new("sshpass").arg("-V").output().is_err() {
-            eprintln!("skipped: sshpass is not installed (scripts/test installs it)");
-            return None;
-        }
+        require_root("creating a throwaway account");
+        require(
+            Command::new("sshpass").arg("-V").output().is_ok(),
+            "sshpass is not installed (scripts/test installs it)",
+        );
         let name = format!("qt{}{}", tag, std::process::id() % 100000);
         let _ = Command::new("userdel").args(["-r", &name]).output();
         sh(&format!("useradd -m -s {shell} {name}"));
@@ -257,6 +258,25 @@ impl Drop for TestUser {
 
 pub fn is_root() -> bool {
     sh("id -u").trim() == "0"
+}
+
+/// A test that cannot check what it claims here fails, saying what it lacks: it is never
+/// counted as passed without having run. (`scripts/test` runs as root and installs the tools.)
+#[track_caller]
+pub fn require(ok: bool, what: &str) {
+    assert!(ok, "NOT RUN: {what}");
+}
+
+/// `require` for tests that need root (other accounts, privilege drops, interfaces).
+#[track_caller]
+pub fn require_root(what: &str) {
+    require(
+        is_root(),
+        &format!(
+            "{what} needs the tests to run as root (they run as uid {})",
+            sh("id -u").trim()
+        ),
+    );
 }
 
 pub fn sha256_hex(data: &[u8]) -> String {
