@@ -5,7 +5,7 @@
 //! login a success. A failed or unfinished attempt changes nothing.
 
 use super::authcheck::{Kind, Policy, Reply, Request, Verdict, MAX_REPLY};
-use super::event_loop::Edge;
+use super::edge::Edge;
 use super::helper::{Job, Progress};
 use super::users::User;
 use crate::authkeys::{self, KeyOptions};

@@ -2,10 +2,13 @@
 //! (the file-system calls), in `src/sftp/sys.rs` (statvfs) and in `src/main.rs`'s C `main`
 //! (reading `argv`, `start::arguments`); the rest of quoll has none.
 
+mod accept;
 pub mod admission;
 pub mod alloc;
 pub mod authcheck;
+mod channels;
 pub mod descriptors;
+mod edge;
 pub mod event_loop;
 pub mod fds;
 pub mod forward;
@@ -19,6 +22,7 @@ pub mod passwd;
 pub mod penalty;
 pub mod pty;
 pub mod ratelimit;
+mod reactor;
 pub mod refused;
 pub mod resolve;
 pub mod signals;

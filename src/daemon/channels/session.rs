@@ -1,0 +1,218 @@
+//! Session channels: the user's shell, command or subsystem as a child process, on a pty or
+//! on pipes, and its exit status.
+
+use super::{End, Io};
+use crate::daemon::edge::{short_of_descriptors, Edge};
+use crate::daemon::{forward, pty, spawn, users, utmp};
+use crate::inet::{Ip, Sock};
+use crate::proto::channel::{ExitInfo, PtySize, SessionStart};
+use crate::proto::conn::Conn;
+use log::warn;
+use std::fs::File;
+use std::io;
+use std::os::fd::OwnedFd;
+
+/// A session's process and the loop's ends of its stdio.
+pub struct Process {
+    pub pid: i32,
+    pub io: Io,
+    /// The pty master (a dup), for window changes; `None` on pipes.
+    pub pty: Option<OwnedFd>,
+    /// Set when the child was reaped.
+    pub exit: Option<ExitInfo>,
+    /// CHANNEL_CLOSE (with the exit status) has been asked for.
+    pub finished: bool,
+    /// The agent socket, when the session asked for agent forwarding.
+    pub agent: Option<forward::AgentSock>,
+    /// A pty session's utmp/wtmp entry, ended (logout written) when the session is dropped.
+    #[allow(dead_code)] // held for its Drop
+    pub record: Option<utmp::Record>,
+}
+
+impl Process {
+    /// SIGHUP to a process not yet reaped (its pid may be reused after that).
+    pub fn hang_up(&self) {
+        if self.exit.is_none() {
+            spawn::signal(self.pid, libc::SIGHUP);
+        }
+    }
+}
+
+pub fn winsize(s: PtySize) -> pty::WinSize {
+    pty::WinSize {
+        cols: s.cols,
+        rows: s.rows,
+        width_px: s.width_px,
+        height_px: s.height_px,
+    }
+}
+
+/// `shell`, `exec` or `subsystem`: starts the process, as the logged-in user.
+pub fn start(edge: &mut Edge, ch: usize, req: &SessionStart) -> bool {
+    let Some(user) = edge.user.clone() else {
+        return false;
+    };
+    if !crate::daemon::descriptors::spare(crate::config::FD_PER_SESSION) {
+        short_of_descriptors("Session", edge.peer);
+        return false;
+    }
+    match spawn_for(edge, ch, &user, req) {
+        Ok(()) => true,
+        Err(e) => {
+            warn!(
+                "Failed to start session for '{}' from {}: {}",
+                user.name,
+                Sock(edge.peer),
+                e
+            );
+            false
+        }
+    }
+}
+
+fn spawn_for(edge: &mut Edge, ch: usize, user: &users::User, req: &SessionStart) -> io::Result<()> {
+    let slot = edge
+        .ends
+        .get_mut(ch)
+        .ok_or_else(|| crate::ioerr::other("no session slot"))?;
+    // -c wins over authorized_keys command= (the administrator's policy for everyone).
+    let forced = edge
+        .opts
+        .forced_command
+        .as_deref()
+        .or(edge.key_options.command.as_deref())
+        .map(str::as_bytes);
+    let command = forced.or(req.command);
+    let original = forced.and(req.command);
+    let pty_req = req.pty.filter(|_| !edge.key_options.no_pty);
+    let pty = match pty_req {
+        Some(p) => {
+            let pty = pty::open(winsize(p.size), user.uid)?;
+            let _ = pty::apply_modes(&pty.slave, &p.modes);
+            Some(pty)
+        }
+        None => None,
+    };
+    // The first of a name wins: authorized_keys environment= (with --permit-user-env),
+    // then the client's env requests, then quoll's own environment (-e).
+    let mut env: Vec<(String, String)> = Vec::new();
+    if edge.opts.permit_user_env {
+        env.extend(edge.key_options.environment.iter().cloned());
+    }
+    env.extend(
+        req.env
+            .split(|&b| b == 0)
+            .filter_map(|e| std::str::from_utf8(e).ok()?.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
+    let agent = match slot.take() {
+        Some(End::AgentWaiting(a)) => Some(a),
+        _ => None,
+    };
+    if let Some(a) = &agent {
+        env.push((
+            "SSH_AUTH_SOCK".into(),
+            crate::fsys::show(&a.path).to_string(),
+        ));
+    }
+    if edge.opts.pass_env {
+        // -e: quoll's own environment too (the session's variables still win).
+        env.extend(spawn::own_environment());
+    }
+    let ssh_client = format!(
+        "{} {} {}",
+        Ip(edge.peer.ip()),
+        edge.peer.port(),
+        edge.local.port()
+    );
+    let ssh_connection = format!(
+        "{} {} {} {}",
+        Ip(edge.peer.ip()),
+        edge.peer.port(),
+        Ip(edge.local.ip()),
+        edge.local.port()
+    );
+    let (command, builtin) = spawn::launch(
+        edge.opts,
+        user.uid,
+        command,
+        forced.is_some(),
+        req.subsystem,
+    )?;
+    let spec = spawn::SpawnSpec {
+        user,
+        command,
+        pty: pty.as_ref(),
+        term: pty_req.map(|p| p.term.as_str()),
+        env: &env,
+        ssh_client: &ssh_client,
+        ssh_connection: &ssh_connection,
+        original_command: original,
+        drop_privileges: edge.daemon_uid == 0,
+        builtin,
+    };
+    let child = spawn::spawn(&spec)?;
+    let record = pty
+        .as_ref()
+        .and_then(|p| utmp::Record::start(&p.name, user, edge.peer.ip(), child.pid));
+    *slot = Some(End::Process(Process {
+        pid: child.pid,
+        io: Io {
+            input: Some(File::from(child.stdin)),
+            output: Some(File::from(child.stdout)),
+            stderr: child.stderr.map(File::from),
+        },
+        pty: pty.map(|p| p.master),
+        exit: None,
+        finished: false,
+        agent,
+        record,
+    }));
+    Ok(())
+}
+
+pub fn window_change(edge: &mut Edge, ch: usize, size: PtySize) {
+    if let Some(Some(End::Process(Process { pty: Some(m), .. }))) = edge.ends.get(ch) {
+        let _ = pty::resize(m, winsize(size));
+    }
+}
+
+pub fn signal(edge: &mut Edge, ch: usize, name: &str) {
+    if let (Some(Some(End::Process(p))), Some(sig)) =
+        (edge.ends.get(ch), spawn::signal_number(name))
+    {
+        if p.exit.is_none() {
+            spawn::signal(p.pid, sig);
+        }
+    }
+}
+
+/// A process channel's turn: its stdin closed once the client's data has all been written
+/// (pipes only: a pty's EOF is the client's ^D), a pty drained once the shell exited, and
+/// the channel finished with the exit status once every output is read to its end.
+pub fn service(conn: &mut Conn, edge: &mut Edge, ch: usize) {
+    let Some(Some(End::Process(p))) = edge.ends.get_mut(ch) else {
+        return;
+    };
+    if p.pty.is_none() && p.io.input.is_some() && conn.channel_input_finished(ch) {
+        p.io.input = None;
+    }
+    if p.exit.is_some() && p.pty.is_some() && p.io.output.is_some() {
+        // A pty may stay open in a background process: after the shell exits, send what is
+        // readable now, then finish.
+        super::read_into(conn, edge, ch, false);
+        if let Some(Some(End::Process(p))) = edge.ends.get_mut(ch) {
+            if conn.channel_send_room(ch) > 0 {
+                p.io.output = None;
+                p.io.input = None;
+            }
+        }
+    }
+    let Some(Some(End::Process(p))) = edge.ends.get_mut(ch) else {
+        return;
+    };
+    if let (Some(exit), None, None, false) = (p.exit, &p.io.output, &p.io.stderr, p.finished) {
+        p.finished = true;
+        conn.channel_finish(ch, Some(exit), edge);
+    }
+}

@@ -1,0 +1,141 @@
+//! The edge as the protocol core sees one connection: what the core asks of the daemon
+//! (`Host`, `AuthHost`, `SessionHost`) answered with that connection's channels, identity
+//! and the daemon's policy. Each channel kind's answers are in `channels/`; the
+//! authentication questions are in `login.rs`.
+
+use super::channels::{agent, direct_tcpip, forwarded_tcpip, session, End};
+use super::login::Login;
+use super::{forward, memory, users};
+use crate::authkeys::KeyOptions;
+use crate::config::Options;
+use crate::inet::Sock;
+use crate::proto::auth::AuthHost;
+use crate::proto::budget::Budget;
+use crate::proto::channel::{DirectTcpip, PtySize, SessionHost, SessionStart};
+use crate::proto::conn::{GlobalReply, Host};
+use crate::proto::crypto::{Ed25519Key, ED25519_BLOB_LEN, ED25519_SIG_BLOB_LEN};
+use log::{error, warn};
+use std::net::SocketAddr;
+
+/// One connection's side of the edge, borrowed from its slot for one call into the core.
+pub(super) struct Edge<'a> {
+    pub(super) key: &'a Ed25519Key,
+    pub(super) opts: &'a Options,
+    pub(super) peer: SocketAddr,
+    pub(super) local: SocketAddr,
+    /// The loop's end of each channel, by channel number.
+    pub(super) ends: &'a mut [Option<End>],
+    /// The account logged in, and its key's authorized_keys options: set only on success.
+    pub(super) user: &'a mut Option<users::User>,
+    pub(super) key_options: &'a mut KeyOptions,
+    pub(super) forwards: &'a mut Vec<forward::Forward>,
+    pub(super) daemon_uid: u32,
+    pub(super) banner: &'a [u8],
+    pub(super) login: &'a mut Login,
+    /// The loop's clock (ms) for this turn.
+    pub(super) now: u64,
+    pub(super) budget: &'a mut Budget,
+}
+
+/// Randomness for the core; without it no key exchange is safe, so quoll stops rather than
+/// go on weakly.
+pub(super) fn random(buf: &mut [u8]) {
+    if let Err(e) = super::random(buf) {
+        error!("getrandom failed: {e}");
+        std::process::abort();
+    }
+}
+
+/// Why a descriptor for a logged-in user's request was not created.
+pub(super) fn short_of_descriptors(what: &str, peer: SocketAddr) {
+    warn!(
+        "{what} for {} refused: too few descriptors left",
+        Sock(peer)
+    );
+}
+
+impl Host for Edge<'_> {
+    fn random(&mut self, buf: &mut [u8]) {
+        random(buf)
+    }
+
+    fn global_request(&mut self, name: &str, data: &[u8]) -> GlobalReply {
+        let mut r = crate::proto::wire::Reader::new(data);
+        let (Ok(address), Ok(port)) = (r.text(), r.u32()) else {
+            return GlobalReply::Failure;
+        };
+        match name {
+            "tcpip-forward" => forwarded_tcpip::listen(self, address, port),
+            "cancel-tcpip-forward" => forwarded_tcpip::cancel(self, address, port),
+            _ => GlobalReply::Failure,
+        }
+    }
+
+    fn host_key_blob(&self) -> [u8; ED25519_BLOB_LEN] {
+        self.key.public_blob()
+    }
+
+    fn sign(&mut self, data: &[u8]) -> [u8; ED25519_SIG_BLOB_LEN] {
+        self.key.sign_blob(data)
+    }
+}
+
+impl AuthHost for Edge<'_> {
+    fn banner(&self) -> &[u8] {
+        self.banner
+    }
+}
+
+impl SessionHost for Edge<'_> {
+    fn window_buffer(&mut self, kind: &str, bytes: usize) -> Option<Box<[u8]>> {
+        match self.budget.buffer(bytes) {
+            Ok(b) => Some(b),
+            Err(why) => {
+                warn!(
+                    "Channel {kind} for '{}' from {} refused: {}",
+                    self.user.as_ref().map_or("", |u| u.name.as_str()),
+                    Sock(self.peer),
+                    memory::refusal(why, self.budget, bytes)
+                );
+                None
+            }
+        }
+    }
+
+    fn window_freed(&mut self, buf: Box<[u8]>) {
+        self.budget.free(buf);
+    }
+
+    fn open_direct_tcpip(&mut self, ch: usize, req: &DirectTcpip) -> bool {
+        direct_tcpip::open(self, ch, req)
+    }
+
+    fn agent_request(&mut self, ch: usize) -> bool {
+        agent::request(self, ch)
+    }
+
+    fn start_session(&mut self, ch: usize, req: &SessionStart) -> bool {
+        session::start(self, ch, req)
+    }
+
+    fn window_change(&mut self, ch: usize, size: PtySize) {
+        session::window_change(self, ch, size)
+    }
+
+    fn signal(&mut self, ch: usize, name: &str) {
+        session::signal(self, ch, name)
+    }
+
+    fn channel_freed(&mut self, ch: usize) {
+        if let Some(end) = self.ends.get_mut(ch).and_then(Option::take) {
+            end.hang_up();
+        }
+    }
+}
+
+/// Whatever is left of a closed connection's channels: processes get SIGHUP.
+pub(super) fn hang_up_all(ends: &[Option<End>]) {
+    for end in ends.iter().flatten() {
+        end.hang_up();
+    }
+}
