@@ -103,7 +103,7 @@ enum Asking {
     Blank,
 }
 
-#[cfg_attr(feature = "fuzzing", derive(Clone))]
+#[cfg_attr(any(test, feature = "fuzzing"), derive(Clone))]
 pub struct Auth {
     pub user: heapless::String<MAX_USERNAME>,
     pub done: bool,

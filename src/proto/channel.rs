@@ -24,7 +24,7 @@ pub struct PtySize {
     pub height_px: u32,
 }
 
-#[cfg_attr(feature = "fuzzing", derive(Clone))]
+#[cfg_attr(any(test, feature = "fuzzing"), derive(Clone))]
 pub struct PtyReq {
     pub term: heapless::String<MAX_TERM>,
     pub size: PtySize,
@@ -156,7 +156,7 @@ enum Flag {
     Sent,
 }
 
-#[cfg_attr(feature = "fuzzing", derive(Clone))]
+#[cfg_attr(any(test, feature = "fuzzing"), derive(Clone))]
 pub struct Channel {
     pub open: bool,
     pub kind: Kind,
@@ -587,7 +587,7 @@ impl Refusal {
 }
 
 /// All channels of one connection; the index is our channel number.
-#[cfg_attr(feature = "fuzzing", derive(Clone))]
+#[cfg_attr(any(test, feature = "fuzzing"), derive(Clone))]
 pub struct Channels {
     pub chans: Box<[Channel]>,
     /// The window (and receive buffer) of each channel.

@@ -78,7 +78,7 @@ fn fail(reason: u32, text: &'static str) -> Disconnect {
     Disconnect { reason, text }
 }
 
-#[cfg_attr(feature = "fuzzing", derive(Clone))]
+#[cfg_attr(any(test, feature = "fuzzing"), derive(Clone))]
 enum KexState {
     /// Keys in force, no exchange running.
     Idle,
@@ -90,7 +90,7 @@ enum KexState {
     AwaitNewKeys(Box<super::cipher::ChaChaPoly>),
 }
 
-#[cfg_attr(feature = "fuzzing", derive(Clone))]
+#[cfg_attr(any(test, feature = "fuzzing"), derive(Clone))]
 pub struct Conn {
     input: Input,
     output: Output,

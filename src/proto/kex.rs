@@ -62,7 +62,7 @@ pub struct ClientOffer {
 }
 
 /// Our KEXINIT payload, kept until the exchange hash has consumed it.
-#[cfg_attr(feature = "fuzzing", derive(Clone))]
+#[cfg_attr(any(test, feature = "fuzzing"), derive(Clone))]
 pub struct OurInit {
     buf: [u8; 512],
     len: usize,
@@ -152,7 +152,7 @@ fn hash_string(h: &mut Sha256, s: &[u8]) {
 }
 
 /// The exchange hash, started once both KEXINITs are known so that neither needs keeping.
-#[cfg_attr(feature = "fuzzing", derive(Clone))]
+#[cfg_attr(any(test, feature = "fuzzing"), derive(Clone))]
 pub struct ExchangeHash(Sha256);
 
 impl ExchangeHash {

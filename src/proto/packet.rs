@@ -30,7 +30,7 @@ pub struct Counters {
     pub packets: u64,
 }
 
-#[cfg_attr(feature = "fuzzing", derive(Clone))]
+#[cfg_attr(any(test, feature = "fuzzing"), derive(Clone))]
 pub struct Input {
     buf: Box<[u8]>,
     /// Bytes in `buf[start..end]` are received and not yet consumed.
@@ -189,7 +189,7 @@ impl Default for Input {
     }
 }
 
-#[cfg_attr(feature = "fuzzing", derive(Clone))]
+#[cfg_attr(any(test, feature = "fuzzing"), derive(Clone))]
 pub struct Output {
     buf: Box<[u8]>,
     start: usize,

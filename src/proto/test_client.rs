@@ -129,7 +129,7 @@ impl SessionHost for TestHost {
 }
 
 /// The client's side of one connection: its two packet streams and session state.
-#[cfg_attr(feature = "fuzzing", derive(Clone))]
+#[cfg_attr(any(test, feature = "fuzzing"), derive(Clone))]
 pub struct Client {
     pub out: Output,
     pub inp: Input,
@@ -142,6 +142,8 @@ pub struct Client {
     kex: Option<Box<ClientKex>>,
     /// Why `absorb` stopped reading the server's packets (its keys no longer match them).
     pub lost: Option<&'static str>,
+    /// Every byte `pump` handed the server, when set: a recorded session to replay.
+    pub recording: Option<Vec<u8>>,
 }
 
 impl Default for Client {
@@ -152,7 +154,7 @@ impl Default for Client {
 
 /// A key exchange the client runs while absorbing the server's output (its ephemeral key
 /// is `X25519Secret::from_random(REKEY_SECRET)`).
-#[cfg_attr(feature = "fuzzing", derive(Clone))]
+#[cfg_attr(any(test, feature = "fuzzing"), derive(Clone))]
 struct ClientKex {
     i_c: Vec<u8>,
     /// The server's KEXINIT payload, once seen.
@@ -249,6 +251,7 @@ impl Client {
             strict: false,
             kex: None,
             lost: None,
+            recording: None,
         }
     }
 
@@ -289,6 +292,9 @@ impl Client {
         for _ in 0..10 {
             let data = self.out.pending().to_vec();
             self.out.sent(data.len());
+            if let Some(r) = &mut self.recording {
+                r.extend_from_slice(&data);
+            }
             let mut off = 0;
             while off < data.len() && conn.closing().is_none() {
                 host.settle(conn, 0);
