@@ -3,11 +3,13 @@
 //! directory) with the clean-up of temp files an interrupted write left behind.
 
 use super::HostKeyError;
-use crate::config::MAX_HOSTKEY_FILE as MAX_FILE;
 use crate::fsys::{self, temp_path};
 use crate::readfile::Contents;
 use std::io::{self, ErrorKind, Write};
 use std::path::Path;
+
+// An Ed25519 key file is under 500 bytes; anything much larger is refused.
+use crate::config::MAX_HOSTKEY_FILE as MAX_FILE;
 
 /// The whole key file, if it may be a host key: a regular file (not a symlink: O_NOFOLLOW;
 /// O_NONBLOCK so a FIFO put there cannot hang the open), owned by the user quoll runs as and
