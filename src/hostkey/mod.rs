@@ -169,7 +169,8 @@ fn write_key(
 /// key it accepts, written out as quoll writes keys, must read back the same.
 #[cfg(feature = "fuzzing")]
 pub fn fuzz_file(data: &[u8]) {
-    let Ok((key, comment)) = parse(&data[..data.len().min(crate::config::MAX_HOSTKEY_FILE)]) else {
+    let data = &data[..data.len().min(crate::config::MAX_HOSTKEY_FILE)];
+    let Ok((key, comment)) = parse(data) else {
         return;
     };
     let text = armor(&openssh_blob(&key, &comment, [1, 2, 3, 4]));
