@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod date;
+pub mod dns;
 pub mod fsys;
 pub mod hostkey;
 pub mod inet;

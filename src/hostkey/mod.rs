@@ -1,15 +1,21 @@
 //! The Ed25519 host key on flash: OpenSSH `openssh-key-v1` and Dropbear formats, atomic save.
 //!
+//! `format` turns bytes into keys and keys into bytes; `store` reads and writes the files.
 //! Saving writes `KEY.tmpPID`, fsyncs it, moves it into place and fsyncs the directory, so a
 //! power cut leaves either no key file or a complete one (plus perhaps a stale temp file,
 //! which `load_or_generate` removes).
 
-use crate::base64;
-use crate::fsys::{self, temp_path};
-use crate::proto::crypto::{self, Ed25519Key, ED25519_NAME};
-use crate::proto::wire::{vec_string, vec_u32, Reader};
-use std::io::{self, ErrorKind, Write};
+mod format;
+mod store;
+
+pub use format::public_line;
+
+use crate::fsys;
+use crate::proto::crypto::Ed25519Key;
+use format::{armor, openssh_blob, parse};
+use std::io::{self, ErrorKind};
 use std::path::{Path, PathBuf};
+use store::{parent, remove_stale_temp_files, write_atomic};
 use zeroize::Zeroizing;
 
 #[derive(Debug)]
@@ -55,51 +61,15 @@ impl std::fmt::Display for HostKeyError {
 
 impl std::error::Error for HostKeyError {}
 
-const BEGIN: &str = "-----BEGIN OPENSSH PRIVATE KEY-----";
-const END: &str = "-----END OPENSSH PRIVATE KEY-----";
-const MAGIC: &[u8] = b"openssh-key-v1\0";
-/// OpenSSH wraps the base64 body at 70 columns.
-const WRAP: usize = 70;
-// An Ed25519 key file is under 500 bytes; anything much larger is refused.
-use crate::config::MAX_HOSTKEY_FILE as MAX_FILE;
-
 /// Reads a host key in OpenSSH or Dropbear format.
 pub fn load(path: &Path) -> Result<Ed25519Key, HostKeyError> {
     load_with_comment(path).map(|(key, _)| key)
 }
 
 /// Like `load`, also returning the key's comment (empty for Dropbear keys, which have none).
-///
-/// The file must be a regular file (not a symlink: O_NOFOLLOW; O_NONBLOCK so a FIFO put
-/// there cannot hang the open), owned by the user quoll runs as and closed to group and
-/// others, as OpenSSH demands of its host keys. The `.pub` beside it is never read.
+/// The file must pass `store::read`'s checks. The `.pub` beside it is never read.
 pub fn load_with_comment(path: &Path) -> Result<(Ed25519Key, String), HostKeyError> {
-    let io_err = |e| HostKeyError::Io(path.to_path_buf(), e);
-    let flags = libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK;
-    let mut file = match fsys::open(path, flags, 0) {
-        Err(e)
-            if e.raw_os_error() == Some(libc::ELOOP)
-                && fsys::lstat(path).is_ok_and(|s| s.is_symlink()) =>
-        {
-            return Err(HostKeyError::Symlink(path.into()))
-        }
-        other => other.map_err(io_err)?,
-    };
-    // fstat the open file, not the path, so the checks and the read see the same file.
-    let meta = fsys::fstat(&file).map_err(io_err)?;
-    if !meta.is_file() {
-        return Err(HostKeyError::Format(path.into(), "not a regular file"));
-    }
-    if meta.uid != fsys::euid() {
-        return Err(HostKeyError::Owner(path.into(), meta.uid));
-    }
-    if meta.mode & 0o077 != 0 {
-        return Err(HostKeyError::Permissions(path.into()));
-    }
-    let contents = crate::readfile::read(&mut file, MAX_FILE).map_err(io_err)?;
-    if contents.truncated {
-        return Err(HostKeyError::Format(path.into(), "file too large"));
-    }
+    let contents = store::read(path)?;
     parse(&contents.data).map_err(|why| HostKeyError::Format(path.into(), why))
 }
 
@@ -145,16 +115,6 @@ pub fn save(path: &Path, key: &Ed25519Key, comment: &str) -> Result<(), HostKeyE
     write_key(path, key, comment, true)
 }
 
-/// `ssh-ed25519 AAAA... comment`
-pub fn public_line(key: &Ed25519Key, comment: &str) -> String {
-    let mut line = format!("ssh-ed25519 {}", base64::encode(&key.public_blob()));
-    if !comment.is_empty() {
-        line.push(' ');
-        line.push_str(comment);
-    }
-    line
-}
-
 /// `path` with `.pub` appended to the file name.
 pub fn pub_path(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
@@ -165,185 +125,20 @@ pub fn pub_path(path: &Path) -> PathBuf {
 /// The comment for keys quoll makes itself: `quoll@HOSTNAME`.
 pub fn default_comment() -> String {
     let host = crate::readfile::read_path(Path::new("/proc/sys/kernel/hostname"), 64)
-        .map(|c| String::from_utf8_lossy(&c.data).trim().to_string())
+        .map(|c| {
+            String::from_utf8_lossy(&c.data)
+                .trim()
+                .replace(char::is_control, "")
+        })
         .unwrap_or_default();
     format!("quoll@{host}")
 }
-
-// ---- Parsing ----
-
-/// Parses either format; the error says what is wrong, the caller adds the file name.
-fn parse(data: &[u8]) -> Result<(Ed25519Key, String), &'static str> {
-    if data.starts_with(BEGIN.as_bytes()) {
-        let blob = dearmor(data)?;
-        return parse_openssh(&blob);
-    }
-    if data.starts_with(b"-----BEGIN ") {
-        return Err("a PEM key, not an OpenSSH (openssh-key-v1) Ed25519 key");
-    }
-    parse_dropbear(data).map(|key| (key, String::new()))
-}
-
-/// The base64 body between the BEGIN and END lines, decoded.
-fn dearmor(data: &[u8]) -> Result<Zeroizing<Vec<u8>>, &'static str> {
-    let text = std::str::from_utf8(data).map_err(|_| "corrupt (not text)")?;
-    let mut lines = text.lines().map(str::trim);
-    lines.next(); // BEGIN, checked by the caller
-    let mut body = Zeroizing::new(String::new());
-    for line in lines.by_ref() {
-        if line == END {
-            let decoded = base64::decode(&body).ok_or("corrupt (bad base64)")?;
-            return Ok(Zeroizing::new(decoded));
-        }
-        body.push_str(line);
-    }
-    Err("truncated (no END line)")
-}
-
-/// PROTOCOL.key: magic, cipher, kdf, kdf options, key count, public keys, private section.
-fn parse_openssh(blob: &[u8]) -> Result<(Ed25519Key, String), &'static str> {
-    const SHORT: &str = "truncated or corrupt";
-    let mut r = Reader::new(blob);
-    if r.bytes(MAGIC.len()).map_err(|_| SHORT)? != MAGIC {
-        return Err("corrupt (no openssh-key-v1 header)");
-    }
-    let cipher = r.string().map_err(|_| SHORT)?;
-    let kdf = r.string().map_err(|_| SHORT)?;
-    let kdf_options = r.string().map_err(|_| SHORT)?;
-    if cipher != b"none" || kdf != b"none" || !kdf_options.is_empty() {
-        return Err("encrypted (passphrase-protected) keys are not supported");
-    }
-    if r.u32().map_err(|_| SHORT)? != 1 {
-        return Err("the file must hold exactly one key");
-    }
-    let public_blob = r.string().map_err(|_| SHORT)?;
-    let private = r.string().map_err(|_| SHORT)?;
-    r.end().map_err(|_| "corrupt (data after the key)")?;
-    if Reader::new(public_blob).string().map_err(|_| SHORT)? != ED25519_NAME {
-        return Err("not an Ed25519 key");
-    }
-    let public = crypto::parse_public_blob(public_blob).map_err(|_| SHORT)?;
-
-    let mut r = Reader::new(private);
-    let check1 = r.u32().map_err(|_| SHORT)?;
-    let check2 = r.u32().map_err(|_| SHORT)?;
-    // Unequal check ints mean a wrong passphrase in an encrypted key, or corruption here.
-    if check1 != check2 {
-        return Err("corrupt (check numbers differ)");
-    }
-    if r.string().map_err(|_| SHORT)? != ED25519_NAME {
-        return Err("not an Ed25519 key");
-    }
-    let inner_public = r.string().map_err(|_| SHORT)?;
-    let pair: &[u8; 64] = r
-        .string()
-        .map_err(|_| SHORT)?
-        .try_into()
-        .map_err(|_| "corrupt (private key length)")?;
-    let comment = r.text().map_err(|_| SHORT)?.to_owned();
-    // Padding is 1, 2, 3, ... up to the cipher block size.
-    let pad = r.rest();
-    if pad.iter().enumerate().any(|(i, &b)| b as usize != i + 1) {
-        return Err("corrupt (padding)");
-    }
-    if inner_public != public {
-        return Err("corrupt (public keys differ)");
-    }
-    let key = key_from_pair(pair)?;
-    if key.public_key() != public {
-        return Err("corrupt (public key does not match private key)");
-    }
-    Ok((key, comment))
-}
-
-/// Dropbear: string "ssh-ed25519", string (32-byte seed || 32-byte public key).
-fn parse_dropbear(data: &[u8]) -> Result<Ed25519Key, &'static str> {
-    let mut r = Reader::new(data);
-    let kind = r.string().map_err(|_| "unrecognized format")?;
-    if kind != ED25519_NAME {
-        if [&b"ssh-rsa"[..], b"ssh-dss"].contains(&kind) || kind.starts_with(b"ecdsa-") {
-            return Err("not an Ed25519 key");
-        }
-        return Err("unrecognized format (neither OpenSSH nor Dropbear)");
-    }
-    let pair: &[u8; 64] = r
-        .string()
-        .map_err(|_| "truncated")?
-        .try_into()
-        .map_err(|_| "corrupt (private key length)")?;
-    r.end().map_err(|_| "corrupt (data after the key)")?;
-    key_from_pair(pair)
-}
-
-/// seed || public, as both formats store it; the public half must match the seed.
-fn key_from_pair(pair: &[u8; 64]) -> Result<Ed25519Key, &'static str> {
-    let mut seed = Zeroizing::new([0u8; 32]);
-    seed.copy_from_slice(&pair[..32]);
-    let key = Ed25519Key::from_seed(&seed);
-    if key.public_key()[..] != pair[32..] {
-        return Err("corrupt (public key does not match private key)");
-    }
-    Ok(key)
-}
-
-// ---- Writing ----
 
 /// The armored openssh-key-v1 file text.
 fn to_openssh(key: &Ed25519Key, comment: &str) -> io::Result<Zeroizing<String>> {
     let mut check = [0u8; 4];
     crate::daemon::random(&mut check)?;
     Ok(armor(&openssh_blob(key, comment, check)))
-}
-
-/// The binary openssh-key-v1 structure (PROTOCOL.key), unencrypted.
-fn openssh_blob(key: &Ed25519Key, comment: &str, check: [u8; 4]) -> Zeroizing<Vec<u8>> {
-    let public = key.public_key();
-    let mut private = Zeroizing::new(Vec::with_capacity(160));
-    // Two equal check numbers: how a reader spots a wrong passphrase (or corruption).
-    private.extend_from_slice(&check);
-    private.extend_from_slice(&check);
-    vec_string(&mut private, ED25519_NAME);
-    vec_string(&mut private, &public);
-    let mut pair = Zeroizing::new([0u8; 64]);
-    pair[..32].copy_from_slice(key.seed());
-    pair[32..].copy_from_slice(&public);
-    vec_string(&mut private, &pair[..]);
-    vec_string(&mut private, comment.as_bytes());
-    // Pad to the block size of cipher "none", 8.
-    let mut pad = 1;
-    while private.len() % 8 != 0 {
-        private.push(pad);
-        pad += 1;
-    }
-
-    let mut blob = Zeroizing::new(Vec::with_capacity(300));
-    blob.extend_from_slice(MAGIC);
-    vec_string(&mut blob, b"none");
-    vec_string(&mut blob, b"none");
-    vec_string(&mut blob, b"");
-    vec_u32(&mut blob, 1);
-    vec_string(&mut blob, &key.public_blob());
-    vec_string(&mut blob, &private);
-    blob
-}
-
-/// BEGIN line, base64 wrapped at 70 columns, END line.
-fn armor(blob: &[u8]) -> Zeroizing<String> {
-    let body = Zeroizing::new(base64::encode(blob));
-    let mut text = Zeroizing::new(String::with_capacity(body.len() + 100));
-    text.push_str(BEGIN);
-    text.push('\n');
-    let mut rest: &str = &body;
-    while !rest.is_empty() {
-        // base64 is ASCII, so any byte index is a character boundary.
-        let (line, tail) = rest.split_at(rest.len().min(WRAP));
-        text.push_str(line);
-        text.push('\n');
-        rest = tail;
-    }
-    text.push_str(END);
-    text.push('\n');
-    text
 }
 
 /// Writes the key and then its `.pub`. With `replace` false an existing key is kept and
@@ -354,6 +149,13 @@ fn write_key(
     comment: &str,
     replace: bool,
 ) -> Result<(), HostKeyError> {
+    if !format::comment_ok(comment) {
+        let e = crate::ioerr::new(
+            ErrorKind::InvalidInput,
+            "the comment has a control character",
+        );
+        return Err(HostKeyError::Io(path.into(), e));
+    }
     if let Some(dir) = parent(path) {
         fsys::mkdir_all(dir, 0o700).map_err(|e| HostKeyError::Io(dir.into(), e))?;
     }
@@ -363,95 +165,12 @@ fn write_key(
     write_atomic(&pub_path(path), line.as_bytes(), 0o644, true)
 }
 
-/// The directory holding `path` ("." spelled as `None`).
-fn parent(path: &Path) -> Option<&Path> {
-    fsys::parent(path).filter(|p| !p.as_os_str().is_empty())
-}
-
-/// Creates `PATH.tmpPID` (exclusively, never through a symlink), writes and fsyncs it, moves
-/// it to `path` and fsyncs the directory so the new name survives a power cut.
-fn write_atomic(path: &Path, data: &[u8], mode: u32, replace: bool) -> Result<(), HostKeyError> {
-    let tmp = temp_path(path);
-    let result = write_temp(&tmp, data, mode)
-        .map_err(|e| HostKeyError::Io(tmp.clone(), e))
-        .and_then(|()| move_into_place(&tmp, path, replace))
-        .and_then(|()| {
-            let dir = parent(path).unwrap_or(Path::new("."));
-            sync_dir(dir).map_err(|e| HostKeyError::Io(dir.into(), e))
-        });
-    if result.is_err() {
-        let _ = fsys::unlink(&tmp);
-    }
-    result
-}
-
-fn write_temp(tmp: &Path, data: &[u8], mode: u32) -> io::Result<()> {
-    let mut file = fsys::create_temp(tmp, mode)?;
-    file.write_all(data)?;
-    fsys::fsync(&file)
-}
-
-fn move_into_place(tmp: &Path, path: &Path, replace: bool) -> Result<(), HostKeyError> {
-    let io_err = |e| HostKeyError::Io(path.to_path_buf(), e);
-    if replace {
-        return fsys::rename(tmp, path).map_err(io_err);
-    }
-    // link(2) fails if `path` exists, so there is no window in which a key is replaced.
-    match fsys::link(tmp, path) {
-        Ok(()) => fsys::unlink(tmp).map_err(io_err),
-        Err(e) if e.kind() == ErrorKind::AlreadyExists => Err(io_err(e)),
-        // A filesystem without hard links: check, then rename.
-        Err(_) => {
-            if fsys::lstat(path).is_ok() {
-                return Err(io_err(io::Error::from(ErrorKind::AlreadyExists)));
-            }
-            fsys::rename(tmp, path).map_err(io_err)
-        }
-    }
-}
-
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    match fsys::fsync(&fsys::open(dir, libc::O_RDONLY, 0)?) {
-        // Some filesystems cannot fsync a directory; their renames are as durable as they get.
-        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Ok(()),
-        other => other,
-    }
-}
-
-/// Removes `KEY.tmpNNN` and `KEY.pub.tmpNNN` left behind by an interrupted save.
-fn remove_stale_temp_files(path: &Path) {
-    let (Some(name), dir) = (
-        fsys::file_name(path),
-        parent(path).unwrap_or(Path::new(".")),
-    ) else {
-        return;
-    };
-    let Some(name) = name.to_str() else { return };
-    let Ok(entries) = fsys::Dir::open(dir) else {
-        return;
-    };
-    for file_name in entries.flatten() {
-        let Ok(other) = std::str::from_utf8(&file_name) else {
-            continue;
-        };
-        let rest = other.strip_prefix(name).unwrap_or("");
-        let rest = rest.strip_prefix(".pub").unwrap_or(rest);
-        let is_temp = rest
-            .strip_prefix(".tmp")
-            .is_some_and(|pid| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()));
-        if is_temp {
-            let stale = dir.join(other);
-            log::warn!("removing stale temporary file {}", fsys::show(&stale));
-            let _ = fsys::unlink(&stale);
-        }
-    }
-}
-
 /// Entry point of the `hostkey` fuzz target (fuzz/): file contents through the parser; a
 /// key it accepts, written out as quoll writes keys, must read back the same.
 #[cfg(feature = "fuzzing")]
 pub fn fuzz_file(data: &[u8]) {
-    let Ok((key, comment)) = parse(&data[..data.len().min(MAX_FILE)]) else {
+    let data = &data[..data.len().min(crate::config::MAX_HOSTKEY_FILE)];
+    let Ok((key, comment)) = parse(data) else {
         return;
     };
     let text = armor(&openssh_blob(&key, &comment, [1, 2, 3, 4]));
@@ -462,9 +181,13 @@ pub fn fuzz_file(data: &[u8]) {
 
 #[cfg(test)]
 pub(crate) mod tests {
+    use super::format::{BEGIN, END, WRAP};
     use super::*;
+    use crate::proto::crypto::{self, ED25519_NAME};
+    use crate::proto::wire::vec_string;
     use std::fs::OpenOptions;
-    use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+    use std::io::Write;
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
     use std::process::{Command, Output};
     use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -522,7 +245,7 @@ pub(crate) mod tests {
         std::fs::metadata(path).unwrap().mode() & 0o777
     }
 
-    fn s(path: &Path) -> &str {
+    pub(crate) fn s(path: &Path) -> &str {
         path.to_str().unwrap()
     }
 
@@ -573,124 +296,17 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn generate_never_overwrites() {
-        let dir = TempDir::new("nooverwrite");
+    fn comment_with_a_newline_not_written() {
+        let dir = TempDir::new("comment");
         let path = dir.join("key");
-        let first = generate(&path).unwrap();
-        match generate(&path) {
-            Err(HostKeyError::Io(p, e)) => {
-                assert_eq!(p, path);
-                assert_eq!(e.kind(), ErrorKind::AlreadyExists);
-            }
-            other => panic!("expected AlreadyExists, got {other:?}"),
+        match generate_with_comment(&path, "two\nlines") {
+            Err(e @ HostKeyError::Io(..)) => assert!(e.to_string().contains("comment"), "{e}"),
+            other => panic!("expected an error, got {other:?}"),
         }
-        assert_eq!(load(&path).unwrap().public_key(), first.public_key());
-        assert!(!temp_path(&path).exists());
-    }
-
-    #[test]
-    fn load_or_generate_cleans_up() {
-        let dir = TempDir::new("log");
-        let path = dir.join("ssh_host_ed25519_key");
-        // Leftovers of an interrupted save, one of them with our own PID.
-        std::fs::write(dir.join("ssh_host_ed25519_key.tmp123"), b"half a key").unwrap();
-        std::fs::write(dir.join("ssh_host_ed25519_key.pub.tmp77"), b"ssh-").unwrap();
-        std::fs::write(temp_path(&path), b"").unwrap();
-        std::fs::write(dir.join("ssh_host_ed25519_key.tmpx"), b"not ours").unwrap();
-
-        let (key, generated) = load_or_generate(&path).unwrap();
-        assert!(generated);
-        let (again, generated) = load_or_generate(&path).unwrap();
-        assert!(!generated);
-        assert_eq!(again.public_key(), key.public_key());
-        let mut names: Vec<String> = std::fs::read_dir(&dir.0)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
-        names.sort();
-        assert_eq!(
-            names,
-            [
-                "ssh_host_ed25519_key",
-                "ssh_host_ed25519_key.pub",
-                "ssh_host_ed25519_key.tmpx"
-            ]
-        );
-
-        // A lost .pub is written again.
-        std::fs::remove_file(pub_path(&path)).unwrap();
-        load_or_generate(&path).unwrap();
-        let line = std::fs::read_to_string(pub_path(&path)).unwrap();
-        assert!(line.starts_with(&public_line(&key, "")));
-    }
-
-    #[test]
-    fn stale_temp_with_our_pid_does_not_block_save() {
-        let dir = TempDir::new("stale");
-        let path = dir.join("key");
-        std::fs::write(temp_path(&path), b"junk").unwrap();
-        generate(&path).unwrap();
-        assert!(!temp_path(&path).exists());
-    }
-
-    #[test]
-    fn temp_file_is_not_followed_through_a_symlink() {
-        let dir = TempDir::new("symlink");
-        let path = dir.join("key");
-        let target = dir.join("victim");
-        std::fs::write(&target, b"keep me").unwrap();
-        std::os::unix::fs::symlink(&target, temp_path(&path)).unwrap();
-        // The link is removed and replaced by a fresh file; the victim is untouched.
-        generate(&path).unwrap();
-        assert_eq!(std::fs::read(&target).unwrap(), b"keep me");
-    }
-
-    #[test]
-    fn group_or_world_access_refused() {
-        let dir = TempDir::new("perm");
-        let path = dir.join("key");
-        generate(&path).unwrap();
-        for bad in [0o644, 0o640, 0o604, 0o620] {
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(bad)).unwrap();
-            match load(&path) {
-                Err(e @ HostKeyError::Permissions(_)) => {
-                    assert!(e.to_string().contains(s(&path)));
-                }
-                other => panic!("mode {bad:o}: expected Permissions, got {other:?}"),
-            }
-        }
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o400)).unwrap();
-        assert!(load(&path).is_ok());
-    }
-
-    #[test]
-    fn symlink_refused_even_to_a_good_key() {
-        let dir = TempDir::new("keylink");
-        let path = dir.join("key");
-        generate(&path).unwrap();
-        let link = dir.join("link");
-        std::os::unix::fs::symlink(&path, &link).unwrap();
-        match load(&link) {
-            Err(e @ HostKeyError::Symlink(_)) => {
-                let msg = e.to_string();
-                assert!(
-                    msg.contains(s(&link)) && msg.contains("symbolic link"),
-                    "{msg}"
-                );
-            }
-            other => panic!("expected Symlink, got {other:?}"),
-        }
-        // Dangling: refused too, and nothing is created where it points.
-        let dangling = dir.join("dangling");
-        std::os::unix::fs::symlink(dir.join("nowhere"), &dangling).unwrap();
-        assert!(matches!(
-            load_or_generate(&dangling),
-            Err(HostKeyError::Symlink(_))
-        ));
-        assert!(!dir.join("nowhere").exists());
-        // Creation never follows one either (link(2) fails on the existing name).
-        assert!(generate(&dangling).is_err());
-        assert!(!dir.join("nowhere").exists());
+        assert!(!path.exists() && !pub_path(&path).exists());
+        let key = Ed25519Key::from_seed(&[6; 32]);
+        assert!(save(&path, &key, "bell\x07").is_err());
+        assert!(!path.exists());
     }
 
     #[test]
