@@ -144,11 +144,10 @@ mod tests {
 
         // The same lines ssh-keygen prints for this file.
         std::fs::remove_file(hostkey::pub_path(&path)).unwrap();
-        if let Some(o) = tool("ssh-keygen", &["-l", "-f", file]) {
-            assert_eq!(String::from_utf8(o.stdout).unwrap(), format!("{fp_line}\n"));
-            let o = tool("ssh-keygen", &["-y", "-f", file]).unwrap();
-            assert_eq!(String::from_utf8(o.stdout).unwrap(), format!("{public}\n"));
-        }
+        let o = tool("ssh-keygen", &["-l", "-f", file]);
+        assert_eq!(String::from_utf8(o.stdout).unwrap(), format!("{fp_line}\n"));
+        let o = tool("ssh-keygen", &["-y", "-f", file]);
+        assert_eq!(String::from_utf8(o.stdout).unwrap(), format!("{public}\n"));
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Issue 2, test 6: the stock OpenSSH client negotiates curve25519-sha256, ssh-ed25519,
+//! The stock OpenSSH client negotiates curve25519-sha256, ssh-ed25519,
 //! chacha20-poly1305@openssh.com and strict key exchange.
 
 mod common;

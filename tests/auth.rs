@@ -1,4 +1,4 @@
-//! Issue 2, test 7: a key that is not in authorized_keys is refused; with `-T 10` the 11th
+//! A key that is not in authorized_keys is refused; with `-T 10` the 11th
 //! attempt is not made: the server disconnects with "Too many authentication failures".
 
 mod common;

@@ -1,4 +1,4 @@
-//! Issue 2, test 9: bad input over a raw TCP connection ends that connection only. For each
+//! Bad input over a raw TCP connection ends that connection only. For each
 //! case `tests/rawssh.py` misbehaves in one well-defined way and checks that the server sent
 //! SSH_MSG_DISCONNECT (plaintext before keys, encrypted after) or closed the connection; then
 //! a session opened before still echoes through `cat` and a fresh login works. The same check

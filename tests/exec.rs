@@ -1,5 +1,5 @@
-//! Issue 2, test 1: a command's stdout, stderr and exit status reach the client separately.
-//! Issue 2, test 5: 20 concurrent connections each running a command all succeed.
+//! A command's stdout, stderr and exit status reach the client separately.
+//! 20 concurrent connections each running a command all succeed.
 
 mod common;
 use common::*;

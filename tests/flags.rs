@@ -1,4 +1,4 @@
-//! Issue 5: Dropbear's flags with Dropbear's meanings: -c, -b, -i (through ssh's
+//! Dropbear's flags with Dropbear's meanings: -c, -b, -i (through ssh's
 //! ProxyCommand), -P, -K, -I, -M, -Q, -e, -r given twice.
 
 mod common;

@@ -1,4 +1,4 @@
-//! Issue 2, test 8: the generated host key's fingerprint (`ssh-keygen -l -f`) is the one the
+//! The generated host key's fingerprint (`ssh-keygen -l -f`) is the one the
 //! client records; a restart keeps the key (strict host key checking passes); a key made by
 //! `dropbearkey` is used as is; `quoll keygen` writes keys OpenSSH reads and prints the same
 //! public key and fingerprint as ssh-keygen.

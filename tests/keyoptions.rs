@@ -1,6 +1,6 @@
-//! Issue 5: authorized_keys options, each through a real login: command=, no-pty, restrict
+//! authorized_keys options, each through a real login: command=, no-pty, restrict
 //! and pty, from=, environment= (only with --permit-user-env), the forwarding restrictions
-//! (accepted; forwarding itself is another issue), and a line with an unknown option skipped
+//! (accepted), and a line with an unknown option skipped
 //! and logged.
 
 mod common;

@@ -1,8 +1,8 @@
-//! Issue 5: password and keyboard-interactive logins with the OpenSSH client (through
+//! Password and keyboard-interactive logins with the OpenSSH client (through
 //! `sshpass`), and the policy flags around them (-s -g -w -G -t -B), locked accounts and shells
 //! missing from /etc/shells. Tests that need an account with a known password create a
-//! throwaway user (as root, as CI runs) and remove it afterwards; otherwise they say why they
-//! skip.
+//! throwaway user (as root, as CI runs) and remove it afterwards; not as root they fail with
+//! NOT RUN.
 
 mod common;
 use common::*;

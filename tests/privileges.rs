@@ -1,4 +1,4 @@
-//! Issue 2, test 10: quoll running as root drops to the target user in the session:
+//! Quoll running as root drops to the target user in the session:
 //! `id -u`, `id -g` and `id -G` (supplementary groups from the group database) are the user's.
 
 mod common;

@@ -1,5 +1,5 @@
-//! Issue 2, test 2: `ssh -tt` gets a pty of the client's terminal size.
-//! Issue 2, test 3: an interactive shell driven through tmux: type, read, resize, exit.
+//! `ssh -tt` gets a pty of the client's terminal size.
+//! An interactive shell driven through tmux: type, read, resize, exit.
 
 mod common;
 use common::*;

@@ -1,4 +1,4 @@
-//! Issue 6: `scp` both ways in SFTP mode (the default of OpenSSH 9) and in legacy mode
+//! `scp` both ways in SFTP mode (the default of OpenSSH 9) and in legacy mode
 //! (`scp -O`, served by quoll's built-in scp under `--builtin-scp`, by the system's scp
 //! otherwise): 1 byte, 0 bytes, 50 MiB of random bytes, names with spaces and non-ASCII,
 //! `-r` of a directory tree, modes and mtimes with `-p`.

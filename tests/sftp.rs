@@ -1,4 +1,4 @@
-//! Issue 6: the built-in SFTP server with OpenSSH's `sftp` in batch mode (ls, cd, get, put,
+//! The built-in SFTP server with OpenSSH's `sftp` in batch mode (ls, cd, get, put,
 //! rename, rm, mkdir, rmdir, symlink, chmod, df), 100 MiB get and put byte-exact, a
 //! permission-denied operation reported as such (as an unprivileged user), `--no-sftp`,
 //! `--sftp-server`, and malformed packets ending the subsystem with a status. A quoll built

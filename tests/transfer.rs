@@ -1,4 +1,4 @@
-//! Issue 2, test 4: 64 MiB of random bytes through `cat` in both directions arrive intact
+//! 64 MiB of random bytes through `cat` in both directions arrive intact
 //! (SHA-256), also with `-o RekeyLimit=1M` so that dozens of key exchanges happen mid-stream.
 //!
 //! The server runs on this machine as this user, so the remote side's files are in the test's

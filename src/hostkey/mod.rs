@@ -220,13 +220,13 @@ pub(crate) mod tests {
         }
     }
 
-    /// Runs an external tool; `None` (after saying why) when it is not installed.
-    pub(crate) fn run(tool: &str, args: &[&str]) -> Option<Output> {
+    /// Runs an external tool. A test that needs one fails when it is missing (NOT RUN):
+    /// scripts/test installs it.
+    pub(crate) fn run(tool: &str, args: &[&str]) -> Output {
         match Command::new(tool).args(args).output() {
-            Ok(out) => Some(out),
+            Ok(out) => out,
             Err(e) if e.kind() == ErrorKind::NotFound => {
-                eprintln!("skipping: {tool} is not installed");
-                None
+                panic!("NOT RUN: {tool} is not installed (scripts/test installs it)")
             }
             Err(e) => panic!("{tool}: {e}"),
         }
@@ -454,12 +454,10 @@ pub(crate) mod tests {
         let key = generate_with_comment(&path, "board@quoll").unwrap();
         // Without the .pub, ssh-keygen has to read our private key file.
         std::fs::remove_file(pub_path(&path)).unwrap();
-        let Some(out) = run("ssh-keygen", &["-l", "-f", s(&path)]) else {
-            return;
-        };
+        let out = run("ssh-keygen", &["-l", "-f", s(&path)]);
         let fp = crypto::fingerprint(&key.public_blob());
         assert_eq!(stdout(&out), format!("256 {fp} board@quoll (ED25519)\n"));
-        let out = run("ssh-keygen", &["-y", "-f", s(&path)]).unwrap();
+        let out = run("ssh-keygen", &["-y", "-f", s(&path)]);
         assert_eq!(stdout(&out).trim_end(), public_line(&key, "board@quoll"));
     }
 
@@ -467,7 +465,7 @@ pub(crate) mod tests {
     fn loads_ssh_keygen_key() {
         let dir = TempDir::new("fromssh");
         let path = dir.join("key");
-        let Some(out) = run(
+        let out = run(
             "ssh-keygen",
             &[
                 "-q",
@@ -480,17 +478,15 @@ pub(crate) mod tests {
                 "-f",
                 s(&path),
             ],
-        ) else {
-            return;
-        };
+        );
         stdout(&out);
         let (key, comment) = load_with_comment(&path).unwrap();
         assert_eq!(comment, "made by ssh-keygen");
-        let out = run("ssh-keygen", &["-y", "-f", s(&path)]).unwrap();
+        let out = run("ssh-keygen", &["-y", "-f", s(&path)]);
         assert_eq!(stdout(&out).trim_end(), public_line(&key, &comment));
         // What we write back is the same key to ssh-keygen.
         save(&path, &key, &comment).unwrap();
-        let out = run("ssh-keygen", &["-y", "-f", s(&path)]).unwrap();
+        let out = run("ssh-keygen", &["-y", "-f", s(&path)]);
         assert_eq!(stdout(&out).trim_end(), public_line(&key, &comment));
     }
 
@@ -498,22 +494,17 @@ pub(crate) mod tests {
     fn ssh_keygen_encrypted_and_other_types_refused() {
         let dir = TempDir::new("sshother");
         let enc = dir.join("enc");
-        let Some(out) = run(
+        let out = run(
             "ssh-keygen",
             &["-q", "-t", "ed25519", "-N", "secret", "-f", s(&enc)],
-        ) else {
-            return;
-        };
+        );
         stdout(&out);
         assert_format_error(&enc, "encrypted");
         let ecdsa = dir.join("ecdsa");
-        stdout(
-            &run(
-                "ssh-keygen",
-                &["-q", "-t", "ecdsa", "-N", "", "-f", s(&ecdsa)],
-            )
-            .unwrap(),
-        );
+        stdout(&run(
+            "ssh-keygen",
+            &["-q", "-t", "ecdsa", "-N", "", "-f", s(&ecdsa)],
+        ));
         assert_format_error(&ecdsa, "not an Ed25519 key");
     }
 
@@ -521,12 +512,10 @@ pub(crate) mod tests {
     fn loads_dropbear_key() {
         let dir = TempDir::new("dropbear");
         let path = dir.join("dropbear_ed25519_host_key");
-        let Some(out) = run("dropbearkey", &["-t", "ed25519", "-f", s(&path)]) else {
-            return;
-        };
+        let out = run("dropbearkey", &["-t", "ed25519", "-f", s(&path)]);
         stdout(&out);
         let key = load(&path).unwrap();
-        let out = run("dropbearkey", &["-y", "-f", s(&path)]).unwrap();
+        let out = run("dropbearkey", &["-y", "-f", s(&path)]);
         let text = stdout(&out);
         let line = text
             .lines()
@@ -540,7 +529,7 @@ pub(crate) mod tests {
         assert!(text.contains(&fp), "{text}");
 
         let other = dir.join("ecdsa");
-        stdout(&run("dropbearkey", &["-t", "ecdsa", "-f", s(&other)]).unwrap());
+        stdout(&run("dropbearkey", &["-t", "ecdsa", "-f", s(&other)]));
         assert_format_error(&other, "not an Ed25519 key");
     }
 }
