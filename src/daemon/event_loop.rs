@@ -507,7 +507,7 @@ impl Server {
                     }
                     _ => {
                         info!("Exit before auth from <{}>: {}", Sock(slot.peer), d.text);
-                        let fails = slot.conn.auth.failures();
+                        let fails = slot.conn.auth_failures();
                         self.admission
                             .ended_before_login(slot.peer.ip(), d, fails, now);
                     }

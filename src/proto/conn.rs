@@ -106,8 +106,8 @@ pub struct Conn {
     ignore_next_kex: bool,
     kex_started_at: u64,
     service: bool,
-    pub auth: Auth,
-    pub channels: Channels,
+    auth: Auth,
+    channels: Channels,
     global_replies: heapless::Deque<GlobalReply, 16>,
     closing: Option<Disconnect>,
     peer: heapless::String<64>,
@@ -128,6 +128,17 @@ pub struct Conn {
 }
 
 impl Conn {
+    /// Failed authentication attempts so far (the daemon's penalties count them).
+    pub fn auth_failures(&self) -> u32 {
+        self.auth.failures()
+    }
+
+    /// The authentication state, for the connection tests.
+    #[cfg(test)]
+    pub(super) fn auth(&self) -> &Auth {
+        &self.auth
+    }
+
     /// Allocates the connection's fixed buffers (`fixed_bytes`), counted against `budget`;
     /// channel buffers come later, one per channel as it opens. `Err` when the budget or the
     /// system has no room for them: nothing is then held.

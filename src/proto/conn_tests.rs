@@ -794,7 +794,7 @@ fn password_login_and_methods_list() {
     assert!(!partial);
     c.recv_kind(msg::USERAUTH_SUCCESS);
     assert!(conn.authenticated());
-    assert_eq!(conn.auth.user.as_str(), "alice");
+    assert_eq!(conn.auth().user.as_str(), "alice");
 }
 
 /// `-B`: a blank account gets in on `none`, as with Dropbear, but only where a password alone
@@ -1049,7 +1049,7 @@ fn answers_decide_only_what_was_asked() {
         Some(super::auth::Outcome::Failure)
     );
     assert!(!conn.authenticated());
-    assert_eq!(conn.auth.failures(), 1);
+    assert_eq!(conn.auth().failures(), 1);
     c.pump(&mut conn, &mut host);
     c.recv_kind(msg::USERAUTH_FAILURE);
     // The query step: a yes is PK_OK.
