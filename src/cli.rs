@@ -1,9 +1,10 @@
 //! The command line, with Dropbear's flags and meanings.
 
 use crate::config::{
-    Options, PenaltySecs, DEFAULT_PORT, MAX_CHANNELS, MAX_CHANNEL_PACKET, MAX_CONNECTIONS_CAP,
-    MAX_LISTENERS, MAX_WINDOW, MIN_MAX_MEMORY,
+    DEFAULT_PORT, MAX_CHANNELS, MAX_CHANNEL_PACKET, MAX_CONNECTIONS_CAP, MAX_LISTENERS, MAX_WINDOW,
+    MIN_MAX_MEMORY,
 };
+use crate::options::{Options, PenaltySecs};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 pub const USAGE: &str = "\

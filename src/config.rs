@@ -1,23 +1,9 @@
-//! Every limit and default of quoll, in one place. Runtime options (command-line flags) start
-//! from these defaults; the compile-time checks at the end reject impossible combinations.
+//! The daemon's limits and defaults, in one place: the command line's `Options` start from
+//! them (`options.rs`); the compile-time checks at the end reject impossible combinations.
+//! The protocol core's own limits are in `proto::limits`, re-exported here.
 
-/// Largest packet we accept and send (RFC 4253 §6.1: at least 35000 must be accepted). This
-/// counts packet_length + padding_length + payload + padding, i.e. everything but the
-/// 4-byte length field and the MAC.
-pub const MAX_PACKET: usize = 35000;
-/// Largest payload we put in one packet (leaves room for padding).
-pub const MAX_PAYLOAD: usize = MAX_PACKET - 64;
-/// Channel data per CHANNEL_DATA packet (payload minus the 9-byte header and string length).
-pub const MAX_CHANNEL_PACKET: u32 = 32768;
-/// Bytes of version-line preamble (other lines before `SSH-`) accepted from a client.
-pub const MAX_PREAMBLE: usize = 8192;
-/// Longest version line (RFC 4253 §4.2: 255 including CR LF).
-pub const MAX_VERSION_LINE: usize = 255;
-/// Output buffer per connection: two full packets can queue while the socket is busy (the
-/// kernel's socket buffer holds more).
-pub const OUTPUT_BUFFER: usize = 2 * (MAX_PACKET + 64);
-/// Session channels per connection (OpenSSH's MaxSessions default is 10).
-pub const MAX_CHANNELS: usize = 16;
+pub use crate::proto::limits::*;
+
 /// Default receive window per channel; also the per-channel buffer between the client and
 /// the child's stdin, allocated when the channel opens and freed when it closes (pages are
 /// touched only when used).
@@ -52,19 +38,9 @@ pub const DEFAULT_LOGIN_GRACE_SECS: u64 = 120;
 pub const REKEY_BYTES: u64 = 1 << 30;
 /// ... or after this many seconds.
 pub const REKEY_SECS: u64 = 3600;
-/// Longest user name accepted.
-pub const MAX_USERNAME: usize = 64;
 /// Most groups a session runs with (primary included); a user in more cannot log in, rather
 /// than run with some groups missing (musl's own limit is 32).
 pub const MAX_GROUPS: usize = 256;
-/// Environment variables accepted per session (`env` requests).
-pub const MAX_SESSION_ENV: usize = 16;
-/// Longest TERM value.
-pub const MAX_TERM: usize = 64;
-/// Longest encoded terminal-modes string in a pty-req.
-pub const MAX_TERM_MODES: usize = 1024;
-/// Longest command in an exec request.
-pub const MAX_COMMAND: usize = 16 * 1024;
 /// Largest SFTP packet accepted (OpenSSH's sftp-server uses the same), announced through
 /// limits@openssh.com; the built-in server's input buffer is this big.
 pub const SFTP_MAX_PACKET: usize = 256 * 1024;
@@ -87,8 +63,6 @@ pub const MAX_RESOLVER_FILE: usize = 256 * 1024;
 pub const MAX_ACCOUNTS_FILE: usize = 4 * 1024 * 1024;
 /// Longest `-b` banner (Dropbear's limit too).
 pub const MAX_BANNER: usize = 2000;
-/// Unanswered keepalives (`-K`) before the connection is dropped.
-pub const KEEPALIVE_MAX_MISSED: u32 = 3;
 /// Default maximum of connections that have not authenticated yet, in total ...
 pub const DEFAULT_MAX_UNAUTH: usize = 32;
 /// ... and from one source address.
@@ -181,166 +155,8 @@ pub const SFTP_SERVERS: &[&str] = &[
 pub const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 pub const ROOT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-const _: () = assert!(MAX_PACKET >= 35000);
-const _: () = assert!((MAX_CHANNEL_PACKET as usize) + 64 <= MAX_PAYLOAD);
-const _: () = assert!(OUTPUT_BUFFER >= 2 * MAX_PACKET);
 const _: () = assert!(DEFAULT_WINDOW >= MAX_CHANNEL_PACKET && DEFAULT_WINDOW <= MAX_WINDOW);
 const _: () = assert!(DEFAULT_MAX_CONNECTIONS <= MAX_CONNECTIONS_CAP);
 const _: () = assert!(DEFAULT_STARTUPS_BEGIN <= DEFAULT_MAX_UNAUTH && DEFAULT_STARTUPS_RATE <= 100);
 const _: () = assert!(FD_RESERVE_ACCEPT >= FD_RESERVE_LOGIN + FD_PER_SESSION);
 const _: () = assert!(PENALTY_MIN_SECS <= PENALTY_MAX_SECS && PENALTY_SOURCES > 0);
-
-/// Seconds of penalty per kind of offence, and the thresholds (`--penalties`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PenaltySecs {
-    pub authfail: u32,
-    pub noauth: u32,
-    pub protocol: u32,
-    pub grace: u32,
-    pub min: u32,
-    pub max: u32,
-}
-
-impl Default for PenaltySecs {
-    fn default() -> Self {
-        PenaltySecs {
-            authfail: PENALTY_AUTHFAIL_SECS,
-            noauth: PENALTY_NOAUTH_SECS,
-            protocol: PENALTY_PROTOCOL_SECS,
-            grace: PENALTY_GRACE_SECS,
-            min: PENALTY_MIN_SECS,
-            max: PENALTY_MAX_SECS,
-        }
-    }
-}
-
-/// Runtime options: the defaults above, overridden by the command line (`cli.rs`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Options {
-    pub listen: Vec<std::net::SocketAddr>,
-    pub hostkey: std::path::PathBuf,
-    /// `-R`: create the host key at the first connection instead of at start.
-    pub defer_keygen: bool,
-    pub foreground: bool,
-    pub log_stderr: bool,
-    pub pidfile: Option<std::path::PathBuf>,
-    /// `-D`: read `DIR/authorized_keys` instead of `~/.ssh/authorized_keys`.
-    pub auth_dir: Option<std::path::PathBuf>,
-    pub max_auth_tries: u32,
-    pub max_connections: usize,
-    pub max_channels: usize,
-    pub window: u32,
-    pub login_grace_secs: u64,
-    /// `--sftp-server PATH`: run this program for `subsystem sftp` instead of the built-in.
-    pub sftp_server: Option<std::path::PathBuf>,
-    /// `--no-sftp`: refuse `subsystem sftp`.
-    pub no_sftp: bool,
-    /// `--builtin-scp`: answer `scp -t`/`scp -f` built-in even when `scp` is on PATH.
-    pub builtin_scp: bool,
-    /// More `-r` files: only Ed25519 keys are used, others are ignored with a warning.
-    pub extra_hostkeys: Vec<std::path::PathBuf>,
-    /// `-b`: banner file sent before authentication.
-    pub banner: Option<std::path::PathBuf>,
-    /// `-e`: sessions inherit quoll's environment.
-    pub pass_env: bool,
-    /// `-w`: no root logins.
-    pub no_root: bool,
-    /// `-G`: only members of this group may log in.
-    pub group: Option<String>,
-    /// `-s`: no password logins.
-    pub no_password: bool,
-    /// `-g`: no password logins for root.
-    pub no_root_password: bool,
-    /// `-B`: accounts with a blank password may log in.
-    pub blank_password: bool,
-    /// `-t`: a key and then a password, both required.
-    pub key_and_password: bool,
-    /// `-j`, `-k`: no local / remote port forwarding.
-    pub no_local_forward: bool,
-    pub no_remote_forward: bool,
-    /// `-a`: forwarded listeners may bind other addresses than loopback.
-    pub forward_any_address: bool,
-    /// `-c`: run this command for every session (as authorized_keys `command=`).
-    pub forced_command: Option<String>,
-    /// `-l`: bind listeners to this interface (SO_BINDTODEVICE).
-    pub interface: Option<String>,
-    /// `-i`: serve one connection on stdin/stdout (inetd).
-    pub inetd: bool,
-    /// `-K`: seconds of silence before a keepalive request (0: none).
-    pub keepalive_secs: u64,
-    /// `-I`: seconds without traffic before disconnecting (0: never).
-    pub idle_timeout_secs: u64,
-    /// `-M`: seconds a connection may last (0: no limit).
-    pub max_session_secs: u64,
-    /// `--permit-user-env`: honour authorized_keys `environment=`.
-    pub permit_user_env: bool,
-    /// `--max-unauth`: connections not yet authenticated, in total.
-    pub max_unauth: usize,
-    /// `--max-unauth-per-addr`: ... and from one address.
-    pub max_unauth_per_addr: usize,
-    /// `--max-unauth-per-net`: ... and from one IPv4 /24 or IPv6 /64.
-    pub max_unauth_per_net: usize,
-    /// `--max-startups start:rate:full`: random early drop from `start` unauthenticated
-    /// connections at `rate`% (full is `max_unauth`).
-    pub startups_begin: usize,
-    pub startups_rate: u32,
-    /// `--kex-timeout`: seconds to finish the first key exchange.
-    pub kex_timeout_secs: u64,
-    /// `--penalties`: per-source penalties; None: off.
-    pub penalties: Option<PenaltySecs>,
-    /// `--syslog-ident`: the name in syslog lines.
-    pub syslog_ident: String,
-    /// `--max-memory`: the memory budget in bytes; `None` derives it at start (see
-    /// `DEFAULT_MAX_MEMORY_RAM_SHARE`).
-    pub max_memory: Option<u64>,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            listen: Vec::new(),
-            hostkey: DEFAULT_HOSTKEY.into(),
-            defer_keygen: false,
-            foreground: false,
-            log_stderr: false,
-            pidfile: None,
-            auth_dir: None,
-            max_auth_tries: DEFAULT_MAX_AUTH_TRIES,
-            max_connections: DEFAULT_MAX_CONNECTIONS,
-            max_channels: MAX_CHANNELS,
-            window: DEFAULT_WINDOW,
-            login_grace_secs: DEFAULT_LOGIN_GRACE_SECS,
-            sftp_server: None,
-            no_sftp: false,
-            builtin_scp: false,
-            extra_hostkeys: Vec::new(),
-            banner: None,
-            pass_env: false,
-            no_root: false,
-            group: None,
-            no_password: false,
-            no_root_password: false,
-            blank_password: false,
-            key_and_password: false,
-            no_local_forward: false,
-            no_remote_forward: false,
-            forward_any_address: false,
-            forced_command: None,
-            interface: None,
-            inetd: false,
-            keepalive_secs: 0,
-            idle_timeout_secs: 0,
-            max_session_secs: 0,
-            permit_user_env: false,
-            max_unauth: DEFAULT_MAX_UNAUTH,
-            max_unauth_per_addr: DEFAULT_MAX_UNAUTH_PER_ADDR,
-            max_unauth_per_net: DEFAULT_MAX_UNAUTH_PER_NET,
-            startups_begin: DEFAULT_STARTUPS_BEGIN,
-            startups_rate: DEFAULT_STARTUPS_RATE,
-            kex_timeout_secs: DEFAULT_KEX_TIMEOUT_SECS,
-            penalties: Some(PenaltySecs::default()),
-            syslog_ident: DEFAULT_SYSLOG_IDENT.to_string(),
-            max_memory: None,
-        }
-    }
-}

@@ -15,6 +15,7 @@ pub mod hostkey;
 pub mod inet;
 pub mod ioerr;
 pub mod keygen;
+pub mod options;
 pub mod proto;
 pub mod pwhash;
 pub mod readfile;

@@ -8,10 +8,10 @@
 
 use log::{error, info};
 use quoll::cli::{self, Cli};
-use quoll::config::Options;
 use quoll::daemon::fds::{STDERR, STDOUT};
 use quoll::daemon::{event_loop::Server, signals, start, syslog};
 use quoll::hostkey;
+use quoll::options::Options;
 use std::io::Write;
 
 #[global_allocator]

@@ -21,8 +21,9 @@
 
 use super::penalty::{self, Offence, Penalties};
 use super::ratelimit::RateLimit;
-use crate::config::{self, Options};
+use crate::config;
 use crate::inet::{Ip, Sock};
+use crate::options::Options;
 use crate::proto::conn::Disconnect;
 use log::warn;
 use std::net::{IpAddr, SocketAddr};

@@ -2,8 +2,9 @@
 //! words its refusals are logged with. The accounting itself is `proto::budget::Budget`.
 
 use crate::config::{
-    Options, DEFAULT_MAX_MEMORY_AS_SHARE, DEFAULT_MAX_MEMORY_CAP, DEFAULT_MAX_MEMORY_RAM_SHARE,
+    DEFAULT_MAX_MEMORY_AS_SHARE, DEFAULT_MAX_MEMORY_CAP, DEFAULT_MAX_MEMORY_RAM_SHARE,
 };
+use crate::options::Options;
 use crate::proto::budget::{Budget, Shortage};
 
 /// The budget for these options, its buffers allocated by `alloc::zeroed`.

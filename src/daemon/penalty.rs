@@ -12,7 +12,7 @@
 //!
 //! Pure: time comes in as milliseconds.
 
-use crate::config::PenaltySecs;
+use crate::options::PenaltySecs;
 use crate::proto::conn::Disconnect;
 use crate::proto::msg::reason;
 use std::net::IpAddr;

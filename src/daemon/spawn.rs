@@ -11,7 +11,8 @@
 use super::fds::{dup_cloexec, pipe, set_nonblocking_cloexec};
 use super::pty::Pty;
 use super::users::User;
-use crate::config::{self, Options};
+use crate::config;
+use crate::options::Options;
 use std::ffi::{c_char, CString};
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};

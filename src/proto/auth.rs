@@ -11,9 +11,9 @@
 //! FAILURE, and every later packet, until the time it is given (see `Conn::tick`).
 
 use super::crypto::{parse_public_blob, verify_sig_blob};
+use super::limits::MAX_USERNAME;
 use super::msg;
 use super::wire::{Reader, WireError, Writer};
-use crate::config::MAX_USERNAME;
 
 /// The edge's side of authentication that needs no waiting.
 pub trait AuthHost {

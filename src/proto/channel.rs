@@ -11,10 +11,10 @@
 //! opens and handed back (`window_freed`) when it closes; an open the edge has no memory for
 //! is refused with RESOURCE_SHORTAGE.
 
+use super::limits::{MAX_CHANNEL_PACKET, MAX_COMMAND, MAX_SESSION_ENV, MAX_TERM, MAX_TERM_MODES};
 use super::msg;
 use super::packet::Output;
 use super::wire::{Reader, WireError, Writer};
-use crate::config::{MAX_CHANNEL_PACKET, MAX_COMMAND, MAX_SESSION_ENV, MAX_TERM, MAX_TERM_MODES};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PtySize {

@@ -8,10 +8,10 @@ use super::budget::{Budget, Shortage};
 use super::channel::{Channels, ExitInfo, Outgoing, SessionHost};
 use super::crypto::{fingerprint, X25519Secret, ED25519_BLOB_LEN, ED25519_SIG_BLOB_LEN};
 use super::kex::{self, ClientOffer, ExchangeHash, OurInit};
+use super::limits::{self, MAX_PREAMBLE, MAX_VERSION_LINE};
 use super::msg::{self, reason};
 use super::packet::{Input, Output, PacketError};
 use super::wire::{Reader, WireError};
-use crate::config::{self, MAX_PREAMBLE, MAX_VERSION_LINE};
 use log::{info, warn};
 
 pub const SERVER_VERSION: &str = concat!("SSH-2.0-quoll_", env!("CARGO_PKG_VERSION"));
@@ -153,7 +153,7 @@ impl Conn {
         let parts = (|| {
             Some((
                 budget.alloc_taken(super::packet::INPUT_BUFFER)?,
-                budget.alloc_taken(config::OUTPUT_BUFFER)?,
+                budget.alloc_taken(limits::OUTPUT_BUFFER)?,
                 Channels::try_new(p.max_channels, p.window)?,
             ))
         })();
@@ -507,7 +507,7 @@ impl Conn {
             if now < due || self.sending_blocked() || self.output.room() < RESERVE {
                 return;
             }
-            if self.keepalives_missed >= config::KEEPALIVE_MAX_MISSED {
+            if self.keepalives_missed >= limits::KEEPALIVE_MAX_MISSED {
                 self.disconnect(fail(reason::CONNECTION_LOST, "Keepalive timeout"));
                 return;
             }
@@ -1181,7 +1181,7 @@ impl Conn {
     pub fn fixed_bytes(max_channels: usize) -> usize {
         core::mem::size_of::<Conn>()
             + super::packet::INPUT_BUFFER
-            + config::OUTPUT_BUFFER
+            + limits::OUTPUT_BUFFER
             + Channels::table_bytes(max_channels)
     }
 }
@@ -1189,6 +1189,7 @@ impl Conn {
 #[cfg(test)]
 mod size_tests {
     use super::*;
+    use crate::config;
 
     /// The figures README.md states; a change that grows a connection must update both.
     #[test]

@@ -419,7 +419,7 @@ fn every_prefix_and_every_corrupted_byte_of_a_real_session() {
             let (authenticated, data, _, _) = bad.outcome();
             assert!(b"hello".starts_with(data), "byte {i}: {data:?}");
             assert!(i > plain || !authenticated, "byte {i}: logged in");
-            bad.feed(&[0; 2 * crate::config::MAX_PACKET]);
+            bad.feed(&[0; 2 * super::limits::MAX_PACKET]);
             let d = bad
                 .outcome()
                 .3

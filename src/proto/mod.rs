@@ -11,6 +11,7 @@ pub mod conn;
 mod conn_tests;
 pub mod crypto;
 pub mod kex;
+pub mod limits;
 pub mod msg;
 pub mod packet;
 #[cfg(any(test, feature = "fuzzing"))]

@@ -8,8 +8,8 @@
 //! `Output::pending()` to the socket.
 
 use super::cipher::{ChaChaPoly, TAG_LEN};
+use super::limits::{MAX_PACKET, MAX_PAYLOAD};
 use super::wire::{WireError, Writer};
-use crate::config::{MAX_PACKET, MAX_PAYLOAD};
 
 /// Bytes of input buffer: one maximal packet plus its length field and tag, twice, so that a
 /// socket read can bring in the next packet while one is being handled.
@@ -354,7 +354,7 @@ mod tests {
         for key in [None, Some([9u8; 64])] {
             for first in [0, 1, 100, 5_000, 20_000, 35_000, 60_000] {
                 for sent in [1, 7, 1_000, 17_000, 34_000, 70_000] {
-                    let mut out = Output::new(crate::config::OUTPUT_BUFFER);
+                    let mut out = Output::new(crate::proto::limits::OUTPUT_BUFFER);
                     if let Some(k) = key {
                         out.set_cipher(ChaChaPoly::new(&k));
                     }
