@@ -10,6 +10,7 @@ pub mod config;
 pub mod daemon;
 pub mod date;
 pub mod dns;
+pub mod flags;
 pub mod fsys;
 pub mod hostkey;
 pub mod inet;
