@@ -246,15 +246,7 @@ fn auth_attempts_are_limited() {
     });
     let other = public_blob(&Ed25519Key::from_seed(&[8; 32]).public_key());
     for _ in 0..4 {
-        c.send(|w| {
-            w.u8(msg::USERAUTH_REQUEST)?;
-            w.string(b"alice")?;
-            w.string(b"ssh-connection")?;
-            w.string(b"publickey")?;
-            w.bool(false)?;
-            w.string(b"ssh-ed25519")?;
-            w.string(&other)
-        });
+        c.send_pubkey_query(&other);
     }
     c.pump(&mut conn, &mut host);
     c.recv_kind(msg::SERVICE_ACCEPT);
@@ -277,15 +269,7 @@ fn recorded_session() -> Vec<u8> {
     service(&mut c, &mut conn, &mut host);
     // A key the server does not know (the query step), then the right one.
     let other = public_blob(&Ed25519Key::from_seed(&[9; 32]).public_key());
-    c.send(|w| {
-        w.u8(msg::USERAUTH_REQUEST)?;
-        w.string(b"alice")?;
-        w.string(b"ssh-connection")?;
-        w.string(b"publickey")?;
-        w.bool(false)?;
-        w.string(b"ssh-ed25519")?;
-        w.string(&other)
-    });
+    c.send_pubkey_query(&other);
     c.pump(&mut conn, &mut host);
     c.recv_kind(msg::USERAUTH_FAILURE);
     c.send_signed_pubkey();
@@ -1054,15 +1038,7 @@ fn answers_decide_only_what_was_asked() {
     c.recv_kind(msg::USERAUTH_FAILURE);
     // The query step: a yes is PK_OK.
     let blob = public_blob(&c.user_key.public_key());
-    c.send(|w| {
-        w.u8(msg::USERAUTH_REQUEST)?;
-        w.string(b"alice")?;
-        w.string(b"ssh-connection")?;
-        w.string(b"publickey")?;
-        w.bool(false)?;
-        w.string(b"ssh-ed25519")?;
-        w.string(&blob)
-    });
+    c.send_pubkey_query(&blob);
     c.pump(&mut conn, &mut host);
     assert!(matches!(
         conn.question(),

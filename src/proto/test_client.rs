@@ -588,6 +588,19 @@ impl Client {
         });
     }
 
+    /// The publickey query step (no signature) for "alice" with the key `blob`.
+    pub fn send_pubkey_query(&mut self, blob: &[u8]) {
+        self.send(|w| {
+            w.u8(msg::USERAUTH_REQUEST)?;
+            w.string(b"alice")?;
+            w.string(b"ssh-connection")?;
+            w.string(b"publickey")?;
+            w.bool(false)?;
+            w.string(b"ssh-ed25519")?;
+            w.string(blob)
+        });
+    }
+
     pub fn login(&mut self, conn: &mut Conn, host: &mut TestHost) {
         self.send(|w| {
             w.u8(msg::SERVICE_REQUEST)?;
