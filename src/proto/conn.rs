@@ -801,9 +801,12 @@ impl Conn {
                 let name = r
                     .string()
                     .map_err(|_| fail(reason::PROTOCOL_ERROR, "malformed service request"))?;
-                if name != b"ssh-userauth" || *st.service {
+                // Until login, ssh-userauth may be asked for again, as OpenSSH's sshd allows:
+                // paramiko asks before every method it tries.
+                if name != b"ssh-userauth" || st.auth.done {
                     return Err(fail(reason::SERVICE_NOT_AVAILABLE, "service not available"));
                 }
+                let first = !*st.service;
                 *st.service = true;
                 out.packet(0, |w| {
                     w.u8(msg::SERVICE_ACCEPT)?;
@@ -811,7 +814,7 @@ impl Conn {
                 })
                 .map_err(no_space)?;
                 let banner = host.banner();
-                if !banner.is_empty() {
+                if first && !banner.is_empty() {
                     // Best effort: a banner that does not fit the output buffer is not sent.
                     let _ = out.packet(0, |w| {
                         w.u8(msg::USERAUTH_BANNER)?;

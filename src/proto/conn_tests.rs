@@ -1195,3 +1195,50 @@ fn refused_and_failed_opens_give_their_window_back() {
     c.pump(&mut conn, &mut host);
     assert_eq!(host.budget.used(), fixed);
 }
+
+/// paramiko sends SERVICE_REQUEST ssh-userauth before every method it tries: each is
+/// accepted until login (the banner only once); after login, or for another service, the
+/// connection ends with SERVICE_NOT_AVAILABLE.
+#[test]
+fn userauth_may_be_requested_again_until_login() {
+    let (mut conn, mut host, mut c) = setup(65536);
+    c.handshake(&mut conn, &mut host, true);
+    service(&mut c, &mut conn, &mut host);
+    let other = public_blob(&Ed25519Key::from_seed(&[9; 32]).public_key());
+    c.send_pubkey_query(&other);
+    c.send(|w| {
+        w.u8(msg::SERVICE_REQUEST)?;
+        w.string(b"ssh-userauth")
+    });
+    c.send_signed_pubkey();
+    c.pump(&mut conn, &mut host);
+    assert_eq!(c.recv().unwrap()[0], msg::USERAUTH_FAILURE);
+    assert_eq!(
+        c.recv().unwrap()[0],
+        msg::SERVICE_ACCEPT,
+        "no second banner"
+    );
+    assert_eq!(c.recv().unwrap()[0], msg::USERAUTH_SUCCESS);
+    assert!(conn.authenticated());
+    c.send(|w| {
+        w.u8(msg::SERVICE_REQUEST)?;
+        w.string(b"ssh-userauth")
+    });
+    c.pump(&mut conn, &mut host);
+    assert_eq!(
+        disconnect_reason(&mut c),
+        msg::reason::SERVICE_NOT_AVAILABLE
+    );
+    // Another service, before login.
+    let (mut conn, mut host, mut c) = setup(65536);
+    c.handshake(&mut conn, &mut host, true);
+    c.send(|w| {
+        w.u8(msg::SERVICE_REQUEST)?;
+        w.string(b"ssh-connection")
+    });
+    c.pump(&mut conn, &mut host);
+    assert_eq!(
+        disconnect_reason(&mut c),
+        msg::reason::SERVICE_NOT_AVAILABLE
+    );
+}
