@@ -4,7 +4,7 @@
 //! `[options] keytype base64 [comment]`. Only `ssh-ed25519` keys can match, since that is the
 //! only user key type quoll verifies.
 
-use crate::fsys;
+use crate::sys::fsys;
 use std::net::IpAddr;
 use std::path::Path;
 use subtle::ConstantTimeEq;

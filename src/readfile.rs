@@ -23,7 +23,7 @@ pub struct Contents {
 #[inline(never)]
 pub fn read(file: &mut File, limit: usize) -> io::Result<Contents> {
     // The size fstat reports sizes the buffer, so it normally never moves; +1 to see EOF.
-    let hint = crate::fsys::fstat(file)
+    let hint = crate::sys::fsys::fstat(file)
         .map_or(0, |m| m.size)
         .min(limit as u64) as usize;
     let mut data = Zeroizing::new(reserve(hint.saturating_add(1))?);
@@ -67,7 +67,7 @@ fn reserve(n: usize) -> io::Result<Vec<u8>> {
 
 /// Opens `path` and reads it (see `read`).
 pub fn read_path(path: &Path, limit: usize) -> io::Result<Contents> {
-    read(&mut crate::fsys::open(path, libc::O_RDONLY, 0)?, limit)
+    read(&mut crate::sys::fsys::open(path, libc::O_RDONLY, 0)?, limit)
 }
 
 #[cfg(test)]

@@ -5,7 +5,8 @@
 
 use super::admission::{Admission, Note, Pending, Verdict};
 use super::login::{self, Login};
-use super::{descriptors, fds, forward, memory, net, pty, refused, signals, spawn, users, utmp};
+use super::{descriptors, forward, memory, refused, spawn};
+use crate::accounts::users;
 use crate::authkeys::KeyOptions;
 use crate::config::{Options, FD_PER_SESSION, FD_RESERVE_LOGIN};
 use crate::hostkey;
@@ -15,6 +16,7 @@ use crate::proto::channel::{DirectTcpip, ExitInfo, Outgoing, PtySize, SessionHos
 use crate::proto::conn::{Conn, Disconnect, GlobalReply, Host, Params};
 use crate::proto::crypto::{Ed25519Key, ED25519_BLOB_LEN, ED25519_SIG_BLOB_LEN};
 use crate::proto::{auth::AuthHost, msg::reason};
+use crate::sys::{fd as fds, pty, signal as signals, socket as net, utmp};
 use log::{error, info, warn};
 use std::fs::File;
 use std::io::{self, ErrorKind, Read, Write};
@@ -221,7 +223,7 @@ pub(super) struct Edge<'a> {
 }
 
 fn random(buf: &mut [u8]) {
-    if let Err(e) = super::random(buf) {
+    if let Err(e) = crate::sys::random::fill(buf) {
         // Without randomness no key exchange is safe: stop rather than go on weakly.
         error!("getrandom failed: {e}");
         std::process::abort();
@@ -512,7 +514,7 @@ impl Edge<'_> {
         if let Some(a) = &agent {
             env.push((
                 "SSH_AUTH_SOCK".into(),
-                crate::fsys::show(&a.path).to_string(),
+                crate::sys::fsys::show(&a.path).to_string(),
             ));
         }
         if self.opts.pass_env {
@@ -597,12 +599,12 @@ impl Server {
         let banner = match &opts.banner {
             Some(p) => {
                 let b = crate::readfile::read_path(p, crate::config::MAX_BANNER).map_err(|e| {
-                    crate::ioerr::other(format!("banner {}: {e}", crate::fsys::show(p)))
+                    crate::ioerr::other(format!("banner {}: {e}", crate::sys::fsys::show(p)))
                 })?;
                 if b.truncated {
                     return Err(crate::ioerr::other(format!(
                         "banner {} is larger than {} bytes",
-                        crate::fsys::show(p),
+                        crate::sys::fsys::show(p),
                         crate::config::MAX_BANNER
                     )));
                 }
@@ -630,8 +632,7 @@ impl Server {
             }
         }
         let slots = (0..max).map(|_| None).collect();
-        // SAFETY: geteuid cannot fail.
-        let daemon_uid = unsafe { libc::geteuid() };
+        let daemon_uid = crate::sys::ids::euid();
         let budget = memory::budget(&opts);
         info!(
             "Memory budget {} bytes: {} per connection, {} more per open channel",
@@ -646,7 +647,7 @@ impl Server {
             listeners,
             sigfd,
             slots,
-            epoch: super::monotonic_ms(),
+            epoch: crate::sys::time::monotonic_ms(),
             daemon_uid,
             banner,
             limit_logged: false,
@@ -663,23 +664,14 @@ impl Server {
 
     /// Milliseconds since the server started: the core's clock.
     fn now(&self) -> u64 {
-        super::monotonic_ms() - self.epoch
+        crate::sys::time::monotonic_ms() - self.epoch
     }
 
     /// Runs until SIGTERM or SIGINT.
     pub fn run(&mut self) -> io::Result<()> {
         loop {
             let timeout = self.build_pollfds();
-            // SAFETY: pollfds is a live Vec of pollfd of the given length.
-            let r = unsafe {
-                libc::poll(
-                    self.pollfds.as_mut_ptr(),
-                    self.pollfds.len() as libc::nfds_t,
-                    timeout,
-                )
-            };
-            if r < 0 {
-                let e = io::Error::last_os_error();
+            if let Err(e) = crate::sys::poll::poll(&mut self.pollfds, timeout) {
                 if e.kind() == ErrorKind::Interrupted {
                     continue;
                 }
@@ -921,7 +913,7 @@ impl Server {
                 if generated {
                     info!(
                         "Generated host key {}",
-                        crate::fsys::show(&self.opts.hostkey)
+                        crate::sys::fsys::show(&self.opts.hostkey)
                     );
                 }
                 self.key = Some(k);
@@ -1132,7 +1124,7 @@ impl Server {
             }
         };
         // stdin/stdout are replaced by /dev/null so nothing else ever writes the stream.
-        let null = crate::fsys::open(std::path::Path::new("/dev/null"), libc::O_RDWR, 0)?;
+        let null = crate::sys::fsys::open(std::path::Path::new("/dev/null"), libc::O_RDWR, 0)?;
         fds::dup_onto(&null, 0)?;
         fds::dup_onto(&null, 1)?;
         if !self.ensure_key() {

@@ -6,7 +6,7 @@
 use super::proto::{
     Attrs, Status, FXF_APPEND, FXF_CREAT, FXF_EXCL, FXF_READ, FXF_TRUNC, FXF_WRITE,
 };
-use crate::fsys::{self, Stat};
+use crate::sys::fsys::{self, Stat};
 use std::ffi::OsStr;
 use std::fs::File;
 use std::io;
@@ -167,11 +167,11 @@ pub fn expand_path(p: &[u8]) -> io::Result<PathBuf> {
     };
     let home = if user.is_empty() {
         // Not $HOME: a built-in server still has quoll's environment.
-        crate::daemon::users::by_uid(crate::fsys::uid()).map(|u| PathBuf::from(u.home))
+        crate::accounts::users::by_uid(crate::sys::fsys::uid()).map(|u| PathBuf::from(u.home))
     } else {
         std::str::from_utf8(user)
             .ok()
-            .and_then(crate::daemon::users::by_name)
+            .and_then(crate::accounts::users::by_name)
             .map(|u| PathBuf::from(u.home))
     };
     let home = home.ok_or_else(|| io::Error::from_raw_os_error(libc::ENOENT))?;
@@ -188,7 +188,7 @@ pub struct Names {
 impl Names {
     fn user(&mut self, uid: u32) -> &str {
         if self.user.as_ref().map(|(u, _)| *u) != Some(uid) {
-            let name = crate::daemon::users::by_uid(uid)
+            let name = crate::accounts::users::by_uid(uid)
                 .map(|u| u.name)
                 .unwrap_or_else(|| uid.to_string());
             self.user = Some((uid, name));
@@ -198,7 +198,7 @@ impl Names {
 
     fn group(&mut self, gid: u32) -> &str {
         if self.group.as_ref().map(|(g, _)| *g) != Some(gid) {
-            let name = crate::daemon::users::group_name(gid).unwrap_or_else(|| gid.to_string());
+            let name = crate::accounts::users::group_name(gid).unwrap_or_else(|| gid.to_string());
             self.group = Some((gid, name));
         }
         self.group.as_ref().map_or("", |(_, n)| n)

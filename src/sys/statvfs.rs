@@ -1,7 +1,7 @@
 //! statvfs and fstatvfs, which std does not wrap.
 
-use super::proto::{StatVfs, STATVFS_NOSUID, STATVFS_RDONLY};
-use crate::fsys::cstr;
+use super::fsys::cstr;
+use crate::sftp::proto::{StatVfs, STATVFS_NOSUID, STATVFS_RDONLY};
 use std::io;
 use std::os::fd::AsRawFd;
 use std::path::Path;

@@ -29,9 +29,14 @@ impl Record {
     /// Records the start of a session on `tty` (`/dev/pts/N`) for `user` from `peer`, whose
     /// process is `pid` (it leads the session). `None` when quoll records nothing (not root, a
     /// musl build).
-    pub fn start(tty: &str, user: &super::users::User, peer: IpAddr, pid: i32) -> Option<Record> {
+    pub fn start(
+        tty: &str,
+        user: &crate::accounts::users::User,
+        peer: IpAddr,
+        pid: i32,
+    ) -> Option<Record> {
         #[cfg(target_env = "gnu")]
-        let login = (crate::fsys::euid() == 0).then(|| gnu::start(tty, user, peer, pid));
+        let login = (super::fsys::euid() == 0).then(|| gnu::start(tty, user, peer, pid));
         #[cfg(not(target_env = "gnu"))]
         let login = {
             let _ = (tty, user, peer, pid);
@@ -55,7 +60,7 @@ const LINE: usize = 32;
 #[cfg(target_env = "gnu")]
 mod gnu {
     use super::{Record, LINE};
-    use crate::fsys;
+    use crate::sys::fsys;
     use std::fs::File;
     use std::io;
     use std::net::IpAddr;
@@ -69,7 +74,7 @@ mod gnu {
     /// utmp holds one entry per terminal line and boot process; a file this long is not one.
     const MAX_UTMP_RECORDS: usize = 4096;
 
-    pub fn start(tty: &str, user: &crate::daemon::users::User, peer: IpAddr, pid: i32) -> Record {
+    pub fn start(tty: &str, user: &crate::accounts::users::User, peer: IpAddr, pid: i32) -> Record {
         let name = tty.strip_prefix("/dev/").unwrap_or(tty).as_bytes();
         let mut line = [0u8; LINE];
         let n = name.len().min(LINE);

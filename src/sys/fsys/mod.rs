@@ -398,18 +398,25 @@ fn timespec(secs: i64) -> libc::timespec {
     t
 }
 
-/// The effective uid of this process: the owner of the files it creates.
-pub fn euid() -> u32 {
-    // SAFETY: geteuid takes no arguments and cannot fail.
-    unsafe { libc::geteuid() }
+/// A new directory `PREFIX` + six random characters, mode 0700 (mkdtemp(3)).
+pub fn mkdtemp(prefix: &[u8]) -> io::Result<PathBuf> {
+    let mut template = Vec::with_capacity(prefix.len() + 7);
+    template.extend_from_slice(prefix);
+    template.extend_from_slice(b"XXXXXX\0");
+    if prefix.contains(&0) {
+        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+    }
+    // SAFETY: template is a writable NUL-terminated buffer as mkdtemp requires.
+    let p = unsafe { libc::mkdtemp(template.as_mut_ptr().cast::<c_char>()) };
+    if p.is_null() {
+        return Err(io::Error::last_os_error());
+    }
+    template.pop();
+    Ok(PathBuf::from(OsString::from_vec(template)))
 }
 
-/// The real uid of this process.
-#[cfg(any(feature = "sftp", feature = "scp"))]
-pub fn uid() -> u32 {
-    // SAFETY: getuid takes no arguments and cannot fail.
-    unsafe { libc::getuid() }
-}
+// moved: see sys::ids (the old paths, still used by hostkey.rs and scp.rs).
+pub use super::ids::{euid, uid};
 
 #[cfg(test)]
 mod tests;

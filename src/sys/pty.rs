@@ -1,7 +1,7 @@
 //! Pseudo-terminals: open, size, terminal modes.
 
-use super::fds::set_nonblocking_cloexec;
-use super::users;
+use super::fd::set_nonblocking_cloexec;
+use crate::accounts::users;
 use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};

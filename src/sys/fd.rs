@@ -135,3 +135,47 @@ impl io::Write for Stdio {
         Ok(())
     }
 }
+
+/// The lowest descriptor number not in use (the one the next open would get), found by
+/// duplicating fd 0 (always open: start.rs fills 0-2) and closing the copy at once.
+pub fn lowest_free() -> Option<RawFd> {
+    // SAFETY: F_DUPFD_CLOEXEC on fd 0 returns a new descriptor, the lowest free one.
+    let fd = unsafe { libc::fcntl(0, libc::F_DUPFD_CLOEXEC, 0) };
+    if fd < 0 {
+        return None;
+    }
+    // SAFETY: fd is ours, just created.
+    unsafe { libc::close(fd) };
+    Some(fd)
+}
+
+/// read(2) into `buf`.
+pub fn read(fd: &impl AsRawFd, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: buf is writable for buf.len() bytes.
+    let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(n as usize)
+}
+
+/// write(2) from `buf`.
+pub fn write(fd: &impl AsRawFd, buf: &[u8]) -> io::Result<usize> {
+    // SAFETY: buf is readable for buf.len() bytes.
+    let n = unsafe { libc::write(fd.as_raw_fd(), buf.as_ptr().cast(), buf.len()) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(n as usize)
+}
+
+/// A copy of `fd` without close-on-exec (what a child inherits).
+pub fn dup_inheritable(fd: &impl AsRawFd) -> io::Result<OwnedFd> {
+    // SAFETY: dup of a descriptor we hold.
+    let new = unsafe { libc::dup(fd.as_raw_fd()) };
+    if new < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: new is a fresh descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(new) })
+}

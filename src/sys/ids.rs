@@ -82,3 +82,15 @@ pub fn become_user(uid: u32, gid: u32, groups: &[libc::gid_t]) -> Result<(), &'s
     }
     Ok(())
 }
+
+/// The effective uid of this process: the owner of the files it creates.
+pub fn euid() -> u32 {
+    // SAFETY: geteuid takes no arguments and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// The real uid of this process.
+pub fn uid() -> u32 {
+    // SAFETY: getuid takes no arguments and cannot fail.
+    unsafe { libc::getuid() }
+}
