@@ -25,8 +25,20 @@ pub mod sftp;
 #[allow(unsafe_code)]
 pub mod sys;
 
-// moved: see sys::fsys (the old path, still used by hostkey.rs and scp.rs).
-pub use sys::fsys;
+// moved: see sys::fsys. The old path, still used by hostkey.rs and scp.rs, whose `open`
+// takes raw libc flags.
+pub mod fsys {
+    pub use crate::sys::fsys::*;
+
+    // moved: see sys::fsys::open, which takes typed flags.
+    pub fn open(
+        path: &std::path::Path,
+        flags: libc::c_int,
+        mode: u32,
+    ) -> std::io::Result<std::fs::File> {
+        crate::sys::fsys::open(path, OFlag::from_bits_retain(flags), mode)
+    }
+}
 
 /// The optional parts this quoll was built with (`quoll -V` prints them).
 pub const FEATURES: &[(&str, bool)] = &[

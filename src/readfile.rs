@@ -8,6 +8,7 @@
 //! reserved fallibly: these files are read on a client's behalf (authorized_keys, the account
 //! files at each login), and memory that is not there is an error, not an abort of the daemon.
 
+use crate::sys::fsys::OFlag;
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
@@ -67,7 +68,10 @@ fn reserve(n: usize) -> io::Result<Vec<u8>> {
 
 /// Opens `path` and reads it (see `read`).
 pub fn read_path(path: &Path, limit: usize) -> io::Result<Contents> {
-    read(&mut crate::sys::fsys::open(path, libc::O_RDONLY, 0)?, limit)
+    read(
+        &mut crate::sys::fsys::open(path, OFlag::O_RDONLY, 0)?,
+        limit,
+    )
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use crate::proto::channel::{DirectTcpip, ExitInfo, Outgoing, PtySize, SessionHos
 use crate::proto::conn::{Conn, Disconnect, GlobalReply, Host, Params};
 use crate::proto::crypto::{Ed25519Key, ED25519_BLOB_LEN, ED25519_SIG_BLOB_LEN};
 use crate::proto::{auth::AuthHost, msg::reason};
-use crate::sys::{fd as fds, pty, signal as signals, socket as net, utmp};
+use crate::sys::{fd as fds, fsys, pty, signal as signals, socket as net, utmp};
 use log::{error, info, warn};
 use std::fs::File;
 use std::io::{self, ErrorKind, Read, Write};
@@ -1124,7 +1124,7 @@ impl Server {
             }
         };
         // stdin/stdout are replaced by /dev/null so nothing else ever writes the stream.
-        let null = crate::sys::fsys::open(std::path::Path::new("/dev/null"), libc::O_RDWR, 0)?;
+        let null = fsys::open(std::path::Path::new("/dev/null"), fsys::OFlag::O_RDWR, 0)?;
         fds::dup_onto(&null, 0)?;
         fds::dup_onto(&null, 1)?;
         if !self.ensure_key() {

@@ -204,8 +204,8 @@ impl AgentSock {
 
 impl Drop for AgentSock {
     fn drop(&mut self) {
-        use crate::sys::fsys;
-        let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW;
+        use crate::sys::fsys::{self, OFlag};
+        let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW;
         let Ok(dir) = fsys::open(&self.dir, flags, 0) else {
             return;
         };

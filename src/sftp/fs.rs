@@ -6,7 +6,7 @@
 use super::proto::{
     Attrs, Status, FXF_APPEND, FXF_CREAT, FXF_EXCL, FXF_READ, FXF_TRUNC, FXF_WRITE,
 };
-use crate::sys::fsys::{self, Stat};
+use crate::sys::fsys::{self, OFlag, Stat};
 use std::ffi::OsStr;
 use std::fs::File;
 use std::io;
@@ -47,17 +47,16 @@ pub fn open(path: &Path, pflags: u32, mode: u32) -> io::Result<File> {
         return Err(crate::ioerr::new(io::ErrorKind::InvalidInput, NEEDS_WRITE));
     }
     let mut flags = match (read, write || append) {
-        (true, true) => libc::O_RDWR,
-        (false, true) => libc::O_WRONLY,
-        _ => libc::O_RDONLY,
+        (true, true) => OFlag::O_RDWR,
+        (false, true) => OFlag::O_WRONLY,
+        _ => OFlag::O_RDONLY,
     };
-    if append {
-        flags |= libc::O_APPEND;
-    }
+    flags.set(OFlag::O_APPEND, append);
     if create_new {
-        flags |= libc::O_CREAT | libc::O_EXCL;
+        flags |= OFlag::O_CREAT | OFlag::O_EXCL;
     } else {
-        flags |= if create { libc::O_CREAT } else { 0 } | if truncate { libc::O_TRUNC } else { 0 };
+        flags.set(OFlag::O_CREAT, create);
+        flags.set(OFlag::O_TRUNC, truncate);
     }
     fsys::open(path, flags, mode)
 }
@@ -98,7 +97,7 @@ fn clamp_time(t: i64) -> u32 {
 /// is lsetstat: the link itself (Linux has no permissions on links, so those fail).
 pub fn setstat(path: &Path, a: &Attrs, follow: bool) -> io::Result<()> {
     if let Some(size) = a.size {
-        fsys::ftruncate(&fsys::open(path, libc::O_WRONLY, 0)?, size)?;
+        fsys::ftruncate(&fsys::open(path, OFlag::O_WRONLY, 0)?, size)?;
     }
     if let Some(p) = a.permissions {
         if !follow && fsys::lstat(path)?.is_symlink() {
@@ -320,7 +319,7 @@ mod tests {
             let info = fs::read_to_string(format!("/proc/self/fdinfo/{}", f.as_raw_fd())).unwrap();
             let octal = info.lines().find_map(|l| l.strip_prefix("flags:")).unwrap();
             let fl = i32::from_str_radix(octal.trim(), 8).unwrap();
-            fl & (libc::O_ACCMODE | libc::O_APPEND | libc::O_CLOEXEC)
+            fl & (OFlag::O_ACCMODE | OFlag::O_APPEND | OFlag::O_CLOEXEC).bits()
         });
         (
             r.map_err(|e| e.to_string()),

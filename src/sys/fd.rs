@@ -1,7 +1,8 @@
 //! Small file-descriptor helpers shared by the start-up, pty and spawn code.
 
+use nix::fcntl::OFlag;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 /// Sets O_NONBLOCK (the loop must never block on a child or a pty) and FD_CLOEXEC (no
 /// session's descriptors may leak into another session's child).
@@ -30,13 +31,7 @@ fn set_cloexec(fd: RawFd) -> io::Result<()> {
 
 /// A pipe with both ends close-on-exec: `(read, write)`.
 pub fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
-    let mut fds = [-1 as libc::c_int; 2];
-    // SAFETY: fds has room for the two descriptors pipe2 writes.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: pipe2 succeeded, so both are fresh descriptors that nothing else owns.
-    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+    Ok(nix::unistd::pipe2(OFlag::O_CLOEXEC)?)
 }
 
 /// dup(2) with close-on-exec set atomically.
@@ -170,12 +165,6 @@ pub fn write(fd: &impl AsRawFd, buf: &[u8]) -> io::Result<usize> {
 }
 
 /// A copy of `fd` without close-on-exec (what a child inherits).
-pub fn dup_inheritable(fd: &impl AsRawFd) -> io::Result<OwnedFd> {
-    // SAFETY: dup of a descriptor we hold.
-    let new = unsafe { libc::dup(fd.as_raw_fd()) };
-    if new < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: new is a fresh descriptor that nothing else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(new) })
+pub fn dup_inheritable(fd: &impl AsFd) -> io::Result<OwnedFd> {
+    Ok(nix::unistd::dup(fd)?)
 }

@@ -85,12 +85,10 @@ pub fn become_user(uid: u32, gid: u32, groups: &[libc::gid_t]) -> Result<(), &'s
 
 /// The effective uid of this process: the owner of the files it creates.
 pub fn euid() -> u32 {
-    // SAFETY: geteuid takes no arguments and cannot fail.
-    unsafe { libc::geteuid() }
+    nix::unistd::geteuid().as_raw()
 }
 
 /// The real uid of this process.
 pub fn uid() -> u32 {
-    // SAFETY: getuid takes no arguments and cannot fail.
-    unsafe { libc::getuid() }
+    nix::unistd::getuid().as_raw()
 }

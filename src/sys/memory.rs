@@ -1,5 +1,7 @@
 //! How much memory the machine and the process limits allow.
 
+use nix::sys::resource::{getrlimit, Resource};
+
 /// Total RAM (sysinfo(2)).
 pub fn physical_memory() -> Option<u64> {
     // SAFETY: sysinfo fills the plain struct it is given.
@@ -13,13 +15,8 @@ pub fn physical_memory() -> Option<u64> {
 
 /// `RLIMIT_AS` (`ulimit -v`), when one is set.
 pub fn address_space_limit() -> Option<u64> {
-    // SAFETY: getrlimit fills the plain struct it is given.
-    let mut rl: libc::rlimit = unsafe { core::mem::zeroed() };
-    // SAFETY: a valid pointer to an rlimit struct.
-    if unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut rl) } != 0
-        || rl.rlim_cur == libc::RLIM_INFINITY
-    {
-        return None;
-    }
-    Some(rl.rlim_cur as u64)
+    let (soft, _) = getrlimit(Resource::RLIMIT_AS).ok()?;
+    // rlim_t is 32 bits on some 32-bit targets: the cast is not the same type there.
+    #[allow(clippy::unnecessary_cast)]
+    (soft != libc::RLIM_INFINITY).then_some(soft as u64)
 }

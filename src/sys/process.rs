@@ -89,8 +89,7 @@ impl Plan {
             exec_failed,
             death_signal,
             nice,
-            // SAFETY: getpid cannot fail.
-            parent: unsafe { libc::getpid() },
+            parent: nix::unistd::getpid().as_raw(),
         }
     }
 }
@@ -359,8 +358,9 @@ pub fn set_name(name: &str) {
     let mut buf = [0u8; 16];
     let n = name.len().min(15);
     buf[..n].copy_from_slice(&name.as_bytes()[..n]);
-    // SAFETY: PR_SET_NAME reads a NUL-terminated string of at most 16 bytes from buf.
-    unsafe { libc::prctl(libc::PR_SET_NAME, buf.as_ptr() as libc::c_ulong, 0, 0, 0) };
+    if let Ok(name) = std::ffi::CStr::from_bytes_until_nul(&buf) {
+        let _ = nix::sys::prctl::set_name(name);
+    }
 }
 
 /// The calling thread's errno.
@@ -380,17 +380,12 @@ pub fn daemonize() -> std::io::Result<()> {
     }
     // Each failure below ends the child with the reason (main logs it): a daemon still
     // tied to the terminal or its directory would hold them for its whole life.
-    // SAFETY: setsid in the child, which is not a group leader.
-    if unsafe { libc::setsid() } < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    let null = fsys::open(std::path::Path::new("/dev/null"), libc::O_RDWR, 0)?;
+    // In the child, which is not a group leader.
+    nix::unistd::setsid()?;
+    let null = fsys::open(std::path::Path::new("/dev/null"), fsys::OFlag::O_RDWR, 0)?;
     for fd in 0..3 {
         fd::dup_onto(&null, fd)?;
     }
-    // SAFETY: chdir with a constant C string.
-    if unsafe { libc::chdir(c"/".as_ptr()) } < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
+    nix::unistd::chdir(c"/")?;
     Ok(())
 }

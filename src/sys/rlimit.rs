@@ -1,5 +1,6 @@
 //! The descriptor limit (RLIMIT_NOFILE): read it, raise it.
 
+use nix::sys::resource::{getrlimit, Resource};
 use std::io;
 
 /// A limit as a number, `u64::MAX` for RLIM_INFINITY.
@@ -15,15 +16,8 @@ fn value(v: libc::rlim_t) -> u64 {
 
 /// The soft and hard limits on descriptors (`u64::MAX`: unlimited).
 pub fn nofile() -> io::Result<(u64, u64)> {
-    let mut r = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit fills the struct we pass.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok((value(r.rlim_cur), value(r.rlim_max)))
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE)?;
+    Ok((value(soft), value(hard)))
 }
 
 /// Sets the descriptor limits to `soft` and `hard`.

@@ -2,52 +2,42 @@
 
 use super::fsys::cstr;
 use crate::sftp::proto::{StatVfs, STATVFS_NOSUID, STATVFS_RDONLY};
+use nix::sys::statvfs::{FsFlags, Statvfs};
 use std::io;
-use std::os::fd::AsRawFd;
+use std::os::fd::AsFd;
 use std::path::Path;
 
 // The field types differ between targets (u32 on some 32-bit libcs, u64 elsewhere).
 #[allow(clippy::unnecessary_cast)]
-fn convert(s: &libc::statvfs) -> StatVfs {
+fn convert(s: &Statvfs) -> StatVfs {
     let mut flag = 0;
-    if s.f_flag & libc::ST_RDONLY != 0 {
+    if s.flags().contains(FsFlags::ST_RDONLY) {
         flag |= STATVFS_RDONLY;
     }
-    if s.f_flag & libc::ST_NOSUID != 0 {
+    if s.flags().contains(FsFlags::ST_NOSUID) {
         flag |= STATVFS_NOSUID;
     }
     StatVfs {
-        bsize: s.f_bsize as u64,
-        frsize: s.f_frsize as u64,
-        blocks: s.f_blocks as u64,
-        bfree: s.f_bfree as u64,
-        bavail: s.f_bavail as u64,
-        files: s.f_files as u64,
-        ffree: s.f_ffree as u64,
-        favail: s.f_favail as u64,
-        fsid: s.f_fsid as u64,
+        bsize: s.block_size() as u64,
+        frsize: s.fragment_size() as u64,
+        blocks: s.blocks() as u64,
+        bfree: s.blocks_free() as u64,
+        bavail: s.blocks_available() as u64,
+        files: s.files() as u64,
+        ffree: s.files_free() as u64,
+        favail: s.files_available() as u64,
+        fsid: s.filesystem_id() as u64,
         flag,
-        namemax: s.f_namemax as u64,
+        namemax: s.name_max() as u64,
     }
 }
 
 pub fn statvfs(path: &Path) -> io::Result<StatVfs> {
+    // The C string is made as for every other path call (fsys::cstr: same error for a NUL).
     let c = cstr(path)?;
-    // SAFETY: statvfs is plain old data; all-zero is a valid value.
-    let mut s: libc::statvfs = unsafe { std::mem::zeroed() };
-    // SAFETY: c is a valid C string and s a valid out-pointer.
-    if unsafe { libc::statvfs(c.as_ptr(), &mut s) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(convert(&s))
+    Ok(convert(&nix::sys::statvfs::statvfs(c.as_c_str())?))
 }
 
-pub fn fstatvfs(fd: &impl AsRawFd) -> io::Result<StatVfs> {
-    // SAFETY: as in `statvfs`.
-    let mut s: libc::statvfs = unsafe { std::mem::zeroed() };
-    // SAFETY: fd is open for the duration of the call; s is a valid out-pointer.
-    if unsafe { libc::fstatvfs(fd.as_raw_fd(), &mut s) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(convert(&s))
+pub fn fstatvfs(fd: &impl AsFd) -> io::Result<StatVfs> {
+    Ok(convert(&nix::sys::statvfs::fstatvfs(fd)?))
 }

@@ -1,16 +1,14 @@
 //! The monotonic clock.
 
+use nix::time::{clock_gettime, ClockId};
+
 /// Milliseconds on the monotonic clock (from an unspecified start): what std's `Instant`
 /// gives, without its Duration arithmetic.
 pub fn monotonic_ms() -> u64 {
-    // SAFETY: timespec is plain old data; clock_gettime fills it (CLOCK_MONOTONIC cannot
-    // fail on Linux).
-    let t = unsafe {
-        let mut t: libc::timespec = std::mem::zeroed();
-        libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut t);
-        t
-    };
-    t.tv_sec as u64 * 1000 + t.tv_nsec as u64 / 1_000_000
+    // CLOCK_MONOTONIC cannot fail on Linux.
+    clock_gettime(ClockId::CLOCK_MONOTONIC).map_or(0, |t| {
+        t.tv_sec() as u64 * 1000 + t.tv_nsec() as u64 / 1_000_000
+    })
 }
 
 #[cfg(test)]

@@ -14,6 +14,9 @@ mod path;
 pub use dir::Dir;
 pub use path::{file_name, parent, show};
 
+/// open(2)'s flags, typed (nix's bitflags over the `O_*` constants): what `open` takes.
+pub use nix::fcntl::OFlag;
+
 use std::ffi::{CStr, CString, OsString};
 use std::fs::File;
 use std::io;
@@ -53,11 +56,11 @@ fn cvt_r(mut call: impl FnMut() -> c_int) -> io::Result<c_int> {
 
 /// open(2) with `flags` (O_CLOEXEC is always added: quoll forks children, which must not
 /// inherit its files) and `mode` for a file it creates.
-pub fn open(path: &Path, flags: c_int, mode: u32) -> io::Result<File> {
+pub fn open(path: &Path, flags: OFlag, mode: u32) -> io::Result<File> {
     let c = cstr(path)?;
     let fd = cvt_r(|| {
         // SAFETY: c is a valid C string; open returns a new descriptor or -1.
-        unsafe { libc::open(c.as_ptr(), flags | libc::O_CLOEXEC, mode) }
+        unsafe { libc::open(c.as_ptr(), flags.bits() | libc::O_CLOEXEC, mode) }
     })?;
     // SAFETY: fd is a fresh descriptor that nothing else owns.
     Ok(unsafe { File::from_raw_fd(fd) })
@@ -75,7 +78,7 @@ pub fn temp_path(path: &Path) -> PathBuf {
 /// removed first (the link, not what it names): boards often boot to the same PIDs, so it
 /// may be this program's own leftover from a power cut.
 pub fn create_temp(tmp: &Path, mode: u32) -> io::Result<File> {
-    let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW;
+    let flags = OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW;
     let file = match open(tmp, flags, mode) {
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
             unlink(tmp)?;
@@ -400,19 +403,10 @@ fn timespec(secs: i64) -> libc::timespec {
 
 /// A new directory `PREFIX` + six random characters, mode 0700 (mkdtemp(3)).
 pub fn mkdtemp(prefix: &[u8]) -> io::Result<PathBuf> {
-    let mut template = Vec::with_capacity(prefix.len() + 7);
+    let mut template = Vec::with_capacity(prefix.len() + 6);
     template.extend_from_slice(prefix);
-    template.extend_from_slice(b"XXXXXX\0");
-    if prefix.contains(&0) {
-        return Err(io::Error::from_raw_os_error(libc::EINVAL));
-    }
-    // SAFETY: template is a writable NUL-terminated buffer as mkdtemp requires.
-    let p = unsafe { libc::mkdtemp(template.as_mut_ptr().cast::<c_char>()) };
-    if p.is_null() {
-        return Err(io::Error::last_os_error());
-    }
-    template.pop();
-    Ok(PathBuf::from(OsString::from_vec(template)))
+    template.extend_from_slice(b"XXXXXX");
+    Ok(nix::unistd::mkdtemp(&template[..])?)
 }
 
 // moved: see sys::ids (the old paths, still used by hostkey.rs and scp.rs).
