@@ -167,7 +167,8 @@ pub struct AgentSock {
 
 impl AgentSock {
     pub fn create(uid: u32, gid: u32) -> io::Result<AgentSock> {
-        let dir = crate::sys::fsys::mkdtemp(b"/tmp/quoll-agent-")?;
+        let mut template = *b"/tmp/quoll-agent-XXXXXX\0";
+        let dir = crate::sys::fsys::mkdtemp(&mut template)?;
         let sock = AgentSock::bind(&dir).map(|(listener, path)| AgentSock {
             listener,
             path,

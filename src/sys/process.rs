@@ -358,9 +358,8 @@ pub fn set_name(name: &str) {
     let mut buf = [0u8; 16];
     let n = name.len().min(15);
     buf[..n].copy_from_slice(&name.as_bytes()[..n]);
-    if let Ok(name) = std::ffi::CStr::from_bytes_until_nul(&buf) {
-        let _ = nix::sys::prctl::set_name(name);
-    }
+    // SAFETY: PR_SET_NAME reads a NUL-terminated string of at most 16 bytes from buf.
+    unsafe { libc::prctl(libc::PR_SET_NAME, buf.as_ptr() as libc::c_ulong, 0, 0, 0) };
 }
 
 /// The calling thread's errno.

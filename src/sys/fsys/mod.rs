@@ -17,7 +17,7 @@ pub use path::{file_name, parent, show};
 /// open(2)'s flags, typed (nix's bitflags over the `O_*` constants): what `open` takes.
 pub use nix::fcntl::OFlag;
 
-use std::ffi::{CStr, CString, OsString};
+use std::ffi::{CStr, CString, OsStr, OsString};
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd};
@@ -401,12 +401,17 @@ fn timespec(secs: i64) -> libc::timespec {
     t
 }
 
-/// A new directory `PREFIX` + six random characters, mode 0700 (mkdtemp(3)).
-pub fn mkdtemp(prefix: &[u8]) -> io::Result<PathBuf> {
-    let mut template = Vec::with_capacity(prefix.len() + 6);
-    template.extend_from_slice(prefix);
-    template.extend_from_slice(b"XXXXXX");
-    Ok(nix::unistd::mkdtemp(&template[..])?)
+/// mkdtemp(3): a new directory, mode 0700, named by `template` (a path ending in `XXXXXX`
+/// and a NUL, as C has it) with the X's replaced.
+pub fn mkdtemp(template: &mut [u8]) -> io::Result<PathBuf> {
+    let Some((0, name)) = template.split_last_mut() else {
+        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+    };
+    // SAFETY: name is writable and followed by template's NUL, as mkdtemp requires.
+    if unsafe { libc::mkdtemp(name.as_mut_ptr().cast::<c_char>()) }.is_null() {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(PathBuf::from(OsStr::from_bytes(name)))
 }
 
 // moved: see sys::ids (the old paths, still used by hostkey.rs and scp.rs).

@@ -423,3 +423,17 @@ fn parent_file_name_and_show_agree_with_std() {
         assert_eq!(format!("{:>9}|", show(p)), format!("{:>9}|", p.display()));
     }
 }
+
+#[test]
+fn mkdtemp_makes_a_private_directory_and_wants_the_nul() {
+    let mut template = *b"/tmp/quoll-fsys-mkdtemp-XXXXXX\0";
+    let dir = mkdtemp(&mut template).unwrap();
+    let name = dir.to_str().unwrap();
+    assert!(name.starts_with("/tmp/quoll-fsys-mkdtemp-") && !name.ends_with("XXXXXX"));
+    let meta = lstat(&dir).unwrap();
+    assert!(meta.is_dir());
+    assert_eq!(meta.mode & 0o777, 0o700);
+    rmdir(&dir).unwrap();
+    let mut no_nul = *b"/tmp/quoll-fsys-mkdtemp-XXXXXX";
+    assert_eq!(errno(mkdtemp(&mut no_nul)), Some(libc::EINVAL));
+}
