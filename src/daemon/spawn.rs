@@ -1,9 +1,10 @@
-//! The one way quoll starts a child process (`sys::process::fork_child`): a session's shell or built-in
-//! server, or a helper doing slow work. Every child gets default signal dispositions and an
-//! empty mask, its own session, only the descriptors meant for it, the privilege drop where
-//! one is due, a death signal armed for when quoll dies, and then executes a program — the
-//! user's shell, or quoll itself under an internal name (`multicall`), so that no child runs
-//! on with a copy of the daemon's memory (host key, other users' buffers).
+//! The one way quoll starts a child process (through `sys::process::fork_child`): a session's
+//! shell or built-in server, or a helper doing slow work. Every child gets default signal
+//! dispositions and an empty mask, its own session, only the descriptors meant for it, the
+//! privilege drop where one is due, a death signal armed for when quoll dies, and then
+//! executes a program — the user's shell, or quoll itself under an internal name
+//! (`multicall`), so that no child runs on with a copy of the daemon's memory (host key, other
+//! users' buffers).
 //!
 //! Everything the child needs (argv, envp, messages, the group list) is built before fork, so
 //! the child only makes system calls.
@@ -156,7 +157,7 @@ fn session_program(spec: &SpawnSpec) -> io::Result<(Target, Vec<CString>)> {
                     .collect::<io::Result<_>>()?
             }
         };
-        return Ok((Target::Quoll, argv));
+        return Ok((Target::Quoll(super::multicall::run), argv));
     }
     let shell = cstring(user.shell.as_bytes(), "shell")?;
     let base = user.shell.rsplit('/').next().unwrap_or(&user.shell);
@@ -325,7 +326,7 @@ pub fn spawn_helper(
         .chain(args.iter().map(|a| cstring(a, "argument")))
         .collect::<io::Result<Vec<_>>>()?;
     let plan = Plan::new(
-        Target::Quoll,
+        Target::Quoll(super::multicall::run),
         argv,
         Vec::new(),
         ChildIo::Pipes([stdin, stdout, 2]),

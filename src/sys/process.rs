@@ -21,9 +21,13 @@ pub enum ChildIo {
 pub enum Target {
     /// A program file (the user's shell, an external sftp-server).
     Path(CString),
-    /// quoll itself, under the internal name in argv[0] (`multicall::run`).
-    Quoll,
+    /// quoll itself, under the internal name in argv[0]; `Entry` is what serves that name
+    /// (`daemon::multicall::run`) when quoll cannot execute itself again.
+    Quoll(Entry),
 }
+
+/// quoll's entry point for an internal name: the exit code, `None` for an unknown name.
+pub type Entry = fn(&[Vec<u8>]) -> Option<i32>;
 
 /// The identity a child drops to (when quoll runs as root).
 pub struct Ids {
@@ -282,15 +286,15 @@ fn child(p: &Plan) -> ! {
 
     let path = match &p.target {
         Target::Path(path) => path.as_c_str(),
-        Target::Quoll if SELF_EXEC.load(Ordering::Relaxed) => SELF_EXE,
-        Target::Quoll => run_here(p),
+        Target::Quoll(_) if SELF_EXEC.load(Ordering::Relaxed) => SELF_EXE,
+        Target::Quoll(entry) => run_here(p, *entry),
     };
     // SAFETY: path is a valid C string; argv and envp are NULL-terminated arrays of
     // pointers into CStrings that `p` keeps alive.
     unsafe { libc::execve(path.as_ptr(), p.argv_ptrs.as_ptr(), p.envp_ptrs.as_ptr()) };
-    if matches!(p.target, Target::Quoll) {
+    if let Target::Quoll(entry) = p.target {
         // /proc/self/exe went away (an unmounted /proc): the entry point serves in here.
-        run_here(p);
+        run_here(p, entry);
     }
     report(&p.exec_failed, errno());
     // SAFETY: see `die`.
@@ -300,9 +304,9 @@ fn child(p: &Plan) -> ! {
 /// Runs quoll's entry point for argv[0]'s name in this forked child and exits with its code.
 /// Unlike the exec path this allocates and reads files: quoll is single-threaded, so no lock
 /// can be held by a thread lost in the fork.
-fn run_here(p: &Plan) -> ! {
+fn run_here(p: &Plan, entry: Entry) -> ! {
     let args: Vec<Vec<u8>> = p._argv.iter().map(|a| a.as_bytes().to_vec()).collect();
-    let code = crate::daemon::multicall::run(&args).unwrap_or(127);
+    let code = entry(&args).unwrap_or(127);
     // SAFETY: see `die`; the entry point flushed its output.
     unsafe { libc::_exit(code) }
 }
