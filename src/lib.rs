@@ -1,7 +1,9 @@
 //! quoll: a small SSH server for embedded Linux.
 //!
-//! `proto` is the protocol core (no I/O); `daemon` is the OS edge; the rest are the pieces in
-//! between that read files (host keys, authorized_keys).
+//! `proto` is the protocol core (no I/O); `daemon` runs the server around it; `sys` makes
+//! every system call and holds all of quoll's `unsafe` code (denied everywhere else);
+//! `accounts` knows users and passwords; the rest are the pieces in between that read files
+//! (host keys, authorized_keys).
 
 #![deny(unsafe_code)]
 
