@@ -4,7 +4,7 @@
 //! `[options] keytype base64 [comment]`. Only `ssh-ed25519` keys can match, since that is the
 //! only user key type quoll verifies.
 
-use crate::fsys;
+use crate::sys::fsys::{self, OFlag};
 use std::net::IpAddr;
 use std::path::Path;
 use subtle::ConstantTimeEq;
@@ -98,7 +98,11 @@ fn find_key_below(
 ) -> Result<Option<String>, String> {
     // O_NONBLOCK: opening a FIFO planted as the file must not stall its reader (the fstat
     // below then refuses it); it changes nothing for regular files.
-    let file = fsys::open(path, libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY, 0);
+    let file = fsys::open(
+        path,
+        OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_NOCTTY,
+        0,
+    );
     let mut file = match file {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),

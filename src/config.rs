@@ -24,7 +24,7 @@ pub const DEFAULT_MAX_MEMORY_AS_SHARE: u64 = 2;
 /// Smallest `--max-memory` (less could not serve anything; catches a missing suffix).
 pub const MIN_MAX_MEMORY: u64 = 64 << 10;
 /// Address space a connection or channel buffer must leave free beside it (see
-/// `daemon::alloc::zeroed`).
+/// `sys::alloc::zeroed`).
 pub const MEMORY_HEADROOM: usize = 1 << 20;
 /// Default maximum of simultaneous connections.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 64;

@@ -11,7 +11,7 @@ const USAGE: &str =
 
 /// Runs the subcommand with the arguments after `keygen`; returns the exit code.
 pub fn main(args: &[String]) -> i32 {
-    use crate::daemon::fds::{STDERR, STDOUT};
+    use crate::sys::fd::{STDERR, STDOUT};
     run(args, &mut { STDOUT }, &mut { STDERR })
 }
 
@@ -78,10 +78,10 @@ fn show(path: &Path, out: &mut dyn Write) -> Result<(), String> {
 
 fn create(path: &Path, comment: Option<&str>, out: &mut dyn Write) -> Result<(), String> {
     // Checked here for a clear message; `generate_with_comment` refuses atomically anyway.
-    if crate::fsys::lstat(path).is_ok() {
+    if crate::sys::fsys::lstat(path).is_ok() {
         return Err(format!(
             "{}: already exists; not overwriting a key",
-            crate::fsys::show(path)
+            crate::sys::fsys::show(path)
         ));
     }
     let comment = comment.map_or_else(hostkey::default_comment, str::to_owned);
@@ -89,8 +89,8 @@ fn create(path: &Path, comment: Option<&str>, out: &mut dyn Write) -> Result<(),
     writeln!(
         out,
         "wrote {} and {}",
-        crate::fsys::show(path),
-        crate::fsys::show(&hostkey::pub_path(path))
+        crate::sys::fsys::show(path),
+        crate::sys::fsys::show(&hostkey::pub_path(path))
     )
     .map_err(|e| e.to_string())?;
     writeln!(out, "{}", fingerprint_line(&key, &comment)).map_err(|e| e.to_string())

@@ -1,8 +1,13 @@
 //! quoll: a small SSH server for embedded Linux.
 //!
-//! `proto` is the protocol core (no I/O); `daemon` is the OS edge; the rest are the pieces in
-//! between that read files (host keys, authorized_keys).
+//! `proto` is the protocol core (no I/O); `daemon` runs the server around it; `sys` makes
+//! every system call and holds all of quoll's `unsafe` code (denied everywhere else);
+//! `accounts` knows users and passwords; the rest are the pieces in between that read files
+//! (host keys, authorized_keys).
 
+#![deny(unsafe_code)]
+
+pub mod accounts;
 pub mod authkeys;
 pub mod base64;
 pub mod cli;
@@ -11,19 +16,19 @@ pub mod daemon;
 pub mod date;
 pub mod dns;
 pub mod flags;
-pub mod fsys;
 pub mod hostkey;
 pub mod inet;
 pub mod ioerr;
 pub mod keygen;
 pub mod options;
 pub mod proto;
-pub mod pwhash;
 pub mod readfile;
 #[cfg(feature = "scp")]
 pub mod scp;
 #[cfg(feature = "sftp")]
 pub mod sftp;
+#[allow(unsafe_code)]
+pub mod sys;
 
 /// The optional parts this quoll was built with (`quoll -V` prints them).
 pub const FEATURES: &[(&str, bool)] = &[

@@ -1,33 +1,34 @@
 //! quoll: parse the command line, set up logging, load the host key, run the loop.
 //!
-//! quoll has its own C `main` instead of std's start-up code (src/daemon/start.rs says what
+//! quoll has its own C `main` instead of std's start-up code (src/sys/start.rs says what
 //! it takes over). A test build of this file (`cargo test --all-targets`) keeps the test
 //! harness's `main` and has no tests.
 #![cfg_attr(not(test), no_main)]
 #![cfg_attr(test, allow(dead_code, unused_imports))]
+#![deny(unsafe_code)]
 
 use log::{error, info};
 use quoll::cli::{self, Cli};
-use quoll::daemon::fds::{STDERR, STDOUT};
-use quoll::daemon::{event_loop::Server, signals, start, syslog};
+use quoll::daemon::event_loop::Server;
 use quoll::hostkey;
 use quoll::options::Options;
+use quoll::sys::fd::{STDERR, STDOUT};
+use quoll::sys::{signal as signals, start, syslog};
 use std::io::Write;
 
 #[global_allocator]
-static ALLOC: quoll::daemon::alloc::PageAlloc = quoll::daemon::alloc::PageAlloc;
+static ALLOC: quoll::sys::alloc::PageAlloc = quoll::sys::alloc::PageAlloc;
 
 #[cfg(not(test))]
-#[no_mangle]
-extern "C" fn main(argc: libc::c_int, argv: *const *const libc::c_char) -> libc::c_int {
-    start::descriptors();
-    // SAFETY: these are the argc and argv that the C start-up code passed to main.
-    let raw = unsafe { start::raw_arguments(argc, argv) };
+quoll::c_main!(start);
+
+/// What `main` runs: the command line as bytes, program name first.
+fn start(raw: &[Vec<u8>]) -> i32 {
     // One of quoll's own children, run under an internal name.
-    if let Some(code) = quoll::daemon::multicall::run(&raw) {
+    if let Some(code) = quoll::daemon::multicall::run(raw) {
         return code;
     }
-    match start::arguments(&raw) {
+    match start::arguments(raw) {
         Ok(args) => entry(&args),
         Err(i) => {
             let _ = writeln!({ STDERR }, "quoll: argument {i} is not UTF-8");
@@ -83,9 +84,9 @@ fn pick_hostkey(opts: &mut Options) {
             Ok(_) if chosen.is_none() => chosen = Some(p),
             Ok(_) => log::warn!(
                 "Ignoring host key {}: one Ed25519 key is used",
-                quoll::fsys::show(p)
+                quoll::sys::fsys::show(p)
             ),
-            Err(e) => log::warn!("Ignoring host key {}: {e}", quoll::fsys::show(p)),
+            Err(e) => log::warn!("Ignoring host key {}: {e}", quoll::sys::fsys::show(p)),
         }
     }
     // None usable: the first is created (or refused) as with a single -r.
@@ -97,13 +98,16 @@ fn pick_hostkey(opts: &mut Options) {
 fn run(mut opts: Options) -> i32 {
     pick_hostkey(&mut opts);
     // lstat: a symlink at the path is loaded (and refused) now, not followed later.
-    let key = if opts.defer_keygen && quoll::fsys::lstat(&opts.hostkey).is_err() {
+    let key = if opts.defer_keygen && quoll::sys::fsys::lstat(&opts.hostkey).is_err() {
         None
     } else {
         match hostkey::load_or_generate(&opts.hostkey) {
             Ok((k, generated)) => {
                 if generated {
-                    info!("Generated host key {}", quoll::fsys::show(&opts.hostkey));
+                    info!(
+                        "Generated host key {}",
+                        quoll::sys::fsys::show(&opts.hostkey)
+                    );
                 }
                 Some(k)
             }
@@ -144,18 +148,18 @@ fn run(mut opts: Options) -> i32 {
         }
     } else if foreground {
         info!("Not backgrounding");
-    } else if let Err(e) = quoll::daemon::daemonize() {
+    } else if let Err(e) = quoll::sys::process::daemonize() {
         error!("Failed to background: {e}");
         return 1;
     }
     if let Some(p) = &pidfile {
         if let Err(e) = write_pidfile(p) {
-            error!("Failed to write pidfile {}: {e}", quoll::fsys::show(p));
+            error!("Failed to write pidfile {}: {e}", quoll::sys::fsys::show(p));
         }
     }
     let r = server.run();
     if let Some(p) = &pidfile {
-        let _ = quoll::fsys::unlink(p);
+        let _ = quoll::sys::fsys::unlink(p);
     }
     match r {
         Ok(()) => 0,
@@ -170,7 +174,7 @@ fn run(mut opts: Options) -> i32 {
 /// over `path`: a reader never sees it half written, and a symlink (or any file) at `path` is
 /// replaced, never written through (rename does not follow it).
 fn write_pidfile(path: &std::path::Path) -> std::io::Result<()> {
-    use quoll::fsys;
+    use quoll::sys::fsys;
     let tmp = fsys::temp_path(path);
     let written = fsys::create_temp(&tmp, 0o644)
         .and_then(|mut f| f.write_all(format!("{}\n", std::process::id()).as_bytes()))

@@ -8,6 +8,7 @@
 //! reserved fallibly: these files are read on a client's behalf (authorized_keys, the account
 //! files at each login), and memory that is not there is an error, not an abort of the daemon.
 
+use crate::sys::fsys::OFlag;
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
@@ -23,7 +24,7 @@ pub struct Contents {
 #[inline(never)]
 pub fn read(file: &mut File, limit: usize) -> io::Result<Contents> {
     // The size fstat reports sizes the buffer, so it normally never moves; +1 to see EOF.
-    let hint = crate::fsys::fstat(file)
+    let hint = crate::sys::fsys::fstat(file)
         .map_or(0, |m| m.size)
         .min(limit as u64) as usize;
     let mut data = Zeroizing::new(reserve(hint.saturating_add(1))?);
@@ -67,7 +68,10 @@ fn reserve(n: usize) -> io::Result<Vec<u8>> {
 
 /// Opens `path` and reads it (see `read`).
 pub fn read_path(path: &Path, limit: usize) -> io::Result<Contents> {
-    read(&mut crate::fsys::open(path, libc::O_RDONLY, 0)?, limit)
+    read(
+        &mut crate::sys::fsys::open(path, OFlag::O_RDONLY, 0)?,
+        limit,
+    )
 }
 
 #[cfg(test)]

@@ -223,7 +223,7 @@ fn all_bad_inputs_against_one_daemon() {
 /// A command that closed its standard input while the client still sends data: the
 /// server's next write to that pipe fails (EPIPE). That must be an error for this channel
 /// only, not a SIGPIPE that ends the daemon with every session (SIGPIPE is ignored,
-/// src/daemon/start.rs); the command's output and exit status still arrive. (TCP writes
+/// src/sys/start.rs); the command's output and exit status still arrive. (TCP writes
 /// cannot raise SIGPIPE: std sends with MSG_NOSIGNAL.)
 #[test]
 fn writing_to_a_command_that_closed_stdin_ends_nothing_else() {

@@ -247,7 +247,7 @@ fn a_name_lookup_that_never_answers_is_killed_after_its_deadline() {
 fn rounds_for(target: Duration) -> u64 {
     let probe = 20_000u64;
     let t = Instant::now();
-    let h = quoll::pwhash::hash(b"probe", &format!("$6$rounds={probe}$abcdefgh"));
+    let h = quoll::accounts::pwhash::hash(b"probe", &format!("$6$rounds={probe}$abcdefgh"));
     assert!(h.is_some());
     let per_round = t.elapsed().as_secs_f64() / probe as f64;
     ((target.as_secs_f64() / per_round) as u64).clamp(1000, 999_999_999)
@@ -258,7 +258,8 @@ fn password_guessing_against_a_slow_hash_stalls_no_other_session() {
     need_root("this test");
     let user = TestUser::create("slow", "unused", "/bin/sh").expect("sshpass and root");
     let rounds = rounds_for(Duration::from_secs(1));
-    let hash = quoll::pwhash::hash(b"right-one", &format!("$6$rounds={rounds}$saltsalt")).unwrap();
+    let hash = quoll::accounts::pwhash::hash(b"right-one", &format!("$6$rounds={rounds}$saltsalt"))
+        .unwrap();
     sh(&format!("usermod -p '{}' {}", &*hash, user.name));
     let srv = Server::start();
     let mut cat = srv.cat_session();

@@ -107,7 +107,7 @@ fn right_and_wrong_password(srv: &Server, user: &TestUser, method: &str) {
 }
 
 /// md5 `$1$`, sha256 `$5$` (with `rounds=`) and sha512 `$6$` hashes in /etc/shadow, made by the
-/// system's chpasswd: quoll hashes these itself (src/pwhash.rs), on glibc too.
+/// system's chpasswd: quoll hashes these itself (src/accounts/pwhash.rs), on glibc too.
 #[test]
 fn md5_and_sha_crypt_hashes_log_in() {
     let Some(u) = TestUser::create("mc", PW, "/bin/sh") else {

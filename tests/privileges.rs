@@ -52,7 +52,7 @@ fn session_runs_as_target_user() {
 }
 
 /// IDs above 65535: on 32-bit ARM the plain setuid/setgid/setgroups system calls take 16-bit
-/// IDs, and quoll must use the 32-bit ones (src/daemon/ids.rs) or the session would run as
+/// IDs, and quoll must use the 32-bit ones (src/sys/ids.rs) or the session would run as
 /// the wrong user (the child's own check would refuse it).
 #[test]
 fn session_runs_with_ids_above_65535() {

@@ -5,12 +5,13 @@
 use super::admission::{Note, Pending, Verdict};
 use super::event_loop::{Server, Slot, Stream};
 use super::login::Login;
-use super::{descriptors, fds, memory};
+use super::{descriptors, memory};
 use crate::authkeys::KeyOptions;
 use crate::hostkey;
 use crate::inet::Sock;
 use crate::proto::conn::{Conn, Disconnect, Params};
 use crate::proto::msg::reason;
+use crate::sys::fd as fds;
 use log::{error, info, warn};
 use std::fs::File;
 use std::io::{self, ErrorKind, Write};
@@ -42,7 +43,7 @@ impl Server {
                 if generated {
                     info!(
                         "Generated host key {}",
-                        crate::fsys::show(&self.opts.hostkey)
+                        crate::sys::fsys::show(&self.opts.hostkey)
                     );
                 }
                 self.key = Some(k);
@@ -245,7 +246,11 @@ impl Server {
             }
         };
         // stdin/stdout are replaced by /dev/null so nothing else ever writes the stream.
-        let null = crate::fsys::open(std::path::Path::new("/dev/null"), libc::O_RDWR, 0)?;
+        let null = crate::sys::fsys::open(
+            std::path::Path::new("/dev/null"),
+            crate::sys::fsys::OFlag::O_RDWR,
+            0,
+        )?;
         fds::dup_onto(&null, 0)?;
         fds::dup_onto(&null, 1)?;
         if !self.ensure_key() {

@@ -11,15 +11,16 @@
 //! password or opens authorized_keys. A helper that changed identity is not dumpable, so the
 //! user cannot look into it or forge its reply.
 
-use super::users::{self, User};
-use super::{ids, passwd};
+use crate::accounts::passwd;
+use crate::accounts::users::{self, User};
 use crate::proto::wire::{vec_string, vec_u32, Reader};
+use crate::sys::ids;
 use std::io::{Read, Write};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
-/// Longest request: a password (at most `pwhash::MAX_PASSWORD`) or key blob and the policy.
+/// Longest request: a password (at most `accounts::pwhash::MAX_PASSWORD`) or key blob and the policy.
 pub const MAX_REQUEST: usize = 4096;
 /// Longest reply: the account, the authorized_keys line that matched, a few warnings.
 pub const MAX_REPLY: usize = 16 * 1024;
@@ -286,7 +287,7 @@ impl Reply {
 pub fn helper_main() -> i32 {
     let mut input = Zeroizing::new(vec![0u8; MAX_REQUEST]);
     let mut len = 0;
-    let mut stdin = super::fds::STDIN;
+    let mut stdin = crate::sys::fd::STDIN;
     while len < input.len() {
         match stdin.read(&mut input[len..]) {
             Ok(0) => break,
@@ -300,7 +301,7 @@ pub fn helper_main() -> i32 {
         None => Reply::failed("malformed request".into()),
     };
     let out = reply.encode();
-    if out.len() > MAX_REPLY || { super::fds::STDOUT }.write_all(&out).is_err() {
+    if out.len() > MAX_REPLY || { crate::sys::fd::STDOUT }.write_all(&out).is_err() {
         return 2;
     }
     0
@@ -342,8 +343,7 @@ fn account(name: &str, p: &Policy) -> Result<User, Box<Reply>> {
 /// Becomes `user` for good when running as root (a no-op otherwise: then quoll already runs
 /// as the one user who may log in).
 fn become_user(user: &User) -> Result<(), Box<Reply>> {
-    // SAFETY: geteuid cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
+    if crate::sys::ids::euid() != 0 {
         return Ok(());
     }
     let mut groups = users::groups(&user.name, user.gid).ok_or_else(|| {
@@ -426,7 +426,10 @@ pub fn check(req: &Request) -> Reply {
                     ..Reply::new(Verdict::Yes, Some(user))
                 },
                 Ok(Some(_)) => Reply {
-                    detail: format!("{}: the key's line is too long", crate::fsys::show(&path)),
+                    detail: format!(
+                        "{}: the key's line is too long",
+                        crate::sys::fsys::show(&path)
+                    ),
                     ..Reply::new(Verdict::KeyFileError, Some(user))
                 },
                 Ok(None) => Reply::new(Verdict::KeyNotListed, Some(user)),
@@ -541,8 +544,7 @@ mod tests {
 
     #[test]
     fn unknown_users_and_other_users() {
-        // SAFETY: geteuid cannot fail.
-        let me = users::by_uid(unsafe { libc::geteuid() }).expect("the test user is in passwd");
+        let me = users::by_uid(crate::sys::ids::euid()).expect("the test user is in passwd");
         let p = Policy {
             daemon_uid: me.uid,
             ..Policy::default()

@@ -11,6 +11,7 @@
 //! free.
 
 use crate::config::{FD_RESERVE_ACCEPT, FD_RESERVE_LOGIN};
+use crate::sys::{fd, rlimit};
 use std::io;
 use std::os::fd::RawFd;
 
@@ -20,30 +21,10 @@ const BASE: usize = 16;
 /// stderr and pty master.
 const PER_CONNECTION: usize = 5;
 
-fn get() -> io::Result<libc::rlimit> {
-    let mut r = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit fills the struct we pass.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(r)
-}
-
-fn clamp(v: libc::rlim_t) -> usize {
-    usize::try_from(v).unwrap_or(usize::MAX)
-}
-
 /// The soft limit on descriptors (the highest number is one less).
 pub fn soft_limit() -> usize {
-    get().map_or(usize::MAX, |r| {
-        if r.rlim_cur == libc::RLIM_INFINITY {
-            usize::MAX
-        } else {
-            clamp(r.rlim_cur)
-        }
+    rlimit::nofile().map_or(usize::MAX, |(soft, _)| {
+        usize::try_from(soft).unwrap_or(usize::MAX)
     })
 }
 
@@ -61,34 +42,9 @@ fn target(soft: u64, hard: u64, wanted: u64) -> Option<u64> {
 /// Raises the soft limit towards `wanted` (children inherit it, so not beyond what quoll
 /// needs). Returns the soft limit in force.
 pub fn raise(wanted: usize) -> io::Result<usize> {
-    let r = get()?;
-    // rlim_t is 32 bits on some 32-bit targets: the casts are not the same type there.
-    #[allow(clippy::unnecessary_cast)]
-    let inf = |v: libc::rlim_t| {
-        if v == libc::RLIM_INFINITY {
-            u64::MAX
-        } else {
-            v as u64
-        }
-    };
-    if let Some(t) = target(inf(r.rlim_cur), inf(r.rlim_max), wanted as u64) {
-        // The system call, not musl's setrlimit, which makes every thread apply it
-        // (`__synccall`, as with set*id in ids.rs): quoll has one thread here.
-        let new = [t.min(inf(r.rlim_max)), inf(r.rlim_max)];
-        // SAFETY: prlimit64 on this process reads two u64s (struct rlimit64) from `new` and
-        // writes nothing (the old-limit pointer is null).
-        let rc = unsafe {
-            libc::syscall(
-                libc::SYS_prlimit64,
-                0,
-                libc::RLIMIT_NOFILE,
-                new.as_ptr(),
-                std::ptr::null_mut::<u64>(),
-            )
-        };
-        if rc != 0 {
-            return Err(io::Error::last_os_error());
-        }
+    let (soft, hard) = rlimit::nofile()?;
+    if let Some(t) = target(soft, hard, wanted as u64) {
+        rlimit::set_nofile(t.min(hard), hard)?;
     }
     Ok(soft_limit())
 }
@@ -110,14 +66,9 @@ pub fn accept_reserve_hit(fd: RawFd) -> bool {
 /// Whether a logged-in user's request may open `n` descriptors: the lowest free number
 /// plus `n` still leaves the login reserve.
 pub fn spare(n: usize) -> bool {
-    // SAFETY: F_DUPFD_CLOEXEC on fd 0 (always open: start.rs fills 0-2) returns a new
-    // descriptor, the lowest free one, which we close at once.
-    let fd = unsafe { libc::fcntl(0, libc::F_DUPFD_CLOEXEC, 0) };
-    if fd < 0 {
+    let Some(fd) = fd::lowest_free() else {
         return false;
-    }
-    // SAFETY: fd is ours, just created.
-    unsafe { libc::close(fd) };
+    };
     !within(fd as usize, n + FD_RESERVE_LOGIN, soft_limit())
 }
 

@@ -5,7 +5,8 @@
 
 use super::channels::{agent, direct_tcpip, forwarded_tcpip, session, End};
 use super::login::Login;
-use super::{forward, memory, users};
+use super::{forward, memory};
+use crate::accounts::users;
 use crate::authkeys::KeyOptions;
 use crate::inet::Sock;
 use crate::options::Options;
@@ -40,7 +41,7 @@ pub(super) struct Edge<'a> {
 /// Randomness for the core; without it no key exchange is safe, so quoll stops rather than
 /// go on weakly.
 pub(super) fn random(buf: &mut [u8]) {
-    if let Err(e) = super::random(buf) {
+    if let Err(e) = crate::sys::random::fill(buf) {
         error!("getrandom failed: {e}");
         std::process::abort();
     }

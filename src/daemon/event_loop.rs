@@ -12,7 +12,8 @@ use super::channels::{self, agent, direct_tcpip, forwarded_tcpip, End};
 use super::edge::{hang_up_all, Edge};
 use super::login::{self, Login};
 use super::reactor::{PollSet, Ref};
-use super::{descriptors, forward, memory, net, refused, signals, spawn, users};
+use super::{descriptors, forward, memory, refused, spawn};
+use crate::accounts::users;
 use crate::authkeys::KeyOptions;
 use crate::inet::Sock;
 use crate::options::Options;
@@ -21,6 +22,7 @@ use crate::proto::channel::ExitInfo;
 use crate::proto::conn::{Conn, Disconnect};
 use crate::proto::crypto::Ed25519Key;
 use crate::proto::msg::reason;
+use crate::sys::{signal as signals, socket as net};
 use log::{info, warn};
 use std::fs::File;
 use std::io::{self, ErrorKind, Read, Write};
@@ -136,12 +138,12 @@ impl Server {
         let banner = match &opts.banner {
             Some(p) => {
                 let b = crate::readfile::read_path(p, crate::config::MAX_BANNER).map_err(|e| {
-                    crate::ioerr::other(format!("banner {}: {e}", crate::fsys::show(p)))
+                    crate::ioerr::other(format!("banner {}: {e}", crate::sys::fsys::show(p)))
                 })?;
                 if b.truncated {
                     return Err(crate::ioerr::other(format!(
                         "banner {} is larger than {} bytes",
-                        crate::fsys::show(p),
+                        crate::sys::fsys::show(p),
                         crate::config::MAX_BANNER
                     )));
                 }
@@ -169,8 +171,7 @@ impl Server {
             }
         }
         let slots = (0..max).map(|_| None).collect();
-        // SAFETY: geteuid cannot fail.
-        let daemon_uid = unsafe { libc::geteuid() };
+        let daemon_uid = crate::sys::ids::euid();
         let budget = memory::budget(&opts);
         info!(
             "Memory budget {} bytes: {} per connection, {} more per open channel",
@@ -184,7 +185,7 @@ impl Server {
             listeners,
             sigfd,
             slots,
-            epoch: super::monotonic_ms(),
+            epoch: crate::sys::time::monotonic_ms(),
             daemon_uid,
             banner,
             limit_logged: false,
@@ -200,7 +201,7 @@ impl Server {
     }
     /// Milliseconds since the server started: the core's clock.
     pub(super) fn now(&self) -> u64 {
-        super::monotonic_ms() - self.epoch
+        crate::sys::time::monotonic_ms() - self.epoch
     }
     /// Runs until SIGTERM or SIGINT.
     pub fn run(&mut self) -> io::Result<()> {

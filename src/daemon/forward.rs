@@ -2,13 +2,12 @@
 //! helper with a deadline, so a slow DNS server never stalls the loop), listeners for
 //! `tcpip-forward`, and the per-session agent socket.
 
-use super::fds;
 use super::helper::{Job, Progress};
+use crate::sys::fd as fds;
 use std::fs::File;
 use std::io::{self, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
+use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixListener;
 use std::path::PathBuf;
 
@@ -53,7 +52,7 @@ pub fn connect_start(
 ) -> io::Result<Connect> {
     let port = u16::try_from(port).map_err(|_| crate::ioerr::other("port out of range"))?;
     if let Some(ip) = literal(host) {
-        return connect_addr(SocketAddr::new(ip, port)).map(Connect::Connecting);
+        return crate::sys::socket::connect(SocketAddr::new(ip, port)).map(Connect::Connecting);
     }
     if host.is_empty() || host.len() > 255 || host.as_bytes().contains(&0) {
         return Err(crate::ioerr::other("bad host name"));
@@ -75,8 +74,7 @@ pub fn resolve_main(args: &[Vec<u8>]) -> i32 {
     };
     let number = |b: &[u8]| std::str::from_utf8(b).ok()?.parse::<u32>().ok();
     if let (Some(uid), Some(gid)) = (number(uid), number(gid)) {
-        // SAFETY: geteuid cannot fail.
-        if unsafe { libc::geteuid() } == 0 && super::ids::become_user(uid, gid, &[]).is_err() {
+        if crate::sys::ids::euid() == 0 && crate::sys::ids::become_user(uid, gid, &[]).is_err() {
             return 1;
         }
     }
@@ -85,7 +83,7 @@ pub fn resolve_main(args: &[Vec<u8>]) -> i32 {
     };
     // One write of a short line.
     let line = format!("{}\n", crate::inet::Ip(ip));
-    match { super::fds::STDOUT }.write_all(line.as_bytes()) {
+    match { crate::sys::fd::STDOUT }.write_all(line.as_bytes()) {
         Ok(()) => 0,
         Err(_) => 1,
     }
@@ -102,39 +100,7 @@ pub fn resolved(job: &mut Job, port: u16) -> io::Result<Option<TcpStream>> {
     let text = std::str::from_utf8(job.reply().unwrap_or_default()).unwrap_or("");
     let ip =
         crate::inet::parse_ip(text.trim()).ok_or_else(|| crate::ioerr::other("name not found"))?;
-    connect_addr(SocketAddr::new(ip, port)).map(Some)
-}
-
-fn connect_addr(addr: SocketAddr) -> io::Result<TcpStream> {
-    let domain = if addr.is_ipv4() {
-        libc::AF_INET
-    } else {
-        libc::AF_INET6
-    };
-    // SAFETY: plain socket(2); the fd is owned by the TcpStream right after.
-    let fd = unsafe {
-        libc::socket(
-            domain,
-            libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
-            0,
-        )
-    };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: fd is a fresh socket we own.
-    let stream = unsafe { TcpStream::from_raw_fd(fd) };
-    let (sa, len) = super::net::sockaddr(addr);
-    // SAFETY: sa is a valid sockaddr of length len.
-    let r = unsafe { libc::connect(fd, &sa as *const _ as *const libc::sockaddr, len) };
-    if r < 0 {
-        let e = io::Error::last_os_error();
-        if e.raw_os_error() != Some(libc::EINPROGRESS) {
-            return Err(e);
-        }
-    }
-    let _ = stream.set_nodelay(true);
-    Ok(stream)
+    crate::sys::socket::connect(SocketAddr::new(ip, port)).map(Some)
 }
 
 /// Once the socket is writable: did the connect succeed?
@@ -155,8 +121,7 @@ pub fn split(fd: OwnedFd) -> io::Result<(File, File)> {
 
 /// Sends FIN: the client will send no more.
 pub fn shutdown_write(f: &File) {
-    // SAFETY: shutdown on a socket fd we own; failure (not a socket) is harmless.
-    unsafe { libc::shutdown(f.as_raw_fd(), libc::SHUT_WR) };
+    crate::sys::socket::shutdown_write(f);
 }
 
 /// A remote-forwarded port (`ssh -R`).
@@ -177,7 +142,7 @@ pub fn bind_remote(address: &str, port: u32, any_address: bool) -> io::Result<Fo
         ("::", true) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
         (a, true) => literal(a).ok_or_else(|| crate::ioerr::other("not an address"))?,
     };
-    let listener = super::net::listen(SocketAddr::new(ip, p), None)?;
+    let listener = crate::sys::socket::listen(SocketAddr::new(ip, p), None)?;
     let bound = listener.local_addr()?.port() as u32;
     Ok(Forward {
         listener,
@@ -203,12 +168,7 @@ pub struct AgentSock {
 impl AgentSock {
     pub fn create(uid: u32, gid: u32) -> io::Result<AgentSock> {
         let mut template = *b"/tmp/quoll-agent-XXXXXX\0";
-        // SAFETY: template is a writable NUL-terminated buffer as mkdtemp requires.
-        let p = unsafe { libc::mkdtemp(template.as_mut_ptr() as *mut libc::c_char) };
-        if p.is_null() {
-            return Err(io::Error::last_os_error());
-        }
-        let dir = PathBuf::from(std::ffi::OsStr::from_bytes(&template[..template.len() - 1]));
+        let dir = crate::sys::fsys::mkdtemp(&mut template)?;
         let sock = AgentSock::bind(&dir).map(|(listener, path)| AgentSock {
             listener,
             path,
@@ -217,7 +177,7 @@ impl AgentSock {
         match sock {
             Ok(sock) => sock.hand_over(uid, gid).map(|()| sock),
             Err(e) => {
-                let _ = crate::fsys::rmdir(&dir);
+                let _ = crate::sys::fsys::rmdir(&dir);
                 Err(e)
             }
         }
@@ -234,7 +194,7 @@ impl AgentSock {
     /// the directory is 0700 (mkdtemp's mode): nobody else can reach the socket while its
     /// mode is still the umask's.
     fn hand_over(&self, uid: u32, gid: u32) -> io::Result<()> {
-        use crate::fsys;
+        use crate::sys::fsys;
         if fsys::euid() == 0 {
             fsys::chown(&self.path, uid, gid)?;
         }
@@ -245,8 +205,8 @@ impl AgentSock {
 
 impl Drop for AgentSock {
     fn drop(&mut self) {
-        use crate::fsys;
-        let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW;
+        use crate::sys::fsys::{self, OFlag};
+        let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW;
         let Ok(dir) = fsys::open(&self.dir, flags, 0) else {
             return;
         };

@@ -3,7 +3,7 @@
 //! stdin, read back through a non-blocking pipe the loop polls, and killed when it overstays
 //! its deadline or its connection goes away. One mechanism for every slow decision.
 
-use super::fds::{pipe, set_nonblocking_cloexec};
+use crate::sys::fd::{pipe, set_nonblocking_cloexec};
 use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, RawFd};
 
@@ -112,9 +112,8 @@ impl Drop for Job {
     /// A helper whose answer is no longer wanted (or late) is killed; the loop reaps it.
     fn drop(&mut self) {
         if !self.reaped && !self.done {
-            // SAFETY: kill with integer arguments; pid is our child and not yet reaped, so
-            // the number cannot have been reused.
-            unsafe { libc::kill(self.pid, libc::SIGKILL) };
+            // pid is our child and not yet reaped, so the number cannot have been reused.
+            crate::sys::process::kill(self.pid, libc::SIGKILL);
         }
     }
 }

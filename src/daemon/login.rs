@@ -7,7 +7,7 @@
 use super::authcheck::{Kind, Policy, Reply, Request, Verdict, MAX_REPLY};
 use super::edge::Edge;
 use super::helper::{Job, Progress};
-use super::users::User;
+use crate::accounts::users::User;
 use crate::authkeys::{self, KeyOptions};
 use crate::config::{
     AUTH_CHECK_TIMEOUT_MS, MAX_KEY_CHECKS, MAX_PASSWORD_CHECKS, PASSWORD_CHECK_NICE,
@@ -131,7 +131,7 @@ impl Edge<'_> {
                     continue;
                 }
                 Question::Password { password, .. }
-                    if password.len() > crate::pwhash::MAX_PASSWORD =>
+                    if password.len() > crate::accounts::pwhash::MAX_PASSWORD =>
                 {
                     // Longer than any password quoll or libxcrypt accepts: no helper needed.
                     let user = safe(q_user(&q));

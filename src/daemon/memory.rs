@@ -6,19 +6,20 @@ use crate::config::{
 };
 use crate::options::Options;
 use crate::proto::budget::{Budget, Shortage};
+use crate::sys::memory;
 
 /// The budget for these options, its buffers allocated by `alloc::zeroed`.
 pub fn budget(opts: &Options) -> Budget {
     let limit = opts.max_memory.unwrap_or_else(default_limit);
     Budget::new(
         usize::try_from(limit).unwrap_or(usize::MAX),
-        super::alloc::zeroed,
+        crate::sys::alloc::zeroed,
     )
 }
 
 /// A quarter of physical memory, at most 64 MiB, and at most half of an address-space limit.
 pub fn default_limit() -> u64 {
-    derive(physical_memory(), address_space_limit())
+    derive(memory::physical_memory(), memory::address_space_limit())
 }
 
 fn derive(ram: Option<u64>, address_space: Option<u64>) -> u64 {
@@ -28,30 +29,6 @@ fn derive(ram: Option<u64>, address_space: Option<u64>) -> u64 {
         limit = limit.min(a / DEFAULT_MAX_MEMORY_AS_SHARE);
     }
     limit
-}
-
-/// Total RAM (sysinfo(2)).
-fn physical_memory() -> Option<u64> {
-    // SAFETY: sysinfo fills the plain struct it is given.
-    let mut si: libc::sysinfo = unsafe { core::mem::zeroed() };
-    // SAFETY: a valid pointer to a sysinfo struct.
-    if unsafe { libc::sysinfo(&mut si) } != 0 {
-        return None;
-    }
-    (si.totalram as u64).checked_mul(u64::from(si.mem_unit).max(1))
-}
-
-/// `RLIMIT_AS` (`ulimit -v`), when one is set.
-fn address_space_limit() -> Option<u64> {
-    // SAFETY: getrlimit fills the plain struct it is given.
-    let mut rl: libc::rlimit = unsafe { core::mem::zeroed() };
-    // SAFETY: a valid pointer to an rlimit struct.
-    if unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut rl) } != 0
-        || rl.rlim_cur == libc::RLIM_INFINITY
-    {
-        return None;
-    }
-    Some(rl.rlim_cur as u64)
 }
 
 /// Why `asked` bytes were refused, for the log.

@@ -22,12 +22,12 @@ pub fn run(argv: &[Vec<u8>]) -> Option<i32> {
     let code = match name {
         #[cfg(feature = "sftp")]
         SFTP => {
-            let (mut input, mut output) = (super::fds::STDIN, super::fds::STDOUT);
+            let (mut input, mut output) = (crate::sys::fd::STDIN, crate::sys::fd::STDOUT);
             crate::sftp::serve(&mut input, &mut output)
         }
         #[cfg(feature = "scp")]
         SCP => {
-            let (mut input, mut output) = (super::fds::STDIN, super::fds::STDOUT);
+            let (mut input, mut output) = (crate::sys::fd::STDIN, crate::sys::fd::STDOUT);
             let args: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
             crate::scp::serve(&args, &mut input, &mut output)
         }
@@ -47,9 +47,5 @@ pub fn run(argv: &[Vec<u8>]) -> Option<i32> {
 /// Names the process (what `ps -o comm` and /proc/PID/comm show) after its job; executed
 /// through /proc/self/exe it would be called "exe".
 fn set_name(name: &str) {
-    let mut buf = [0u8; 16];
-    let n = name.len().min(15);
-    buf[..n].copy_from_slice(&name.as_bytes()[..n]);
-    // SAFETY: PR_SET_NAME reads a NUL-terminated string of at most 16 bytes from buf.
-    unsafe { libc::prctl(libc::PR_SET_NAME, buf.as_ptr() as libc::c_ulong, 0, 0, 0) };
+    crate::sys::process::set_name(name);
 }

@@ -58,22 +58,11 @@ impl PollSet {
 
     /// Waits for the entries (or `timeout` ms); Ok(false) when a signal cut the wait short.
     pub(super) fn wait(&mut self, timeout: libc::c_int) -> std::io::Result<bool> {
-        // SAFETY: fds is a live Vec of pollfd of the given length.
-        let r = unsafe {
-            libc::poll(
-                self.fds.as_mut_ptr(),
-                self.fds.len() as libc::nfds_t,
-                timeout,
-            )
-        };
-        if r < 0 {
-            let e = std::io::Error::last_os_error();
-            if e.kind() == std::io::ErrorKind::Interrupted {
-                return Ok(false);
-            }
-            return Err(e);
+        match crate::sys::poll::poll(&mut self.fds, timeout) {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => Ok(false),
+            Err(e) => Err(e),
         }
-        Ok(true)
     }
 }
 

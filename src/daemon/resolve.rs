@@ -77,7 +77,7 @@ fn bind(conf: &Conf, v6: bool) -> Option<OwnedFd> {
 /// Whether a reply's source is this server: family, port and address (an IPv6 flow label
 /// or scope id aside).
 fn same_peer(from: &libc::sockaddr_storage, ns: &SocketAddr) -> bool {
-    let (want, _) = super::net::sockaddr(*ns);
+    let (want, _) = crate::sys::socket::sockaddr(*ns);
     let bytes = |ss: &libc::sockaddr_storage| {
         // SAFETY: a sockaddr_storage is plain bytes, read within its size.
         unsafe {
@@ -103,7 +103,7 @@ fn same_peer(from: &libc::sockaddr_storage, ns: &SocketAddr) -> bool {
 /// else (once both are answered, or at the timeout) the AAAA address.
 fn query(name: &str, conf: &Conf, socks: &[Option<OwnedFd>; 2]) -> Option<IpAddr> {
     let mut r = [0u8; 4];
-    super::random(&mut r).ok()?;
+    crate::sys::random::fill(&mut r).ok()?;
     let id_a = u16::from_be_bytes([r[0], r[1]]);
     let mut id_aaaa = u16::from_be_bytes([r[2], r[3]]);
     if id_aaaa == id_a {
@@ -119,11 +119,11 @@ fn query(name: &str, conf: &Conf, socks: &[Option<OwnedFd>; 2]) -> Option<IpAddr
     // Milliseconds since the first send.
     let timeout = conf.timeout.max(1) * 1000;
     let interval = timeout / conf.attempts.max(1);
-    let start = super::monotonic_ms();
+    let start = crate::sys::time::monotonic_ms();
     let mut resend = 0;
     let mut buf = [0u8; MSG];
     loop {
-        let now = (super::monotonic_ms() - start) as u32;
+        let now = (crate::sys::time::monotonic_ms() - start) as u32;
         if now >= timeout {
             break;
         }
@@ -134,7 +134,7 @@ fn query(name: &str, conf: &Conf, socks: &[Option<OwnedFd>; 2]) -> Option<IpAddr
                 }
                 for ns in &conf.ns {
                     if let Some(s) = &socks[ns.is_ipv6() as usize] {
-                        let (sa, len) = super::net::sockaddr(*ns);
+                        let (sa, len) = crate::sys::socket::sockaddr(*ns);
                         // SAFETY: the query's bytes and a valid sockaddr of length len; a
                         // failed send is like a lost packet.
                         unsafe {
@@ -231,7 +231,7 @@ mod tests {
 
     #[test]
     fn peers() {
-        let sa = |s: &str| crate::daemon::net::sockaddr(s.parse().unwrap()).0;
+        let sa = |s: &str| crate::sys::socket::sockaddr(s.parse().unwrap()).0;
         let v4: SocketAddr = "10.0.0.1:53".parse().unwrap();
         assert!(same_peer(&sa("10.0.0.1:53"), &v4));
         assert!(!same_peer(&sa("10.0.0.1:54"), &v4));

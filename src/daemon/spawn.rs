@@ -1,23 +1,26 @@
-//! The one way quoll starts a child process (`fork_child`): a session's shell or built-in
-//! server, or a helper doing slow work. Every child gets default signal dispositions and an
-//! empty mask, its own session, only the descriptors meant for it, the privilege drop where
-//! one is due, a death signal armed for when quoll dies, and then executes a program — the
-//! user's shell, or quoll itself under an internal name (`multicall`), so that no child runs
-//! on with a copy of the daemon's memory (host key, other users' buffers).
+//! The one way quoll starts a child process (through `sys::process::fork_child`): a session's
+//! shell or built-in server, or a helper doing slow work. Every child gets default signal
+//! dispositions and an empty mask, its own session, only the descriptors meant for it, the
+//! privilege drop where one is due, a death signal armed for when quoll dies, and then
+//! executes a program — the user's shell, or quoll itself under an internal name
+//! (`multicall`), so that no child runs on with a copy of the daemon's memory (host key, other
+//! users' buffers).
 //!
 //! Everything the child needs (argv, envp, messages, the group list) is built before fork, so
 //! the child only makes system calls.
 
-use super::fds::{dup_cloexec, pipe, set_nonblocking_cloexec};
-use super::pty::Pty;
-use super::users::User;
+use crate::accounts::users::User;
 use crate::config;
 use crate::options::Options;
-use std::ffi::{c_char, CString};
+use crate::sys::fd::{dup_cloexec, pipe, set_nonblocking_cloexec};
+use crate::sys::process::{fork_child, ChildIo, Ids, Plan, Target};
+use crate::sys::pty::Pty;
+use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
-use std::sync::atomic::{AtomicBool, Ordering};
+
+pub use crate::sys::process::{enable_self_exec, own_environment, signal};
 
 pub struct SpawnSpec<'a> {
     pub user: &'a User,
@@ -106,7 +109,7 @@ pub fn launch<'a>(
 /// Whether `path` is an executable file.
 #[cfg(any(feature = "scp", not(feature = "sftp")))]
 fn is_executable(path: &std::path::Path) -> bool {
-    crate::fsys::stat(path).is_ok_and(|m| m.is_file() && m.mode & 0o111 != 0)
+    crate::sys::fsys::stat(path).is_ok_and(|m| m.is_file() && m.mode & 0o111 != 0)
 }
 
 /// Whether an executable `name` is in one of `path`'s directories.
@@ -128,52 +131,6 @@ pub struct Child {
     pub stderr: Option<OwnedFd>,
 }
 
-/// What the child is given as fds 0, 1, 2.
-#[derive(Clone, Copy)]
-enum ChildIo {
-    Tty(RawFd),
-    Pipes([RawFd; 3]),
-}
-
-/// What the child executes.
-enum Target {
-    /// A program file (the user's shell, an external sftp-server).
-    Path(CString),
-    /// quoll itself, under the internal name in argv[0] (`multicall::run`).
-    Quoll,
-}
-
-/// The identity a child drops to (when quoll runs as root).
-struct Ids {
-    uid: u32,
-    gid: u32,
-    /// Supplementary groups (primary first, sorted, deduplicated), read before fork.
-    groups: Vec<libc::gid_t>,
-}
-
-/// Everything a child uses, prepared in the parent: the child itself only makes system calls
-/// (and, where quoll cannot execute itself again, runs the named entry point).
-struct Plan {
-    target: Target,
-    /// Owners of the pointers in `argv_ptrs` / `envp_ptrs`.
-    _argv: Vec<CString>,
-    _envp: Vec<CString>,
-    argv_ptrs: Vec<*const c_char>,
-    envp_ptrs: Vec<*const c_char>,
-    io: ChildIo,
-    ids: Option<Ids>,
-    /// The directory to start in; on failure the child says `chdir_notice` and starts in `/`.
-    home: Option<CString>,
-    chdir_notice: Vec<u8>,
-    exec_failed: Vec<u8>,
-    /// Sent to the child when quoll dies (PR_SET_PDEATHSIG).
-    death_signal: libc::c_int,
-    /// Scheduling niceness added in the child (helpers doing slow work yield to the loop).
-    nice: libc::c_int,
-    /// quoll's pid: a child whose parent is already gone when it arms the death signal exits.
-    parent: libc::pid_t,
-}
-
 fn nul_error(what: &str) -> io::Error {
     crate::ioerr::new(
         io::ErrorKind::InvalidInput,
@@ -183,45 +140,6 @@ fn nul_error(what: &str) -> io::Error {
 
 fn cstring(bytes: &[u8], what: &str) -> io::Result<CString> {
     CString::new(bytes).map_err(|_| nul_error(what))
-}
-
-fn pointers(strings: &[CString]) -> Vec<*const c_char> {
-    let mut p: Vec<_> = strings.iter().map(|s| s.as_ptr()).collect();
-    p.push(std::ptr::null());
-    p
-}
-
-impl Plan {
-    #[allow(clippy::too_many_arguments)]
-    fn new(
-        target: Target,
-        argv: Vec<CString>,
-        envp: Vec<CString>,
-        io: ChildIo,
-        ids: Option<Ids>,
-        home: Option<CString>,
-        chdir_notice: Vec<u8>,
-        exec_failed: Vec<u8>,
-        death_signal: libc::c_int,
-        nice: libc::c_int,
-    ) -> Plan {
-        Plan {
-            target,
-            argv_ptrs: pointers(&argv),
-            envp_ptrs: pointers(&envp),
-            _argv: argv,
-            _envp: envp,
-            io,
-            ids,
-            home,
-            chdir_notice,
-            exec_failed,
-            death_signal,
-            nice,
-            // SAFETY: getpid cannot fail.
-            parent: unsafe { libc::getpid() },
-        }
-    }
 }
 
 /// The session's argv and program: the shell (`shell -c command`, or a login shell with a
@@ -240,7 +158,7 @@ fn session_program(spec: &SpawnSpec) -> io::Result<(Target, Vec<CString>)> {
                     .collect::<io::Result<_>>()?
             }
         };
-        return Ok((Target::Quoll, argv));
+        return Ok((Target::Quoll(super::multicall::run), argv));
     }
     let shell = cstring(user.shell.as_bytes(), "shell")?;
     let base = user.shell.rsplit('/').next().unwrap_or(&user.shell);
@@ -260,7 +178,7 @@ fn session_program(spec: &SpawnSpec) -> io::Result<(Target, Vec<CString>)> {
 
 /// The user's identity for the privilege drop, groups read from the group database.
 fn ids_of(user: &User) -> io::Result<Ids> {
-    let mut groups = super::users::groups(&user.name, user.gid).ok_or_else(|| {
+    let mut groups = crate::accounts::users::groups(&user.name, user.gid).ok_or_else(|| {
         crate::ioerr::other(format!(
             "cannot read the groups of {} (or more than {})",
             user.name,
@@ -275,33 +193,6 @@ fn ids_of(user: &User) -> io::Result<Ids> {
         gid: user.gid,
         groups,
     })
-}
-
-/// quoll's own environment (`-e`): the `NAME=value` entries that are UTF-8, in order. Read
-/// from `environ` directly: std's `env::vars` aborts on a variable that is not UTF-8, and
-/// `vars_os` copies everything into `OsString`s first (1.4 KB more of a router build).
-pub fn own_environment() -> Vec<(String, String)> {
-    extern "C" {
-        static environ: *const *const c_char;
-    }
-    let mut vars = Vec::new();
-    // SAFETY: environ is the C library's NULL-terminated array of NUL-terminated strings;
-    // quoll is single-threaded and nothing changes it while this runs.
-    unsafe {
-        let mut p = environ;
-        while !p.is_null() && !(*p).is_null() {
-            let entry = std::ffi::CStr::from_ptr(*p).to_bytes();
-            if let Some((k, v)) = std::str::from_utf8(entry)
-                .ok()
-                .and_then(|e| e.split_once('='))
-                .filter(|(k, _)| !k.is_empty())
-            {
-                vars.push((k.to_string(), v.to_string()));
-            }
-            p = p.add(1);
-        }
-    }
-    vars
 }
 
 /// The child's whole environment: nothing is inherited from quoll.
@@ -436,7 +327,7 @@ pub fn spawn_helper(
         .chain(args.iter().map(|a| cstring(a, "argument")))
         .collect::<io::Result<Vec<_>>>()?;
     let plan = Plan::new(
-        Target::Quoll,
+        Target::Quoll(super::multicall::run),
         argv,
         Vec::new(),
         ChildIo::Pipes([stdin, stdout, 2]),
@@ -448,220 +339,6 @@ pub fn spawn_helper(
         nice,
     );
     fork_child(&plan)
-}
-
-/// Whether children may execute `/proc/self/exe` (set by the daemon's `main`). Off in test
-/// builds of the library, where that file is the test harness: the named entry point then
-/// runs in the forked child itself.
-static SELF_EXEC: AtomicBool = AtomicBool::new(false);
-
-/// Lets children execute quoll again through `/proc/self/exe`; false (and helpers run in the
-/// forked child instead, holding a copy of the daemon's memory) when that file cannot be
-/// executed, e.g. without /proc.
-pub fn enable_self_exec() -> bool {
-    // SAFETY: access with a constant C string.
-    let ok = unsafe { libc::access(SELF_EXE.as_ptr(), libc::X_OK) } == 0;
-    SELF_EXEC.store(ok, Ordering::Relaxed);
-    ok
-}
-
-const SELF_EXE: &std::ffi::CStr = c"/proc/self/exe";
-
-/// The one way quoll starts a child process.
-fn fork_child(plan: &Plan) -> io::Result<i32> {
-    // SAFETY: the child only runs `child`, which never returns and uses prepared data.
-    let pid = unsafe { libc::fork() };
-    if pid < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    if pid == 0 {
-        child(plan);
-    }
-    Ok(pid)
-}
-
-/// Writes all of `bytes` to fd 2, ignoring errors (there is nowhere else to report them).
-fn write_stderr(bytes: &[u8]) {
-    let mut rest = bytes;
-    while !rest.is_empty() {
-        // SAFETY: rest is valid for rest.len() bytes.
-        let n = unsafe { libc::write(2, rest.as_ptr().cast(), rest.len()) };
-        if n <= 0 {
-            return;
-        }
-        rest = &rest[n as usize..];
-    }
-}
-
-/// Prints `what: strerror(errno)` without allocating.
-fn report(what: &[u8], errno: i32) {
-    let mut buf = [0u8; 128];
-    // SAFETY: buf is writable for buf.len() bytes; strerror_r NUL-terminates on success.
-    let text: &[u8] = if unsafe { libc::strerror_r(errno, buf.as_mut_ptr().cast(), buf.len()) } == 0
-    {
-        let len = buf.iter().position(|&b| b == 0).unwrap_or(0);
-        &buf[..len]
-    } else {
-        b"unknown error"
-    };
-    write_stderr(what);
-    write_stderr(b": ");
-    write_stderr(text);
-    write_stderr(b"\n");
-}
-
-fn errno() -> i32 {
-    io::Error::last_os_error().raw_os_error().unwrap_or(0)
-}
-
-/// Reports a failed step and exits: the child must not go on half set up.
-fn die(what: &[u8]) -> ! {
-    report(what, errno());
-    // SAFETY: _exit ends the child without running the parent's atexit handlers or
-    // flushing buffers it shares with the parent.
-    unsafe { libc::_exit(1) }
-}
-
-/// Returns an fd equal to `fd` but not 0, 1 or 2, so the dup2s onto 0, 1, 2 cannot clobber a
-/// source that happens to sit there.
-fn above_stdio(fd: RawFd) -> RawFd {
-    if fd > 2 {
-        return fd;
-    }
-    // SAFETY: F_DUPFD on a descriptor we hold.
-    let new = unsafe { libc::fcntl(fd, libc::F_DUPFD, 3) };
-    if new < 0 {
-        die(b"quoll: dup");
-    }
-    new
-}
-
-/// The forked child: set up and exec, or exit. Never returns.
-fn child(p: &Plan) -> ! {
-    // Default dispositions first, so quoll's handlers (which write to quoll's self-pipe)
-    // cannot run here, and an ignored SIGPIPE is not inherited by the user's programs. 128
-    // covers MIPS, which has more signals; invalid numbers just fail.
-    for sig in 1..128 {
-        // SAFETY: setting SIG_DFL has no memory effects; KILL/STOP simply fail.
-        unsafe { libc::signal(sig, libc::SIG_DFL) };
-    }
-    // SAFETY: set is initialised by sigemptyset before use.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
-    }
-
-    // A new session: the child leads its own process group, so signal() reaches its jobs,
-    // it can take a controlling terminal, and a Ctrl-C meant for a foreground quoll misses it.
-    // SAFETY: setsid takes no arguments.
-    if unsafe { libc::setsid() } < 0 {
-        die(b"quoll: setsid");
-    }
-
-    let sources = match p.io {
-        ChildIo::Tty(slave) => {
-            // SAFETY: TIOCSCTTY takes an integer argument (0: do not steal).
-            if unsafe { libc::ioctl(slave, libc::TIOCSCTTY, 0) } != 0 {
-                die(b"quoll: cannot set controlling terminal");
-            }
-            let slave = above_stdio(slave);
-            [slave; 3]
-        }
-        ChildIo::Pipes(fds) => fds.map(above_stdio),
-    };
-    for (target, source) in sources.into_iter().enumerate() {
-        // SAFETY: dup2 between descriptors we hold; the copy has no close-on-exec flag.
-        if unsafe { libc::dup2(source, target as RawFd) } < 0 {
-            die(b"quoll: dup2");
-        }
-    }
-    // Nothing else of quoll's: not the listeners, not other users' connections or pipes.
-    super::fds::close_from(3);
-
-    if let Some(ids) = &p.ids {
-        drop_privileges(ids);
-    }
-    // After the privilege drop, which clears it.
-    // SAFETY: prctl with integer arguments; getppid cannot fail.
-    unsafe {
-        if libc::prctl(
-            libc::PR_SET_PDEATHSIG,
-            p.death_signal as libc::c_ulong,
-            0,
-            0,
-            0,
-        ) != 0
-        {
-            die(b"quoll: prctl");
-        }
-        // quoll died before the signal was armed: nobody is left to serve this child.
-        if libc::getppid() != p.parent {
-            libc::_exit(1);
-        }
-    }
-    if p.nice != 0 {
-        // SAFETY: setpriority with integer arguments; failing leaves the priority as it was.
-        unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, p.nice) };
-    }
-
-    let home = p.home.as_deref().unwrap_or(c"/");
-    // SAFETY: home is a valid C string.
-    if unsafe { libc::chdir(home.as_ptr()) } != 0 {
-        report(&p.chdir_notice, errno());
-        // SAFETY: "/" is a valid C string.
-        unsafe { libc::chdir(c"/".as_ptr()) };
-    }
-
-    let path = match &p.target {
-        Target::Path(path) => path.as_c_str(),
-        Target::Quoll if SELF_EXEC.load(Ordering::Relaxed) => SELF_EXE,
-        Target::Quoll => run_here(p),
-    };
-    // SAFETY: path is a valid C string; argv and envp are NULL-terminated arrays of
-    // pointers into CStrings that `p` keeps alive.
-    unsafe { libc::execve(path.as_ptr(), p.argv_ptrs.as_ptr(), p.envp_ptrs.as_ptr()) };
-    if matches!(p.target, Target::Quoll) {
-        // /proc/self/exe went away (an unmounted /proc): the entry point serves in here.
-        run_here(p);
-    }
-    report(&p.exec_failed, errno());
-    // SAFETY: see `die`.
-    unsafe { libc::_exit(127) }
-}
-
-/// Runs quoll's entry point for argv[0]'s name in this forked child and exits with its code.
-/// Unlike the exec path this allocates and reads files: quoll is single-threaded, so no lock
-/// can be held by a thread lost in the fork.
-fn run_here(p: &Plan) -> ! {
-    let args: Vec<Vec<u8>> = p._argv.iter().map(|a| a.as_bytes().to_vec()).collect();
-    let code = super::multicall::run(&args).unwrap_or(127);
-    // SAFETY: see `die`; the entry point flushed its output.
-    unsafe { libc::_exit(code) }
-}
-
-/// Becomes the user, and proves it: any doubt ends the child.
-fn drop_privileges(p: &Ids) {
-    if let Err(what) = super::ids::become_user(p.uid, p.gid, &p.groups) {
-        write_stderr(what.as_bytes());
-        write_stderr(b"\n");
-        // SAFETY: see `die`.
-        unsafe { libc::_exit(1) }
-    }
-}
-
-/// Sends `sig` to the child's process group (it is a session leader), or to the child alone if
-/// the group is gone.
-pub fn signal(pid: i32, sig: i32) {
-    // kill(0 or -1, ...) would hit quoll itself or every process: never let a bad pid through.
-    if pid <= 0 {
-        return;
-    }
-    // SAFETY: kill takes integer arguments only.
-    if unsafe { libc::kill(-pid, sig) } != 0 {
-        // SAFETY: as above.
-        unsafe { libc::kill(pid, sig) };
-    }
 }
 
 /// RFC 4254 §6.10 signal names (without "SIG").
@@ -699,8 +376,10 @@ pub fn signal_name(sig: i32) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::daemon::pty::{self, WinSize};
-    use crate::daemon::users;
+    use crate::accounts::users;
+    use crate::proto::channel::PtySize;
+    use crate::sys::pty;
+    use crate::sys::{fd, poll, process};
     use std::time::{Duration, Instant};
 
     const TIMEOUT: Duration = Duration::from_secs(10);
@@ -721,15 +400,12 @@ mod tests {
                 events: libc::POLLIN,
                 revents: 0,
             };
-            // SAFETY: one valid pollfd.
-            unsafe { libc::poll(&mut pfd, 1, left.as_millis() as i32) };
+            let _ = poll::poll(std::slice::from_mut(&mut pfd), left.as_millis() as i32);
             let mut buf = [0u8; 4096];
-            // SAFETY: buf is writable for its length.
-            let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-            match n {
-                0 => return out,
-                n if n > 0 => out.extend_from_slice(&buf[..n as usize]),
-                _ => match errno() {
+            match fd::read(fd, &mut buf) {
+                Ok(0) => return out,
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+                Err(e) => match e.raw_os_error().unwrap_or(0) {
                     libc::EAGAIN | libc::EINTR => {}
                     libc::EIO => return out,
                     e => panic!("read: errno {e}"),
@@ -742,13 +418,11 @@ mod tests {
     fn wait(pid: i32) -> i32 {
         let deadline = Instant::now() + TIMEOUT;
         loop {
-            let mut status = 0;
-            // SAFETY: status is a valid out-pointer.
-            let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
-            if r == pid {
-                return status;
+            match process::wait_nohang(pid) {
+                Ok(Some(status)) => return status,
+                Ok(None) => {}
+                Err(e) => panic!("waitpid failed: {e}"),
             }
-            assert_eq!(r, 0, "waitpid failed");
             if Instant::now() > deadline {
                 signal(pid, libc::SIGKILL);
                 panic!("child {pid} did not exit");
@@ -764,8 +438,7 @@ mod tests {
 
     /// The current user, with /bin/sh so the tests know their shell.
     fn me() -> User {
-        // SAFETY: getuid cannot fail.
-        let mut u = users::by_uid(unsafe { libc::getuid() }).expect("current user in passwd");
+        let mut u = users::by_uid(crate::sys::ids::uid()).expect("current user in passwd");
         u.shell = "/bin/sh".into();
         u
     }
@@ -813,15 +486,9 @@ mod tests {
         };
         let child = spawn(&spec(&user, None)).unwrap();
         let script = b"echo \"$0\"; pwd\n";
-        // SAFETY: script is valid for its length; a pipe takes this much without blocking.
-        let n = unsafe {
-            libc::write(
-                child.stdin.as_raw_fd(),
-                script.as_ptr().cast(),
-                script.len(),
-            )
-        };
-        assert_eq!(n, script.len() as isize);
+        // A pipe takes this much without blocking.
+        let n = fd::write(&child.stdin, script).unwrap();
+        assert_eq!(n, script.len());
         drop(child.stdin);
         let out = String::from_utf8(read_all(&child.stdout)).unwrap();
         let err = String::from_utf8(read_all(child.stderr.as_ref().unwrap())).unwrap();
@@ -893,13 +560,11 @@ mod tests {
     fn only_stdio_is_inherited() {
         let user = me();
         // A descriptor without close-on-exec, as a careless library might leave one.
-        // SAFETY: dup of stderr, closed below.
-        let leaked = unsafe { libc::dup(2) };
+        let dup = fd::dup_inheritable(&std::io::stderr()).unwrap();
+        let leaked = dup.as_raw_fd();
         assert!(leaked > 2);
         let cmd = format!("test -e /proc/self/fd/{leaked} && echo leaked; exec ls /proc/self/fd");
         let (out, _, code) = run(&spec(&user, Some(cmd.as_bytes())));
-        // SAFETY: closing our own dup.
-        unsafe { libc::close(leaked) };
         assert_eq!(code, 0);
         // ls itself has its directory open as fd 3.
         assert_eq!(out, "0\n1\n2\n3\n");
@@ -908,7 +573,7 @@ mod tests {
     #[test]
     fn pty_child_has_terminal_and_term() {
         let user = me();
-        let size = WinSize {
+        let size = PtySize {
             cols: 80,
             rows: 24,
             ..Default::default()
@@ -1023,9 +688,8 @@ mod tests {
 
     #[test]
     fn root_drops_to_nobody() {
-        // SAFETY: geteuid cannot fail.
         assert!(
-            unsafe { libc::geteuid() } == 0,
+            crate::sys::ids::euid() == 0,
             "NOT RUN: dropping privileges needs the tests to run as root"
         );
         let mut nobody = users::by_name("nobody").expect("NOT RUN: no user nobody");

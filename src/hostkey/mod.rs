@@ -10,8 +10,8 @@ mod store;
 
 pub use format::public_line;
 
-use crate::fsys;
 use crate::proto::crypto::Ed25519Key;
+use crate::sys::fsys;
 use format::{armor, openssh_blob, parse};
 use std::io::{self, ErrorKind};
 use std::path::{Path, PathBuf};
@@ -81,7 +81,7 @@ pub fn generate(path: &Path) -> Result<Ed25519Key, HostKeyError> {
 /// Like `generate`, with the given comment. Never replaces an existing key file.
 pub fn generate_with_comment(path: &Path, comment: &str) -> Result<Ed25519Key, HostKeyError> {
     let mut seed = Zeroizing::new([0u8; 32]);
-    crate::daemon::random(&mut seed[..]).map_err(|e| HostKeyError::Io(path.into(), e))?;
+    crate::sys::random::fill(&mut seed[..]).map_err(|e| HostKeyError::Io(path.into(), e))?;
     let key = Ed25519Key::from_seed(&seed);
     write_key(path, &key, comment, false)?;
     Ok(key)
@@ -137,7 +137,7 @@ pub fn default_comment() -> String {
 /// The armored openssh-key-v1 file text.
 fn to_openssh(key: &Ed25519Key, comment: &str) -> io::Result<Zeroizing<String>> {
     let mut check = [0u8; 4];
-    crate::daemon::random(&mut check)?;
+    crate::sys::random::fill(&mut check)?;
     Ok(armor(&openssh_blob(key, comment, check)))
 }
 

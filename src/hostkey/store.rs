@@ -3,8 +3,8 @@
 //! directory) with the clean-up of temp files an interrupted write left behind.
 
 use super::HostKeyError;
-use crate::fsys::{self, temp_path};
 use crate::readfile::Contents;
+use crate::sys::fsys::{self, temp_path, OFlag};
 use std::io::{self, ErrorKind, Write};
 use std::path::Path;
 
@@ -16,7 +16,7 @@ use crate::config::MAX_HOSTKEY_FILE as MAX_FILE;
 /// closed to group and others, as OpenSSH demands of its host keys.
 pub(super) fn read(path: &Path) -> Result<Contents, HostKeyError> {
     let io_err = |e| HostKeyError::Io(path.to_path_buf(), e);
-    let flags = libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK;
+    let flags = OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK;
     let mut file = match fsys::open(path, flags, 0) {
         Err(e)
             if e.raw_os_error() == Some(libc::ELOOP)
@@ -97,7 +97,7 @@ fn move_into_place(tmp: &Path, path: &Path, replace: bool) -> Result<(), HostKey
 }
 
 fn sync_dir(dir: &Path) -> io::Result<()> {
-    match fsys::fsync(&fsys::open(dir, libc::O_RDONLY, 0)?) {
+    match fsys::fsync(&fsys::open(dir, OFlag::O_RDONLY, 0)?) {
         // Some filesystems cannot fsync a directory; their renames are as durable as they get.
         Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Ok(()),
         other => other,

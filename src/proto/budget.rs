@@ -89,7 +89,7 @@ impl Budget {
 
 /// `n` zero bytes from safe code, or `None` when the allocator refuses (never an abort).
 /// Writing the zeros makes every page resident at once, which is why the daemon passes its
-/// own allocation instead (`daemon::alloc::zeroed`).
+/// own allocation instead (`sys::alloc::zeroed`).
 pub fn zeroed(n: usize) -> Option<Box<[u8]>> {
     let mut v = Vec::new();
     v.try_reserve_exact(n).ok()?;

@@ -3,7 +3,7 @@
 
 use super::glob::{glob_match, has_glob, is_dot_or_dotdot};
 use super::words::unescape;
-use crate::fsys::Dir;
+use crate::sys::fsys::Dir;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 

@@ -5,8 +5,8 @@ use super::command::Opts;
 use super::expand::expand;
 use super::glob::{escape_globs, is_dot_or_dotdot};
 use super::records::{parse_record, parse_times, record_line, times_line, Record};
-use crate::daemon::fds::STDERR;
-use crate::fsys::{self, show, Dir, Stat};
+use crate::sys::fd::STDERR;
+use crate::sys::fsys::{self, show, Dir, OFlag, Stat};
 use std::io::{self, Read, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -48,7 +48,7 @@ pub fn serve(args: &[&[u8]], input: &mut impl Read, output: &mut impl Write) -> 
         }
     };
     // Not $HOME: a built-in server still has quoll's environment.
-    let home = crate::daemon::users::by_uid(fsys::uid()).map(|u| PathBuf::from(u.home));
+    let home = crate::accounts::users::by_uid(fsys::uid()).map(|u| PathBuf::from(u.home));
     let operands: Vec<PathBuf> = args[opts.operands..]
         .iter()
         .flat_map(|a| {
@@ -297,7 +297,7 @@ impl<R: Read, W: Write> Scp<'_, R, W> {
         times: Option<(i64, i64)>,
     ) -> Result<(), Fatal> {
         let existed = fsys::stat(path).ok();
-        let flags = libc::O_WRONLY | libc::O_CREAT;
+        let flags = OFlag::O_WRONLY | OFlag::O_CREAT;
         let file = fsys::open(path, flags, (mode & MODE_MASK) | 0o200);
         let file = match file {
             Ok(f) => f,
@@ -378,7 +378,7 @@ impl<R: Read, W: Write> Scp<'_, R, W> {
             None => &bytes[..bytes.len().min(1)],
         };
         let path = Path::new(std::ffi::OsStr::from_bytes(trimmed));
-        let file = match fsys::open(path, libc::O_RDONLY, 0) {
+        let file = match fsys::open(path, OFlag::O_RDONLY, 0) {
             Ok(f) => f,
             Err(e) => return self.error(&format!("{}: {}", show(path), os_err(&e))),
         };

@@ -6,7 +6,7 @@
 use super::proto::{
     Attrs, Status, FXF_APPEND, FXF_CREAT, FXF_EXCL, FXF_READ, FXF_TRUNC, FXF_WRITE,
 };
-use crate::fsys::{self, Stat};
+use crate::sys::fsys::{self, OFlag, Stat};
 use std::ffi::OsStr;
 use std::fs::File;
 use std::io;
@@ -47,17 +47,16 @@ pub fn open(path: &Path, pflags: u32, mode: u32) -> io::Result<File> {
         return Err(crate::ioerr::new(io::ErrorKind::InvalidInput, NEEDS_WRITE));
     }
     let mut flags = match (read, write || append) {
-        (true, true) => libc::O_RDWR,
-        (false, true) => libc::O_WRONLY,
-        _ => libc::O_RDONLY,
+        (true, true) => OFlag::O_RDWR,
+        (false, true) => OFlag::O_WRONLY,
+        _ => OFlag::O_RDONLY,
     };
-    if append {
-        flags |= libc::O_APPEND;
-    }
+    flags.set(OFlag::O_APPEND, append);
     if create_new {
-        flags |= libc::O_CREAT | libc::O_EXCL;
+        flags |= OFlag::O_CREAT | OFlag::O_EXCL;
     } else {
-        flags |= if create { libc::O_CREAT } else { 0 } | if truncate { libc::O_TRUNC } else { 0 };
+        flags.set(OFlag::O_CREAT, create);
+        flags.set(OFlag::O_TRUNC, truncate);
     }
     fsys::open(path, flags, mode)
 }
@@ -98,7 +97,7 @@ fn clamp_time(t: i64) -> u32 {
 /// is lsetstat: the link itself (Linux has no permissions on links, so those fail).
 pub fn setstat(path: &Path, a: &Attrs, follow: bool) -> io::Result<()> {
     if let Some(size) = a.size {
-        fsys::ftruncate(&fsys::open(path, libc::O_WRONLY, 0)?, size)?;
+        fsys::ftruncate(&fsys::open(path, OFlag::O_WRONLY, 0)?, size)?;
     }
     if let Some(p) = a.permissions {
         if !follow && fsys::lstat(path)?.is_symlink() {
@@ -167,11 +166,11 @@ pub fn expand_path(p: &[u8]) -> io::Result<PathBuf> {
     };
     let home = if user.is_empty() {
         // Not $HOME: a built-in server still has quoll's environment.
-        crate::daemon::users::by_uid(crate::fsys::uid()).map(|u| PathBuf::from(u.home))
+        crate::accounts::users::by_uid(crate::sys::fsys::uid()).map(|u| PathBuf::from(u.home))
     } else {
         std::str::from_utf8(user)
             .ok()
-            .and_then(crate::daemon::users::by_name)
+            .and_then(crate::accounts::users::by_name)
             .map(|u| PathBuf::from(u.home))
     };
     let home = home.ok_or_else(|| io::Error::from_raw_os_error(libc::ENOENT))?;
@@ -188,7 +187,7 @@ pub struct Names {
 impl Names {
     fn user(&mut self, uid: u32) -> &str {
         if self.user.as_ref().map(|(u, _)| *u) != Some(uid) {
-            let name = crate::daemon::users::by_uid(uid)
+            let name = crate::accounts::users::by_uid(uid)
                 .map(|u| u.name)
                 .unwrap_or_else(|| uid.to_string());
             self.user = Some((uid, name));
@@ -198,7 +197,7 @@ impl Names {
 
     fn group(&mut self, gid: u32) -> &str {
         if self.group.as_ref().map(|(g, _)| *g) != Some(gid) {
-            let name = crate::daemon::users::group_name(gid).unwrap_or_else(|| gid.to_string());
+            let name = crate::accounts::users::group_name(gid).unwrap_or_else(|| gid.to_string());
             self.group = Some((gid, name));
         }
         self.group.as_ref().map_or("", |(_, n)| n)
@@ -320,7 +319,7 @@ mod tests {
             let info = fs::read_to_string(format!("/proc/self/fdinfo/{}", f.as_raw_fd())).unwrap();
             let octal = info.lines().find_map(|l| l.strip_prefix("flags:")).unwrap();
             let fl = i32::from_str_radix(octal.trim(), 8).unwrap();
-            fl & (libc::O_ACCMODE | libc::O_APPEND | libc::O_CLOEXEC)
+            fl & (OFlag::O_ACCMODE | OFlag::O_APPEND | OFlag::O_CLOEXEC).bits()
         });
         (
             r.map_err(|e| e.to_string()),

@@ -3,11 +3,10 @@
 //! It runs in the session's forked child after the privilege drop, so every file access is
 //! the user's, exactly as with an external `sftp-server`. `proto` is the pure wire format;
 //! `server` owns the request loop and the handle table; `fs` maps requests onto the
-//! filesystem; `sys` holds statvfs, which std lacks.
+//! filesystem (statvfs, which std lacks, is `crate::sys::statvfs`).
 
 pub mod fs;
 pub mod proto;
 pub mod server;
-pub(crate) mod sys;
 
 pub use server::serve;

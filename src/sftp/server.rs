@@ -8,9 +8,8 @@
 
 use super::fs::{self as sfs, Names};
 use super::proto::{self, Attrs, Limits, NameEntry, Reply, Request, Status};
-use super::sys;
 use crate::config::{SFTP_MAX_HANDLES, SFTP_MAX_PACKET, SFTP_MAX_READ};
-use crate::fsys::{self, Dir, Stat};
+use crate::sys::fsys::{self, Dir, Stat};
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::unix::ffi::OsStrExt;
@@ -320,11 +319,11 @@ impl Server {
                 Some(r) => self.done(out, id, r),
                 None => self.bad_handle(out, id),
             },
-            R::Statvfs(p) => match sys::statvfs(sfs::path(p)) {
+            R::Statvfs(p) => match crate::sys::statvfs::statvfs(sfs::path(p)) {
                 Ok(v) => self.send(out, id, Reply::StatVfs(v)),
                 Err(e) => self.error(out, id, &e),
             },
-            R::Fstatvfs(h) => match self.file(h).map(sys::fstatvfs) {
+            R::Fstatvfs(h) => match self.file(h).map(crate::sys::statvfs::fstatvfs) {
                 Some(Ok(v)) => self.send(out, id, Reply::StatVfs(v)),
                 Some(Err(e)) => self.error(out, id, &e),
                 None => self.bad_handle(out, id),

@@ -2,11 +2,13 @@
 //! on pipes, and its exit status.
 
 use super::{End, Io};
+use crate::accounts::users;
 use crate::daemon::edge::{short_of_descriptors, Edge};
-use crate::daemon::{forward, pty, spawn, users, utmp};
+use crate::daemon::{forward, spawn};
 use crate::inet::{Ip, Sock};
 use crate::proto::channel::{ExitInfo, PtySize, SessionStart};
 use crate::proto::conn::Conn;
+use crate::sys::{pty, utmp};
 use log::warn;
 use std::fs::File;
 use std::io;
@@ -35,15 +37,6 @@ impl Process {
         if self.exit.is_none() {
             spawn::signal(self.pid, libc::SIGHUP);
         }
-    }
-}
-
-pub fn winsize(s: PtySize) -> pty::WinSize {
-    pty::WinSize {
-        cols: s.cols,
-        rows: s.rows,
-        width_px: s.width_px,
-        height_px: s.height_px,
     }
 }
 
@@ -87,7 +80,7 @@ fn spawn_for(edge: &mut Edge, ch: usize, user: &users::User, req: &SessionStart)
     let pty_req = req.pty.filter(|_| !edge.key_options.no_pty);
     let pty = match pty_req {
         Some(p) => {
-            let pty = pty::open(winsize(p.size), user.uid)?;
+            let pty = pty::open(p.size, user.uid)?;
             let _ = pty::apply_modes(&pty.slave, &p.modes);
             Some(pty)
         }
@@ -112,7 +105,7 @@ fn spawn_for(edge: &mut Edge, ch: usize, user: &users::User, req: &SessionStart)
     if let Some(a) = &agent {
         env.push((
             "SSH_AUTH_SOCK".into(),
-            crate::fsys::show(&a.path).to_string(),
+            crate::sys::fsys::show(&a.path).to_string(),
         ));
     }
     if edge.opts.pass_env {
@@ -173,7 +166,7 @@ fn spawn_for(edge: &mut Edge, ch: usize, user: &users::User, req: &SessionStart)
 
 pub fn window_change(edge: &mut Edge, ch: usize, size: PtySize) {
     if let Some(Some(End::Process(Process { pty: Some(m), .. }))) = edge.ends.get(ch) {
-        let _ = pty::resize(m, winsize(size));
+        let _ = pty::resize(m, size);
     }
 }
 

@@ -3,8 +3,9 @@
 //! A handler may only do async-signal-safe things, so it writes one byte naming the signal and
 //! returns; the loop wakes on the pipe and does the real work in normal context.
 
+use nix::fcntl::OFlag;
 use std::io;
-use std::os::fd::RawFd;
+use std::os::fd::{IntoRawFd, RawFd};
 use std::sync::atomic::{AtomicI32, Ordering};
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -51,11 +52,9 @@ pub fn install() -> io::Result<RawFd> {
     if existing >= 0 {
         return Ok(existing);
     }
-    let mut fds = [-1 as libc::c_int; 2];
-    // SAFETY: fds has room for the two descriptors pipe2 writes.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
+    // Kept open for the life of the process: the handler writes to it at any time.
+    let (r, w) = nix::unistd::pipe2(OFlag::O_NONBLOCK | OFlag::O_CLOEXEC)?;
+    let fds = [r.into_raw_fd(), w.into_raw_fd()];
     WRITE_FD.store(fds[1], Ordering::Relaxed);
     READ_FD.store(fds[0], Ordering::Relaxed);
 

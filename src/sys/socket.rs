@@ -1,8 +1,8 @@
-//! Listening sockets.
+//! TCP sockets: listening, connecting, socket options.
 
 use std::io;
-use std::net::{SocketAddr, TcpListener};
-use std::os::fd::FromRawFd;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::fd::{AsRawFd, FromRawFd};
 
 fn check(r: libc::c_int) -> io::Result<libc::c_int> {
     if r < 0 {
@@ -10,6 +10,46 @@ fn check(r: libc::c_int) -> io::Result<libc::c_int> {
     } else {
         Ok(r)
     }
+}
+
+/// A non-blocking TCP connection to `addr`, under way (connect(2) returned EINPROGRESS) or
+/// made; TCP_NODELAY set. The loop waits for it to become writable.
+pub fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
+    let domain = if addr.is_ipv4() {
+        libc::AF_INET
+    } else {
+        libc::AF_INET6
+    };
+    // SAFETY: plain socket(2); the fd is owned by the TcpStream right after.
+    let fd = unsafe {
+        libc::socket(
+            domain,
+            libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+            0,
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: fd is a fresh socket we own.
+    let stream = unsafe { TcpStream::from_raw_fd(fd) };
+    let (sa, len) = sockaddr(addr);
+    // SAFETY: sa is a valid sockaddr of length len.
+    let r = unsafe { libc::connect(fd, &sa as *const _ as *const libc::sockaddr, len) };
+    if r < 0 {
+        let e = io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::EINPROGRESS) {
+            return Err(e);
+        }
+    }
+    let _ = stream.set_nodelay(true);
+    Ok(stream)
+}
+
+/// Sends FIN on a socket (shutdown SHUT_WR); failure (not a socket) is harmless.
+pub fn shutdown_write(sock: &impl AsRawFd) {
+    // SAFETY: shutdown on a descriptor the caller holds.
+    unsafe { libc::shutdown(sock.as_raw_fd(), libc::SHUT_WR) };
 }
 
 /// A non-blocking, close-on-exec listener. IPv6 sockets are IPv6-only so that `[::]:22` and

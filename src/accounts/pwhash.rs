@@ -3,7 +3,7 @@
 //! `/etc/shadow` files hold. With them here a static musl build links no crypt(3), which would
 //! bring DES, bcrypt and (for its sha formats) printf along.
 //!
-//! Results are libxcrypt's (a glibc test in `daemon::passwd` compares them), except that a
+//! Results are libxcrypt's (a glibc test in `accounts::passwd` compares them), except that a
 //! `rounds=` count below 1000 is raised to 1000 and leading zeros are dropped, as the spec and
 //! glibc's original code do, where libxcrypt refuses the setting. Either way the result's
 //! `rounds=` differs from the setting's, so such a stored hash never matches.

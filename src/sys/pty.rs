@@ -1,7 +1,8 @@
 //! Pseudo-terminals: open, size, terminal modes.
 
-use super::fds::set_nonblocking_cloexec;
-use super::users;
+use super::fd::set_nonblocking_cloexec;
+use crate::accounts::users;
+use crate::proto::channel::PtySize;
 use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -21,7 +22,7 @@ pub struct Pty {
 /// Without a `tty` group the slave keeps its group and gets mode 0600, so nobody else can
 /// write to it. The chown is done only when quoll runs as root: otherwise devpts has already
 /// given the slave to our own uid, which must then be the user's.
-pub fn open(size: WinSize, uid: u32) -> io::Result<Pty> {
+pub fn open(size: PtySize, uid: u32) -> io::Result<Pty> {
     // posix_openpt/grantpt/unlockpt/ptsname_r are plain libc on glibc and musl alike
     // (openpty lives in libutil on older glibc).
     let flags = libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC;
@@ -93,16 +94,8 @@ fn give_to_user(slave: &OwnedFd, uid: u32) -> io::Result<()> {
     Ok(())
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct WinSize {
-    pub cols: u32,
-    pub rows: u32,
-    pub width_px: u32,
-    pub height_px: u32,
-}
-
 /// TIOCSWINSZ on the master (the kernel sends SIGWINCH to the foreground group).
-pub fn resize(master: &OwnedFd, size: WinSize) -> io::Result<()> {
+pub fn resize(master: &OwnedFd, size: PtySize) -> io::Result<()> {
     // The kernel's fields are u16; a client asking for more gets the largest.
     let clamp = |v: u32| v.min(u16::MAX as u32) as u16;
     let ws = libc::winsize {
@@ -305,8 +298,8 @@ pub fn apply_modes(fd: &OwnedFd, modes: &[u8]) -> io::Result<()> {
 mod tests {
     use super::*;
 
-    fn size() -> WinSize {
-        WinSize {
+    fn size() -> PtySize {
+        PtySize {
             cols: 80,
             rows: 24,
             width_px: 640,
@@ -378,7 +371,7 @@ mod tests {
     #[test]
     fn resize_then_read_back() {
         let pty = open(size(), 0).unwrap();
-        let big = WinSize {
+        let big = PtySize {
             cols: 132,
             rows: 50,
             width_px: 100_000, // clamped

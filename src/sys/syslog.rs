@@ -43,7 +43,7 @@ impl log::Log for Logger {
         if self.to_stderr {
             // One write per line so lines from quoll and its children do not interleave.
             let line = format!("[{}] {} {}\n", std::process::id(), timestamp(), msg);
-            let _ = { super::fds::STDERR }.write_all(line.as_bytes());
+            let _ = { crate::sys::fd::STDERR }.write_all(line.as_bytes());
         } else {
             send_to_syslogd(syslog_line(record.level(), &msg).as_bytes());
         }

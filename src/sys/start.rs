@@ -19,7 +19,7 @@ use std::ffi::CStr;
 /// puts each where it belongs. If /dev/null cannot be opened, quoll aborts, as std's start-up
 /// does.
 pub fn descriptors() {
-    super::fds::close_from(3);
+    super::fd::close_from(3);
     for fd in 0..3 {
         // SAFETY: fcntl with integer arguments only; open with a NUL-terminated literal.
         unsafe {
@@ -54,4 +54,23 @@ pub fn arguments(raw: &[Vec<u8>]) -> Result<Vec<String>, usize> {
         .skip(1)
         .map(|(i, a)| String::from_utf8(a.clone()).map_err(|_| i))
         .collect()
+}
+
+/// Defines quoll's C `main`: the start-up above, then `$entry` with the command line as bytes
+/// (`raw_arguments`), its result the exit status. A macro so that the `unsafe` reading of
+/// `argv` stays in this module while the symbol is defined in the binary (src/main.rs).
+#[macro_export]
+macro_rules! c_main {
+    ($entry:path) => {
+        #[no_mangle]
+        extern "C" fn main(
+            argc: ::core::ffi::c_int,
+            argv: *const *const ::core::ffi::c_char,
+        ) -> ::core::ffi::c_int {
+            $crate::sys::start::descriptors();
+            // SAFETY: these are the argc and argv that the C start-up code passed to main.
+            let raw = unsafe { $crate::sys::start::raw_arguments(argc, argv) };
+            $entry(&raw)
+        }
+    };
 }

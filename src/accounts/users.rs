@@ -4,9 +4,6 @@
 //! run), and its getpw*/getgr*/getgrouplist code, with the stdio it needs, is about 10 KB of a
 //! static binary. glibc builds ask the C library, so NSS sources (LDAP, sssd, systemd) work.
 
-#[cfg(not(target_env = "musl"))]
-use std::ffi::{CStr, CString};
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
     pub name: String,
@@ -35,7 +32,7 @@ pub fn lookup(name: &str) -> std::io::Result<Option<User>> {
         passwd_entry(l).filter(|u| u.name == name)
     }));
     #[cfg(not(target_env = "musl"))]
-    libc_passwd::by_name(name)
+    crate::sys::pwd::by_name(name)
 }
 
 /// getpwuid
@@ -43,7 +40,7 @@ pub fn by_uid(uid: u32) -> Option<User> {
     #[cfg(target_env = "musl")]
     return each_line("/etc/passwd", |l| passwd_entry(l).filter(|u| u.uid == uid));
     #[cfg(not(target_env = "musl"))]
-    libc_passwd::by_uid(uid)
+    crate::sys::pwd::by_uid(uid)
 }
 
 /// getgrnam: the gid of a group (e.g. `tty`, which owns terminals).
@@ -56,7 +53,7 @@ pub fn group_id(name: &str) -> Option<u32> {
         group_entry(l).and_then(|(n, gid, _)| (n == name).then_some(gid))
     });
     #[cfg(not(target_env = "musl"))]
-    libc_passwd::group_id(name)
+    crate::sys::pwd::group_id(name)
 }
 
 /// The name of group `gid` from /etc/group (for `ls -l`-style listings; a miss shows the
@@ -80,7 +77,7 @@ pub fn groups(user: &str, gid: u32) -> Option<Vec<u32>> {
         Err(_) => None,
     };
     #[cfg(not(target_env = "musl"))]
-    libc_passwd::groups(user, gid)
+    crate::sys::pwd::groups(user, gid)
 }
 
 /// Is `user` (primary group `gid`) a member of group `group`?
@@ -174,138 +171,6 @@ fn each_line<T>(path: &str, f: impl FnMut(&str) -> Option<T>) -> Option<T> {
 fn scan<T>(text: &[u8], mut f: impl FnMut(&str) -> Option<T>) -> Option<T> {
     text.split(|&b| b == b'\n')
         .find_map(|line| std::str::from_utf8(line).ok().and_then(&mut f))
-}
-
-#[cfg(not(target_env = "musl"))]
-mod libc_passwd {
-    use super::*;
-
-    /// First buffer size for the string fields of a passwd entry; doubled on ERANGE.
-    const INITIAL_BUF: usize = 1024;
-    /// A passwd line longer than this is not a user we want to log in.
-    const MAX_BUF: usize = 64 * 1024;
-
-    /// getpwnam_r
-    pub fn by_name(name: &str) -> std::io::Result<Option<User>> {
-        let Ok(cname) = CString::new(name) else {
-            return Ok(None);
-        };
-        lookup(|(pwd, buf, len, result)| {
-            // SAFETY: all pointers are valid for the call; buf has `len` writable bytes.
-            unsafe { libc::getpwnam_r(cname.as_ptr(), pwd, buf, len, result) }
-        })
-    }
-
-    /// getpwuid_r
-    pub fn by_uid(uid: u32) -> Option<User> {
-        lookup(|(pwd, buf, len, result)| {
-            // SAFETY: all pointers are valid for the call; buf has `len` writable bytes.
-            unsafe { libc::getpwuid_r(uid, pwd, buf, len, result) }
-        })
-        .ok()
-        .flatten()
-    }
-
-    /// The shape shared by getpwnam_r and getpwuid_r once the key is bound.
-    type GetpwArgs = (
-        *mut libc::passwd,
-        *mut libc::c_char,
-        usize,
-        *mut *mut libc::passwd,
-    );
-
-    /// Runs a getpw*_r call, growing the string buffer on ERANGE up to `MAX_BUF`.
-    fn lookup(call: impl Fn(GetpwArgs) -> i32) -> std::io::Result<Option<User>> {
-        let mut size = INITIAL_BUF;
-        loop {
-            let mut buf = vec![0 as libc::c_char; size];
-            // SAFETY: passwd is plain old data; an all-zero value is valid (null pointers).
-            let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
-            let mut result: *mut libc::passwd = std::ptr::null_mut();
-            let rc = call((&mut pwd, buf.as_mut_ptr(), buf.len(), &mut result));
-            if rc == libc::ERANGE && size < MAX_BUF {
-                size *= 2;
-                continue;
-            }
-            // getpwnam_r(3): 0 with no result, ENOENT or ESRCH mean "not found"; anything
-            // else is an error reading the database.
-            if rc == libc::ENOENT || rc == libc::ESRCH || (rc == 0 && result.is_null()) {
-                return Ok(None);
-            }
-            if rc != 0 {
-                return Err(std::io::Error::from_raw_os_error(rc));
-            }
-            return Ok(convert(&pwd));
-        }
-    }
-
-    /// getgrnam_r: the gid of a group (e.g. `tty`, which owns terminals).
-    pub fn group_id(name: &str) -> Option<u32> {
-        let cname = CString::new(name).ok()?;
-        let mut size = INITIAL_BUF;
-        loop {
-            let mut buf = vec![0 as libc::c_char; size];
-            // SAFETY: group is plain old data; an all-zero value is valid (null pointers).
-            let mut grp: libc::group = unsafe { std::mem::zeroed() };
-            let mut result: *mut libc::group = std::ptr::null_mut();
-            // SAFETY: all pointers are valid for the call; buf has buf.len() writable bytes.
-            let rc = unsafe {
-                libc::getgrnam_r(
-                    cname.as_ptr(),
-                    &mut grp,
-                    buf.as_mut_ptr(),
-                    buf.len(),
-                    &mut result,
-                )
-            };
-            if rc == libc::ERANGE && size < MAX_BUF {
-                size *= 2;
-                continue;
-            }
-            return (rc == 0 && !result.is_null()).then_some(grp.gr_gid);
-        }
-    }
-
-    /// getgrouplist, bounded by `MAX_GROUPS`.
-    pub fn groups(user: &str, gid: u32) -> Option<Vec<u32>> {
-        let cname = CString::new(user).ok()?;
-        let mut n = crate::config::MAX_GROUPS as libc::c_int;
-        let mut groups = vec![0 as libc::gid_t; n as usize];
-        // SAFETY: groups has n writable entries; n is updated to the count found.
-        let rc = unsafe { libc::getgrouplist(cname.as_ptr(), gid, groups.as_mut_ptr(), &mut n) };
-        if rc < 0 {
-            return None;
-        }
-        groups.truncate(usize::try_from(n).ok()?);
-        Some(groups)
-    }
-
-    /// Copies the fields we need out of the C struct while `buf` is still alive.
-    fn convert(pwd: &libc::passwd) -> Option<User> {
-        let field = |p: *const libc::c_char| -> Option<String> {
-            if p.is_null() {
-                return Some(String::new());
-            }
-            // SAFETY: a successful getpw*_r points the fields at NUL-terminated strings in buf.
-            let s = unsafe { CStr::from_ptr(p) };
-            // Non-UTF-8 names, homes or shells are refused rather than mangled.
-            s.to_str().ok().map(str::to_owned)
-        };
-        let name = field(pwd.pw_name)?;
-        let home = field(pwd.pw_dir)?;
-        let mut shell = field(pwd.pw_shell)?;
-        if shell.is_empty() {
-            // passwd(5): an empty shell field means /bin/sh.
-            shell = "/bin/sh".to_owned();
-        }
-        Some(User {
-            name,
-            uid: pwd.pw_uid,
-            gid: pwd.pw_gid,
-            home,
-            shell,
-        })
-    }
 }
 
 #[cfg(test)]
@@ -444,8 +309,7 @@ mod tests {
 
     #[test]
     fn current_user_round_trips() {
-        // SAFETY: getuid cannot fail.
-        let uid = unsafe { libc::getuid() };
+        let uid = crate::sys::ids::uid();
         if let Some(u) = by_uid(uid) {
             assert_eq!(by_name(&u.name).map(|v| v.uid), Some(uid));
         }

@@ -14,7 +14,10 @@ mod path;
 pub use dir::Dir;
 pub use path::{file_name, parent, show};
 
-use std::ffi::{CStr, CString, OsString};
+/// open(2)'s flags, typed (nix's bitflags over the `O_*` constants): what `open` takes.
+pub use nix::fcntl::OFlag;
+
+use std::ffi::{CStr, CString, OsStr, OsString};
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd};
@@ -53,11 +56,11 @@ fn cvt_r(mut call: impl FnMut() -> c_int) -> io::Result<c_int> {
 
 /// open(2) with `flags` (O_CLOEXEC is always added: quoll forks children, which must not
 /// inherit its files) and `mode` for a file it creates.
-pub fn open(path: &Path, flags: c_int, mode: u32) -> io::Result<File> {
+pub fn open(path: &Path, flags: OFlag, mode: u32) -> io::Result<File> {
     let c = cstr(path)?;
     let fd = cvt_r(|| {
         // SAFETY: c is a valid C string; open returns a new descriptor or -1.
-        unsafe { libc::open(c.as_ptr(), flags | libc::O_CLOEXEC, mode) }
+        unsafe { libc::open(c.as_ptr(), flags.bits() | libc::O_CLOEXEC, mode) }
     })?;
     // SAFETY: fd is a fresh descriptor that nothing else owns.
     Ok(unsafe { File::from_raw_fd(fd) })
@@ -75,7 +78,7 @@ pub fn temp_path(path: &Path) -> PathBuf {
 /// removed first (the link, not what it names): boards often boot to the same PIDs, so it
 /// may be this program's own leftover from a power cut.
 pub fn create_temp(tmp: &Path, mode: u32) -> io::Result<File> {
-    let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW;
+    let flags = OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW;
     let file = match open(tmp, flags, mode) {
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
             unlink(tmp)?;
@@ -398,18 +401,21 @@ fn timespec(secs: i64) -> libc::timespec {
     t
 }
 
-/// The effective uid of this process: the owner of the files it creates.
-pub fn euid() -> u32 {
-    // SAFETY: geteuid takes no arguments and cannot fail.
-    unsafe { libc::geteuid() }
+/// mkdtemp(3): a new directory, mode 0700, named by `template` (a path ending in `XXXXXX`
+/// and a NUL, as C has it) with the X's replaced.
+pub fn mkdtemp(template: &mut [u8]) -> io::Result<PathBuf> {
+    let Some((0, name)) = template.split_last_mut() else {
+        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+    };
+    // SAFETY: name is writable and followed by template's NUL, as mkdtemp requires.
+    if unsafe { libc::mkdtemp(name.as_mut_ptr().cast::<c_char>()) }.is_null() {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(PathBuf::from(OsStr::from_bytes(name)))
 }
 
-/// The real uid of this process.
-#[cfg(any(feature = "sftp", feature = "scp"))]
-pub fn uid() -> u32 {
-    // SAFETY: getuid takes no arguments and cannot fail.
-    unsafe { libc::getuid() }
-}
+// moved: see sys::ids (the old paths, still used by hostkey.rs and scp.rs).
+pub use super::ids::{euid, uid};
 
 #[cfg(test)]
 mod tests;

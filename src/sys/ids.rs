@@ -82,3 +82,13 @@ pub fn become_user(uid: u32, gid: u32, groups: &[libc::gid_t]) -> Result<(), &'s
     }
     Ok(())
 }
+
+/// The effective uid of this process: the owner of the files it creates.
+pub fn euid() -> u32 {
+    nix::unistd::geteuid().as_raw()
+}
+
+/// The real uid of this process.
+pub fn uid() -> u32 {
+    nix::unistd::getuid().as_raw()
+}

@@ -1,7 +1,8 @@
 //! Small file-descriptor helpers shared by the start-up, pty and spawn code.
 
+use nix::fcntl::OFlag;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 /// Sets O_NONBLOCK (the loop must never block on a child or a pty) and FD_CLOEXEC (no
 /// session's descriptors may leak into another session's child).
@@ -30,13 +31,7 @@ fn set_cloexec(fd: RawFd) -> io::Result<()> {
 
 /// A pipe with both ends close-on-exec: `(read, write)`.
 pub fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
-    let mut fds = [-1 as libc::c_int; 2];
-    // SAFETY: fds has room for the two descriptors pipe2 writes.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: pipe2 succeeded, so both are fresh descriptors that nothing else owns.
-    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+    Ok(nix::unistd::pipe2(OFlag::O_CLOEXEC)?)
 }
 
 /// dup(2) with close-on-exec set atomically.
@@ -134,4 +129,42 @@ impl io::Write for Stdio {
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
+}
+
+/// The lowest descriptor number not in use (the one the next open would get), found by
+/// duplicating fd 0 (always open: start.rs fills 0-2) and closing the copy at once.
+pub fn lowest_free() -> Option<RawFd> {
+    // SAFETY: F_DUPFD_CLOEXEC on fd 0 returns a new descriptor, the lowest free one.
+    let fd = unsafe { libc::fcntl(0, libc::F_DUPFD_CLOEXEC, 0) };
+    if fd < 0 {
+        return None;
+    }
+    // SAFETY: fd is ours, just created.
+    unsafe { libc::close(fd) };
+    Some(fd)
+}
+
+/// read(2) into `buf`.
+pub fn read(fd: &impl AsRawFd, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: buf is writable for buf.len() bytes.
+    let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(n as usize)
+}
+
+/// write(2) from `buf`.
+pub fn write(fd: &impl AsRawFd, buf: &[u8]) -> io::Result<usize> {
+    // SAFETY: buf is readable for buf.len() bytes.
+    let n = unsafe { libc::write(fd.as_raw_fd(), buf.as_ptr().cast(), buf.len()) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(n as usize)
+}
+
+/// A copy of `fd` without close-on-exec (what a child inherits).
+pub fn dup_inheritable(fd: &impl AsFd) -> io::Result<OwnedFd> {
+    Ok(nix::unistd::dup(fd)?)
 }

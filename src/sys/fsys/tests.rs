@@ -59,26 +59,26 @@ fn open_keeps_errno_and_sets_cloexec() {
     let dir = TempDir::new("open");
     let f = dir.join("f");
     assert_eq!(
-        errno(open(&f, libc::O_RDONLY, 0)),
+        errno(open(&f, OFlag::O_RDONLY, 0)),
         Some(libc::ENOENT),
         "missing file"
     );
     assert_eq!(
-        open(&f, libc::O_RDONLY, 0).unwrap_err().kind(),
+        open(&f, OFlag::O_RDONLY, 0).unwrap_err().kind(),
         io::ErrorKind::NotFound
     );
-    let file = open(&f, libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL, 0o600).unwrap();
+    let file = open(&f, OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL, 0o600).unwrap();
     // SAFETY: fcntl F_GETFD on a descriptor we own.
     let fd_flags = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GETFD) };
     assert_ne!(fd_flags & libc::FD_CLOEXEC, 0);
-    let again = open(&f, libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL, 0o600);
+    let again = open(&f, OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL, 0o600);
     assert_eq!(errno(again), Some(libc::EEXIST));
     assert_eq!(
-        errno(open(&f.join("x"), libc::O_RDONLY, 0)),
+        errno(open(&f.join("x"), OFlag::O_RDONLY, 0)),
         Some(libc::ENOTDIR)
     );
     // The same error std gives, message and all.
-    let ours = open(&f.join("x"), libc::O_RDONLY, 0).unwrap_err();
+    let ours = open(&f.join("x"), OFlag::O_RDONLY, 0).unwrap_err();
     let std = fs::File::open(f.join("x")).unwrap_err();
     assert_eq!(ours.to_string(), std.to_string());
 }
@@ -89,7 +89,7 @@ fn permission_denied_keeps_eacces() {
     let f = dir.join("secret");
     fs::write(&f, b"x").unwrap();
     fs::set_permissions(&f, fs::Permissions::from_mode(0o600)).unwrap();
-    let try_open = || errno(open(&f, libc::O_RDONLY, 0)).unwrap_or_default();
+    let try_open = || errno(open(&f, OFlag::O_RDONLY, 0)).unwrap_or_default();
     // SAFETY: geteuid cannot fail.
     let code = if unsafe { libc::geteuid() } == 0 {
         // Root may open anything: try as nobody.
@@ -126,15 +126,15 @@ fn modes_as_requested_under_the_umask() {
         let code = in_child(|| {
             // SAFETY: umask of this child only.
             unsafe { libc::umask(umask) };
-            let ok =
-                open(&f, libc::O_WRONLY | libc::O_CREAT, 0o666).is_ok() && mkdir(&d, 0o777).is_ok();
+            let ok = open(&f, OFlag::O_WRONLY | OFlag::O_CREAT, 0o666).is_ok()
+                && mkdir(&d, 0o777).is_ok();
             i32::from(!ok)
         });
         assert_eq!(code, 0);
         assert_eq!(fs::metadata(&f).unwrap().mode() & 0o7777, file_mode);
         assert_eq!(fs::metadata(&d).unwrap().mode() & 0o7777, dir_mode);
         // fchmod and chmod are not masked.
-        let file = open(&f, libc::O_RDONLY, 0).unwrap();
+        let file = open(&f, OFlag::O_RDONLY, 0).unwrap();
         fchmod(&file, 0o4711).unwrap();
         assert_eq!(fstat(&file).unwrap().mode & 0o7777, 0o4711);
         #[cfg(any(feature = "sftp", feature = "scp"))]
@@ -156,7 +156,7 @@ fn stat_matches_std_and_lstat_sees_links() {
         (stat(&link).unwrap(), fs::metadata(&link).unwrap()),
         (lstat(&link).unwrap(), fs::symlink_metadata(&link).unwrap()),
         (
-            fstat(&open(&f, libc::O_RDONLY, 0).unwrap()).unwrap(),
+            fstat(&open(&f, OFlag::O_RDONLY, 0).unwrap()).unwrap(),
             fs::metadata(&f).unwrap(),
         ),
     ] {
@@ -215,7 +215,7 @@ fn names_change_with_errno_kept() {
     rmdir(&d).unwrap();
     assert!(!d.exists());
     chown(&a, u32::MAX, u32::MAX).unwrap(); // -1, -1: changes nothing
-    let file = open(&a, libc::O_RDWR, 0).unwrap();
+    let file = open(&a, OFlag::O_RDWR, 0).unwrap();
     fsync(&file).unwrap();
 }
 
@@ -318,7 +318,7 @@ fn realpath_resolves_symlinks() {
 #[test]
 fn truncating_past_i64_is_stds_error() {
     let dir = TempDir::new("truncate");
-    let file = open(&dir.join("f"), libc::O_RDWR | libc::O_CREAT, 0o600).unwrap();
+    let file = open(&dir.join("f"), OFlag::O_RDWR | OFlag::O_CREAT, 0o600).unwrap();
     ftruncate(&file, 10).unwrap();
     assert_eq!(fstat(&file).unwrap().size, 10);
     let ours = ftruncate(&file, u64::MAX).unwrap_err();
@@ -335,7 +335,7 @@ fn write_all_at_as_std() {
     use std::os::unix::fs::FileExt;
     let dir = TempDir::new("pwrite");
     let (ours, theirs) = (dir.join("ours"), dir.join("theirs"));
-    let flags = libc::O_RDWR | libc::O_CREAT;
+    let flags = OFlag::O_RDWR | OFlag::O_CREAT;
     let (a, b) = (
         open(&ours, flags, 0o600).unwrap(),
         open(&theirs, flags, 0o600).unwrap(),
@@ -349,7 +349,7 @@ fn write_all_at_as_std() {
     assert_eq!(fs::read(&ours).unwrap().len(), 70_004);
     // The same errors, message and all: a read-only descriptor, an offset past i64::MAX.
     let (ro, ro_std) = (
-        open(&ours, libc::O_RDONLY, 0).unwrap(),
+        open(&ours, OFlag::O_RDONLY, 0).unwrap(),
         fs::File::open(&ours).unwrap(),
     );
     for (file, std_file, offset) in [(&ro, &ro_std, 0), (&a, &b, u64::MAX)] {
@@ -380,7 +380,7 @@ fn file_times_after_2038() {
     assert_eq!((s.atime, s.mtime), (2_200_000_000, 2_200_000_001));
     #[cfg(feature = "sftp")]
     {
-        let file = open(&f, libc::O_RDONLY, 0).unwrap();
+        let file = open(&f, OFlag::O_RDONLY, 0).unwrap();
         set_file_times(&file, 2_300_000_000, 5).unwrap();
         let m = fs::metadata(&f).unwrap();
         assert_eq!((m.atime(), m.mtime()), (2_300_000_000, 5));
@@ -422,4 +422,18 @@ fn parent_file_name_and_show_agree_with_std() {
         assert_eq!(show(p).to_string(), p.display().to_string());
         assert_eq!(format!("{:>9}|", show(p)), format!("{:>9}|", p.display()));
     }
+}
+
+#[test]
+fn mkdtemp_makes_a_private_directory_and_wants_the_nul() {
+    let mut template = *b"/tmp/quoll-fsys-mkdtemp-XXXXXX\0";
+    let dir = mkdtemp(&mut template).unwrap();
+    let name = dir.to_str().unwrap();
+    assert!(name.starts_with("/tmp/quoll-fsys-mkdtemp-") && !name.ends_with("XXXXXX"));
+    let meta = lstat(&dir).unwrap();
+    assert!(meta.is_dir());
+    assert_eq!(meta.mode & 0o777, 0o700);
+    rmdir(&dir).unwrap();
+    let mut no_nul = *b"/tmp/quoll-fsys-mkdtemp-XXXXXX";
+    assert_eq!(errno(mkdtemp(&mut no_nul)), Some(libc::EINVAL));
 }

@@ -29,9 +29,14 @@ impl Record {
     /// Records the start of a session on `tty` (`/dev/pts/N`) for `user` from `peer`, whose
     /// process is `pid` (it leads the session). `None` when quoll records nothing (not root, a
     /// musl build).
-    pub fn start(tty: &str, user: &super::users::User, peer: IpAddr, pid: i32) -> Option<Record> {
+    pub fn start(
+        tty: &str,
+        user: &crate::accounts::users::User,
+        peer: IpAddr,
+        pid: i32,
+    ) -> Option<Record> {
         #[cfg(target_env = "gnu")]
-        let login = (crate::fsys::euid() == 0).then(|| gnu::start(tty, user, peer, pid));
+        let login = (super::fsys::euid() == 0).then(|| gnu::start(tty, user, peer, pid));
         #[cfg(not(target_env = "gnu"))]
         let login = {
             let _ = (tty, user, peer, pid);
@@ -55,7 +60,7 @@ const LINE: usize = 32;
 #[cfg(target_env = "gnu")]
 mod gnu {
     use super::{Record, LINE};
-    use crate::fsys;
+    use crate::sys::fsys::{self, OFlag};
     use std::fs::File;
     use std::io;
     use std::net::IpAddr;
@@ -69,7 +74,7 @@ mod gnu {
     /// utmp holds one entry per terminal line and boot process; a file this long is not one.
     const MAX_UTMP_RECORDS: usize = 4096;
 
-    pub fn start(tty: &str, user: &crate::daemon::users::User, peer: IpAddr, pid: i32) -> Record {
+    pub fn start(tty: &str, user: &crate::accounts::users::User, peer: IpAddr, pid: i32) -> Record {
         let name = tty.strip_prefix("/dev/").unwrap_or(tty).as_bytes();
         let mut line = [0u8; LINE];
         let n = name.len().min(LINE);
@@ -173,10 +178,10 @@ mod gnu {
     }
 
     /// Opens an existing record file, never through a symlink at its name.
-    fn open(file: &str, flags: libc::c_int) -> io::Result<File> {
+    fn open(file: &str, flags: OFlag) -> io::Result<File> {
         fsys::open(
             Path::new(file),
-            flags | libc::O_NOFOLLOW | libc::O_NONBLOCK,
+            flags | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK,
             0,
         )
     }
@@ -242,7 +247,7 @@ mod gnu {
     /// reuses the entry of the line's last session, as glibc's pututxline does; a logout marks
     /// only this session's own entry) or, for a login, is added at the end.
     fn put_utmp(ut: &libc::utmpx, logout: bool) -> io::Result<()> {
-        let file = open(UTMP, libc::O_RDWR)?;
+        let file = open(UTMP, OFlag::O_RDWR)?;
         try_lock(&file);
         // SAFETY: utmpx is plain old data; all zeroes is a valid value.
         let mut rec: libc::utmpx = unsafe { std::mem::zeroed() };
@@ -292,7 +297,7 @@ mod gnu {
     /// wtmp is a log: the record goes at the end (after cutting a torn record, as glibc does,
     /// so the ones after it stay aligned).
     fn append_wtmp(ut: &libc::utmpx) -> io::Result<()> {
-        let file = open(WTMP, libc::O_WRONLY)?;
+        let file = open(WTMP, OFlag::O_WRONLY)?;
         try_lock(&file);
         let size = fsys::fstat(&file)?.size;
         let end = size - size % RECORD as u64;
@@ -324,7 +329,7 @@ mod gnu {
         {
             *d = *s as u8;
         }
-        let file = open(LASTLOG, libc::O_WRONLY)?;
+        let file = open(LASTLOG, OFlag::O_WRONLY)?;
         pwrite_all(&file, &rec[..len], uid as u64 * len as u64)
     }
 

@@ -1,12 +1,12 @@
 //! Password checks: the user's hash from `/etc/shadow` (or the passwd field when it is not
 //! `x`), the typed password hashed with its settings, a constant-time comparison.
 //!
-//! md5 `$1$`, sha256 `$5$` and sha512 `$6$` are computed by `crate::pwhash` on every target, so
+//! md5 `$1$`, sha256 `$5$` and sha512 `$6$` are computed by `super::pwhash` on every target, so
 //! musl builds do not link crypt(3) at all and know only those three. glibc builds hand any
 //! other method to libcrypt (libxcrypt): yescrypt `$y$` (Debian's default), bcrypt `$2b$` and
 //! the rest it knows.
 
-use crate::pwhash;
+use super::pwhash;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
@@ -72,54 +72,13 @@ pub fn matches(password: &[u8], hash: &str) -> bool {
 
 #[cfg(target_env = "gnu")]
 fn other_method(password: &[u8], hash: &str) -> Option<Zeroizing<String>> {
-    libcrypt::crypt_hash(password, hash)
+    crate::sys::crypt::crypt_hash(password, hash)
 }
 
 /// musl builds know only pwhash's methods.
 #[cfg(not(target_env = "gnu"))]
 fn other_method(_password: &[u8], _hash: &str) -> Option<Zeroizing<String>> {
     None
-}
-
-/// crypt(3) from libcrypt, for glibc builds only: musl's would pull its whole crypt in.
-#[cfg(target_env = "gnu")]
-mod libcrypt {
-    use std::ffi::{CStr, CString};
-    use std::os::raw::c_char;
-    use zeroize::Zeroizing;
-
-    #[link(name = "crypt")]
-    extern "C" {
-        fn crypt(key: *const c_char, salt: *const c_char) -> *mut c_char;
-    }
-
-    /// crypt(3)'s result, None when it fails (or the password holds a NUL). The typed password
-    /// is copied only into one C string, zeroed after use.
-    pub(super) fn crypt_hash(password: &[u8], setting: &str) -> Option<Zeroizing<String>> {
-        if password.contains(&0) {
-            return None;
-        }
-        let key = Zeroizing::new({
-            let mut v = Vec::with_capacity(password.len() + 1);
-            v.extend_from_slice(password);
-            v.push(0);
-            v
-        });
-        let salt = CString::new(setting).ok()?;
-        // SAFETY: both arguments are NUL-terminated; the loop is single-threaded, so crypt's
-        // static result buffer is not shared; it is copied out before any other call.
-        let out = unsafe { crypt(key.as_ptr() as *const c_char, salt.as_ptr()) };
-        if out.is_null() {
-            return None;
-        }
-        // SAFETY: a non-null result of crypt is a NUL-terminated string.
-        let out = unsafe { CStr::from_ptr(out) }.to_bytes();
-        // Failure tokens start with '*' and never equal a real hash.
-        if out.starts_with(b"*") {
-            return None;
-        }
-        String::from_utf8(out.to_vec()).ok().map(Zeroizing::new)
-    }
 }
 
 /// Is `shell` listed in /etc/shells? True when that file does not exist (as Dropbear).
@@ -220,7 +179,7 @@ mod tests {
                 let setting = format!("{scheme}{rounds}{salt}");
                 let ours = pwhash::hash(&pw, &setting)
                     .unwrap_or_else(|| panic!("pwhash refused {setting}"));
-                let theirs = libcrypt::crypt_hash(&pw, &setting)
+                let theirs = crate::sys::crypt::crypt_hash(&pw, &setting)
                     .unwrap_or_else(|| panic!("libcrypt refused {setting}"));
                 assert_eq!(*ours, *theirs, "{setting} {pw:?}");
                 // Checked against its own result, as a login does.
@@ -245,7 +204,10 @@ mod tests {
             (b"x", "$6$\u{e9}"),
         ] {
             assert!(pwhash::hash(pw, setting).is_none(), "{setting}");
-            assert!(libcrypt::crypt_hash(pw, setting).is_none(), "{setting}");
+            assert!(
+                crate::sys::crypt::crypt_hash(pw, setting).is_none(),
+                "{setting}"
+            );
         }
     }
 }
