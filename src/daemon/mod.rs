@@ -17,8 +17,5 @@ pub mod penalty;
 pub mod ratelimit;
 mod reactor;
 pub mod refused;
-// Its socket calls (socket, sendto, recvfrom, poll) are still its own; when they move to
-// `sys::socket` this exception goes.
-#[allow(unsafe_code)]
 pub mod resolve;
 pub mod spawn;

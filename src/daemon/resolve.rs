@@ -21,8 +21,8 @@
 use crate::dns::hosts::from_hosts;
 use crate::dns::resolv_conf::{candidates, parse_conf, Conf};
 use crate::dns::wire::{build_query, parse_reply, valid_name, Reply, MSG, TYPE_A, TYPE_AAAA};
-use std::net::{IpAddr, SocketAddr};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::io::ErrorKind;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 
 /// The address for `name`: `/etc/hosts`, then DNS as `/etc/resolv.conf` says.
 pub fn lookup(name: &str) -> Option<IpAddr> {
@@ -55,53 +55,32 @@ fn lookup_with(name: &str, hosts: &str, conf: &Conf) -> Option<IpAddr> {
         .find_map(|c| query(c, conf, &socks))
 }
 
-/// A non-blocking UDP socket of one family, if a server of that family is configured. The
-/// first sendto binds it to the unspecified address and a random port (autobind).
-fn bind(conf: &Conf, v6: bool) -> Option<OwnedFd> {
+/// A non-blocking UDP socket of one family on a random port, if a server of that family is
+/// configured.
+fn bind(conf: &Conf, v6: bool) -> Option<UdpSocket> {
     if !conf.ns.iter().any(|a| a.is_ipv6() == v6) {
         return None;
     }
-    let family = if v6 { libc::AF_INET6 } else { libc::AF_INET };
-    // SAFETY: plain socket(2); the fd is owned right after.
-    let fd = unsafe {
-        libc::socket(
-            family,
-            libc::SOCK_DGRAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
-            0,
-        )
+    let any = if v6 {
+        SocketAddr::from((Ipv6Addr::UNSPECIFIED, 0))
+    } else {
+        SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0))
     };
-    // SAFETY: a fresh socket nothing else owns.
-    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) })
+    let sock = UdpSocket::bind(any).ok()?;
+    sock.set_nonblocking(true).ok()?;
+    Some(sock)
 }
 
 /// Whether a reply's source is this server: family, port and address (an IPv6 flow label
 /// or scope id aside).
-fn same_peer(from: &libc::sockaddr_storage, ns: &SocketAddr) -> bool {
-    let (want, _) = crate::sys::socket::sockaddr(*ns);
-    let bytes = |ss: &libc::sockaddr_storage| {
-        // SAFETY: a sockaddr_storage is plain bytes, read within its size.
-        unsafe {
-            core::slice::from_raw_parts(
-                (ss as *const libc::sockaddr_storage).cast::<u8>(),
-                core::mem::size_of::<libc::sockaddr_storage>(),
-            )
-        }
-    };
-    let (a, b) = (bytes(from), bytes(&want));
-    // sockaddr_in: family, port, address in bytes 0..8; sockaddr_in6: family and port in
-    // 0..4, the address in 8..24.
-    let ranges: [core::ops::Range<usize>; 2] = if ns.is_ipv6() {
-        [0..4, 8..24]
-    } else {
-        [0..4, 4..8]
-    };
-    ranges.into_iter().all(|r| a.get(r.clone()) == b.get(r))
+fn same_peer(from: &SocketAddr, ns: &SocketAddr) -> bool {
+    from.is_ipv6() == ns.is_ipv6() && from.ip() == ns.ip() && from.port() == ns.port()
 }
 
 /// Asks every server at once for `name`'s A and AAAA records, resending what is unanswered
 /// every `timeout / attempts`, for `timeout` at most. The A address as soon as there is one,
 /// else (once both are answered, or at the timeout) the AAAA address.
-fn query(name: &str, conf: &Conf, socks: &[Option<OwnedFd>; 2]) -> Option<IpAddr> {
+fn query(name: &str, conf: &Conf, socks: &[Option<UdpSocket>; 2]) -> Option<IpAddr> {
     let mut r = [0u8; 4];
     crate::sys::random::fill(&mut r).ok()?;
     let id_a = u16::from_be_bytes([r[0], r[1]]);
@@ -134,19 +113,8 @@ fn query(name: &str, conf: &Conf, socks: &[Option<OwnedFd>; 2]) -> Option<IpAddr
                 }
                 for ns in &conf.ns {
                     if let Some(s) = &socks[ns.is_ipv6() as usize] {
-                        let (sa, len) = crate::sys::socket::sockaddr(*ns);
-                        // SAFETY: the query's bytes and a valid sockaddr of length len; a
-                        // failed send is like a lost packet.
-                        unsafe {
-                            libc::sendto(
-                                s.as_raw_fd(),
-                                qbuf.as_ptr().cast(),
-                                lens[i],
-                                0,
-                                (&sa as *const libc::sockaddr_storage).cast(),
-                                len,
-                            )
-                        };
+                        // A failed send is like a lost packet.
+                        let _ = s.send_to(&qbuf[..lens[i]], ns);
                     }
                 }
             }
@@ -160,30 +128,19 @@ fn query(name: &str, conf: &Conf, socks: &[Option<OwnedFd>; 2]) -> Option<IpAddr
         }; 2];
         for (pfd, s) in pfds.iter_mut().zip(socks) {
             if let Some(s) = s {
-                pfd.fd = s.as_raw_fd();
+                pfd.fd = std::os::fd::AsRawFd::as_raw_fd(s);
             }
         }
-        // SAFETY: two valid pollfds (poll skips negative fds); an error or EINTR only means
-        // another round.
-        unsafe { libc::poll(pfds.as_mut_ptr(), 2, wait as i32 + 1) };
+        // Poll skips negative fds; an error or EINTR only means another round.
+        let _ = crate::sys::poll::poll(&mut pfds, wait as i32 + 1);
         for s in socks.iter().flatten() {
             loop {
-                // SAFETY: all-zero is a valid sockaddr_storage.
-                let mut from: libc::sockaddr_storage = unsafe { core::mem::zeroed() };
-                let mut from_len = core::mem::size_of_val(&from) as libc::socklen_t;
-                // SAFETY: buf and from are writable for the lengths given.
-                let n = unsafe {
-                    libc::recvfrom(
-                        s.as_raw_fd(),
-                        buf.as_mut_ptr().cast(),
-                        MSG,
-                        0,
-                        (&mut from as *mut libc::sockaddr_storage).cast(),
-                        &mut from_len,
-                    )
+                let (n, from) = match s.recv_from(&mut buf) {
+                    Ok(r) => r,
+                    Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                    // Nothing more (EAGAIN) or an error: poll again.
+                    Err(_) => break,
                 };
-                // Nothing more (EAGAIN) or an error: poll again.
-                let Ok(n) = usize::try_from(n) else { break };
                 // Only the servers asked may answer (ports included).
                 if !conf.ns.iter().any(|ns| same_peer(&from, ns)) {
                     continue;
@@ -231,7 +188,7 @@ mod tests {
 
     #[test]
     fn peers() {
-        let sa = |s: &str| crate::sys::socket::sockaddr(s.parse().unwrap()).0;
+        let sa = |s: &str| -> SocketAddr { s.parse().unwrap() };
         let v4: SocketAddr = "10.0.0.1:53".parse().unwrap();
         assert!(same_peer(&sa("10.0.0.1:53"), &v4));
         assert!(!same_peer(&sa("10.0.0.1:54"), &v4));
