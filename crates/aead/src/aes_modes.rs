@@ -36,7 +36,7 @@ pub enum AesKey {
 }
 
 impl AesKey {
-    pub const fn len(self) -> usize {
+    pub const fn key_len(self) -> usize {
         match self {
             AesKey::Aes128 => 16,
             AesKey::Aes256 => 32,
@@ -52,7 +52,7 @@ pub enum MacAlg {
 
 impl MacAlg {
     /// Key length = output length (RFC 6668).
-    pub const fn len(self) -> usize {
+    pub const fn key_len(self) -> usize {
         match self {
             MacAlg::HmacSha256 => 32,
             MacAlg::HmacSha512 => 64,
@@ -129,7 +129,7 @@ pub struct CtrHmac {
 }
 
 impl CtrHmac {
-    /// `key` is `aes.len()` bytes, `mac_key` is `mac.len()` bytes (longer slices are cut).
+    /// `key` is `aes.key_len()` bytes, `mac_key` is `mac.key_len()` bytes (longer slices are cut).
     /// `None` if a slice is too short.
     pub fn new(
         aes: AesKey,
@@ -139,8 +139,8 @@ impl CtrHmac {
         mac_key: &[u8],
         etm: bool,
     ) -> Option<Self> {
-        let key = key.get(..aes.len())?;
-        let mac_key = mac_key.get(..mac.len())?;
+        let key = key.get(..aes.key_len())?;
+        let mac_key = mac_key.get(..mac.key_len())?;
         let ctr = match aes {
             AesKey::Aes128 => Ctr::A128(ctr::Ctr128BE::new_from_slices(key, iv).ok()?),
             AesKey::Aes256 => Ctr::A256(ctr::Ctr128BE::new_from_slices(key, iv).ok()?),
@@ -156,7 +156,7 @@ impl CtrHmac {
         Some(CtrHmac {
             ctr,
             mac: hm,
-            mac_len: mac.len(),
+            mac_len: mac.key_len(),
             etm,
         })
     }
@@ -227,9 +227,9 @@ pub struct Gcm {
 }
 
 impl Gcm {
-    /// `key` is `aes.len()` bytes (longer is cut); `None` if it is too short.
+    /// `key` is `aes.key_len()` bytes (longer is cut); `None` if it is too short.
     pub fn new(aes: AesKey, key: &[u8], iv: &[u8; GCM_IV_LEN]) -> Option<Self> {
-        let key = key.get(..aes.len())?;
+        let key = key.get(..aes.key_len())?;
         let key = match aes {
             AesKey::Aes128 => GcmKey::A128(Aes128Gcm::new_from_slice(key).ok()?),
             AesKey::Aes256 => GcmKey::A256(Aes256Gcm::new_from_slice(key).ok()?),
