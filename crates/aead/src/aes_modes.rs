@@ -60,18 +60,69 @@ impl MacAlg {
     }
 }
 
-#[cfg_attr(feature = "fuzzing", derive(Clone))]
-enum Ctr {
+enum CtrKey {
     A128(ctr::Ctr128BE<Aes128>),
     A256(ctr::Ctr128BE<Aes256>),
 }
 
+/// The CTR keystream of one direction. (The `ctr` crate's state is not `Clone`; the fuzz
+/// harness's snapshots rebuild it from the key, which only that build keeps.)
+struct Ctr {
+    key: CtrKey,
+    #[cfg(feature = "fuzzing")]
+    raw: ([u8; 32], [u8; CTR_IV_LEN]),
+}
+
 impl Ctr {
+    fn new(aes: AesKey, key: &[u8], iv: &[u8; CTR_IV_LEN]) -> Option<Self> {
+        let key_bytes = key.get(..aes.key_len())?;
+        let k = match aes {
+            AesKey::Aes128 => CtrKey::A128(ctr::Ctr128BE::new_from_slices(key_bytes, iv).ok()?),
+            AesKey::Aes256 => CtrKey::A256(ctr::Ctr128BE::new_from_slices(key_bytes, iv).ok()?),
+        };
+        Some(Ctr {
+            key: k,
+            #[cfg(feature = "fuzzing")]
+            raw: {
+                let mut raw = [0u8; 32];
+                raw[..key_bytes.len()].copy_from_slice(key_bytes);
+                (raw, *iv)
+            },
+        })
+    }
+
     fn apply(&mut self, buf: &mut [u8]) {
-        match self {
-            Ctr::A128(c) => c.apply_keystream(buf),
-            Ctr::A256(c) => c.apply_keystream(buf),
+        match &mut self.key {
+            CtrKey::A128(c) => c.apply_keystream(buf),
+            CtrKey::A256(c) => c.apply_keystream(buf),
         }
+    }
+}
+
+#[cfg(feature = "fuzzing")]
+impl Clone for Ctr {
+    fn clone(&self) -> Self {
+        use ctr::cipher::StreamCipherSeek;
+        let (aes, pos): (AesKey, u64) = match &self.key {
+            CtrKey::A128(c) => (AesKey::Aes128, c.current_pos()),
+            CtrKey::A256(c) => (AesKey::Aes256, c.current_pos()),
+        };
+        let (key, iv) = &self.raw;
+        let Some(mut c) = Ctr::new(aes, key, iv) else {
+            unreachable!("the key was accepted before")
+        };
+        match &mut c.key {
+            CtrKey::A128(k) => k.seek(pos),
+            CtrKey::A256(k) => k.seek(pos),
+        }
+        c
+    }
+}
+
+#[cfg(feature = "fuzzing")]
+impl Drop for Ctr {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.raw.0);
     }
 }
 
@@ -139,12 +190,8 @@ impl CtrHmac {
         mac_key: &[u8],
         etm: bool,
     ) -> Option<Self> {
-        let key = key.get(..aes.key_len())?;
         let mac_key = mac_key.get(..mac.key_len())?;
-        let ctr = match aes {
-            AesKey::Aes128 => Ctr::A128(ctr::Ctr128BE::new_from_slices(key, iv).ok()?),
-            AesKey::Aes256 => Ctr::A256(ctr::Ctr128BE::new_from_slices(key, iv).ok()?),
-        };
+        let ctr = Ctr::new(aes, key, iv)?;
         let hm = match mac {
             MacAlg::HmacSha256 => {
                 Hm::S256(<Hmac<Sha256> as KeyInit>::new_from_slice(mac_key).ok()?)
