@@ -143,9 +143,11 @@ pub struct KeyMaterial<'a> {
     pub mac: &'a [u8; KEY_LEN],
 }
 
-/// One direction's cipher state. The AES variants keep their expanded keys inline (a few
-/// hundred bytes each), allocated with the connection's key exchange state.
+/// One direction's cipher state. The AES variants keep their expanded keys and HMAC states
+/// inline (up to 912 bytes): part of the connection's fixed, budgeted size, with no
+/// allocation at a rekey, rather than boxed outside the budget.
 #[cfg_attr(any(test, feature = "fuzzing"), derive(Clone))]
+#[allow(clippy::large_enum_variant)]
 pub enum Cipher {
     ChaChaPoly(ChaChaPoly),
     #[cfg(feature = "aes")]
