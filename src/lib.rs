@@ -29,4 +29,5 @@ pub mod sftp;
 pub const FEATURES: &[(&str, bool)] = &[
     ("sftp", cfg!(feature = "sftp")),
     ("scp", cfg!(feature = "scp")),
+    ("aes", cfg!(feature = "aes")),
 ];
