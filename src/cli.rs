@@ -337,9 +337,9 @@ pub fn query(kind: &str) -> Option<&'static [&'static str]> {
     match kind {
         "kex" => Some(&["curve25519-sha256", "curve25519-sha256@libssh.org"]),
         "sig" | "key" | "HostKeyAlgorithms" => Some(&["ssh-ed25519"]),
-        "cipher" => Some(&["chacha20-poly1305@openssh.com"]),
-        // chacha20-poly1305 is an AEAD: no separate MAC.
-        "mac" => Some(&[]),
+        "cipher" => Some(crate::proto::cipher::CIPHER_NAMES),
+        // Only the AES-CTR ciphers use a MAC; without them the list is empty.
+        "mac" => Some(crate::proto::cipher::MAC_NAMES),
         _ => None,
     }
 }

@@ -157,7 +157,7 @@ pub const DROPBEAR: &[Flag] = &[
     Flag {
         usage: "-Q kex|sig|cipher|mac",
         help: "Print the supported algorithms of that kind, one per line",
-        readme: Some(("`-Q kex\\|sig\\|cipher\\|mac`", "print the supported algorithms of that kind, one per line, as `ssh -Q` does (`mac` prints nothing: the cipher is an AEAD)")),
+        readme: Some(("`-Q kex\\|sig\\|cipher\\|mac`", "print the supported algorithms of that kind, one per line, as `ssh -Q` does (`mac` lists the MACs of the AES-CTR ciphers; nothing in a build without the `aes` feature)")),
     },
     Flag {
         usage: "-V",

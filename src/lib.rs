@@ -34,4 +34,5 @@ pub mod sys;
 pub const FEATURES: &[(&str, bool)] = &[
     ("sftp", cfg!(feature = "sftp")),
     ("scp", cfg!(feature = "scp")),
+    ("aes", cfg!(feature = "aes")),
 ];

@@ -161,8 +161,16 @@ fn q_lists_the_algorithms() {
         "curve25519-sha256\ncurve25519-sha256@libssh.org\n"
     );
     assert_eq!(q("sig"), "ssh-ed25519\n");
-    assert_eq!(q("cipher"), "chacha20-poly1305@openssh.com\n");
-    assert_eq!(q("mac"), "");
+    assert_eq!(
+        q("cipher"),
+        "chacha20-poly1305@openssh.com\naes128-ctr\naes256-ctr\n\
+         aes128-gcm@openssh.com\naes256-gcm@openssh.com\n"
+    );
+    assert_eq!(
+        q("mac"),
+        "hmac-sha2-256-etm@openssh.com\nhmac-sha2-512-etm@openssh.com\n\
+         hmac-sha2-256\nhmac-sha2-512\n"
+    );
     let out = run(Command::new(quoll_bin()).args(["-Q", "bogus"]), CMD_TIMEOUT);
     assert_eq!(out.code, Some(2));
 }

@@ -85,9 +85,9 @@ enum KexState {
     /// We sent KEXINIT and wait for the client's.
     SentInit(Box<OurInit>),
     /// Both KEXINITs seen; waiting for KEX_ECDH_INIT.
-    AwaitEcdh(Box<ExchangeHash>),
+    AwaitEcdh(Box<ExchangeHash>, kex::Negotiated),
     /// We sent our reply and NEWKEYS; the client's NEWKEYS switches its direction.
-    AwaitNewKeys(Box<super::cipher::ChaChaPoly>),
+    AwaitNewKeys(Box<super::cipher::Cipher>),
 }
 
 #[cfg_attr(any(test, feature = "fuzzing"), derive(Clone))]
@@ -429,7 +429,7 @@ impl Conn {
     /// Sending anything but transport and kex messages is not allowed between our KEXINIT and
     /// our NEWKEYS.
     fn sending_blocked(&self) -> bool {
-        matches!(self.kex, KexState::SentInit(_) | KexState::AwaitEcdh(_))
+        matches!(self.kex, KexState::SentInit(_) | KexState::AwaitEcdh(..))
             || self.session_id.is_none()
     }
 
@@ -745,7 +745,7 @@ impl Conn {
         payload: &[u8],
         host: &mut dyn Host,
         now: u64,
-    ) -> Result<Option<Box<super::cipher::ChaChaPoly>>, Disconnect> {
+    ) -> Result<Option<Box<super::cipher::Cipher>>, Disconnect> {
         let Some(&n) = payload.first() else {
             return Err(fail(reason::PROTOCOL_ERROR, "empty packet"));
         };
@@ -914,13 +914,16 @@ impl Conn {
         }
         *st.ignore_next_kex = offer.ignore_guess;
         let blob = host.host_key_blob();
-        *kex = KexState::AwaitEcdh(Box::new(ExchangeHash::start(
-            st.v_c,
-            SERVER_VERSION.as_bytes(),
-            payload,
-            ours.payload(),
-            &blob,
-        )));
+        *kex = KexState::AwaitEcdh(
+            Box::new(ExchangeHash::start(
+                st.v_c,
+                SERVER_VERSION.as_bytes(),
+                payload,
+                ours.payload(),
+                &blob,
+            )),
+            offer.algs,
+        );
         Ok(())
     }
 
@@ -931,14 +934,14 @@ impl Conn {
         payload: &[u8],
         host: &mut dyn Host,
     ) -> Result<(), Disconnect> {
-        let KexState::AwaitEcdh(hash) = core::mem::replace(kex, KexState::Idle) else {
+        let KexState::AwaitEcdh(hash, algs) = core::mem::replace(kex, KexState::Idle) else {
             return Err(fail(reason::PROTOCOL_ERROR, "unexpected KEX_ECDH_INIT"));
         };
         let mut secret = [0u8; 32];
         host.random(&mut secret);
         let eph = X25519Secret::from_random(secret);
         zeroize::Zeroize::zeroize(&mut secret);
-        let ex = kex::ecdh(*hash, payload, eph, st.session_id.as_ref())
+        let ex = kex::ecdh(*hash, payload, eph, st.session_id.as_ref(), algs)
             .map_err(|e| fail(reason::KEY_EXCHANGE_FAILED, e.text()))?;
         let sig = host.sign(&ex.h);
         let blob = host.host_key_blob();
@@ -1201,17 +1204,23 @@ mod size_tests {
         let channel = core::mem::size_of::<super::super::channel::Channel>();
         let fixed = Conn::fixed_bytes(config::MAX_CHANNELS);
         eprintln!("Conn {conn} B, Channel {channel} B, at accept {fixed} B");
-        assert_eq!(super::super::packet::INPUT_BUFFER, 70_040);
         assert_eq!(config::OUTPUT_BUFFER, 70_128);
-        // README's figures (x86_64): 182,808 bytes at accept, and 444,952 for a connection
+        // README's figures (x86_64): 184,616 bytes at accept, and 446,760 for a connection
         // with one session at the default window (the unit the default budget is counted in).
-        #[cfg(target_pointer_width = "64")]
+        #[cfg(feature = "aes")]
+        assert_eq!(super::super::packet::INPUT_BUFFER, 70_136);
+        #[cfg(all(target_pointer_width = "64", feature = "aes"))]
         {
-            assert_eq!((conn, channel, fixed), (1424, 2576, 182_808));
-            assert_eq!(fixed + config::DEFAULT_WINDOW as usize, 444_952);
+            assert_eq!((conn, channel, fixed), (3136, 2576, 184_616));
+            assert_eq!(fixed + config::DEFAULT_WINDOW as usize, 446_760);
         }
+        // Without the AES modes: a 16-byte tag at most, and the chacha20-poly1305 keys alone.
+        #[cfg(not(feature = "aes"))]
+        assert_eq!(super::super::packet::INPUT_BUFFER, 70_040);
+        #[cfg(all(target_pointer_width = "64", not(feature = "aes")))]
+        assert_eq!((conn, channel, fixed), (1424, 2576, 182_808));
         assert!(
-            conn <= 1536 && channel <= 2640 && fixed <= 185_000,
+            conn <= 3328 && channel <= 2640 && fixed <= 187_000,
             "{fixed}"
         );
     }

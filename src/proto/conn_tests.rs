@@ -3,6 +3,7 @@
 
 use super::budget::{self, Budget};
 use super::channel::{ExitInfo, Outgoing};
+use super::cipher::{CIPHERS, MACS};
 use super::conn::{Conn, Disconnect};
 use super::crypto::{public_blob, Ed25519Key};
 use super::msg;
@@ -1241,4 +1242,182 @@ fn userauth_may_be_requested_again_until_login() {
         disconnect_reason(&mut c),
         msg::reason::SERVICE_NOT_AVAILABLE
     );
+}
+
+/// Every cipher quoll offers as (cipher, MAC) names: each CTR cipher with every MAC, each
+/// AEAD with no MAC.
+fn cipher_pairs() -> Vec<(&'static str, &'static str)> {
+    let mut v = Vec::new();
+    for &(c, alg) in CIPHERS {
+        if alg.needs_mac() {
+            v.extend(MACS.iter().map(|&(m, _)| (c, m)));
+        } else {
+            v.push((c, ""));
+        }
+    }
+    v
+}
+
+/// A logged-in connection under `cipher`/`mac` with a `cat` channel open.
+fn session_with(
+    cipher: &'static str,
+    mac: &'static str,
+    rekey_bytes: u64,
+) -> (Box<Conn>, TestHost, Client, usize) {
+    let (mut conn, mut host, _) = setup_rekey(65536, rekey_bytes);
+    let mut c = Client::with_cipher(cipher, mac);
+    c.handshake(&mut conn, &mut host, true);
+    c.login(&mut conn, &mut host);
+    let ch = c.open_exec(&mut conn, &mut host, b"cat") as usize;
+    (conn, host, c, ch)
+}
+
+/// Handshake, login, exec, key exchanges started by the server (every 200,000 bytes) and by
+/// the client, and 1 MB each way, byte-exact, under every cipher and MAC.
+#[test]
+fn every_cipher_logs_in_rekeys_and_moves_a_megabyte_each_way() {
+    const TOTAL: usize = 1_000_000;
+    let byte = |i: usize| (i * 7 + i / 251) as u8;
+    for (cipher, mac) in cipher_pairs() {
+        let (mut conn, mut host, mut c, ch) = session_with(cipher, mac, 200_000);
+        let (mut up, mut up_got, mut down, mut down_got) = (0, Vec::new(), 0, Vec::new());
+        let mut unadjusted = 0u32;
+        let (mut kexinits, mut client_kex) = (0, 0);
+        for round in 0..1000 {
+            if up_got.len() == TOTAL && down_got.len() == TOTAL {
+                break;
+            }
+            if round == 30 && c.start_kex() {
+                client_kex += 1;
+            }
+            // Nothing but the exchange while the client's is under way.
+            if !c.in_kex() {
+                if unadjusted > 0 {
+                    c.send(|w| {
+                        w.u8(msg::CHANNEL_WINDOW_ADJUST)?;
+                        w.u32(ch as u32)?;
+                        w.u32(unadjusted)
+                    });
+                    unadjusted = 0;
+                }
+                let n = (TOTAL - up).min(16_384);
+                if n > 0 {
+                    let chunk: Vec<u8> = (up..up + n).map(byte).collect();
+                    c.send(|w| {
+                        w.u8(msg::CHANNEL_DATA)?;
+                        w.u32(ch as u32)?;
+                        w.string(&chunk)
+                    });
+                    up += n;
+                }
+            }
+            c.deliver(&mut conn, &mut host, 0, usize::MAX);
+            let got = conn.channel_input(ch).to_vec();
+            up_got.extend_from_slice(&got);
+            conn.channel_consumed(ch, got.len(), &mut host);
+            let n = conn.channel_send_room(ch).min(TOTAL - down).min(16_384);
+            if n > 0 {
+                let chunk: Vec<u8> = (down..down + n).map(byte).collect();
+                assert!(conn.channel_send(ch, false, &chunk));
+                down += n;
+            }
+            conn.tick(&mut host, 0);
+            let out = conn.output().to_vec();
+            conn.output_sent(out.len());
+            for p in c.absorb(&out) {
+                match p[0] {
+                    msg::CHANNEL_DATA => {
+                        down_got.extend_from_slice(&p[9..]);
+                        unadjusted += (p.len() - 9) as u32;
+                    }
+                    msg::KEXINIT => kexinits += 1,
+                    _ => {}
+                }
+            }
+            assert_eq!((c.lost, conn.closing()), (None, None), "{cipher} {mac}");
+        }
+        assert_eq!(up_got.len(), TOTAL, "{cipher} {mac}");
+        assert_eq!(down_got.len(), TOTAL, "{cipher} {mac}");
+        assert!(up_got.iter().enumerate().all(|(i, &b)| b == byte(i)));
+        assert!(down_got.iter().enumerate().all(|(i, &b)| b == byte(i)));
+        // The client's own, and the server's by volume (at 200 kB either way since the last).
+        assert_eq!(client_kex, 1, "{cipher} {mac}");
+        assert!(
+            kexinits >= client_kex + 3,
+            "{cipher} {mac}: {kexinits}, {client_kex} by the client"
+        );
+    }
+}
+
+/// A flipped byte in the MAC (the GCM tag, the Poly1305 tag) of the client's next packet
+/// ends the connection with MAC_ERROR, under every cipher and MAC.
+#[test]
+fn a_flipped_mac_or_tag_byte_ends_the_connection_with_mac_error() {
+    for (cipher, mac) in cipher_pairs() {
+        for from_end in [1, 16] {
+            let (mut conn, mut host, mut c, ch) = session_with(cipher, mac, 1 << 30);
+            c.send(|w| {
+                w.u8(msg::CHANNEL_DATA)?;
+                w.u32(ch as u32)?;
+                w.string(b"tampered")
+            });
+            let mut bytes = c.out.pending().to_vec();
+            c.out.sent(bytes.len());
+            let at = bytes.len() - from_end;
+            bytes[at] ^= 0x40;
+            let n = bytes.len();
+            conn.input_space()[..n].copy_from_slice(&bytes);
+            conn.received(n, &mut host, 0);
+            let d = conn.closing();
+            assert_eq!(
+                d.map(|d| d.reason),
+                Some(msg::reason::MAC_ERROR),
+                "{cipher} {mac}"
+            );
+            assert!(conn.channel_input(ch).is_empty(), "nothing of it delivered");
+            c.pump(&mut conn, &mut host);
+            assert_eq!(disconnect_reason(&mut c), msg::reason::MAC_ERROR);
+        }
+    }
+}
+
+/// With the length in clear (EtM, GCM) or in the first block (encrypt-and-MAC), a length over
+/// the limit ends the connection as soon as those bytes are in: no waiting for a body of that
+/// size, and so no MAC work over it.
+#[test]
+fn a_length_over_the_limit_is_refused_from_the_first_block() {
+    for (cipher, mac) in cipher_pairs() {
+        let (mut conn, mut host, mut c, _) = session_with(cipher, mac, 1 << 30);
+        // The client's next packet, sealed, with its length raised past the limit: in clear
+        // where it travels in clear; else as the client's keystream encrypts it.
+        c.send(|w| w.raw(&[msg::IGNORE; 20]));
+        let mut bytes = c.out.pending().to_vec();
+        let clear = mac.contains("etm") || cipher.contains("gcm");
+        let lie = 1_000_000u32 + 16;
+        if clear {
+            bytes[..4].copy_from_slice(&lie.to_be_bytes());
+        } else {
+            // chacha20-poly1305 and encrypt-and-MAC encrypt the length with a keystream: XOR
+            // in the difference from the real length (what is not length field or MAC).
+            let tag = match mac {
+                "" => 16,
+                m if m.contains("512") => 64,
+                _ => 32,
+            };
+            let real = (bytes.len() - 4 - tag) as u32;
+            let x = (real ^ lie).to_be_bytes();
+            for (b, x) in bytes.iter_mut().zip(x) {
+                *b ^= x;
+            }
+        }
+        // Only the first 16 bytes arrive.
+        conn.input_space()[..16].copy_from_slice(&bytes[..16]);
+        conn.received(16, &mut host, 0);
+        let d = conn.closing();
+        assert_eq!(
+            d.map(|d| (d.reason, d.text)),
+            Some((msg::reason::PROTOCOL_ERROR, "bad packet length")),
+            "{cipher} {mac}"
+        );
+    }
 }

@@ -1,25 +1,34 @@
 //! Key exchange: KEXINIT negotiation, curve25519-sha256, the exchange hash, key derivation,
 //! and the strict-kex and ext-info markers (RFC 4253 §7-8, RFC 8731, OpenSSH PROTOCOL).
 
-use super::cipher::{ChaChaPoly, KEY_LEN};
+use super::cipher::{Cipher, DirectionAlgs, KeyMaterial, CIPHERS, KEY_LEN, MACS};
 use super::crypto::{SharedSecret, X25519Secret};
 use super::msg;
-use super::wire::{mpint_bytes, Reader, WireError, Writer};
+use super::wire::{mpint_bytes, NameList, Reader, WireError, Writer};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroize;
 
 pub const KEX_ALGS: &[&str] = &["curve25519-sha256", "curve25519-sha256@libssh.org"];
 pub const HOSTKEY_ALGS: &[&str] = &["ssh-ed25519"];
-pub const CIPHERS: &[&str] = &["chacha20-poly1305@openssh.com"];
 pub const STRICT_C: &str = "kex-strict-c-v00@openssh.com";
 pub const EXT_INFO_C: &str = "ext-info-c";
 
-/// What the server offers, in KEXINIT order. The MAC list is never used (the only cipher is
-/// an AEAD) but some clients refuse an empty one.
+/// What the server offers, in KEXINIT order.
 const OFFER_KEX: &str =
     "curve25519-sha256,curve25519-sha256@libssh.org,kex-strict-s-v00@openssh.com";
 const OFFER_HOSTKEY: &str = "ssh-ed25519";
+/// The names of `cipher::CIPHERS` and `cipher::MACS` (a test keeps them in step).
+#[cfg(feature = "aes")]
+const OFFER_CIPHER: &str = "chacha20-poly1305@openssh.com,aes128-ctr,aes256-ctr,\
+aes128-gcm@openssh.com,aes256-gcm@openssh.com";
+#[cfg(feature = "aes")]
+const OFFER_MAC: &str = "hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,\
+hmac-sha2-256,hmac-sha2-512";
+#[cfg(not(feature = "aes"))]
 const OFFER_CIPHER: &str = "chacha20-poly1305@openssh.com";
+/// Without AES the only cipher is an AEAD and no MAC is ever used, but some clients refuse an
+/// empty MAC list: one name stands in (negotiation ignores it, `-Q mac` does not list it).
+#[cfg(not(feature = "aes"))]
 const OFFER_MAC: &str = "hmac-sha2-256";
 const OFFER_COMPRESSION: &str = "none";
 
@@ -29,6 +38,7 @@ pub enum KexError {
     NoCommonKex,
     NoCommonHostKey,
     NoCommonCipher,
+    NoCommonMac,
     NoCommonCompression,
     BadPublicKey,
 }
@@ -46,6 +56,7 @@ impl KexError {
             KexError::NoCommonKex => "no matching key exchange method",
             KexError::NoCommonHostKey => "no matching host key type",
             KexError::NoCommonCipher => "no matching cipher",
+            KexError::NoCommonMac => "no matching MAC",
             KexError::NoCommonCompression => "no matching compression method",
             KexError::BadPublicKey => "bad ephemeral public key",
         }
@@ -59,21 +70,50 @@ pub struct ClientOffer {
     pub ext_info: bool,
     /// The client sent a guessed kex packet that must be ignored (RFC 4253 §7).
     pub ignore_guess: bool,
+    pub algs: Negotiated,
+}
+
+/// The cipher and MAC of each direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Negotiated {
+    pub c2s: DirectionAlgs,
+    pub s2c: DirectionAlgs,
+}
+
+/// RFC 4253 §7.1, one direction: the first cipher on the client's list that quoll has, and
+/// for a cipher that is not an AEAD the first such MAC (an AEAD's MAC list is ignored).
+fn choose(enc: &NameList, mac: &NameList) -> Result<DirectionAlgs, KexError> {
+    let cipher = enc
+        .iter()
+        .find_map(|n| CIPHERS.iter().find(|(ours, _)| *ours == n))
+        .map(|&(_, c)| c)
+        .ok_or(KexError::NoCommonCipher)?;
+    let mac = if cipher.needs_mac() {
+        let m = mac
+            .iter()
+            .find_map(|n| MACS.iter().find(|(ours, _)| *ours == n))
+            .map(|&(_, m)| m)
+            .ok_or(KexError::NoCommonMac)?;
+        Some(m)
+    } else {
+        None
+    };
+    Ok(DirectionAlgs { cipher, mac })
 }
 
 /// Our KEXINIT payload, kept until the exchange hash has consumed it.
 #[cfg_attr(any(test, feature = "fuzzing"), derive(Clone))]
 pub struct OurInit {
-    buf: [u8; 512],
+    buf: [u8; 768],
     len: usize,
 }
 
 impl OurInit {
     pub fn build(cookie: [u8; 16]) -> Self {
-        let mut buf = [0u8; 512];
+        let mut buf = [0u8; 768];
         let len = {
             let mut w = Writer::new(&mut buf);
-            // Cannot fail: the lists are constant and far below 512 bytes.
+            // Cannot fail: the lists are constant and far below 768 bytes.
             let _ = (|| -> Result<(), WireError> {
                 w.u8(msg::KEXINIT)?;
                 w.raw(&cookie)?;
@@ -116,8 +156,8 @@ pub fn negotiate(payload: &[u8], first: bool) -> Result<ClientOffer, KexError> {
     let hostkey = r.name_list()?;
     let enc_cs = r.name_list()?;
     let enc_sc = r.name_list()?;
-    let _mac_cs = r.name_list()?;
-    let _mac_sc = r.name_list()?;
+    let mac_cs = r.name_list()?;
+    let mac_sc = r.name_list()?;
     let comp_cs = r.name_list()?;
     let comp_sc = r.name_list()?;
     let _lang_cs = r.name_list()?;
@@ -129,9 +169,10 @@ pub fn negotiate(payload: &[u8], first: bool) -> Result<ClientOffer, KexError> {
     let chosen_hk = hostkey
         .first_common(HOSTKEY_ALGS)
         .ok_or(KexError::NoCommonHostKey)?;
-    if enc_cs.first_common(CIPHERS).is_none() || enc_sc.first_common(CIPHERS).is_none() {
-        return Err(KexError::NoCommonCipher);
-    }
+    let algs = Negotiated {
+        c2s: choose(&enc_cs, &mac_cs)?,
+        s2c: choose(&enc_sc, &mac_sc)?,
+    };
     if !comp_cs.contains("none") || !comp_sc.contains("none") {
         return Err(KexError::NoCommonCompression);
     }
@@ -143,6 +184,7 @@ pub fn negotiate(payload: &[u8], first: bool) -> Result<ClientOffer, KexError> {
         strict: first && kex.contains(STRICT_C),
         ext_info: first && kex.contains(EXT_INFO_C),
         ignore_guess: follows && !guess_right,
+        algs,
     })
 }
 
@@ -182,8 +224,48 @@ pub struct Exchange {
 
 /// The ciphers for both directions.
 pub struct NewKeys {
-    pub c2s: ChaChaPoly,
-    pub s2c: ChaChaPoly,
+    pub c2s: Cipher,
+    pub s2c: Cipher,
+}
+
+impl NewKeys {
+    /// Derives both directions' keys (RFC 4253 §7.2: IVs A/B, keys C/D, MAC keys E/F), each
+    /// only when its cipher uses it.
+    pub fn derive(
+        k: &SharedSecret,
+        h: &[u8; 32],
+        sid: &[u8; 32],
+        algs: Negotiated,
+    ) -> Option<Self> {
+        let one = |a: DirectionAlgs, iv: u8, key: u8, mac: u8| {
+            let take = |used: bool, letter| {
+                if used {
+                    derive(k, h, letter, sid)
+                } else {
+                    [0; KEY_LEN]
+                }
+            };
+            let mut iv = take(a.cipher.iv_len() > 0, iv);
+            let mut key = take(true, key);
+            let mut mac = take(a.mac.is_some(), mac);
+            let c = Cipher::new(
+                a,
+                KeyMaterial {
+                    iv: &iv,
+                    key: &key,
+                    mac: &mac,
+                },
+            );
+            iv.zeroize();
+            key.zeroize();
+            mac.zeroize();
+            c
+        };
+        Some(NewKeys {
+            c2s: one(algs.c2s, b'A', b'C', b'E')?,
+            s2c: one(algs.s2c, b'B', b'D', b'F')?,
+        })
+    }
 }
 
 /// Handles KEX_ECDH_INIT: returns Q_S, H and the derived keys. The caller signs H.
@@ -192,6 +274,7 @@ pub fn ecdh(
     payload: &[u8],
     ephemeral: X25519Secret,
     session_id: Option<&[u8; 32]>,
+    algs: Negotiated,
 ) -> Result<Exchange, KexError> {
     let mut r = Reader::new(payload);
     if r.u8()? != msg::KEX_ECDH_INIT {
@@ -204,10 +287,7 @@ pub fn ecdh(
     let q_s = ephemeral.public_key();
     let h = hash.finish(&q_c, &q_s, &k);
     let sid = session_id.unwrap_or(&h);
-    let keys = NewKeys {
-        c2s: ChaChaPoly::new(&derive(&k, &h, b'C', sid)),
-        s2c: ChaChaPoly::new(&derive(&k, &h, b'D', sid)),
-    };
+    let keys = NewKeys::derive(&k, &h, sid, algs).ok_or(KexError::NoCommonMac)?;
     Ok(Exchange { q_s, h, keys })
 }
 
@@ -291,12 +371,7 @@ mod tests {
             false,
         );
         assert_eq!(negotiate(&p, true), Err(KexError::NoCommonHostKey));
-        let p = client_kexinit(
-            "curve25519-sha256",
-            "ssh-ed25519",
-            "aes256-gcm@openssh.com",
-            false,
-        );
+        let p = client_kexinit("curve25519-sha256", "ssh-ed25519", "aes256-cbc", false);
         assert_eq!(negotiate(&p, true), Err(KexError::NoCommonCipher));
     }
 
@@ -329,6 +404,70 @@ mod tests {
         for n in 0..p.len() - 1 {
             assert!(negotiate(&p[..n], true).is_err());
         }
+    }
+
+    #[test]
+    fn offer_lists_what_is_implemented() {
+        let names: Vec<&str> = OFFER_CIPHER.split(',').collect();
+        assert_eq!(names, crate::proto::cipher::CIPHER_NAMES);
+        if !MACS.is_empty() {
+            let names: Vec<&str> = OFFER_MAC.split(',').collect();
+            assert_eq!(names, crate::proto::cipher::MAC_NAMES);
+        }
+    }
+
+    /// RFC 4253 §7.1: per direction, the first of the client's ciphers that quoll has, and a
+    /// MAC only for a cipher that is not an AEAD.
+    #[cfg(feature = "aes")]
+    #[test]
+    fn negotiates_aes_per_direction() {
+        use crate::proto::cipher::{AesKey, CipherAlg, MacAlg};
+        let mut v = vec![msg::KEXINIT];
+        v.extend_from_slice(&[0u8; 16]);
+        for l in [
+            "curve25519-sha256",
+            "ssh-ed25519",
+            "aes192-ctr,aes256-gcm@openssh.com,aes128-ctr",
+            "3des-cbc,aes128-ctr,chacha20-poly1305@openssh.com",
+            "hmac-sha1",
+            "umac-64@openssh.com,hmac-sha2-512,hmac-sha2-256-etm@openssh.com",
+            "none",
+            "none",
+            "",
+            "",
+        ] {
+            crate::proto::wire::vec_string(&mut v, l.as_bytes());
+        }
+        v.extend_from_slice(&[0; 5]);
+        let o = negotiate(&v, true).unwrap();
+        assert_eq!(o.algs.c2s.cipher, CipherAlg::AesGcm(AesKey::Aes256));
+        assert_eq!(
+            o.algs.c2s.mac, None,
+            "GCM ignores the MAC list (hmac-sha1 only)"
+        );
+        assert_eq!(o.algs.s2c.cipher, CipherAlg::AesCtr(AesKey::Aes128));
+        let mac = o.algs.s2c.mac.unwrap();
+        assert_eq!((mac.alg, mac.etm), (MacAlg::HmacSha512, false));
+
+        // CTR with no MAC in common is refused.
+        let mut v = vec![msg::KEXINIT];
+        v.extend_from_slice(&[0u8; 16]);
+        for l in [
+            "curve25519-sha256",
+            "ssh-ed25519",
+            "aes128-ctr",
+            "aes128-ctr",
+            "hmac-sha1",
+            "hmac-sha1",
+            "none",
+            "none",
+            "",
+            "",
+        ] {
+            crate::proto::wire::vec_string(&mut v, l.as_bytes());
+        }
+        v.extend_from_slice(&[0; 5]);
+        assert_eq!(negotiate(&v, true), Err(KexError::NoCommonMac));
     }
 
     #[test]

@@ -7,13 +7,13 @@
 //! builds a payload directly inside the output buffer and seals it there; the edge writes
 //! `Output::pending()` to the socket.
 
-use super::cipher::{ChaChaPoly, TAG_LEN};
+use super::cipher::{Cipher, MAX_TAG_LEN, TAG_LEN};
 use super::limits::{MAX_PACKET, MAX_PAYLOAD};
 use super::wire::{WireError, Writer};
 
-/// Bytes of input buffer: one maximal packet plus its length field and tag, twice, so that a
-/// socket read can bring in the next packet while one is being handled.
-pub const INPUT_BUFFER: usize = 2 * (4 + MAX_PACKET + TAG_LEN);
+/// Bytes of input buffer: one maximal packet plus its length field and longest MAC, twice, so
+/// that a socket read can bring in the next packet while one is being handled.
+pub const INPUT_BUFFER: usize = 2 * (4 + MAX_PACKET + MAX_TAG_LEN);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PacketError {
@@ -36,10 +36,10 @@ pub struct Input {
     /// Bytes in `buf[start..end]` are received and not yet consumed.
     start: usize,
     end: usize,
-    /// The decrypted length of the packet at `start`, once known (encrypted mode only).
+    /// The length of the packet at `start`, once known (decrypted, or read in clear).
     length: Option<u32>,
     pub seq: u32,
-    cipher: Option<ChaChaPoly>,
+    cipher: Option<Cipher>,
     pub counters: Counters,
 }
 
@@ -67,7 +67,7 @@ impl Input {
     /// Where the edge may put received bytes; compacts first so a whole packet always fits.
     pub fn space(&mut self) -> &mut [u8] {
         if self.start > 0
-            && (self.start == self.end || self.buf.len() - self.end < 4 + MAX_PACKET + TAG_LEN)
+            && (self.start == self.end || self.buf.len() - self.end < 4 + MAX_PACKET + MAX_TAG_LEN)
         {
             self.buf.copy_within(self.start..self.end, 0);
             self.end -= self.start;
@@ -89,8 +89,12 @@ impl Input {
         self.start = (self.start + n).min(self.end);
     }
 
-    pub fn set_cipher(&mut self, cipher: ChaChaPoly) {
+    pub fn set_cipher(&mut self, cipher: Cipher) {
         self.cipher = Some(cipher);
+    }
+
+    fn tag_len(&self) -> usize {
+        self.cipher.as_ref().map_or(0, Cipher::tag_len)
     }
 
     /// If a whole packet is buffered, authenticates and decrypts it and returns the range of
@@ -102,55 +106,90 @@ impl Input {
             return Ok(None);
         }
         let s = self.start;
-        let len = match (self.length, &self.cipher) {
-            (Some(l), _) => l,
-            (None, Some(c)) => {
-                let enc: [u8; 4] = [
-                    self.buf[s],
-                    self.buf[s + 1],
-                    self.buf[s + 2],
-                    self.buf[s + 3],
-                ];
-                c.decrypt_length(self.seq, &enc)
-            }
-            (None, None) => u32::from_be_bytes([
-                self.buf[s],
-                self.buf[s + 1],
-                self.buf[s + 2],
-                self.buf[s + 3],
-            ]),
+        let len = match self.length {
+            Some(l) => l,
+            None => match self.read_length()? {
+                Some(l) => l,
+                None => return Ok(None),
+            },
         };
-        // Checked before waiting for the body, so a lying length is refused at once.
+        // Checked before waiting for the body, and before any MAC or decryption work, so a
+        // lying length is refused at once.
         if !(5..=MAX_PACKET as u32).contains(&len) {
             return Err(PacketError::BadLength);
         }
-        let block_ok = if self.cipher.is_some() {
-            len % 8 == 0
-        } else {
-            (len + 4) % 8 == 0
+        let (block, length_outside) = match &self.cipher {
+            Some(c) => (c.block() as u32, c.length_outside()),
+            None => (8, false),
         };
-        if !block_ok {
+        let padded = if length_outside { len } else { len + 4 };
+        if padded % block != 0 {
             return Err(PacketError::BadLength);
         }
         self.length = Some(len);
-        let tag = if self.cipher.is_some() { TAG_LEN } else { 0 };
-        let total = 4 + len as usize + tag;
+        let tag_len = self.tag_len();
+        let total = 4 + len as usize + tag_len;
         if avail < total {
             return Ok(None);
         }
         let body = s + 4 + len as usize;
-        if let Some(c) = &self.cipher {
-            let mut t = [0u8; TAG_LEN];
-            t.copy_from_slice(&self.buf[body..body + TAG_LEN]);
-            c.open(self.seq, &mut self.buf[s..body], &t)
-                .map_err(|_| PacketError::BadMac)?;
-        }
+        let mut tag = [0u8; MAX_TAG_LEN];
+        tag[..tag_len].copy_from_slice(&self.buf[body..body + tag_len]);
+        let packet = &mut self.buf[s..body];
+        let opened = match &mut self.cipher {
+            None => Ok(()),
+            Some(Cipher::ChaChaPoly(c)) => {
+                let mut t = [0u8; TAG_LEN];
+                t.copy_from_slice(&tag[..TAG_LEN]);
+                c.open(self.seq, packet, &t)
+            }
+            #[cfg(feature = "aes")]
+            Some(Cipher::CtrHmac(c)) => c.open(self.seq, packet, &tag[..tag_len]),
+            #[cfg(feature = "aes")]
+            Some(Cipher::Gcm(c)) => {
+                let mut t = [0u8; quoll_aead::GCM_TAG_LEN];
+                t.copy_from_slice(&tag[..quoll_aead::GCM_TAG_LEN]);
+                c.open(packet, &t)
+            }
+        };
+        opened.map_err(|_| PacketError::BadMac)?;
         let pad = self.buf[s + 4] as usize;
         if pad < 4 || pad + 1 > len as usize {
             return Err(PacketError::BadLength);
         }
         let payload = (s + 5, body - pad);
         Ok(Some(payload))
+    }
+
+    /// The length field of the packet at `start`: decrypted (chacha20-poly1305; the first
+    /// block with encrypt-and-MAC, once enough bytes are in) or in clear (no cipher, EtM,
+    /// GCM). `Ok(None)`: more bytes are needed.
+    fn read_length(&mut self) -> Result<Option<u32>, PacketError> {
+        let s = self.start;
+        let mut enc = [0u8; 4];
+        enc.copy_from_slice(&self.buf[s..s + 4]);
+        match &mut self.cipher {
+            Some(Cipher::ChaChaPoly(c)) => Ok(Some(c.decrypt_length(self.seq, &enc))),
+            #[cfg(feature = "aes")]
+            Some(Cipher::CtrHmac(c)) if !c.etm() => {
+                const B: usize = quoll_aead::AES_BLOCK;
+                if self.end - s < B {
+                    return Ok(None);
+                }
+                // The keystream moves on: the length is kept from here on, and a bad one
+                // ends the connection.
+                c.decrypt_first_block(&mut self.buf[s..s + B]);
+                let len = u32::from_be_bytes([
+                    self.buf[s],
+                    self.buf[s + 1],
+                    self.buf[s + 2],
+                    self.buf[s + 3],
+                ]);
+                self.length = Some(len);
+                Ok(Some(len))
+            }
+            _ => Ok(Some(u32::from_be_bytes(enc))),
+        }
     }
 
     pub fn payload_buf(&self) -> &[u8] {
@@ -173,8 +212,7 @@ impl Input {
     /// Drops the packet that `next_packet` returned and advances the sequence number.
     pub fn consume_packet(&mut self) {
         if let Some(len) = self.length.take() {
-            let tag = if self.cipher.is_some() { TAG_LEN } else { 0 };
-            let total = 4 + len as usize + tag;
+            let total = 4 + len as usize + self.tag_len();
             self.start += total;
             self.seq = self.seq.wrapping_add(1);
             self.counters.bytes += total as u64;
@@ -195,12 +233,13 @@ pub struct Output {
     start: usize,
     end: usize,
     pub seq: u32,
-    cipher: Option<ChaChaPoly>,
+    cipher: Option<Cipher>,
     pub counters: Counters,
 }
 
-/// The most a packet adds around its payload: length, padding length, padding, tag.
-const OVERHEAD: usize = 4 + 1 + 16 + TAG_LEN;
+/// The most a packet adds around its payload: length, padding length, padding (at most two
+/// AES blocks), MAC.
+const OVERHEAD: usize = 4 + 1 + 32 + MAX_TAG_LEN;
 
 impl Output {
     /// An output over `buf`.
@@ -221,7 +260,7 @@ impl Output {
         Self::with_buffer(vec![0u8; size].into_boxed_slice())
     }
 
-    pub fn set_cipher(&mut self, cipher: ChaChaPoly) {
+    pub fn set_cipher(&mut self, cipher: Cipher) {
         self.cipher = Some(cipher);
     }
 
@@ -242,7 +281,7 @@ impl Output {
         }
     }
 
-    /// Payload bytes a packet built now could hold.
+    /// Payload bytes a packet built now could hold (0: none, not even an empty one).
     pub fn room(&self) -> usize {
         (self.buf.len() - (self.end - self.start))
             .saturating_sub(OVERHEAD)
@@ -305,7 +344,7 @@ impl Output {
         if self.buf.len() - self.end < MAX_PAYLOAD + OVERHEAD {
             self.compact();
         }
-        self.make_room(OVERHEAD + 64)?;
+        self.make_room(OVERHEAD)?;
         let limit = (self.buf.len() - self.end).min(MAX_PAYLOAD + OVERHEAD) - OVERHEAD;
         Ok((self.end, limit))
     }
@@ -313,28 +352,38 @@ impl Output {
     /// Frames, pads and seals the payload of `plen` bytes written at `p + 5`.
     #[inline(never)]
     fn finish_packet(&mut self, p: usize, plen: usize, rand_pad: u8) {
-        let aead = self.cipher.is_some();
-        // AEAD: the length field is outside the padded block; plain: it is inside.
-        let unpadded = if aead { 1 + plen } else { 5 + plen };
-        let mut pad = 8 - unpadded % 8;
+        let (block, length_outside) = match &self.cipher {
+            Some(c) => (c.block(), c.length_outside()),
+            None => (8, false),
+        };
+        let unpadded = if length_outside { 1 + plen } else { 5 + plen };
+        let mut pad = block - unpadded % block;
         if pad < 4 {
-            pad += 8;
+            pad += block;
         }
-        // A little random extra padding hides exact lengths; at most 16 in all, which
+        // A little random extra padding hides exact lengths; at most two blocks in all, which
         // OVERHEAD (and so `room()`) allows for.
-        if (rand_pad & 1) == 1 && pad <= 8 {
-            pad += 8;
+        if (rand_pad & 1) == 1 && pad <= block {
+            pad += block;
         }
         let packet_len = 1 + plen + pad;
         self.buf[p..p + 4].copy_from_slice(&(packet_len as u32).to_be_bytes());
         self.buf[p + 4] = pad as u8;
-        // Padding content need not be random for an AEAD whose keystream covers it.
+        // Padding content need not be random: every cipher's keystream covers it.
         self.buf[p + 5 + plen..p + 5 + plen + pad].fill(0);
         let mut total = 4 + packet_len;
-        if let Some(c) = &self.cipher {
-            let tag = c.seal(self.seq, &mut self.buf[p..p + total]);
-            self.buf[p + total..p + total + TAG_LEN].copy_from_slice(&tag);
-            total += TAG_LEN;
+        if let Some(c) = &mut self.cipher {
+            let (packet, after) = self.buf[p..].split_at_mut(total);
+            let tag_len = c.tag_len();
+            let tag = &mut after[..tag_len];
+            match c {
+                Cipher::ChaChaPoly(c) => tag.copy_from_slice(&c.seal(self.seq, packet)),
+                #[cfg(feature = "aes")]
+                Cipher::CtrHmac(c) => c.seal(self.seq, packet, tag),
+                #[cfg(feature = "aes")]
+                Cipher::Gcm(c) => tag.copy_from_slice(&c.seal(packet)),
+            }
+            total += tag_len;
         }
         self.end = p + total;
         self.seq = self.seq.wrapping_add(1);
@@ -346,17 +395,56 @@ impl Output {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::proto::cipher::{ChaChaPoly, CipherAlg, DirectionAlgs, KeyMaterial, CIPHERS, MACS};
+
+    /// Every cipher (and for CTR every MAC) quoll offers, by name.
+    pub(crate) fn all_algs() -> Vec<(String, DirectionAlgs)> {
+        let mut v = Vec::new();
+        for &(name, cipher) in CIPHERS {
+            if cipher.needs_mac() {
+                for &(mac_name, mac) in MACS {
+                    let algs = DirectionAlgs {
+                        cipher,
+                        mac: Some(mac),
+                    };
+                    v.push((format!("{name} {mac_name}"), algs));
+                }
+            } else {
+                v.push((name.to_string(), DirectionAlgs { cipher, mac: None }));
+            }
+        }
+        v
+    }
+
+    fn cipher(algs: DirectionAlgs, seed: u8) -> Cipher {
+        let (iv, key, mac) = ([seed; 64], [seed ^ 1; 64], [seed ^ 2; 64]);
+        Cipher::new(
+            algs,
+            KeyMaterial {
+                iv: &iv,
+                key: &key,
+                mac: &mac,
+            },
+        )
+        .unwrap()
+    }
+
+    fn chacha(k: [u8; 64]) -> Cipher {
+        Cipher::ChaChaPoly(ChaChaPoly::new(&k))
+    }
 
     #[test]
     fn a_payload_of_room_fits_after_a_partial_send() {
         // The socket took only part of the output: the free space is split between the front
         // and the tail, and `room()` counts both. Losing such a packet lost a router's data.
-        for key in [None, Some([9u8; 64])] {
+        let mut keys = vec![None];
+        keys.extend(all_algs().into_iter().map(|(_, a)| Some(a)));
+        for key in keys {
             for first in [0, 1, 100, 5_000, 20_000, 35_000, 60_000] {
                 for sent in [1, 7, 1_000, 17_000, 34_000, 70_000] {
                     let mut out = Output::new(crate::proto::limits::OUTPUT_BUFFER);
-                    if let Some(k) = key {
-                        out.set_cipher(ChaChaPoly::new(&k));
+                    if let Some(a) = key {
+                        out.set_cipher(cipher(a, 9));
                     }
                     let n = first.min(out.room());
                     out.packet(0, |w| w.raw(&vec![1; n])).unwrap();
@@ -364,6 +452,10 @@ mod tests {
                     out.packet(1, |w| w.raw(&vec![2; n])).unwrap();
                     out.sent(sent.min(out.pending().len()));
                     let room = out.room();
+                    if room == 0 {
+                        // Nothing is promised: every message has at least one byte.
+                        continue;
+                    }
                     let before = out.pending().to_vec();
                     out.packet(1, |w| w.raw(&vec![3; room]))
                         .unwrap_or_else(|e| {
@@ -376,12 +468,12 @@ mod tests {
         }
     }
 
-    fn roundtrip(key: Option<[u8; 64]>) {
+    fn roundtrip(key: Option<DirectionAlgs>) {
         let mut out = Output::new(100_000);
         let mut inp = Input::new();
-        if let Some(k) = key {
-            out.set_cipher(ChaChaPoly::new(&k));
-            inp.set_cipher(ChaChaPoly::new(&k));
+        if let Some(a) = key {
+            out.set_cipher(cipher(a, 7));
+            inp.set_cipher(cipher(a, 7));
         }
         for i in 0..20u8 {
             out.packet(i, |w| w.raw(&vec![i; i as usize * 100]))
@@ -413,7 +505,27 @@ mod tests {
 
     #[test]
     fn encrypted_roundtrip() {
-        roundtrip(Some([7u8; 64]));
+        for (name, a) in all_algs() {
+            eprintln!("{name}");
+            roundtrip(Some(a));
+        }
+    }
+
+    #[test]
+    fn padded_to_the_cipher_block() {
+        for (name, a) in all_algs() {
+            let c = cipher(a, 3);
+            let (block, outside) = (c.block(), c.length_outside());
+            let mut out = Output::new(10_000);
+            out.set_cipher(c);
+            for n in 0..40 {
+                let before = out.pending().len();
+                out.packet(n as u8, |w| w.raw(&vec![0; n])).unwrap();
+                let wire = out.pending().len() - before - cipher(a, 3).tag_len();
+                let padded = if outside { wire - 4 } else { wire };
+                assert_eq!(padded % block, 0, "{name}, payload {n}");
+            }
+        }
     }
 
     #[test]
@@ -442,15 +554,83 @@ mod tests {
     fn tampered_packet_refused() {
         let k = [9u8; 64];
         let mut out = Output::new(10_000);
-        out.set_cipher(ChaChaPoly::new(&k));
+        out.set_cipher(chacha(k));
         out.packet(0, |w| w.raw(b"hello")).unwrap();
         let mut data = out.pending().to_vec();
         let last = data.len() - 1;
         data[last] ^= 1;
         let mut inp = Input::new();
-        inp.set_cipher(ChaChaPoly::new(&k));
+        inp.set_cipher(chacha(k));
         inp.space()[..data.len()].copy_from_slice(&data);
         inp.filled(data.len());
         assert_eq!(inp.next_packet(), Err(PacketError::BadMac));
+    }
+
+    /// A flipped byte in the MAC or tag, or in the body, of the second packet under every
+    /// cipher: refused as a bad MAC, the first packet still good.
+    #[test]
+    fn tampered_packet_refused_every_cipher() {
+        for (name, a) in all_algs() {
+            for from_end in [1, 20] {
+                let mut out = Output::new(10_000);
+                out.set_cipher(cipher(a, 5));
+                out.packet(0, |w| w.raw(b"first")).unwrap();
+                let first = out.pending().len();
+                out.packet(0, |w| w.raw(&[7; 40])).unwrap();
+                let mut data = out.pending().to_vec();
+                let at = data.len() - from_end;
+                data[at] ^= 0x40;
+                let mut inp = Input::new();
+                inp.set_cipher(cipher(a, 5));
+                inp.space()[..data.len()].copy_from_slice(&data);
+                inp.filled(data.len());
+                assert!(inp.next_packet().unwrap().is_some(), "{name}");
+                inp.consume_packet();
+                assert_eq!(inp.start, first);
+                assert_eq!(
+                    inp.next_packet(),
+                    Err(PacketError::BadMac),
+                    "{name} -{from_end}"
+                );
+            }
+        }
+    }
+
+    /// A length over the limit is refused from the first bytes, before the body (and so any
+    /// MAC over it) is there: in clear with EtM and GCM, from the first block with
+    /// encrypt-and-MAC.
+    #[test]
+    fn lying_length_refused_before_body_every_cipher() {
+        for (name, a) in all_algs() {
+            let c = cipher(a, 4);
+            let mut inp = Input::new();
+            let (block, outside) = (c.block(), c.length_outside());
+            inp.set_cipher(c);
+            let mut head = [0u8; 16];
+            head[..4].copy_from_slice(&(MAX_PACKET as u32 + 16).to_be_bytes());
+            if !outside || matches!(a.cipher, CipherAlg::ChaChaPoly) {
+                // Encrypted length: seal a header with a sender holding the same keys.
+                let mut out = Output::new(100_000);
+                out.set_cipher(cipher(a, 4));
+                out.packet(0, |w| w.raw(&[0; 100])).unwrap();
+                let sealed = out.pending().to_vec();
+                // The plain start of that packet, padded as `finish_packet` pads.
+                let unpadded = if outside { 101 } else { 105 };
+                let mut pad = block - unpadded % block;
+                if pad < 4 {
+                    pad += block;
+                }
+                let mut plain = [0u8; 16];
+                plain[..4].copy_from_slice(&(101 + pad as u32).to_be_bytes());
+                plain[4] = pad as u8;
+                // Same keystream: the lying header encrypts as that packet's start did.
+                for i in 0..16 {
+                    head[i] ^= sealed[i] ^ plain[i];
+                }
+            }
+            inp.space()[..16].copy_from_slice(&head);
+            inp.filled(16);
+            assert_eq!(inp.next_packet(), Err(PacketError::BadLength), "{name}");
+        }
     }
 }

@@ -8,12 +8,12 @@
 use super::auth::{AuthHost, Question};
 use super::budget::{self, Budget};
 use super::channel::{DirectTcpip, PtySize, SessionHost, SessionStart};
-use super::cipher::ChaChaPoly;
+use super::cipher::{Cipher, DirectionAlgs, CIPHERS, MACS};
 use super::conn::{Conn, GlobalReply, Host, Params, Timers, SERVER_VERSION};
 use super::crypto::{
     public_blob, verify_sig_blob, Ed25519Key, X25519Secret, ED25519_BLOB_LEN, ED25519_SIG_BLOB_LEN,
 };
-use super::kex::{derive, ExchangeHash};
+use super::kex::{ExchangeHash, Negotiated, NewKeys};
 use super::msg;
 use super::packet::{Input, Output, PacketError};
 use super::wire::{Reader, WireError, Writer};
@@ -144,6 +144,9 @@ pub struct Client {
     pub lost: Option<&'static str>,
     /// Every byte `pump` handed the server, when set: a recorded session to replay.
     pub recording: Option<Vec<u8>>,
+    /// The one cipher and MAC the client offers for both directions ("" for no MAC).
+    pub cipher: &'static str,
+    pub mac: &'static str,
 }
 
 impl Default for Client {
@@ -160,7 +163,7 @@ struct ClientKex {
     /// The server's KEXINIT payload, once seen.
     i_s: Option<Vec<u8>>,
     /// Server-to-client keys, from the server's KEX_ECDH_REPLY until its NEWKEYS.
-    s2c: Option<ChaChaPoly>,
+    s2c: Option<Cipher>,
 }
 
 pub fn setup(window: u32) -> (Box<Conn>, TestHost, Client) {
@@ -252,7 +255,39 @@ impl Client {
             kex: None,
             lost: None,
             recording: None,
+            cipher: "chacha20-poly1305@openssh.com",
+            mac: "",
         }
+    }
+
+    /// A client that offers only `cipher` and `mac` (the test client's own choice, looked
+    /// up by name: what a client that offers one of each must end up with).
+    pub fn with_cipher(cipher: &'static str, mac: &'static str) -> Client {
+        Client {
+            cipher,
+            mac,
+            ..Client::new()
+        }
+    }
+
+    fn algs(&self) -> Result<Negotiated, &'static str> {
+        let cipher = CIPHERS
+            .iter()
+            .find(|(n, _)| *n == self.cipher)
+            .ok_or("unknown cipher")?
+            .1;
+        let mac = if cipher.needs_mac() {
+            Some(
+                MACS.iter()
+                    .find(|(n, _)| *n == self.mac)
+                    .ok_or("unknown MAC")?
+                    .1,
+            )
+        } else {
+            None
+        };
+        let d = DirectionAlgs { cipher, mac };
+        Ok(Negotiated { c2s: d, s2c: d })
     }
 
     /// The client's Ed25519 key (seed 3), which `test_host` allows for "alice".
@@ -346,6 +381,10 @@ impl Client {
     }
 
     pub fn kexinit(strict: bool) -> Vec<u8> {
+        Self::kexinit_offering(strict, "chacha20-poly1305@openssh.com", "")
+    }
+
+    fn kexinit_offering(strict: bool, cipher: &str, mac: &str) -> Vec<u8> {
         let mut v = vec![msg::KEXINIT];
         v.extend_from_slice(&[9u8; 16]);
         let kex = if strict {
@@ -356,10 +395,10 @@ impl Client {
         for l in [
             kex,
             "ssh-ed25519",
-            "chacha20-poly1305@openssh.com",
-            "chacha20-poly1305@openssh.com",
-            "",
-            "",
+            cipher,
+            cipher,
+            mac,
+            mac,
             "none",
             "none",
             "",
@@ -380,7 +419,7 @@ impl Client {
         strict: bool,
         first: bool,
     ) {
-        let i_c = Self::kexinit(strict);
+        let i_c = Self::kexinit_offering(strict, self.cipher, self.mac);
         self.send(|w| w.raw(&i_c));
         let eph = X25519Secret::from_random([5; 32]);
         let q_c = eph.public_key();
@@ -417,7 +456,7 @@ impl Client {
         eph: &X25519Secret,
         reply: &[u8],
         first: bool,
-    ) -> Result<(ChaChaPoly, ChaChaPoly), &'static str> {
+    ) -> Result<(Cipher, Cipher), &'static str> {
         let mut r = Reader::new(reply.get(1..).unwrap_or(&[]));
         let bad = |_| "malformed KEX_ECDH_REPLY";
         let k_s = r.string().map_err(bad)?.to_vec();
@@ -437,10 +476,14 @@ impl Client {
         if first {
             self.sid = h;
         }
-        Ok((
-            ChaChaPoly::new(&derive(&k, &h, b'C', &self.sid)),
-            ChaChaPoly::new(&derive(&k, &h, b'D', &self.sid)),
-        ))
+        let keys = NewKeys::derive(&k, &h, &self.sid, self.algs()?).ok_or("no keys")?;
+        Ok((keys.c2s, keys.s2c))
+    }
+
+    /// A key exchange that `absorb` follows is under way: the client may send nothing else
+    /// until its NEWKEYS (RFC 4253 §7.1).
+    pub fn in_kex(&self) -> bool {
+        self.kex.is_some()
     }
 
     /// Starts a key exchange as a client does, KEXINIT and KEX_ECDH_INIT at once (to be
@@ -449,7 +492,7 @@ impl Client {
         if self.kex.is_some() {
             return false;
         }
-        let i_c = Self::kexinit(false);
+        let i_c = Self::kexinit_offering(false, self.cipher, self.mac);
         let q_c = X25519Secret::from_random(REKEY_SECRET).public_key();
         let sent = self.out.packet(0, |w| w.raw(&i_c)).is_ok()
             && self

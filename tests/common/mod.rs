@@ -563,7 +563,10 @@ impl Server {
              KbdInteractiveAuthentication no\nPermitRootLogin yes\nMaxAuthTries {tries}\n\
              MaxStartups 100\nMaxSessions 20\nLogLevel VERBOSE\n\
              KexAlgorithms curve25519-sha256,curve25519-sha256@libssh.org\n\
-             HostKeyAlgorithms ssh-ed25519\nCiphers chacha20-poly1305@openssh.com\n\
+             HostKeyAlgorithms ssh-ed25519\nCiphers chacha20-poly1305@openssh.com,\
+             aes128-ctr,aes256-ctr,aes128-gcm@openssh.com,aes256-gcm@openssh.com\n\
+             MACs hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,\
+             hmac-sha2-256,hmac-sha2-512\n\
              Subsystem sftp /usr/lib/openssh/sftp-server\n",
             port = self.port,
             hk = self.hostkey.display(),

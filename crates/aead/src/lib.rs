@@ -1,3 +1,6 @@
+//! The SSH packet ciphers: chacha20-poly1305@openssh.com here, and with the `aes` feature the
+//! AES modes in `aes_modes`.
+//!
 //! chacha20-poly1305@openssh.com (OpenSSH PROTOCOL.chacha20poly1305).
 //!
 //! Two ChaCha20 keys per direction, both with the packet sequence number as the 64-bit nonce:
@@ -14,6 +17,11 @@
 extern crate std;
 #[cfg(test)]
 use std::vec::Vec;
+
+#[cfg(feature = "aes")]
+mod aes_modes;
+#[cfg(feature = "aes")]
+pub use aes_modes::*;
 
 use chacha20::cipher::{KeyIvInit, StreamCipher};
 use chacha20::ChaCha20Legacy;

@@ -1,0 +1,700 @@
+//! The AES packet ciphers: aes128-ctr and aes256-ctr with HMAC-SHA2 (RFC 4344, RFC 6668),
+//! as OpenSSH's encrypt-then-MAC (`hmac-sha2-*-etm@openssh.com`: the length travels in clear
+//! and the MAC covers the ciphertext) and as RFC 4253's encrypt-and-MAC (the length is
+//! encrypted, the MAC covers the plaintext); and aes128-gcm@openssh.com and
+//! aes256-gcm@openssh.com (RFC 5647 as OpenSSH PROTOCOL has it: the length is clear and is
+//! the associated data, the MAC negotiated is ignored).
+//!
+//! The `aes` crate picks AES-NI or the ARMv8 AES instructions at run time and a constant-time
+//! software AES elsewhere (MIPS). No allocation per packet; keys are zeroized on drop by the
+//! crates' `zeroize` features.
+
+use aes::{Aes128, Aes256};
+use aes_gcm::{AeadInOut, Aes128Gcm, Aes256Gcm};
+use ctr::cipher::{KeyIvInit, StreamCipher};
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::{Sha256, Sha512};
+use subtle::ConstantTimeEq;
+
+use crate::BadTag;
+
+/// The AES block: what the encrypted part of a packet is a multiple of.
+pub const AES_BLOCK: usize = 16;
+/// The longest MAC or tag of these modes (HMAC-SHA-512).
+pub const MAX_MAC_LEN: usize = 64;
+/// The GCM tag.
+pub const GCM_TAG_LEN: usize = 16;
+/// The GCM IV: 4 fixed bytes and an 8-byte invocation counter.
+pub const GCM_IV_LEN: usize = 12;
+/// The CTR IV (the initial counter block).
+pub const CTR_IV_LEN: usize = 16;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AesKey {
+    Aes128,
+    Aes256,
+}
+
+impl AesKey {
+    pub const fn key_len(self) -> usize {
+        match self {
+            AesKey::Aes128 => 16,
+            AesKey::Aes256 => 32,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MacAlg {
+    HmacSha256,
+    HmacSha512,
+}
+
+impl MacAlg {
+    /// Key length = output length (RFC 6668).
+    pub const fn key_len(self) -> usize {
+        match self {
+            MacAlg::HmacSha256 => 32,
+            MacAlg::HmacSha512 => 64,
+        }
+    }
+}
+
+enum CtrKey {
+    A128(ctr::Ctr128BE<Aes128>),
+    A256(ctr::Ctr128BE<Aes256>),
+}
+
+/// The CTR keystream of one direction. (The `ctr` crate's state is not `Clone`; the fuzz
+/// harness's snapshots rebuild it from the key, which only that build keeps.)
+struct Ctr {
+    key: CtrKey,
+    #[cfg(feature = "fuzzing")]
+    raw: ([u8; 32], [u8; CTR_IV_LEN]),
+}
+
+impl Ctr {
+    fn new(aes: AesKey, key: &[u8], iv: &[u8; CTR_IV_LEN]) -> Option<Self> {
+        let key_bytes = key.get(..aes.key_len())?;
+        let k = match aes {
+            AesKey::Aes128 => CtrKey::A128(ctr::Ctr128BE::new_from_slices(key_bytes, iv).ok()?),
+            AesKey::Aes256 => CtrKey::A256(ctr::Ctr128BE::new_from_slices(key_bytes, iv).ok()?),
+        };
+        Some(Ctr {
+            key: k,
+            #[cfg(feature = "fuzzing")]
+            raw: {
+                let mut raw = [0u8; 32];
+                raw[..key_bytes.len()].copy_from_slice(key_bytes);
+                (raw, *iv)
+            },
+        })
+    }
+
+    fn apply(&mut self, buf: &mut [u8]) {
+        match &mut self.key {
+            CtrKey::A128(c) => c.apply_keystream(buf),
+            CtrKey::A256(c) => c.apply_keystream(buf),
+        }
+    }
+}
+
+#[cfg(feature = "fuzzing")]
+impl Clone for Ctr {
+    fn clone(&self) -> Self {
+        use ctr::cipher::StreamCipherSeek;
+        let (aes, pos): (AesKey, u64) = match &self.key {
+            CtrKey::A128(c) => (AesKey::Aes128, c.current_pos()),
+            CtrKey::A256(c) => (AesKey::Aes256, c.current_pos()),
+        };
+        let (key, iv) = &self.raw;
+        let Some(mut c) = Ctr::new(aes, key, iv) else {
+            unreachable!("the key was accepted before")
+        };
+        match &mut c.key {
+            CtrKey::A128(k) => k.seek(pos),
+            CtrKey::A256(k) => k.seek(pos),
+        }
+        c
+    }
+}
+
+#[cfg(feature = "fuzzing")]
+impl Drop for Ctr {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.raw.0);
+    }
+}
+
+/// The keyed HMAC state; each packet's MAC starts from a copy, so the key's two hash blocks
+/// are not recomputed per packet.
+#[cfg_attr(feature = "fuzzing", derive(Clone))]
+enum Hm {
+    S256(Hmac<Sha256>),
+    S512(Hmac<Sha512>),
+}
+
+impl Hm {
+    /// MAC(key, seq || data) into `out`; returns its length.
+    fn compute(&self, seq: u32, data: &[u8], out: &mut [u8; MAX_MAC_LEN]) -> usize {
+        match self {
+            Hm::S256(k) => {
+                let mut m = k.clone();
+                m.update(&seq.to_be_bytes());
+                m.update(data);
+                out[..32].copy_from_slice(&m.finalize().into_bytes());
+                32
+            }
+            Hm::S512(k) => {
+                let mut m = k.clone();
+                m.update(&seq.to_be_bytes());
+                m.update(data);
+                out[..64].copy_from_slice(&m.finalize().into_bytes());
+                64
+            }
+        }
+    }
+
+    /// Constant-time check of `tag` against MAC(key, seq || data).
+    fn verify(&self, seq: u32, data: &[u8], tag: &[u8]) -> Result<(), BadTag> {
+        let mut expected = [0u8; MAX_MAC_LEN];
+        let n = self.compute(seq, data, &mut expected);
+        let ok = tag.len() == n && bool::from(expected[..n].ct_eq(tag));
+        zeroize::Zeroize::zeroize(&mut expected);
+        if ok {
+            Ok(())
+        } else {
+            Err(BadTag)
+        }
+    }
+}
+
+/// One direction of aes*-ctr with hmac-sha2-*(-etm@openssh.com). The counter runs on across
+/// packets (RFC 4344), so sealing and opening take `&mut self`.
+#[cfg_attr(feature = "fuzzing", derive(Clone))]
+pub struct CtrHmac {
+    ctr: Ctr,
+    mac: Hm,
+    mac_len: usize,
+    etm: bool,
+}
+
+impl CtrHmac {
+    /// `key` is `aes.key_len()` bytes, `mac_key` is `mac.key_len()` bytes (longer slices are cut).
+    /// `None` if a slice is too short.
+    pub fn new(
+        aes: AesKey,
+        key: &[u8],
+        iv: &[u8; CTR_IV_LEN],
+        mac: MacAlg,
+        mac_key: &[u8],
+        etm: bool,
+    ) -> Option<Self> {
+        let mac_key = mac_key.get(..mac.key_len())?;
+        let ctr = Ctr::new(aes, key, iv)?;
+        let hm = match mac {
+            MacAlg::HmacSha256 => {
+                Hm::S256(<Hmac<Sha256> as KeyInit>::new_from_slice(mac_key).ok()?)
+            }
+            MacAlg::HmacSha512 => {
+                Hm::S512(<Hmac<Sha512> as KeyInit>::new_from_slice(mac_key).ok()?)
+            }
+        };
+        Some(CtrHmac {
+            ctr,
+            mac: hm,
+            mac_len: mac.key_len(),
+            etm,
+        })
+    }
+
+    /// Encrypt-then-MAC: the length is sent in clear and the MAC covers the ciphertext.
+    pub fn etm(&self) -> bool {
+        self.etm
+    }
+
+    pub fn mac_len(&self) -> usize {
+        self.mac_len
+    }
+
+    /// `buf` is the whole plain packet, length field first; encrypts in place (all of it, or
+    /// all but the length with EtM) and writes the MAC into `mac` (`mac_len()` bytes).
+    pub fn seal(&mut self, seq: u32, buf: &mut [u8], mac: &mut [u8]) {
+        let mut tag = [0u8; MAX_MAC_LEN];
+        if self.etm {
+            let start = buf.len().min(4);
+            self.ctr.apply(&mut buf[start..]);
+            self.mac.compute(seq, buf, &mut tag);
+        } else {
+            self.mac.compute(seq, buf, &mut tag);
+            self.ctr.apply(buf);
+        }
+        let n = self.mac_len.min(mac.len());
+        mac[..n].copy_from_slice(&tag[..n]);
+    }
+
+    /// Encrypt-and-MAC only: decrypts the packet's first block in place, which holds the
+    /// length. `open` then continues after it.
+    pub fn decrypt_first_block(&mut self, block: &mut [u8]) {
+        self.ctr.apply(block);
+    }
+
+    /// EtM: `buf` is the clear length and the ciphertext; checks `mac` first and only then
+    /// decrypts `buf[4..]` (on a bad MAC `buf` is untouched). Encrypt-and-MAC: `buf`'s first
+    /// block was decrypted by `decrypt_first_block`; decrypts the rest, then checks the MAC
+    /// over the plaintext (the mode allows no earlier check).
+    pub fn open(&mut self, seq: u32, buf: &mut [u8], mac: &[u8]) -> Result<(), BadTag> {
+        if self.etm {
+            self.mac.verify(seq, buf, mac)?;
+            let start = buf.len().min(4);
+            self.ctr.apply(&mut buf[start..]);
+            Ok(())
+        } else {
+            let start = buf.len().min(AES_BLOCK);
+            self.ctr.apply(&mut buf[start..]);
+            self.mac.verify(seq, buf, mac)
+        }
+    }
+}
+
+#[cfg_attr(feature = "fuzzing", derive(Clone))]
+enum GcmKey {
+    A128(Aes128Gcm),
+    A256(Aes256Gcm),
+}
+
+/// One direction of aes*-gcm@openssh.com.
+#[cfg_attr(feature = "fuzzing", derive(Clone))]
+pub struct Gcm {
+    key: GcmKey,
+    /// The IV's first 4 bytes, fixed for the keys' lifetime.
+    fixed: [u8; 4],
+    /// The IV's last 8 bytes, incremented after every packet (RFC 5647 §7.1).
+    invocation: u64,
+}
+
+impl Gcm {
+    /// `key` is `aes.key_len()` bytes (longer is cut); `None` if it is too short.
+    pub fn new(aes: AesKey, key: &[u8], iv: &[u8; GCM_IV_LEN]) -> Option<Self> {
+        let key = key.get(..aes.key_len())?;
+        let key = match aes {
+            AesKey::Aes128 => GcmKey::A128(Aes128Gcm::new_from_slice(key).ok()?),
+            AesKey::Aes256 => GcmKey::A256(Aes256Gcm::new_from_slice(key).ok()?),
+        };
+        let mut fixed = [0u8; 4];
+        fixed.copy_from_slice(&iv[..4]);
+        let mut inv = [0u8; 8];
+        inv.copy_from_slice(&iv[4..]);
+        Some(Gcm {
+            key,
+            fixed,
+            invocation: u64::from_be_bytes(inv),
+        })
+    }
+
+    fn next_nonce(&mut self) -> [u8; GCM_IV_LEN] {
+        let mut n = [0u8; GCM_IV_LEN];
+        n[..4].copy_from_slice(&self.fixed);
+        n[4..].copy_from_slice(&self.invocation.to_be_bytes());
+        self.invocation = self.invocation.wrapping_add(1);
+        n
+    }
+
+    /// `buf` is the plain length (4 bytes, the associated data) and the plain rest; encrypts
+    /// the rest in place and returns the tag.
+    pub fn seal(&mut self, buf: &mut [u8]) -> [u8; GCM_TAG_LEN] {
+        let nonce = self.next_nonce();
+        let (aad, rest) = buf.split_at_mut(buf.len().min(4));
+        let r = match &self.key {
+            GcmKey::A128(k) => k.encrypt_inout_detached((&nonce).into(), aad, rest.into()),
+            GcmKey::A256(k) => k.encrypt_inout_detached((&nonce).into(), aad, rest.into()),
+        };
+        match r {
+            Ok(tag) => tag.into(),
+            Err(_) => {
+                // Only for inputs of gigabytes, which a packet never is; send nothing
+                // readable, and a tag the peer refuses.
+                rest.fill(0);
+                [0; GCM_TAG_LEN]
+            }
+        }
+    }
+
+    /// `buf` is the clear length and the ciphertext; checks `tag` (constant time, in
+    /// `aes-gcm`) before decrypting `buf[4..]` in place (untouched on a bad tag).
+    pub fn open(&mut self, buf: &mut [u8], tag: &[u8; GCM_TAG_LEN]) -> Result<(), BadTag> {
+        let nonce = self.next_nonce();
+        let (aad, rest) = buf.split_at_mut(buf.len().min(4));
+        let r = match &self.key {
+            GcmKey::A128(k) => {
+                k.decrypt_inout_detached((&nonce).into(), aad, rest.into(), tag.into())
+            }
+            GcmKey::A256(k) => {
+                k.decrypt_inout_detached((&nonce).into(), aad, rest.into(), tag.into())
+            }
+        };
+        r.map_err(|_| BadTag)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::vec::Vec;
+
+    fn unhex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    /// NIST SP 800-38A F.5.1 (CTR-AES128.Encrypt) and F.5.5 (CTR-AES256.Encrypt).
+    #[test]
+    fn aes_ctr_nist() {
+        let iv: [u8; 16] = unhex("f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff")
+            .try_into()
+            .unwrap();
+        let plain = unhex(
+            "6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e51\
+             30c81c46a35ce411e5fbc1191a0a52eff69f2445df4f9b17ad2b417be66c3710",
+        );
+        for (aes, key, expected) in [
+            (
+                AesKey::Aes128,
+                "2b7e151628aed2a6abf7158809cf4f3c",
+                "874d6191b620e3261bef6864990db6ce9806f66b7970fdff8617187bb9fffdff\
+                 5ae4df3edbd5d35e5b4f09020db03eab1e031dda2fbe03d1792170a0f3009cee",
+            ),
+            (
+                AesKey::Aes256,
+                "603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4",
+                "601ec313775789a5b7a7f504bbf3d228f443e3ca4d62b59aca84e990cacaf5c5\
+                 2b0930daa23de94ce87017ba2d84988ddfc9c58db67aada613c2dd08457941a6",
+            ),
+        ] {
+            let c = CtrHmac::new(aes, &unhex(key), &iv, MacAlg::HmacSha256, &[0; 32], true);
+            let mut c = c.unwrap();
+            // In two uneven pieces: the counter runs on across calls.
+            let mut buf = plain.clone();
+            let (a, b) = buf.split_at_mut(21);
+            c.ctr.apply(a);
+            c.ctr.apply(b);
+            assert_eq!(buf, unhex(expected));
+        }
+    }
+
+    /// RFC 4231 test cases 1 and 2. The SSH MAC puts the sequence number first, so the data's
+    /// first four bytes stand for it.
+    #[test]
+    fn hmac_sha2_rfc4231() {
+        let cases = [
+            (
+                &[0x0b; 20][..],
+                &b"Hi There"[..],
+                "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7",
+                "87aa7cdea5ef619d4ff0b4241a1d6cb02379f4e2ce4ec2787ad0b30545e17cde\
+                 daa833b7d6b8a702038b274eaea3f4e4be9d914eeb61f1702e696c203a126854",
+            ),
+            (
+                &b"Jefe"[..],
+                &b"what do ya want for nothing?"[..],
+                "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
+                "164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea250554\
+                 9758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737",
+            ),
+        ];
+        for (key, data, s256, s512) in cases {
+            let seq = u32::from_be_bytes(data[..4].try_into().unwrap());
+            let mut out = [0u8; MAX_MAC_LEN];
+            let h = Hm::S256(<Hmac<Sha256> as KeyInit>::new_from_slice(key).unwrap());
+            assert_eq!(h.compute(seq, &data[4..], &mut out), 32);
+            assert_eq!(out[..32], unhex(s256)[..]);
+            h.verify(seq, &data[4..], &unhex(s256)).unwrap();
+            let h = Hm::S512(<Hmac<Sha512> as KeyInit>::new_from_slice(key).unwrap());
+            assert_eq!(h.compute(seq, &data[4..], &mut out), 64);
+            assert_eq!(out[..], unhex(s512)[..]);
+            h.verify(seq, &data[4..], &unhex(s512)).unwrap();
+            let mut bad = unhex(s512);
+            bad[63] ^= 1;
+            assert_eq!(h.verify(seq, &data[4..], &bad), Err(BadTag));
+            assert_eq!(h.verify(seq, &data[4..], &unhex(s512)[..32]), Err(BadTag));
+        }
+    }
+
+    /// The GCM specification (McGrew, Viega), test cases 3 (AES-128) and 15 (AES-256): 96-bit
+    /// IV, no associated data.
+    #[test]
+    fn aes_gcm_spec() {
+        let plain = unhex(
+            "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72\
+             1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b391aafd255",
+        );
+        let iv: [u8; 12] = unhex("cafebabefacedbaddecaf888").try_into().unwrap();
+        let k128 = unhex("feffe9928665731c6d6a8f9467308308");
+        let k256 = unhex("feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308");
+        for (key, expected, tag) in [
+            (
+                GcmKey::A128(Aes128Gcm::new_from_slice(&k128).unwrap()),
+                "42831ec2217774244b7221b784d0d49ce3aa212f2c02a4e035c17e2329aca12e\
+                 21d514b25466931c7d8f6a5aac84aa051ba30b396a0aac973d58e091473f5985",
+                "4d5c2af327cd64a62cf35abd2ba6fab4",
+            ),
+            (
+                GcmKey::A256(Aes256Gcm::new_from_slice(&k256).unwrap()),
+                "522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa\
+                 8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662898015ad",
+                "b094dac5d93471bdec1a502270e3cc6c",
+            ),
+        ] {
+            let mut buf = plain.clone();
+            let b = buf.as_mut_slice().into();
+            let t = match &key {
+                GcmKey::A128(k) => k.encrypt_inout_detached((&iv).into(), &[], b),
+                GcmKey::A256(k) => k.encrypt_inout_detached((&iv).into(), &[], b),
+            }
+            .unwrap();
+            assert_eq!(buf, unhex(expected));
+            assert_eq!(t[..], unhex(tag)[..]);
+        }
+    }
+
+    const KEY: [u8; 32] = bytes_from(1);
+    const IV: [u8; 16] = {
+        let b: [u8; 32] = bytes_from(0x40);
+        let mut iv = [0u8; 16];
+        let mut i = 0;
+        while i < 16 {
+            iv[i] = b[i];
+            i += 1;
+        }
+        iv
+    };
+    const MAC_KEY: [u8; 64] = bytes_from(0x80);
+    const SEQ: u32 = 7;
+
+    const fn bytes_from<const N: usize>(first: u8) -> [u8; N] {
+        let mut k = [0u8; N];
+        let mut i = 0;
+        while i < N {
+            k[i] = first + i as u8;
+            i += 1;
+        }
+        k
+    }
+
+    fn gcm_iv() -> [u8; GCM_IV_LEN] {
+        IV[..12].try_into().unwrap()
+    }
+
+    /// The packets of scripts/aes-vector.py.
+    fn packet(n: usize, length_outside: bool) -> Vec<u8> {
+        let mut payload = std::format!("quoll aes known-answer {n}: ").into_bytes();
+        payload.extend((0..40 + n).map(|i| i as u8));
+        let unpadded = 1 + payload.len() + if length_outside { 0 } else { 4 };
+        let mut pad = 16 - unpadded % 16;
+        if pad < 4 {
+            pad += 16;
+        }
+        let mut p = ((1 + payload.len() + pad) as u32).to_be_bytes().to_vec();
+        p.push(pad as u8);
+        p.extend(payload);
+        p.extend((0..pad).map(|i| 0xa0 + i as u8));
+        p
+    }
+
+    #[derive(Clone, Copy)]
+    enum Mode {
+        Ctr(AesKey, MacAlg, bool),
+        Gcm(AesKey),
+    }
+
+    /// Seals both packets as quoll's packet layer does, checks them against the independent
+    /// computation, then opens them with a second instance.
+    fn check(mode: Mode, expected: &str) {
+        let expected = unhex(expected);
+        let mut wire = Vec::new();
+        let length_outside = !matches!(mode, Mode::Ctr(_, _, false));
+        match mode {
+            Mode::Ctr(aes, mac, etm) => {
+                let mut c = CtrHmac::new(aes, &KEY, &IV, mac, &MAC_KEY, etm).unwrap();
+                for n in 0..2 {
+                    let mut p = packet(n, length_outside);
+                    let mut tag = [0u8; MAX_MAC_LEN];
+                    c.seal(SEQ + n as u32, &mut p, &mut tag);
+                    wire.extend_from_slice(&p);
+                    wire.extend_from_slice(&tag[..c.mac_len()]);
+                }
+            }
+            Mode::Gcm(aes) => {
+                let mut c = Gcm::new(aes, &KEY, &gcm_iv()).unwrap();
+                for n in 0..2 {
+                    let mut p = packet(n, true);
+                    let tag = c.seal(&mut p);
+                    wire.extend_from_slice(&p);
+                    wire.extend_from_slice(&tag);
+                }
+            }
+        }
+        assert_eq!(wire, expected);
+
+        // Open them again, packet by packet.
+        let mut at = 0;
+        let (mut ctr, mut gcm) = match mode {
+            Mode::Ctr(aes, mac, etm) => (CtrHmac::new(aes, &KEY, &IV, mac, &MAC_KEY, etm), None),
+            Mode::Gcm(aes) => (None, Gcm::new(aes, &KEY, &gcm_iv())),
+        };
+        for n in 0..2 {
+            let plain = packet(n, length_outside);
+            let len = plain.len();
+            let mut buf = wire[at..at + len].to_vec();
+            if let Some(c) = &mut ctr {
+                let m = c.mac_len();
+                let tag = wire[at + len..at + len + m].to_vec();
+                if !c.etm() {
+                    c.decrypt_first_block(&mut buf[..16]);
+                    assert_eq!(buf[..16], plain[..16]);
+                }
+                c.open(SEQ + n as u32, &mut buf, &tag).unwrap();
+                at += len + m;
+            } else if let Some(c) = &mut gcm {
+                let tag: [u8; 16] = wire[at + len..at + len + 16].try_into().unwrap();
+                c.open(&mut buf, &tag).unwrap();
+                at += len + 16;
+            }
+            assert_eq!(buf, plain);
+        }
+        assert_eq!(at, wire.len());
+    }
+
+    #[test]
+    fn packet_known_answers() {
+        use AesKey::*;
+        use MacAlg::*;
+        check(
+            Mode::Ctr(Aes128, HmacSha256, true),
+            "00000050198185984be9f55ec92c84ffaaaebaa0396d1eaa02ccad5b90af25da432f85cf77d2c648\
+             0e064ceb050ce1e6d8172ecac23dfeffc23ae6f98aaa9c14f1815e90bd9754ead1eb81b3b04636cb\
+             19c644455a294a6c317c62b0fbe50f5be48ba3d2acb1c133f3afdb50abe046e46465944e00000050\
+             51a67691e339dcf4a2d5273b75820a34d3e0251946718e85ee6038d2303b525a73e1e45e56c42a0e\
+             ea25a31303477a88f6bcb9f06445faa8b3b0da588b248f7e84df150029fa5d4101187cc3f33ec1b2\
+             e2871fbc4b4ddb931b465a15914ffd67ac3bc335402e5f43f973481ba6d06fcc",
+        );
+        check(
+            Mode::Ctr(Aes256, HmacSha512, true),
+            "00000050004d50ad98927cc874b50835fe869ce87d7445470c69c1b6ea7e8a4b22a341c5963bb7f8\
+             b6143fcb8416f4a0e2cc29ea361dc49eac6eff42510b87fde3c9e55e8cbcbabc559277867ddfed6f\
+             2166c2de08beb1211ac982b44ef2f3e29642879543fe78c9924d76f4778ccc07ca1c282edebf6bc5\
+             deea38f91ccf8a7ec797957016251660b1d782a228e59e55f8c6e62f000000506bf70ccd25625916\
+             0f5d3343191dceb7dec0cbfd0edefa8eb7b5792d014f03689f6a68148f19b689f62a34383f056a4f\
+             1490e801446d842483b6a45f6ef49101d02414e63a1e8e845d497329b878aa5d83cb17c98738a3ad\
+             b7826c947886607b6c80f72d5203fcaaa6ef4a8d90f09d9a27266705e2ab6faae601cd7645314198\
+             3f973c58bde99eb05b870df09a3b683b",
+        );
+        check(
+            Mode::Ctr(Aes128, HmacSha256, false),
+            "14f0f0bb2ef4a050c03384f5a1b2eda57a6307b758c8b108d7f077fa7217a6cb73d6c244020a40ef\
+             0108e5fac40b32cec639faf3ce36eafd8eae9828cdbd6294b993506e556f05b7b44232c715ca4841\
+             a6be6b8ea9e9c22b29f0f3456fe108fa9621aaf0b477d78d6d14335921ca13625dd703b2872489fa\
+             abca27317e9e5d3190ee3c041c7592d6a83f6af20003715e77e5e0525ac8260aee21a70f1f5b668c\
+             f2b8bdfc6849f6acb7b4de64b718b37a80db110cac7dd8ca051c78c7ff32cdbea0eb980d95c41cd6\
+             1c9e8b63a6d2921592be5298427dfd23bd5ec7a5acff1b79",
+        );
+        check(
+            Mode::Ctr(Aes256, HmacSha512, false),
+            "0d3c258efd8f29c67daa083ff59acbed3e7a5c5a566ddde5ad21d86b139b62c1923fb3f4ba1833cf\
+             8012f0bcfed035ee3219c092a062f346550f83c1dff5d95a88b8be38d116f38279dbe9632d6aceda\
+             ba14cf229cd3aa74b5bf07a78cd8fa5860a927293f37d36bf6f377c424e70b4755e2b4320919983f\
+             dc6aafd16c1b6372b7de39da73d971effad2d072750b585c678679ee417f0c1806423349120199b2\
+             9dced2e054dae6ddf1ea2b0d3177206c9b6e6c188315ba8df22e30242319764b1094ec0d48618820\
+             87b2a06352c8ad05d42010eabf990b0f594d772db474a65155c6c1f2973600503fb883a429ec037c\
+             79ef86d04d190cdc2620b304c25d61fea1fec76af87cba57f4f224f9ff6645adce4cacab9ad74d6d\
+             912430c50cc780d3",
+        );
+        check(
+            Mode::Gcm(Aes128),
+            "00000050f89d2f8048f870fd0669471123457b1d6554f0bae444e7efba9028717f7d99b5ecbf6ef6\
+             0fe42c9ac1ab6dc2fd47b8dae7c3deb8566275605000ab3e366d1b6f6ec409b634b3c969a83c18c1\
+             85eda2da79ccf45ca0d8315bd49173628d5fd676000000501b1d5c8ee06900475406e2a373d918ad\
+             ebc8aafde330d465d385c3f431d7bd66373694e7114b6184a77e8c149c29e7f8dae947f228b294a0\
+             fe4eadab476f681febab1ed8c6d6e3c340d55f3019c09a20fe89064b75bd5d3a94fce0a90bed60ce",
+        );
+        check(
+            Mode::Gcm(Aes256),
+            "00000050d7e5a91e03232cffd9ee42ce7a196f6d95185f234357cab811c451fdced78c960be0c43d\
+             bf78e1b91bec0d5d55036fd527b4ab3831bd2a7df38fa0768d333a3817d872cf040a0afc5c1c749b\
+             d12ea5781bbfe437b1d540a87efce6129b12881400000050ed63540660a51cc725e6aad28665f08e\
+             82d11dad1396f69671c81b5ef06020560fe99fb35d68ff01463ff85b65c9f7b156835a9605706ce0\
+             01c62fda97ac331cd52a1d2afe9bf268e28cfe2e9ce908389d1008ff926533f475e39ab14a35c41c",
+        );
+    }
+
+    /// The fuzz harness's snapshots: a clone taken mid-stream goes on from the same keystream
+    /// position as the original.
+    #[cfg(feature = "fuzzing")]
+    #[test]
+    fn a_clone_continues_the_keystream() {
+        for aes in [AesKey::Aes128, AesKey::Aes256] {
+            let mut a = CtrHmac::new(aes, &KEY, &IV, MacAlg::HmacSha256, &MAC_KEY, true).unwrap();
+            let mut skip = [0u8; 37];
+            a.ctr.apply(&mut skip);
+            let mut b = a.clone();
+            let (mut x, mut y) = ([1u8; 100], [1u8; 100]);
+            a.ctr.apply(&mut x);
+            b.ctr.apply(&mut y);
+            assert_eq!(x, y);
+        }
+    }
+
+    fn flip(buf: &mut [u8], tag: &mut [u8], bit: usize) {
+        let byte = bit / 8;
+        if byte < buf.len() {
+            buf[byte] ^= 1 << (bit % 8);
+        } else {
+            tag[byte - buf.len()] ^= 1 << (bit % 8);
+        }
+    }
+
+    #[test]
+    fn tampering_rejected_before_decrypting() {
+        // EtM: a flipped bit anywhere (length, body, MAC) is refused and the buffer is left
+        // as it was, i.e. nothing was decrypted.
+        let etm = || {
+            CtrHmac::new(
+                AesKey::Aes128,
+                &KEY,
+                &IV,
+                MacAlg::HmacSha256,
+                &MAC_KEY,
+                true,
+            )
+        };
+        let mut sealed = packet(0, true);
+        let mut tag = [0u8; MAX_MAC_LEN];
+        etm().unwrap().seal(3, &mut sealed, &mut tag);
+        let tag = tag[..32].to_vec();
+        for bit in 0..(sealed.len() + tag.len()) * 8 {
+            let (mut buf, mut t) = (sealed.clone(), tag.clone());
+            flip(&mut buf, &mut t, bit);
+            let before = buf.clone();
+            assert_eq!(etm().unwrap().open(3, &mut buf, &t), Err(BadTag));
+            assert_eq!(buf, before);
+        }
+        let wrong_seq = etm().unwrap().open(4, &mut sealed.clone(), &tag);
+        assert_eq!(wrong_seq, Err(BadTag));
+        etm().unwrap().open(3, &mut sealed, &tag).unwrap();
+
+        // GCM: a flipped bit in the length (the associated data), the body or the tag.
+        let gcm = || Gcm::new(AesKey::Aes256, &KEY, &gcm_iv());
+        let mut sealed = packet(1, true);
+        let tag = gcm().unwrap().seal(&mut sealed);
+        for bit in 0..(sealed.len() + 16) * 8 {
+            let (mut buf, mut t) = (sealed.clone(), tag);
+            flip(&mut buf, &mut t, bit);
+            let before = buf.clone();
+            assert_eq!(gcm().unwrap().open(&mut buf, &t), Err(BadTag));
+            assert_eq!(buf, before);
+        }
+        gcm().unwrap().open(&mut sealed, &tag).unwrap();
+    }
+}
