@@ -206,39 +206,6 @@ mod gnu {
         }
     }
 
-    fn pread(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
-        // SAFETY: buf is valid for writes of buf.len() bytes; the descriptor is open.
-        let n = unsafe {
-            libc::pread(
-                file.as_raw_fd(),
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-                offset as i64,
-            )
-        };
-        if n < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(n as usize)
-    }
-
-    fn pwrite_all(file: &File, buf: &[u8], offset: u64) -> io::Result<()> {
-        // SAFETY: buf is valid for reads of buf.len() bytes; the descriptor is open.
-        let n = unsafe {
-            libc::pwrite(
-                file.as_raw_fd(),
-                buf.as_ptr().cast(),
-                buf.len(),
-                offset as i64,
-            )
-        };
-        match n {
-            n if n < 0 => Err(io::Error::last_os_error()),
-            n if n as usize == buf.len() => Ok(()),
-            _ => Err(io::Error::from(io::ErrorKind::WriteZero)),
-        }
-    }
-
     fn field_eq(a: &[libc::c_char], b: &[libc::c_char]) -> bool {
         a.iter().zip(b).all(|(x, y)| x == y)
     }
@@ -259,7 +226,7 @@ mod gnu {
             let buf = unsafe {
                 std::slice::from_raw_parts_mut((&mut rec as *mut libc::utmpx).cast::<u8>(), RECORD)
             };
-            if pread(&file, buf, offset)? < RECORD {
+            if fsys::read_at(&file, buf, offset)? < RECORD {
                 break;
             }
             let same_id = field_eq(&rec.ut_id, &ut.ut_id);
@@ -291,7 +258,7 @@ mod gnu {
                 size - size % RECORD as u64
             }
         };
-        pwrite_all(&file, as_bytes(ut), at)
+        fsys::write_all_at(&file, as_bytes(ut), at)
     }
 
     /// wtmp is a log: the record goes at the end (after cutting a torn record, as glibc does,
@@ -307,7 +274,7 @@ mod gnu {
                 return Err(io::Error::last_os_error());
             }
         }
-        pwrite_all(&file, as_bytes(ut), end)
+        fsys::write_all_at(&file, as_bytes(ut), end)
     }
 
     /// lastlog has no C library functions: the record of uid N is at N times its size
@@ -330,7 +297,7 @@ mod gnu {
             *d = *s as u8;
         }
         let file = open(LASTLOG, OFlag::O_WRONLY)?;
-        pwrite_all(&file, &rec[..len], uid as u64 * len as u64)
+        fsys::write_all_at(&file, &rec[..len], uid as u64 * len as u64)
     }
 
     #[cfg(test)]

@@ -331,10 +331,31 @@ pub fn ftruncate(file: &File, size: u64) -> io::Result<()> {
     cvt_r(|| unsafe { libc::ftruncate(file.as_raw_fd(), size) }).map(drop)
 }
 
+/// pread(2) at `offset`, EINTR retried: the bytes read (fewer at the end of the file).
+pub fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    loop {
+        // SAFETY: the descriptor is open for the call; buf has buf.len() writable bytes.
+        let n = unsafe {
+            libc::pread(
+                file.as_raw_fd(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                offset as i64,
+            )
+        };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let e = io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::EINTR) {
+            return Err(e);
+        }
+    }
+}
+
 /// pwrite(2) until all of `buf` is at `offset`, as std's `FileExt::write_all_at`: EINTR is
 /// retried, a write of nothing is std's WriteZero error, and an offset past i64::MAX turns
 /// negative as in std (pwrite says EINVAL).
-#[cfg(feature = "scp")]
 pub fn write_all_at(file: &File, mut buf: &[u8], mut offset: u64) -> io::Result<()> {
     while !buf.is_empty() {
         // SAFETY: the descriptor is open for the call; buf has buf.len() readable bytes.
