@@ -108,10 +108,7 @@ fn closed_standard_descriptors_become_dev_null() {
     if skip_unless_quoll("closed standard descriptors") {
         return;
     }
-    let dir = TempDir::new("closedfds");
-    let key = dir.join("id");
-    ssh_keygen(&key);
-    std::fs::copy(dir.join("id.pub"), dir.join("authorized_keys")).unwrap();
+    let (dir, key) = key_dir("closedfds");
     let port = free_port();
     let mut daemon = Command::new("sh")
         .arg("-c")
@@ -149,10 +146,7 @@ fn backgrounds_writes_pidfile_and_removes_it_on_term() {
     if skip_unless_quoll("background mode") {
         return;
     }
-    let dir = TempDir::new("bg");
-    let key = dir.join("id");
-    ssh_keygen(&key);
-    std::fs::copy(dir.join("id.pub"), dir.join("authorized_keys")).unwrap();
+    let (dir, key) = key_dir("bg");
     let port = free_port();
     let pidfile = dir.join("quoll.pid");
     let out = run(
@@ -281,10 +275,7 @@ fn descriptors_inherited_at_start_are_closed() {
     }
     use std::os::fd::AsRawFd;
     use std::os::unix::process::CommandExt;
-    let dir = TempDir::new("inheritedfd");
-    let key = dir.join("id");
-    ssh_keygen(&key);
-    std::fs::copy(dir.join("id.pub"), dir.join("authorized_keys")).unwrap();
+    let (dir, key) = key_dir("inheritedfd");
     let (reader, writer) = std::io::pipe().unwrap();
     let port = free_port();
     let mut cmd = Command::new(quoll_bin());
@@ -349,10 +340,7 @@ fn inetd_mode_closes_inherited_descriptors_but_keeps_the_connection() {
     if skip_unless_quoll("-i") {
         return;
     }
-    let dir = TempDir::new("inetdfd");
-    let key = dir.join("id");
-    ssh_keygen(&key);
-    std::fs::copy(dir.join("id.pub"), dir.join("authorized_keys")).unwrap();
+    let (dir, key) = key_dir("inetdfd");
     let marker = dir.join("inherited-marker");
     std::fs::write(&marker, "").unwrap();
     let proxy = format!(
@@ -440,4 +428,14 @@ fn pidfile_is_written_atomically_never_through_a_symlink() {
         assert_eq!(text, format!("{pid}\n"), "umask {umask}");
         assert!(leftovers.is_empty(), "umask {umask}: {leftovers:?}");
     }
+}
+
+/// A temporary directory holding a new client key `id` that its `authorized_keys` allows
+/// (quoll's `-D` directory), and the key's path.
+fn key_dir(tag: &str) -> (TempDir, std::path::PathBuf) {
+    let dir = TempDir::new(tag);
+    let key = dir.join("id");
+    ssh_keygen(&key);
+    std::fs::copy(dir.join("id.pub"), dir.join("authorized_keys")).unwrap();
+    (dir, key)
 }
