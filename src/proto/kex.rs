@@ -318,26 +318,34 @@ pub(crate) fn derive(k: &SharedSecret, h: &[u8; 32], letter: u8, sid: &[u8; 32])
 mod tests {
     use super::*;
 
-    fn client_kexinit(kex: &str, hk: &str, cipher: &str, follows: bool) -> Vec<u8> {
+    /// A client's KEXINIT payload with these ten name-lists.
+    fn kexinit_with(lists: [&str; 10], follows: bool) -> Vec<u8> {
         let mut v = vec![msg::KEXINIT];
         v.extend_from_slice(&[0u8; 16]);
-        for l in [
-            kex,
-            hk,
-            cipher,
-            cipher,
-            "hmac-sha2-256",
-            "hmac-sha2-256",
-            "none",
-            "none",
-            "",
-            "",
-        ] {
+        for l in lists {
             crate::proto::wire::vec_string(&mut v, l.as_bytes());
         }
         v.push(follows as u8);
         v.extend_from_slice(&[0; 4]);
         v
+    }
+
+    fn client_kexinit(kex: &str, hk: &str, cipher: &str, follows: bool) -> Vec<u8> {
+        kexinit_with(
+            [
+                kex,
+                hk,
+                cipher,
+                cipher,
+                "hmac-sha2-256",
+                "hmac-sha2-256",
+                "none",
+                "none",
+                "",
+                "",
+            ],
+            follows,
+        )
     }
 
     #[test]
@@ -422,23 +430,21 @@ mod tests {
     #[test]
     fn negotiates_aes_per_direction() {
         use crate::proto::cipher::{AesKey, CipherAlg, MacAlg};
-        let mut v = vec![msg::KEXINIT];
-        v.extend_from_slice(&[0u8; 16]);
-        for l in [
-            "curve25519-sha256",
-            "ssh-ed25519",
-            "aes192-ctr,aes256-gcm@openssh.com,aes128-ctr",
-            "3des-cbc,aes128-ctr,chacha20-poly1305@openssh.com",
-            "hmac-sha1",
-            "umac-64@openssh.com,hmac-sha2-512,hmac-sha2-256-etm@openssh.com",
-            "none",
-            "none",
-            "",
-            "",
-        ] {
-            crate::proto::wire::vec_string(&mut v, l.as_bytes());
-        }
-        v.extend_from_slice(&[0; 5]);
+        let v = kexinit_with(
+            [
+                "curve25519-sha256",
+                "ssh-ed25519",
+                "aes192-ctr,aes256-gcm@openssh.com,aes128-ctr",
+                "3des-cbc,aes128-ctr,chacha20-poly1305@openssh.com",
+                "hmac-sha1",
+                "umac-64@openssh.com,hmac-sha2-512,hmac-sha2-256-etm@openssh.com",
+                "none",
+                "none",
+                "",
+                "",
+            ],
+            false,
+        );
         let o = negotiate(&v, true).unwrap();
         assert_eq!(o.algs.c2s.cipher, CipherAlg::AesGcm(AesKey::Aes256));
         assert_eq!(
@@ -450,23 +456,21 @@ mod tests {
         assert_eq!((mac.alg, mac.etm), (MacAlg::HmacSha512, false));
 
         // CTR with no MAC in common is refused.
-        let mut v = vec![msg::KEXINIT];
-        v.extend_from_slice(&[0u8; 16]);
-        for l in [
-            "curve25519-sha256",
-            "ssh-ed25519",
-            "aes128-ctr",
-            "aes128-ctr",
-            "hmac-sha1",
-            "hmac-sha1",
-            "none",
-            "none",
-            "",
-            "",
-        ] {
-            crate::proto::wire::vec_string(&mut v, l.as_bytes());
-        }
-        v.extend_from_slice(&[0; 5]);
+        let v = kexinit_with(
+            [
+                "curve25519-sha256",
+                "ssh-ed25519",
+                "aes128-ctr",
+                "aes128-ctr",
+                "hmac-sha1",
+                "hmac-sha1",
+                "none",
+                "none",
+                "",
+                "",
+            ],
+            false,
+        );
         assert_eq!(negotiate(&v, true), Err(KexError::NoCommonMac));
     }
 
