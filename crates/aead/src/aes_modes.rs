@@ -340,14 +340,8 @@ impl Gcm {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::unhex;
     use std::vec::Vec;
-
-    fn unhex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
 
     /// NIST SP 800-38A F.5.1 (CTR-AES128.Encrypt) and F.5.5 (CTR-AES256.Encrypt).
     #[test]

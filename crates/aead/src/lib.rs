@@ -109,16 +109,18 @@ impl ChaChaPoly {
     }
 }
 
+/// Test vectors' hex, as bytes (the chacha and AES tests share it).
+#[cfg(test)]
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn unhex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
 
     fn test_key() -> [u8; KEY_LEN] {
         core::array::from_fn(|i| i as u8 + 1)
