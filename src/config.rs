@@ -23,9 +23,9 @@ pub const DEFAULT_MAX_MEMORY_CAP: u64 = 64 << 20;
 pub const DEFAULT_MAX_MEMORY_AS_SHARE: u64 = 2;
 /// Smallest `--max-memory` (less could not serve anything; catches a missing suffix).
 pub const MIN_MAX_MEMORY: u64 = 64 << 10;
-/// Address space a connection or channel buffer must leave free beside it (see
-/// `sys::alloc::zeroed`).
-pub const MEMORY_HEADROOM: usize = 1 << 20;
+/// Address space a connection or channel buffer must leave free beside it (defined with
+/// `sys::alloc::zeroed`, which enforces it).
+pub const MEMORY_HEADROOM: usize = crate::sys::alloc::HEADROOM;
 /// Default maximum of simultaneous connections.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 64;
 /// Hard cap on `-C`/max connections: the loop's poll array is sized from it.
@@ -39,8 +39,9 @@ pub const REKEY_BYTES: u64 = 1 << 30;
 /// ... or after this many seconds.
 pub const REKEY_SECS: u64 = 3600;
 /// Most groups a session runs with (primary included); a user in more cannot log in, rather
-/// than run with some groups missing (musl's own limit is 32).
-pub const MAX_GROUPS: usize = 256;
+/// than run with some groups missing (musl's own limit is 32). Defined in `sys::ids`, whose
+/// check after the privilege drop reads the groups back into an array this long.
+pub const MAX_GROUPS: usize = crate::sys::ids::MAX_GROUPS;
 /// Largest SFTP packet accepted (OpenSSH's sftp-server uses the same), announced through
 /// limits@openssh.com; the built-in server's input buffer is this big.
 pub const SFTP_MAX_PACKET: usize = 256 * 1024;

@@ -7,7 +7,9 @@
 #![forbid(unsafe_code)]
 
 use super::fs::{self as sfs, Names};
-use super::proto::{self, Attrs, Limits, NameEntry, Reply, Request, Status};
+use super::proto::{
+    self, Attrs, Limits, NameEntry, Reply, Request, StatVfs, Status, STATVFS_NOSUID, STATVFS_RDONLY,
+};
 use crate::config::{SFTP_MAX_HANDLES, SFTP_MAX_PACKET, SFTP_MAX_READ};
 use crate::sys::fsys::{self, Dir, Stat};
 use std::fs::File;
@@ -320,11 +322,11 @@ impl Server {
                 None => self.bad_handle(out, id),
             },
             R::Statvfs(p) => match crate::sys::statvfs::statvfs(sfs::path(p)) {
-                Ok(v) => self.send(out, id, Reply::StatVfs(v)),
+                Ok(v) => self.send(out, id, Reply::StatVfs(stat_vfs(v))),
                 Err(e) => self.error(out, id, &e),
             },
             R::Fstatvfs(h) => match self.file(h).map(crate::sys::statvfs::fstatvfs) {
-                Some(Ok(v)) => self.send(out, id, Reply::StatVfs(v)),
+                Some(Ok(v)) => self.send(out, id, Reply::StatVfs(stat_vfs(v))),
                 Some(Err(e)) => self.error(out, id, &e),
                 None => self.bad_handle(out, id),
             },
@@ -424,6 +426,30 @@ impl Server {
             })
             .collect();
         self.send(out, id, Reply::Name(&entries))
+    }
+}
+
+/// The `statvfs@openssh.com` reply for what statvfs(3) said.
+fn stat_vfs(s: crate::sys::statvfs::FsStats) -> StatVfs {
+    let mut flag = 0;
+    if s.read_only {
+        flag |= STATVFS_RDONLY;
+    }
+    if s.nosuid {
+        flag |= STATVFS_NOSUID;
+    }
+    StatVfs {
+        bsize: s.bsize,
+        frsize: s.frsize,
+        blocks: s.blocks,
+        bfree: s.bfree,
+        bavail: s.bavail,
+        files: s.files,
+        ffree: s.ffree,
+        favail: s.favail,
+        fsid: s.fsid,
+        flag,
+        namemax: s.namemax,
     }
 }
 

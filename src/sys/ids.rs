@@ -15,6 +15,10 @@ use libc::{
     SYS_setgid32 as SYS_SETGID, SYS_setgroups32 as SYS_SETGROUPS, SYS_setuid32 as SYS_SETUID,
 };
 
+/// Most groups a session runs with, primary included (`config::MAX_GROUPS`): the check
+/// after the drop reads the groups back into an array this long, on the stack.
+pub const MAX_GROUPS: usize = 256;
+
 /// setgroups(2) for this thread only; true on success.
 ///
 /// # Safety
@@ -69,7 +73,7 @@ pub fn become_user(uid: u32, gid: u32, groups: &[libc::gid_t]) -> Result<(), &'s
             libc::getegid(),
         ]
     };
-    let mut now = [0 as libc::gid_t; crate::config::MAX_GROUPS];
+    let mut now = [0 as libc::gid_t; MAX_GROUPS];
     // SAFETY: `now` has room for now.len() gids.
     let n = unsafe { libc::getgroups(now.len() as _, now.as_mut_ptr()) };
     let same_groups = usize::try_from(n).is_ok_and(|n| now[..n] == groups[..]);
