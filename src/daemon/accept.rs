@@ -327,3 +327,83 @@ impl Server {
         true
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::daemon::test_server::TestServer;
+    use std::io::Read;
+    use std::time::Duration;
+
+    /// The address the server sees for the connection it holds in `slot`.
+    fn peer_of(t: &TestServer, slot: usize) -> std::net::SocketAddr {
+        t.server.slots[slot].as_ref().unwrap().peer
+    }
+
+    #[test]
+    fn over_its_address_cap_a_connection_waits_then_is_served() {
+        let mut t = TestServer::new("accept-park", |o| o.max_unauth_per_addr = 1);
+        let first = t.connect();
+        t.server.accept(0);
+        assert_eq!((t.served(), t.server.parked.len()), (1, 0));
+        let second = t.connect();
+        t.server.accept(0);
+        assert_eq!((t.served(), t.server.parked.len()), (1, 1));
+        // Still waiting while the first holds the address's one slot.
+        t.server.unpark();
+        assert_eq!(t.server.parked.len(), 1);
+        // The first goes away: the second is served in its place.
+        let slot = t.server.slots[0].take().unwrap();
+        slot.conn.free(&mut t.server.budget);
+        drop(first);
+        t.server.unpark();
+        assert_eq!((t.served(), t.server.parked.len()), (1, 0));
+        let served = (0..t.server.slots.len())
+            .find(|&i| t.server.slots[i].is_some())
+            .unwrap();
+        assert_eq!(peer_of(&t, served), second.local_addr().unwrap());
+    }
+
+    #[test]
+    fn a_connection_that_waited_past_the_grace_time_is_closed() {
+        let mut t = TestServer::new("accept-grace", |o| {
+            o.max_unauth_per_addr = 1;
+            o.login_grace_secs = 0;
+        });
+        let _first = t.connect();
+        let mut second = t.connect();
+        t.server.accept(0);
+        assert_eq!(t.server.parked.len(), 1);
+        t.server.unpark();
+        assert!(t.server.parked.is_empty());
+        // Closed without a word: the client reads the end of the stream.
+        second
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut buf = [0u8; 64];
+        assert_eq!(second.read(&mut buf).unwrap(), 0);
+    }
+
+    #[test]
+    fn no_accepting_while_paused() {
+        let mut t = TestServer::new("accept-pause", |_| {});
+        assert!(t.server.accepting());
+        let now = t.server.now();
+        t.server.admission.pause(now);
+        assert!(!t.server.accepting());
+    }
+
+    #[test]
+    fn a_served_connection_is_sent_the_version_line() {
+        let mut t = TestServer::new("accept-serve", |_| {});
+        let mut client = t.connect();
+        t.server.accept(0);
+        assert_eq!(t.served(), 1);
+        assert_eq!(peer_of(&t, 0), client.local_addr().unwrap());
+        client
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut buf = [0u8; 8];
+        client.read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"SSH-2.0-");
+    }
+}
