@@ -161,7 +161,7 @@ const _: () = assert!(DEFAULT_MAX_CONNECTIONS <= MAX_CONNECTIONS_CAP);
 const _: () = assert!(DEFAULT_STARTUPS_BEGIN <= DEFAULT_MAX_UNAUTH && DEFAULT_STARTUPS_RATE <= 100);
 const _: () = assert!(FD_RESERVE_ACCEPT >= FD_RESERVE_LOGIN + FD_PER_SESSION);
 const _: () = assert!(PENALTY_MIN_SECS <= PENALTY_MAX_SECS && PENALTY_SOURCES > 0);
-// The first key exchange's deadline comes before the login grace time (`admission.rs`).
+// The first key exchange's deadline comes before the login grace time (`admission`).
 const _: () = assert!(DEFAULT_KEX_TIMEOUT_SECS < DEFAULT_LOGIN_GRACE_SECS);
 // A burst from one address parks on its own cap before its network's; one network holds at
 // most half of the login slots.

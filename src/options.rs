@@ -1,4 +1,4 @@
-//! Runtime options: the defaults of `config.rs`, overridden by the command line (`cli.rs`).
+//! Runtime options: the defaults of `config.rs`, overridden by the command line (`cli`).
 //! Only the front end (the command line, the daemon) reads them; the protocol core gets what
 //! it needs in `conn::Params`.
 
@@ -28,7 +28,7 @@ impl Default for PenaltySecs {
     }
 }
 
-/// Runtime options: the defaults above, overridden by the command line (`cli.rs`).
+/// Runtime options: the defaults above, overridden by the command line (`cli`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
     pub listen: Vec<std::net::SocketAddr>,

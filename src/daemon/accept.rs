@@ -1,4 +1,4 @@
-//! Taking connections in: accept, the admission decision (`admission.rs` holds its rules),
+//! Taking connections in: accept, the admission decision (`admission` holds its rules),
 //! parking connections that must wait, displacing one for a fairer newcomer, and a new
 //! connection's slot (also `-i`'s one connection on stdin and stdout).
 
@@ -19,7 +19,7 @@ use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::os::fd::AsRawFd;
 
 /// An accepted connection waiting for a login slot (its address or network at its cap, or
-/// every slot taken; `admission.rs`).
+/// every slot taken; `admission`).
 pub(super) struct Parked {
     pub(super) sock: TcpStream,
     pub(super) peer: SocketAddr,
@@ -139,7 +139,7 @@ impl Server {
             .decide(ip, &self.pending, &self.parked_ips, free, now, roll)
     }
     /// Closes a connection that has not logged in, to make room for a newcomer from a
-    /// network holding fewer slots (fair sharing, `admission.rs`). No penalty: it did nothing
+    /// network holding fewer slots (fair sharing, `admission`). No penalty: it did nothing
     /// wrong.
     fn displace(&mut self, s: usize, by: SocketAddr, now: u64) {
         let Some(mut slot) = self.slots[s].take() else {
@@ -207,7 +207,7 @@ impl Server {
     /// Whether the listeners are polled: not while accepting rests (out of descriptors), nor
     /// while every slot holds a logged-in user (nobody could be served or displace anyone:
     /// new clients wait in the kernel's listen backlog and are served as slots free up).
-    /// Otherwise new connections are taken and decided on (`admission.rs`), also when every
+    /// Otherwise new connections are taken and decided on (`admission`), also when every
     /// login slot is taken: a newcomer from a network holding fewer displaces one.
     pub(super) fn accepting(&mut self) -> bool {
         if self.admission.paused(self.now()) {
