@@ -122,6 +122,7 @@ impl Drop for Job {
 mod tests {
     use super::*;
     use crate::sys::{poll, process};
+    use std::os::unix::process::ExitStatusExt;
     use std::process::Command;
     use std::time::{Duration, Instant};
 
@@ -183,17 +184,17 @@ mod tests {
 
     #[test]
     fn a_job_dropped_unfinished_kills_its_helper() {
-        let child = Command::new("sleep").arg("30").spawn().unwrap();
-        let pid = child.id() as i32;
-        let (job, _w) = job_on_pipe(pid, 16);
+        let mut child = Command::new("sleep").arg("30").spawn().unwrap();
+        let (job, _w) = job_on_pipe(child.id() as i32, 16);
         drop(job);
-        let status = wait(pid);
-        assert!(libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGKILL);
+        // Without the kill this takes the 30 s of the sleep and ends normally.
+        let status = child.wait().unwrap();
+        assert_eq!(status.signal(), Some(libc::SIGKILL));
     }
 
     #[test]
     fn a_reaped_or_finished_job_kills_nothing() {
-        let child = Command::new("sleep").arg("30").spawn().unwrap();
+        let mut child = Command::new("sleep").arg("30").spawn().unwrap();
         let pid = child.id() as i32;
         let (mut job, w) = job_on_pipe(pid, 16);
         job.set_reaped();
@@ -204,9 +205,9 @@ mod tests {
         drop(job);
         drop(w);
         std::thread::sleep(Duration::from_millis(100));
-        assert_eq!(process::wait_nohang(pid).unwrap(), None, "still running");
-        process::kill(pid, libc::SIGKILL);
-        wait(pid);
+        assert!(child.try_wait().unwrap().is_none(), "still running");
+        child.kill().unwrap();
+        child.wait().unwrap();
     }
 
     #[test]
