@@ -23,9 +23,9 @@ pub const DEFAULT_MAX_MEMORY_CAP: u64 = 64 << 20;
 pub const DEFAULT_MAX_MEMORY_AS_SHARE: u64 = 2;
 /// Smallest `--max-memory` (less could not serve anything; catches a missing suffix).
 pub const MIN_MAX_MEMORY: u64 = 64 << 10;
-/// Address space a connection or channel buffer must leave free beside it (see
-/// `sys::alloc::zeroed`).
-pub const MEMORY_HEADROOM: usize = 1 << 20;
+/// Address space a connection or channel buffer must leave free beside it (defined with
+/// `sys::alloc::zeroed`, which enforces it).
+pub const MEMORY_HEADROOM: usize = crate::sys::alloc::HEADROOM;
 /// Default maximum of simultaneous connections.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 64;
 /// Hard cap on `-C`/max connections: the loop's poll array is sized from it.
@@ -39,8 +39,9 @@ pub const REKEY_BYTES: u64 = 1 << 30;
 /// ... or after this many seconds.
 pub const REKEY_SECS: u64 = 3600;
 /// Most groups a session runs with (primary included); a user in more cannot log in, rather
-/// than run with some groups missing (musl's own limit is 32).
-pub const MAX_GROUPS: usize = 256;
+/// than run with some groups missing (musl's own limit is 32). Defined in `sys::ids`, whose
+/// check after the privilege drop reads the groups back into an array this long.
+pub const MAX_GROUPS: usize = crate::sys::ids::MAX_GROUPS;
 /// Largest SFTP packet accepted (OpenSSH's sftp-server uses the same), announced through
 /// limits@openssh.com; the built-in server's input buffer is this big.
 pub const SFTP_MAX_PACKET: usize = 256 * 1024;
@@ -160,3 +161,11 @@ const _: () = assert!(DEFAULT_MAX_CONNECTIONS <= MAX_CONNECTIONS_CAP);
 const _: () = assert!(DEFAULT_STARTUPS_BEGIN <= DEFAULT_MAX_UNAUTH && DEFAULT_STARTUPS_RATE <= 100);
 const _: () = assert!(FD_RESERVE_ACCEPT >= FD_RESERVE_LOGIN + FD_PER_SESSION);
 const _: () = assert!(PENALTY_MIN_SECS <= PENALTY_MAX_SECS && PENALTY_SOURCES > 0);
+// The first key exchange's deadline comes before the login grace time (`admission`).
+const _: () = assert!(DEFAULT_KEX_TIMEOUT_SECS < DEFAULT_LOGIN_GRACE_SECS);
+// A burst from one address parks on its own cap before its network's; one network holds at
+// most half of the login slots.
+const _: () = assert!(
+    DEFAULT_MAX_UNAUTH_PER_ADDR < DEFAULT_MAX_UNAUTH_PER_NET
+        && 2 * DEFAULT_MAX_UNAUTH_PER_NET <= DEFAULT_MAX_UNAUTH
+);

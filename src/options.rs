@@ -1,4 +1,4 @@
-//! Runtime options: the defaults of `config.rs`, overridden by the command line (`cli.rs`).
+//! Runtime options: the defaults of `config.rs`, overridden by the command line (`cli`).
 //! Only the front end (the command line, the daemon) reads them; the protocol core gets what
 //! it needs in `conn::Params`.
 
@@ -28,7 +28,7 @@ impl Default for PenaltySecs {
     }
 }
 
-/// Runtime options: the defaults above, overridden by the command line (`cli.rs`).
+/// Runtime options: the defaults above, overridden by the command line (`cli`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
     pub listen: Vec<std::net::SocketAddr>,
@@ -156,5 +156,77 @@ impl Default for Options {
             syslog_ident: DEFAULT_SYSLOG_IDENT.to_string(),
             max_memory: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_command_line_keeps_every_default() {
+        let cli = crate::cli::parse(&[]).unwrap();
+        let crate::cli::Cli::Run(o) = cli else {
+            panic!("{cli:?}");
+        };
+        let defaults = Options {
+            listen: crate::cli::parse_listen(&DEFAULT_PORT.to_string()).unwrap(),
+            ..Options::default()
+        };
+        assert_eq!(*o, defaults);
+    }
+
+    #[test]
+    fn the_defaults_are_config_s() {
+        let o = Options::default();
+        assert_eq!(o.hostkey, std::path::Path::new(DEFAULT_HOSTKEY));
+        assert_eq!(
+            (o.max_connections, o.max_channels, o.window),
+            (DEFAULT_MAX_CONNECTIONS, MAX_CHANNELS, DEFAULT_WINDOW)
+        );
+        assert_eq!(
+            (o.max_unauth, o.max_unauth_per_addr, o.max_unauth_per_net),
+            (
+                DEFAULT_MAX_UNAUTH,
+                DEFAULT_MAX_UNAUTH_PER_ADDR,
+                DEFAULT_MAX_UNAUTH_PER_NET
+            )
+        );
+        assert_eq!(
+            (o.login_grace_secs, o.kex_timeout_secs, o.max_auth_tries),
+            (
+                DEFAULT_LOGIN_GRACE_SECS,
+                DEFAULT_KEX_TIMEOUT_SECS,
+                DEFAULT_MAX_AUTH_TRIES
+            )
+        );
+        let p = o.penalties.expect("penalties are on by default");
+        assert_eq!(
+            [p.authfail, p.noauth, p.protocol, p.grace, p.min, p.max],
+            [
+                PENALTY_AUTHFAIL_SECS,
+                PENALTY_NOAUTH_SECS,
+                PENALTY_PROTOCOL_SECS,
+                PENALTY_GRACE_SECS,
+                PENALTY_MIN_SECS,
+                PENALTY_MAX_SECS
+            ]
+        );
+        assert_eq!(o.syslog_ident, DEFAULT_SYSLOG_IDENT);
+        // Derived at start from the machine (`daemon::memory`), not fixed here.
+        assert_eq!(o.max_memory, None);
+        // Nothing off by default that a plain server offers.
+        assert!(!o.no_password && !o.no_sftp && !o.inetd && !o.blank_password);
+    }
+
+    #[test]
+    fn the_default_limits_hold_together() {
+        let o = Options::default();
+        assert!(o.startups_begin <= o.max_unauth && o.startups_rate <= 100);
+        assert!(o.max_unauth_per_addr <= o.max_unauth_per_net);
+        assert!(o.max_unauth_per_net <= o.max_unauth);
+        assert!(o.max_unauth <= o.max_connections && o.max_connections <= MAX_CONNECTIONS_CAP);
+        assert!(o.kex_timeout_secs < o.login_grace_secs);
+        assert!(o.window as usize >= MAX_CHANNEL_PACKET as usize && o.window <= MAX_WINDOW);
     }
 }

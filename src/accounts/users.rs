@@ -14,6 +14,24 @@ pub struct User {
     pub shell: String,
 }
 
+#[cfg(not(target_env = "musl"))]
+impl From<crate::sys::pwd::Passwd> for User {
+    fn from(p: crate::sys::pwd::Passwd) -> User {
+        User {
+            // passwd(5): an empty shell field means /bin/sh.
+            shell: if p.shell.is_empty() {
+                "/bin/sh".to_owned()
+            } else {
+                p.shell
+            },
+            name: p.name,
+            uid: p.uid,
+            gid: p.gid,
+            home: p.home,
+        }
+    }
+}
+
 /// getpwnam
 pub fn by_name(name: &str) -> Option<User> {
     lookup(name).ok().flatten()
@@ -32,7 +50,7 @@ pub fn lookup(name: &str) -> std::io::Result<Option<User>> {
         passwd_entry(l).filter(|u| u.name == name)
     }));
     #[cfg(not(target_env = "musl"))]
-    crate::sys::pwd::by_name(name)
+    crate::sys::pwd::by_name(name).map(|p| p.map(User::from))
 }
 
 /// getpwuid
@@ -40,7 +58,7 @@ pub fn by_uid(uid: u32) -> Option<User> {
     #[cfg(target_env = "musl")]
     return each_line("/etc/passwd", |l| passwd_entry(l).filter(|u| u.uid == uid));
     #[cfg(not(target_env = "musl"))]
-    crate::sys::pwd::by_uid(uid)
+    crate::sys::pwd::by_uid(uid).map(User::from)
 }
 
 /// getgrnam: the gid of a group (e.g. `tty`, which owns terminals).

@@ -1,4 +1,4 @@
-//! Taking connections in: accept, the admission decision (`admission.rs` holds its rules),
+//! Taking connections in: accept, the admission decision (`admission` holds its rules),
 //! parking connections that must wait, displacing one for a fairer newcomer, and a new
 //! connection's slot (also `-i`'s one connection on stdin and stdout).
 
@@ -19,7 +19,7 @@ use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::os::fd::AsRawFd;
 
 /// An accepted connection waiting for a login slot (its address or network at its cap, or
-/// every slot taken; `admission.rs`).
+/// every slot taken; `admission`).
 pub(super) struct Parked {
     pub(super) sock: TcpStream,
     pub(super) peer: SocketAddr,
@@ -139,7 +139,7 @@ impl Server {
             .decide(ip, &self.pending, &self.parked_ips, free, now, roll)
     }
     /// Closes a connection that has not logged in, to make room for a newcomer from a
-    /// network holding fewer slots (fair sharing, `admission.rs`). No penalty: it did nothing
+    /// network holding fewer slots (fair sharing, `admission`). No penalty: it did nothing
     /// wrong.
     fn displace(&mut self, s: usize, by: SocketAddr, now: u64) {
         let Some(mut slot) = self.slots[s].take() else {
@@ -207,7 +207,7 @@ impl Server {
     /// Whether the listeners are polled: not while accepting rests (out of descriptors), nor
     /// while every slot holds a logged-in user (nobody could be served or displace anyone:
     /// new clients wait in the kernel's listen backlog and are served as slots free up).
-    /// Otherwise new connections are taken and decided on (`admission.rs`), also when every
+    /// Otherwise new connections are taken and decided on (`admission`), also when every
     /// login slot is taken: a newcomer from a network holding fewer displaces one.
     pub(super) fn accepting(&mut self) -> bool {
         if self.admission.paused(self.now()) {
@@ -325,5 +325,85 @@ impl Server {
             self.flush_socket(free);
         }
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::daemon::test_server::TestServer;
+    use std::io::Read;
+    use std::time::Duration;
+
+    /// The address the server sees for the connection it holds in `slot`.
+    fn peer_of(t: &TestServer, slot: usize) -> std::net::SocketAddr {
+        t.server.slots[slot].as_ref().unwrap().peer
+    }
+
+    #[test]
+    fn over_its_address_cap_a_connection_waits_then_is_served() {
+        let mut t = TestServer::new("accept-park", |o| o.max_unauth_per_addr = 1);
+        let first = t.connect();
+        t.server.accept(0);
+        assert_eq!((t.served(), t.server.parked.len()), (1, 0));
+        let second = t.connect();
+        t.server.accept(0);
+        assert_eq!((t.served(), t.server.parked.len()), (1, 1));
+        // Still waiting while the first holds the address's one slot.
+        t.server.unpark();
+        assert_eq!(t.server.parked.len(), 1);
+        // The first goes away: the second is served in its place.
+        let slot = t.server.slots[0].take().unwrap();
+        slot.conn.free(&mut t.server.budget);
+        drop(first);
+        t.server.unpark();
+        assert_eq!((t.served(), t.server.parked.len()), (1, 0));
+        let served = (0..t.server.slots.len())
+            .find(|&i| t.server.slots[i].is_some())
+            .unwrap();
+        assert_eq!(peer_of(&t, served), second.local_addr().unwrap());
+    }
+
+    #[test]
+    fn a_connection_that_waited_past_the_grace_time_is_closed() {
+        let mut t = TestServer::new("accept-grace", |o| {
+            o.max_unauth_per_addr = 1;
+            o.login_grace_secs = 0;
+        });
+        let _first = t.connect();
+        let mut second = t.connect();
+        t.server.accept(0);
+        assert_eq!(t.server.parked.len(), 1);
+        t.server.unpark();
+        assert!(t.server.parked.is_empty());
+        // Closed without a word: the client reads the end of the stream.
+        second
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut buf = [0u8; 64];
+        assert_eq!(second.read(&mut buf).unwrap(), 0);
+    }
+
+    #[test]
+    fn no_accepting_while_paused() {
+        let mut t = TestServer::new("accept-pause", |_| {});
+        assert!(t.server.accepting());
+        let now = t.server.now();
+        t.server.admission.pause(now);
+        assert!(!t.server.accepting());
+    }
+
+    #[test]
+    fn a_served_connection_is_sent_the_version_line() {
+        let mut t = TestServer::new("accept-serve", |_| {});
+        let mut client = t.connect();
+        t.server.accept(0);
+        assert_eq!(t.served(), 1);
+        assert_eq!(peer_of(&t, 0), client.local_addr().unwrap());
+        client
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut buf = [0u8; 8];
+        client.read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"SSH-2.0-");
     }
 }

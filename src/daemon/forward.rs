@@ -222,3 +222,192 @@ impl Drop for AgentSock {
         let _ = fsys::rmdir(&self.dir);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sys::{poll, process};
+    use std::io::Read;
+    use std::os::unix::fs::PermissionsExt;
+    use std::time::{Duration, Instant};
+
+    /// Polls `fd` for `events` for at most 10 s.
+    fn ready(fd: std::os::fd::RawFd, events: i16) {
+        let mut pfd = libc::pollfd {
+            fd,
+            events,
+            revents: 0,
+        };
+        let n = poll::poll(std::slice::from_mut(&mut pfd), 10_000).unwrap();
+        assert_eq!(n, 1, "not ready within 10 s");
+    }
+
+    /// Reaps `pid` (at most 10 s).
+    fn reap(pid: i32) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while process::wait_nohang(pid).unwrap().is_none() {
+            assert!(Instant::now() < deadline, "{pid} did not end");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn connected(c: Connect) -> TcpStream {
+        let Connect::Connecting(s) = c else {
+            panic!("an address needs no lookup");
+        };
+        use std::os::fd::AsRawFd;
+        ready(s.as_raw_fd(), libc::POLLOUT);
+        s
+    }
+
+    #[test]
+    fn literals_need_no_lookup() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(literal("localhost"), Some(ip("127.0.0.1")));
+        assert_eq!(literal("192.0.2.7"), Some(ip("192.0.2.7")));
+        assert_eq!(literal("[2001:db8::1]"), Some(ip("2001:db8::1")));
+        assert_eq!(literal("::1"), Some(ip("::1")));
+        assert_eq!(literal("example.com"), None);
+        assert_eq!(literal(""), None);
+    }
+
+    #[test]
+    fn an_address_is_connected_to_at_once() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port() as u32;
+        let s = connected(connect_start("127.0.0.1", port, None, 0).unwrap());
+        assert!(connect_result(&s).is_ok());
+        let (_, from) = l.accept().unwrap();
+        assert_eq!(from, s.local_addr().unwrap());
+    }
+
+    #[test]
+    fn a_refused_connect_is_reported_when_the_socket_is_writable() {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port() as u32;
+        // Nobody listens there any more.
+        let s = connected(connect_start("localhost", port, None, 0).unwrap());
+        let err = connect_result(&s).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::ConnectionRefused);
+    }
+
+    #[test]
+    fn bad_targets_are_refused_before_anything_starts() {
+        let msg = |r: io::Result<Connect>| r.err().expect("refused").to_string();
+        assert_eq!(
+            msg(connect_start("127.0.0.1", 65536, None, 0)),
+            "port out of range"
+        );
+        for host in ["", "a\0b", &"a".repeat(256)] {
+            assert_eq!(msg(connect_start(host, 22, None, 0)), "bad host name");
+        }
+    }
+
+    #[test]
+    fn a_name_goes_to_the_resolver_and_its_answer_is_connected_to() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        // A name starts the resolver helper.
+        let Connect::Resolving(job, p) = connect_start("quoll.invalid", 80, None, 0).unwrap()
+        else {
+            panic!("a name is looked up");
+        };
+        assert_eq!(p, 80);
+        let pid = job.pid();
+        drop(job); // unanswered: killed
+        reap(pid);
+        // The resolver's answer (here for `localhost`, which connect_start takes as an
+        // address) is connected to.
+        let args: [&[u8]; 3] = [b"localhost", b"-", b"-"];
+        let mut job = Job::start(super::super::multicall::RESOLVE, &args, b"", 0, 64, 0).unwrap();
+        let s = loop {
+            ready(job.fd(), libc::POLLIN);
+            if let Some(s) = resolved(&mut job, port).unwrap() {
+                break s;
+            }
+        };
+        reap(job.pid());
+        job.set_reaped();
+        use std::os::fd::AsRawFd;
+        ready(s.as_raw_fd(), libc::POLLOUT);
+        assert!(connect_result(&s).is_ok());
+        let (_, from) = l.accept().unwrap();
+        assert_eq!(from, s.local_addr().unwrap());
+    }
+
+    #[test]
+    fn a_resolver_without_an_answer_is_an_error() {
+        // Wrong arguments: the helper exits without printing an address.
+        let mut job = Job::start(super::super::multicall::RESOLVE, &[], b"", 0, 64, 0).unwrap();
+        let err = loop {
+            ready(job.fd(), libc::POLLIN);
+            match resolved(&mut job, 22) {
+                Ok(None) => continue,
+                Ok(Some(_)) => panic!("connected without an address"),
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(err.to_string(), "name not found");
+        reap(job.pid());
+        job.set_reaped();
+    }
+
+    #[test]
+    fn remote_forwards_listen_on_loopback_unless_any_address() {
+        let f = bind_remote("0.0.0.0", 0, false).unwrap();
+        let bound = f.listener.local_addr().unwrap();
+        assert_eq!(bound.ip(), IpAddr::V4(Ipv4Addr::LOCALHOST));
+        // Port 0: the port the system chose is the one reported back.
+        assert_eq!(
+            (f.address.as_str(), f.port),
+            ("0.0.0.0", bound.port() as u32)
+        );
+        let f = bind_remote("", 0, true).unwrap();
+        assert!(f.listener.local_addr().unwrap().ip().is_unspecified());
+        let f = bind_remote("127.0.0.1", 0, true).unwrap();
+        assert_eq!(f.listener.local_addr().unwrap().ip(), Ipv4Addr::LOCALHOST);
+        assert!(bind_remote("example.com", 0, true).is_err());
+        assert!(bind_remote("", 65536, false).is_err());
+    }
+
+    #[test]
+    fn split_halves_write_a_fin_and_keep_reading() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut peer = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let (ours, _) = l.accept().unwrap();
+        let (mut r, w) = split(OwnedFd::from(ours)).unwrap();
+        shutdown_write(&w);
+        peer.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut buf = [0u8; 8];
+        assert_eq!(peer.read(&mut buf).unwrap(), 0, "FIN seen");
+        peer.write_all(b"more").unwrap();
+        use std::os::fd::AsRawFd;
+        ready(r.as_raw_fd(), libc::POLLIN);
+        assert_eq!(r.read(&mut buf).unwrap(), 4);
+        assert_eq!(&buf[..4], b"more");
+    }
+
+    #[test]
+    fn the_agent_socket_is_the_user_s_in_a_directory_only_passed_through() {
+        use std::os::unix::fs::MetadataExt;
+        // Root gives the socket to the session's user (here nobody); others keep their own.
+        let me = crate::sys::ids::euid();
+        let user = if me == 0 { 65534 } else { me };
+        let sock = AgentSock::create(user, user).unwrap();
+        let owner = std::fs::metadata(&sock.path).unwrap().uid();
+        assert_eq!(owner, user);
+        let dir = sock.path.parent().unwrap().to_path_buf();
+        assert!(dir.to_str().unwrap().starts_with("/tmp/quoll-agent-"));
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode();
+        assert_eq!(mode(&dir) & 0o777, 0o711);
+        assert_eq!(std::fs::metadata(&dir).unwrap().uid(), me);
+        assert_eq!(mode(&sock.path) & 0o777, 0o600);
+        let path = sock.path.clone();
+        drop(sock);
+        assert!(!path.exists() && !dir.exists(), "removed with the session");
+    }
+}

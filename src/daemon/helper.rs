@@ -117,3 +117,122 @@ impl Drop for Job {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sys::{poll, process};
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Command;
+    use std::time::{Duration, Instant};
+
+    /// A job reading from a pipe this test writes, for `pid` (0: no process to kill).
+    fn job_on_pipe(pid: i32, max: usize) -> (Job, std::fs::File) {
+        let (r, w) = pipe().unwrap();
+        set_nonblocking_cloexec(&r).unwrap();
+        let job = Job {
+            pid,
+            reply: std::fs::File::from(r),
+            buf: Vec::new(),
+            max,
+            deadline: 0,
+            reaped: false,
+            done: false,
+        };
+        (job, std::fs::File::from(w))
+    }
+
+    /// Waits (at most 10 s) for `pid` to end; its wait status.
+    fn wait(pid: i32) -> i32 {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = process::wait_nohang(pid).unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "{pid} did not end");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    #[test]
+    fn a_reply_is_read_in_pieces_and_complete_at_the_end() {
+        let (mut job, mut w) = job_on_pipe(0, 16);
+        assert_eq!(job.read(), Progress::Pending);
+        w.write_all(b"12.3").unwrap();
+        assert_eq!(job.read(), Progress::Pending);
+        assert_eq!(job.reply(), None, "not complete while the helper writes");
+        w.write_all(b".4.5\n").unwrap();
+        drop(w);
+        assert_eq!(job.read(), Progress::Done);
+        assert_eq!(job.reply(), Some(&b"12.3.4.5\n"[..]));
+    }
+
+    #[test]
+    fn a_reply_longer_than_its_bound_fails() {
+        let (mut job, mut w) = job_on_pipe(0, 4);
+        w.write_all(b"12345").unwrap();
+        assert_eq!(job.read(), Progress::Failed("reply too long"));
+        assert_eq!(job.reply(), None);
+    }
+
+    #[test]
+    fn a_request_longer_than_a_pipe_takes_at_once_is_refused() {
+        let long = [b'x'; 4097];
+        let err = Job::start(crate::daemon::multicall::RESOLVE, &[], &long, 0, 64, 0);
+        assert_eq!(err.err().unwrap().to_string(), "helper request too long");
+    }
+
+    #[test]
+    fn a_job_dropped_unfinished_kills_its_helper() {
+        let mut child = Command::new("sleep").arg("30").spawn().unwrap();
+        let (job, _w) = job_on_pipe(child.id() as i32, 16);
+        drop(job);
+        // Without the kill this takes the 30 s of the sleep and ends normally.
+        let status = child.wait().unwrap();
+        assert_eq!(status.signal(), Some(libc::SIGKILL));
+    }
+
+    #[test]
+    fn a_reaped_or_finished_job_kills_nothing() {
+        let mut child = Command::new("sleep").arg("30").spawn().unwrap();
+        let pid = child.id() as i32;
+        let (mut job, w) = job_on_pipe(pid, 16);
+        job.set_reaped();
+        drop(job);
+        let (mut job, w2) = job_on_pipe(pid, 16);
+        drop(w2);
+        assert_eq!(job.read(), Progress::Done);
+        drop(job);
+        drop(w);
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(child.try_wait().unwrap().is_none(), "still running");
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
+    #[test]
+    fn a_helper_answers_through_its_pipe() {
+        // The resolver helper, run in the forked child (the test binary is not quoll).
+        let args: [&[u8]; 3] = [b"localhost", b"-", b"-"];
+        let mut job = Job::start(crate::daemon::multicall::RESOLVE, &args, b"", 0, 64, 0).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let progress = loop {
+            let mut pfd = libc::pollfd {
+                fd: job.fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            let _ = poll::poll(std::slice::from_mut(&mut pfd), 100);
+            match job.read() {
+                Progress::Pending if Instant::now() < deadline => continue,
+                p => break p,
+            }
+        };
+        assert_eq!(progress, Progress::Done);
+        let reply = std::str::from_utf8(job.reply().unwrap()).unwrap();
+        let ip: std::net::IpAddr = reply.trim().parse().unwrap();
+        assert!(ip.is_loopback(), "{reply:?}");
+        assert!(libc::WIFEXITED(wait(job.pid())));
+        job.set_reaped();
+    }
+}

@@ -19,3 +19,5 @@ mod reactor;
 pub mod refused;
 pub mod resolve;
 pub mod spawn;
+#[cfg(test)]
+mod test_server;

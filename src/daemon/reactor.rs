@@ -8,6 +8,7 @@ use std::os::fd::{AsRawFd, RawFd};
 
 /// What a poll entry belongs to.
 #[derive(Clone, Copy)]
+#[cfg_attr(test, derive(Debug, PartialEq, Eq))]
 pub(super) enum Ref {
     Signal,
     Listener(usize),
@@ -172,5 +173,100 @@ impl Server {
         }
         // +1 ms so a timer is due when poll returns rather than a hair early.
         (timeout + 1).min(3_600_000) as libc::c_int
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ACCEPT_PAUSE_MS;
+    use crate::daemon::test_server::TestServer;
+    use std::io::Write;
+
+    #[test]
+    fn the_poll_set_keeps_entries_and_refs_in_step() {
+        let (r, w) = crate::sys::fd::pipe().unwrap();
+        let mut p = PollSet::with_capacity(3);
+        let capacity = (p.fds.capacity(), p.refs.capacity());
+        p.push(r.as_raw_fd(), libc::POLLIN, Ref::Stdout(2, 5));
+        p.push(w.as_raw_fd(), libc::POLLOUT, Ref::Stdin(2, 5));
+        assert_eq!(p.refs, [Ref::Stdout(2, 5), Ref::Stdin(2, 5)]);
+        assert_eq!(
+            p.fds.iter().map(|f| (f.fd, f.events)).collect::<Vec<_>>(),
+            [
+                (r.as_raw_fd(), libc::POLLIN),
+                (w.as_raw_fd(), libc::POLLOUT)
+            ]
+        );
+        // Nothing to read yet; room to write.
+        assert!(p.wait(0).unwrap());
+        assert_eq!(p.fds[0].revents, 0);
+        assert_ne!(p.fds[1].revents & libc::POLLOUT, 0);
+        std::fs::File::from(w.try_clone().unwrap())
+            .write_all(b"x")
+            .unwrap();
+        assert!(p.wait(0).unwrap());
+        assert_ne!(p.fds[0].revents & libc::POLLIN, 0);
+        // A new turn starts empty, in the same memory.
+        p.clear();
+        assert!(p.fds.is_empty() && p.refs.is_empty());
+        assert_eq!((p.fds.capacity(), p.refs.capacity()), capacity);
+    }
+
+    #[test]
+    fn an_idle_server_polls_its_signals_and_listener_and_sleeps_an_hour() {
+        let mut t = TestServer::new("reactor-idle", |_| {});
+        let timeout = t.server.build_pollfds();
+        assert_eq!(t.server.poll.refs, [Ref::Signal, Ref::Listener(0)]);
+        let fds: Vec<_> = t.server.poll.fds.iter().map(|f| f.fd).collect();
+        assert_eq!(fds, [t.sig.as_raw_fd(), t.server.listeners[0].as_raw_fd()]);
+        assert_eq!(timeout, 3_600_000);
+        // Built afresh each turn: the same again, not twice as many.
+        t.server.build_pollfds();
+        assert_eq!(t.server.poll.refs.len(), 2);
+    }
+
+    #[test]
+    fn a_pause_takes_the_listeners_out_until_it_ends() {
+        let mut t = TestServer::new("reactor-pause", |_| {});
+        let now = t.server.now();
+        t.server.admission.pause(now);
+        let timeout = t.server.build_pollfds();
+        assert_eq!(t.server.poll.refs, [Ref::Signal]);
+        assert!(
+            timeout > 0 && timeout as u64 <= ACCEPT_PAUSE_MS + 1,
+            "{timeout}"
+        );
+    }
+
+    #[test]
+    fn a_new_connection_is_polled_until_its_key_exchange_deadline() {
+        let mut t = TestServer::new("reactor-conn", |o| o.kex_timeout_secs = 7);
+        let _client = t.connect();
+        t.server.accept(0);
+        assert_eq!(t.served(), 1);
+        let timeout = t.server.build_pollfds();
+        let i = t.server.poll.refs.iter().position(|r| *r == Ref::Sock(0));
+        let i = i.expect("the connection's socket is polled");
+        assert_ne!(t.server.poll.fds[i].events & libc::POLLIN, 0);
+        assert!(timeout > 0 && timeout <= 7_001, "{timeout}");
+    }
+
+    #[test]
+    fn a_parked_connection_wakes_the_loop_at_its_grace_time() {
+        let mut t = TestServer::new("reactor-parked", |o| {
+            o.max_unauth_per_addr = 1;
+            o.login_grace_secs = 60;
+        });
+        let _first = t.connect();
+        let _second = t.connect();
+        t.server.accept(0);
+        assert_eq!((t.served(), t.server.parked.len()), (1, 1));
+        // Only the parked one is left to time.
+        let slot = t.server.slots[0].take().unwrap();
+        slot.conn.free(&mut t.server.budget);
+        let timeout = t.server.build_pollfds();
+        assert!(!t.server.poll.refs.contains(&Ref::Sock(0)));
+        assert!(timeout > 10_000 && timeout <= 60_001, "{timeout}");
     }
 }

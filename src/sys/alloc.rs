@@ -88,7 +88,7 @@ unsafe impl GlobalAlloc for PageAlloc {
 /// Address space left free beside the buffers peers ask for: quoll's own small allocations
 /// (log lines, a session's environment) and its stack grow into it, so they never meet the
 /// limit first and abort the daemon.
-pub const HEADROOM: usize = crate::config::MEMORY_HEADROOM;
+pub const HEADROOM: usize = 1 << 20;
 
 /// `n` zero bytes for a connection or channel buffer (large ones mapped, untouched), or `None`
 /// when the system refuses them or would then have less than `HEADROOM` left to give.

@@ -15,6 +15,10 @@ use libc::{
     SYS_setgid32 as SYS_SETGID, SYS_setgroups32 as SYS_SETGROUPS, SYS_setuid32 as SYS_SETUID,
 };
 
+/// Most groups a session runs with, primary included (`config::MAX_GROUPS`): the check
+/// after the drop reads the groups back into an array this long, on the stack.
+pub const MAX_GROUPS: usize = 256;
+
 /// setgroups(2) for this thread only; true on success.
 ///
 /// # Safety
@@ -69,7 +73,7 @@ pub fn become_user(uid: u32, gid: u32, groups: &[libc::gid_t]) -> Result<(), &'s
             libc::getegid(),
         ]
     };
-    let mut now = [0 as libc::gid_t; crate::config::MAX_GROUPS];
+    let mut now = [0 as libc::gid_t; MAX_GROUPS];
     // SAFETY: `now` has room for now.len() gids.
     let n = unsafe { libc::getgroups(now.len() as _, now.as_mut_ptr()) };
     let same_groups = usize::try_from(n).is_ok_and(|n| now[..n] == groups[..]);
@@ -91,4 +95,95 @@ pub fn euid() -> u32 {
 /// The real uid of this process.
 pub fn uid() -> u32 {
     nix::unistd::getuid().as_raw()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs `f` on a thread of its own: the raw set*id calls change the calling thread's
+    /// credentials only (that is why they are used), so the other tests keep theirs.
+    fn on_own_thread<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+        std::thread::spawn(f).join().unwrap()
+    }
+
+    /// This thread's real and effective uid and gid, and its groups.
+    fn ids_now() -> ([u32; 4], Vec<libc::gid_t>) {
+        let mut g = [0 as libc::gid_t; MAX_GROUPS];
+        // SAFETY: the get*id calls cannot fail; `g` has room for g.len() gids.
+        unsafe {
+            let n = libc::getgroups(g.len() as _, g.as_mut_ptr());
+            let ids = [
+                libc::getuid(),
+                libc::geteuid(),
+                libc::getgid(),
+                libc::getegid(),
+            ];
+            (ids, g[..n as usize].to_vec())
+        }
+    }
+
+    #[test]
+    fn euid_and_uid_are_this_process_s() {
+        use std::os::unix::fs::MetadataExt;
+        // /proc/self belongs to the effective uid.
+        assert_eq!(euid(), std::fs::metadata("/proc/self").unwrap().uid());
+        // SAFETY: getuid cannot fail.
+        assert_eq!(uid(), unsafe { libc::getuid() });
+    }
+
+    #[test]
+    fn a_drop_to_ones_own_ids() {
+        let (out, before, after) = on_own_thread(|| {
+            let (ids, groups) = ids_now();
+            let out = become_user(ids[0], ids[2], &groups);
+            (out, (ids, groups), ids_now())
+        });
+        if before.0[1] == 0 {
+            // Root may set its own groups again: nothing changes, and the check passes.
+            assert_eq!(out, Ok(()));
+        } else {
+            // Anyone else may not call setgroups at all, and is told so.
+            assert_eq!(out, Err("quoll: setgroups failed"));
+        }
+        assert_eq!(after, before);
+    }
+
+    #[test]
+    fn an_unprivileged_set_to_ones_own_uid_and_gid_succeeds() {
+        let ok = on_own_thread(|| {
+            let (ids, _) = ids_now();
+            // SAFETY: on a thread of its own (see `on_own_thread`); its own ids.
+            unsafe { (set_gid(ids[2]), set_uid(ids[0])) }
+        });
+        assert_eq!(ok, (true, true));
+    }
+
+    #[test]
+    fn root_drops_to_nobody_for_good() {
+        assert!(
+            euid() == 0,
+            "NOT RUN: dropping privileges needs the tests to run as root"
+        );
+        let (out, after, regained) = on_own_thread(|| {
+            let out = become_user(65534, 65534, &[65534]);
+            // SAFETY: on a thread of its own (see `on_own_thread`).
+            let regained = unsafe { set_uid(0) };
+            (out, ids_now(), regained)
+        });
+        assert_eq!(out, Ok(()));
+        assert_eq!(after, ([65534; 4], vec![65534]));
+        assert!(!regained);
+    }
+
+    #[test]
+    fn groups_the_kernel_does_not_read_back_as_given_are_an_error() {
+        assert!(
+            euid() == 0,
+            "NOT RUN: setgroups needs the tests to run as root"
+        );
+        // Unsorted: the kernel keeps them sorted, so the check after the drop sees others.
+        let out = on_own_thread(|| become_user(0, 0, &[10, 0]));
+        assert_eq!(out, Err("quoll: privilege drop did not take effect"));
+    }
 }

@@ -1,8 +1,6 @@
 //! Pseudo-terminals: open, size, terminal modes.
 
 use super::fd::set_nonblocking_cloexec;
-use crate::accounts::users;
-use crate::proto::channel::PtySize;
 use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -16,13 +14,14 @@ pub struct Pty {
     pub name: String,
 }
 
-/// Opens a pty pair, sets its window size, and chowns the slave to `uid` (mode 0620, group
-/// `tty` where that group exists) so the user owns their terminal.
+/// Opens a pty pair and chowns the slave to `uid` (mode 0620, group `tty_gid`, the `tty` group
+/// where the system has one) so the user owns their terminal. The caller sets the window size
+/// (`resize`).
 ///
 /// Without a `tty` group the slave keeps its group and gets mode 0600, so nobody else can
 /// write to it. The chown is done only when quoll runs as root: otherwise devpts has already
 /// given the slave to our own uid, which must then be the user's.
-pub fn open(size: PtySize, uid: u32) -> io::Result<Pty> {
+pub fn open(uid: u32, tty_gid: Option<u32>) -> io::Result<Pty> {
     // posix_openpt/grantpt/unlockpt/ptsname_r are plain libc on glibc and musl alike
     // (openpty lives in libutil on older glibc).
     let flags = libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC;
@@ -63,9 +62,8 @@ pub fn open(size: PtySize, uid: u32) -> io::Result<Pty> {
 
     // SAFETY: geteuid cannot fail.
     if unsafe { libc::geteuid() } == 0 {
-        give_to_user(&slave, uid)?;
+        give_to_user(&slave, uid, tty_gid)?;
     }
-    resize(&master, size)?;
     Ok(Pty {
         master,
         slave,
@@ -74,8 +72,8 @@ pub fn open(size: PtySize, uid: u32) -> io::Result<Pty> {
 }
 
 /// Makes the user the owner of their terminal, writable by group `tty` for write(1)/wall(1).
-fn give_to_user(slave: &OwnedFd, uid: u32) -> io::Result<()> {
-    let (gid, mode) = match users::group_id("tty") {
+fn give_to_user(slave: &OwnedFd, uid: u32, tty_gid: Option<u32>) -> io::Result<()> {
+    let (gid, mode) = match tty_gid {
         Some(gid) => (gid, 0o620),
         // gid_t -1: leave the group as it is.
         None => (u32::MAX, 0o600),
@@ -94,15 +92,22 @@ fn give_to_user(slave: &OwnedFd, uid: u32) -> io::Result<()> {
     Ok(())
 }
 
-/// TIOCSWINSZ on the master (the kernel sends SIGWINCH to the foreground group).
-pub fn resize(master: &OwnedFd, size: PtySize) -> io::Result<()> {
+/// TIOCSWINSZ on the master: `cols` by `rows` characters, `width_px` by `height_px` pixels
+/// (the kernel sends SIGWINCH to the foreground group).
+pub fn resize(
+    master: &OwnedFd,
+    cols: u32,
+    rows: u32,
+    width_px: u32,
+    height_px: u32,
+) -> io::Result<()> {
     // The kernel's fields are u16; a client asking for more gets the largest.
     let clamp = |v: u32| v.min(u16::MAX as u32) as u16;
     let ws = libc::winsize {
-        ws_row: clamp(size.rows),
-        ws_col: clamp(size.cols),
-        ws_xpixel: clamp(size.width_px),
-        ws_ypixel: clamp(size.height_px),
+        ws_row: clamp(rows),
+        ws_col: clamp(cols),
+        ws_xpixel: clamp(width_px),
+        ws_ypixel: clamp(height_px),
     };
     // SAFETY: TIOCSWINSZ reads one winsize from the pointer, which is valid.
     if unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &ws) } != 0 {
@@ -298,13 +303,13 @@ pub fn apply_modes(fd: &OwnedFd, modes: &[u8]) -> io::Result<()> {
 mod tests {
     use super::*;
 
-    fn size() -> PtySize {
-        PtySize {
-            cols: 80,
-            rows: 24,
-            width_px: 640,
-            height_px: 480,
-        }
+    /// A pty for us, 80x24 characters on 640x480 pixels.
+    fn open_80x24(tty_gid: Option<u32>) -> Pty {
+        // SAFETY: getuid cannot fail.
+        let uid = unsafe { libc::getuid() };
+        let pty = open(uid, tty_gid).unwrap();
+        resize(&pty.master, 80, 24, 640, 480).unwrap();
+        pty
     }
 
     fn getattr(fd: &OwnedFd) -> libc::termios {
@@ -338,7 +343,8 @@ mod tests {
     fn open_sets_size_name_and_flags() {
         // SAFETY: getuid cannot fail.
         let uid = unsafe { libc::getuid() };
-        let pty = open(size(), uid).unwrap();
+        // The group a root quoll gives the terminal: any group will do; 5 is `tty` on Debian.
+        let pty = open_80x24(Some(5));
         assert!(pty.name.starts_with("/dev/pts/"), "{}", pty.name);
         let ws = getsize(&pty.slave);
         assert_eq!(
@@ -361,23 +367,18 @@ mod tests {
         assert_eq!(meta.uid(), uid);
         // SAFETY: geteuid cannot fail.
         if unsafe { libc::geteuid() } == 0 {
-            if let Some(tty) = users::group_id("tty") {
-                assert_eq!(meta.gid(), tty);
-                assert_eq!(meta.mode() & 0o777, 0o620);
-            }
+            assert_eq!(meta.gid(), 5);
+            assert_eq!(meta.mode() & 0o777, 0o620);
+            // No tty group: the group stays, only the user may write.
+            let pty = open_80x24(None);
+            assert_eq!(std::fs::metadata(&pty.name).unwrap().mode() & 0o777, 0o600);
         }
     }
 
     #[test]
     fn resize_then_read_back() {
-        let pty = open(size(), 0).unwrap();
-        let big = PtySize {
-            cols: 132,
-            rows: 50,
-            width_px: 100_000, // clamped
-            height_px: 0,
-        };
-        resize(&pty.master, big).unwrap();
+        let pty = open_80x24(None);
+        resize(&pty.master, 132, 50, 100_000, 0).unwrap(); // 100_000 is clamped
         let ws = getsize(&pty.master);
         assert_eq!(
             (ws.ws_col, ws.ws_row, ws.ws_xpixel, ws.ws_ypixel),
@@ -387,7 +388,7 @@ mod tests {
 
     #[test]
     fn modes_clear_echo_and_set_vintr() {
-        let pty = open(size(), 0).unwrap();
+        let pty = open_80x24(None);
         let modes = encode(&[
             (53, 0),     // ECHO off
             (1, 7),      // VINTR = ^G
@@ -445,7 +446,7 @@ mod tests {
 
     #[test]
     fn malformed_modes_do_not_fail() {
-        let pty = open(size(), 0).unwrap();
+        let pty = open_80x24(None);
         for m in [
             &[1u8][..],
             &[1, 0, 0],

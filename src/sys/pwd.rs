@@ -2,8 +2,19 @@
 //! getpwnam_r, getpwuid_r, getgrnam_r, getgrouplist. musl builds read the files themselves
 //! (`accounts::users`).
 
-use crate::accounts::users::User;
 use std::ffi::{CStr, CString};
+
+/// The fields of a passwd entry quoll uses, as the C library gave them (`accounts::users`
+/// makes a `User` of it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Passwd {
+    pub name: String,
+    pub uid: u32,
+    pub gid: u32,
+    pub home: String,
+    /// As in the entry: may be empty.
+    pub shell: String,
+}
 
 /// First buffer size for the string fields of a passwd entry; doubled on ERANGE.
 const INITIAL_BUF: usize = 1024;
@@ -11,7 +22,7 @@ const INITIAL_BUF: usize = 1024;
 const MAX_BUF: usize = 64 * 1024;
 
 /// getpwnam_r
-pub fn by_name(name: &str) -> std::io::Result<Option<User>> {
+pub fn by_name(name: &str) -> std::io::Result<Option<Passwd>> {
     let Ok(cname) = CString::new(name) else {
         return Ok(None);
     };
@@ -22,7 +33,7 @@ pub fn by_name(name: &str) -> std::io::Result<Option<User>> {
 }
 
 /// getpwuid_r
-pub fn by_uid(uid: u32) -> Option<User> {
+pub fn by_uid(uid: u32) -> Option<Passwd> {
     lookup(|(pwd, buf, len, result)| {
         // SAFETY: all pointers are valid for the call; buf has `len` writable bytes.
         unsafe { libc::getpwuid_r(uid, pwd, buf, len, result) }
@@ -40,7 +51,7 @@ type GetpwArgs = (
 );
 
 /// Runs a getpw*_r call, growing the string buffer on ERANGE up to `MAX_BUF`.
-fn lookup(call: impl Fn(GetpwArgs) -> i32) -> std::io::Result<Option<User>> {
+fn lookup(call: impl Fn(GetpwArgs) -> i32) -> std::io::Result<Option<Passwd>> {
     let mut size = INITIAL_BUF;
     loop {
         let mut buf = vec![0 as libc::c_char; size];
@@ -91,10 +102,10 @@ pub fn group_id(name: &str) -> Option<u32> {
     }
 }
 
-/// getgrouplist, bounded by `MAX_GROUPS`.
+/// getgrouplist, bounded by `ids::MAX_GROUPS`.
 pub fn groups(user: &str, gid: u32) -> Option<Vec<u32>> {
     let cname = CString::new(user).ok()?;
-    let mut n = crate::config::MAX_GROUPS as libc::c_int;
+    let mut n = super::ids::MAX_GROUPS as libc::c_int;
     let mut groups = vec![0 as libc::gid_t; n as usize];
     // SAFETY: groups has n writable entries; n is updated to the count found.
     let rc = unsafe { libc::getgrouplist(cname.as_ptr(), gid, groups.as_mut_ptr(), &mut n) };
@@ -106,7 +117,7 @@ pub fn groups(user: &str, gid: u32) -> Option<Vec<u32>> {
 }
 
 /// Copies the fields we need out of the C struct while `buf` is still alive.
-fn convert(pwd: &libc::passwd) -> Option<User> {
+fn convert(pwd: &libc::passwd) -> Option<Passwd> {
     let field = |p: *const libc::c_char| -> Option<String> {
         if p.is_null() {
             return Some(String::new());
@@ -118,12 +129,8 @@ fn convert(pwd: &libc::passwd) -> Option<User> {
     };
     let name = field(pwd.pw_name)?;
     let home = field(pwd.pw_dir)?;
-    let mut shell = field(pwd.pw_shell)?;
-    if shell.is_empty() {
-        // passwd(5): an empty shell field means /bin/sh.
-        shell = "/bin/sh".to_owned();
-    }
-    Some(User {
+    let shell = field(pwd.pw_shell)?;
+    Some(Passwd {
         name,
         uid: pwd.pw_uid,
         gid: pwd.pw_gid,

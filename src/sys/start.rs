@@ -8,7 +8,7 @@
 //!   host key file never becomes fd 0, 1 or 2 and receives a log line or a prompt;
 //! - SIGPIPE is ignored (here only), so a write to a closed connection is an EPIPE error
 //!   and never kills the daemon and every session with it (children get the default back
-//!   before exec, src/daemon/spawn.rs);
+//!   before exec, src/daemon/spawn/);
 //! - the argument vector is taken from `main`'s `argv` (std fills `env::args` on musl only
 //!   from its own start-up code).
 

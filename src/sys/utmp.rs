@@ -26,20 +26,15 @@ pub struct Record {
 }
 
 impl Record {
-    /// Records the start of a session on `tty` (`/dev/pts/N`) for `user` from `peer`, whose
-    /// process is `pid` (it leads the session). `None` when quoll records nothing (not root, a
-    /// musl build).
-    pub fn start(
-        tty: &str,
-        user: &crate::accounts::users::User,
-        peer: IpAddr,
-        pid: i32,
-    ) -> Option<Record> {
+    /// Records the start of a session on `tty` (`/dev/pts/N`) for the user `name` (`uid`)
+    /// from `peer`, whose process is `pid` (it leads the session). `None` when quoll records
+    /// nothing (not root, a musl build).
+    pub fn start(tty: &str, name: &str, uid: u32, peer: IpAddr, pid: i32) -> Option<Record> {
         #[cfg(target_env = "gnu")]
-        let login = (super::fsys::euid() == 0).then(|| gnu::start(tty, user, peer, pid));
+        let login = (super::fsys::euid() == 0).then(|| gnu::start(tty, name, uid, peer, pid));
         #[cfg(not(target_env = "gnu"))]
         let login = {
-            let _ = (tty, user, peer, pid);
+            let _ = (tty, name, uid, peer, pid);
             None
         };
         login
@@ -74,7 +69,7 @@ mod gnu {
     /// utmp holds one entry per terminal line and boot process; a file this long is not one.
     const MAX_UTMP_RECORDS: usize = 4096;
 
-    pub fn start(tty: &str, user: &crate::accounts::users::User, peer: IpAddr, pid: i32) -> Record {
+    pub fn start(tty: &str, user: &str, uid: u32, peer: IpAddr, pid: i32) -> Record {
         let name = tty.strip_prefix("/dev/").unwrap_or(tty).as_bytes();
         let mut line = [0u8; LINE];
         let n = name.len().min(LINE);
@@ -96,14 +91,14 @@ mod gnu {
             crate::inet::Ip(peer).to_string()
         };
         let mut ut = entry(libc::USER_PROCESS, &login);
-        copy(&mut ut.ut_user, user.name.as_bytes());
+        copy(&mut ut.ut_user, user.as_bytes());
         copy(&mut ut.ut_host, host.as_bytes());
         if !peer.is_unspecified() {
             ut.ut_addr_v6 = addr_words(peer);
         }
         report(UTMP, put_utmp(&ut, false));
         report(WTMP, append_wtmp(&ut));
-        report(LASTLOG, put_lastlog(user.uid, &ut));
+        report(LASTLOG, put_lastlog(uid, &ut));
         login
     }
 

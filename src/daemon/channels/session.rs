@@ -80,7 +80,7 @@ fn spawn_for(edge: &mut Edge, ch: usize, user: &users::User, req: &SessionStart)
     let pty_req = req.pty.filter(|_| !edge.key_options.no_pty);
     let pty = match pty_req {
         Some(p) => {
-            let pty = pty::open(p.size, user.uid)?;
+            let pty = spawn::open_pty(p.size, user.uid)?;
             let _ = pty::apply_modes(&pty.slave, &p.modes);
             Some(pty)
         }
@@ -145,9 +145,9 @@ fn spawn_for(edge: &mut Edge, ch: usize, user: &users::User, req: &SessionStart)
         builtin,
     };
     let child = spawn::spawn(&spec)?;
-    let record = pty
-        .as_ref()
-        .and_then(|p| utmp::Record::start(&p.name, user, edge.peer.ip(), child.pid));
+    let record = pty.as_ref().and_then(|p| {
+        utmp::Record::start(&p.name, &user.name, user.uid, edge.peer.ip(), child.pid)
+    });
     *slot = Some(End::Process(Process {
         pid: child.pid,
         io: Io {
@@ -166,7 +166,7 @@ fn spawn_for(edge: &mut Edge, ch: usize, user: &users::User, req: &SessionStart)
 
 pub fn window_change(edge: &mut Edge, ch: usize, size: PtySize) {
     if let Some(Some(End::Process(Process { pty: Some(m), .. }))) = edge.ends.get(ch) {
-        let _ = pty::resize(m, size);
+        let _ = spawn::resize_pty(m, size);
     }
 }
 

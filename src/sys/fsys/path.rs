@@ -96,3 +96,48 @@ impl fmt::Display for Show<'_> {
         f.pad(&String::from_utf8_lossy(self.0.as_os_str().as_bytes()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Cases spelt out; `fsys/tests.rs` compares every short path with std's answers.
+    use super::*;
+
+    fn parent_of(p: &str) -> Option<&str> {
+        parent(Path::new(p)).map(|p| p.to_str().unwrap())
+    }
+
+    fn name_of(p: &str) -> Option<&str> {
+        file_name(Path::new(p)).map(|n| n.to_str().unwrap())
+    }
+
+    #[test]
+    fn parents() {
+        assert_eq!(parent_of("/a/b"), Some("/a"));
+        assert_eq!(parent_of("/a//b/./"), Some("/a"));
+        assert_eq!(parent_of("/a/.//b"), Some("/a"));
+        assert_eq!(parent_of("/a"), Some("/"));
+        assert_eq!(parent_of("a"), Some(""));
+        assert_eq!(parent_of("./a"), Some("."));
+        assert_eq!(parent_of("a/.."), Some("a"));
+        assert_eq!(parent_of("/"), None);
+        assert_eq!(parent_of(""), None);
+    }
+
+    #[test]
+    fn file_names() {
+        assert_eq!(name_of("/a/b"), Some("b"));
+        assert_eq!(name_of("a/b/."), Some("b"));
+        assert_eq!(name_of("a//b//"), Some("b"));
+        assert_eq!(name_of("a/.."), None);
+        assert_eq!(name_of("."), None);
+        assert_eq!(name_of("/"), None);
+        assert_eq!(name_of(""), None);
+    }
+
+    #[test]
+    fn show_replaces_what_is_not_utf8_and_pads() {
+        let p = Path::new(OsStr::from_bytes(b"/tmp/a\xffb"));
+        assert_eq!(show(p).to_string(), "/tmp/a\u{fffd}b");
+        assert_eq!(format!("[{:>4}]", show(Path::new("ab"))), "[  ab]");
+    }
+}

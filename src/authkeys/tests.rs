@@ -1,0 +1,212 @@
+//! authorized_keys files found, checked and matched, with real keys from ssh-keygen.
+
+use super::*;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::PathBuf;
+use std::process::Command;
+
+/// A private directory under the system temp dir, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("quoll-authkeys-{}-{tag}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+const LOCAL: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
+/// The lookup as the daemon sees it: the line found, then its options.
+fn find_key_below(
+    path: &Path,
+    owner: u32,
+    blob: &[u8],
+    peer: IpAddr,
+    top: &Path,
+) -> Result<Option<KeyOptions>, String> {
+    let line = super::find_key_below(path, owner, blob, peer, top, &mut |_| {})?;
+    Ok(line.map(|l| options_for(&l, blob, peer).expect("the line found lists the key")))
+}
+
+fn find_key(
+    path: &Path,
+    owner: u32,
+    blob: &[u8],
+    peer: IpAddr,
+) -> Result<Option<KeyOptions>, String> {
+    find_key_below(path, owner, blob, peer, Path::new("/"))
+}
+
+/// Our effective uid: /proc/self belongs to it.
+fn uid() -> u32 {
+    std::fs::metadata("/proc/self").unwrap().uid()
+}
+
+/// Makes a real key with ssh-keygen; returns its .pub line and its blob, built from the
+/// raw public key rather than copied from the file.
+fn keygen(dir: &Path, name: &str) -> (String, Vec<u8>) {
+    let path = dir.join(name);
+    let status = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "test key", "-f"])
+        .arg(&path)
+        .status()
+        .expect("ssh-keygen runs");
+    assert!(status.success());
+    let line = std::fs::read_to_string(path.with_extension("pub")).unwrap();
+    let line = line.trim_end().to_string();
+    let decoded = crate::base64::decode(line.split(' ').nth(1).unwrap()).unwrap();
+    // string "ssh-ed25519", string key(32)
+    assert_eq!(&decoded[..4], &[0, 0, 0, 11]);
+    assert_eq!(&decoded[4..15], b"ssh-ed25519");
+    assert_eq!(&decoded[15..19], &[0, 0, 0, 32]);
+    let raw = &decoded[19..];
+    assert_eq!(raw.len(), 32);
+    let mut blob = Vec::new();
+    blob.extend_from_slice(&11u32.to_be_bytes());
+    blob.extend_from_slice(b"ssh-ed25519");
+    blob.extend_from_slice(&32u32.to_be_bytes());
+    blob.extend_from_slice(raw);
+    (line, blob)
+}
+
+fn write_keys(dir: &Path, text: &str) -> PathBuf {
+    let path = dir.join("authorized_keys");
+    std::fs::write(&path, text).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    path
+}
+
+#[test]
+fn matching_and_non_matching_keys() {
+    let tmp = TempDir::new("match");
+    let (line_a, blob_a) = keygen(&tmp.0, "a");
+    let (_, blob_b) = keygen(&tmp.0, "b");
+    let text = format!(
+        "# my keys\n\n   \nssh-rsa AAAAB3NzaC1yc2E= rsa\nno-pty,command=\"echo \\\"hi\\\", bye\" {line_a}\n"
+    );
+    let path = write_keys(&tmp.0, &text);
+    let found = find_key_below(&path, uid(), &blob_a, LOCAL, &tmp.0).unwrap();
+    let want = KeyOptions {
+        command: Some("echo \"hi\", bye".into()),
+        no_pty: true,
+        ..Default::default()
+    };
+    assert_eq!(found, Some(want));
+    assert_eq!(
+        find_key_below(&path, uid(), &blob_b, LOCAL, &tmp.0).unwrap(),
+        None
+    );
+    // A prefix of a key is not the key.
+    assert_eq!(
+        find_key_below(&path, uid(), &blob_a[..40], LOCAL, &tmp.0).unwrap(),
+        None
+    );
+}
+
+#[test]
+fn plain_line_and_skipped_lines() {
+    let tmp = TempDir::new("plain");
+    let (line, blob) = keygen(&tmp.0, "k");
+    let key = line.split(' ').take(2).collect::<Vec<_>>().join(" ");
+    // Bad lines carrying the same key must not match; the last, plain one does.
+    let text = format!(
+        "bogus-option {key}\nfrom=\"10.0.0.1\" {key}\ncert-authority {key}\n\
+         command=\"unterminated {key}\n\t{key}\r\n"
+    );
+    let path = write_keys(&tmp.0, &text);
+    let found = find_key_below(&path, uid(), &blob, LOCAL, &tmp.0).unwrap();
+    assert_eq!(found, Some(KeyOptions::default()));
+}
+
+#[test]
+fn missing_file_is_none() {
+    let tmp = TempDir::new("missing");
+    let path = tmp.0.join("nope");
+    assert_eq!(find_key(&path, uid(), b"x", LOCAL), Ok(None));
+}
+
+#[test]
+fn group_writable_file_is_refused() {
+    let tmp = TempDir::new("gwfile");
+    let path = write_keys(&tmp.0, "");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o620)).unwrap();
+    let err = find_key_below(&path, uid(), b"x", LOCAL, &tmp.0).unwrap_err();
+    assert_eq!(
+        err,
+        format!("bad ownership or modes for file {}", path.display())
+    );
+}
+
+#[test]
+fn group_writable_directory_is_refused() {
+    let tmp = TempDir::new("gwdir");
+    let ssh = tmp.0.join(".ssh");
+    std::fs::create_dir(&ssh).unwrap();
+    let path = write_keys(&ssh, "");
+    std::fs::set_permissions(&ssh, std::fs::Permissions::from_mode(0o770)).unwrap();
+    let err = find_key_below(&path, uid(), b"x", LOCAL, &tmp.0).unwrap_err();
+    assert_eq!(
+        err,
+        format!("bad ownership or modes for directory {}", ssh.display())
+    );
+    // The walk goes on up to /: a world-writable directory without the sticky bit is
+    // refused; a root-owned sticky one such as /tmp is passed.
+    std::fs::set_permissions(&ssh, std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::fs::set_permissions(&tmp.0, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let err = find_key(&path, uid(), b"x", LOCAL).unwrap_err();
+    assert_eq!(
+        err,
+        format!("bad ownership or modes for directory {}", tmp.0.display())
+    );
+    std::fs::set_permissions(&tmp.0, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let tmp_meta = std::fs::metadata(std::env::temp_dir()).unwrap();
+    if tmp_meta.uid() == 0 && tmp_meta.mode() & 0o1000 != 0 {
+        assert_eq!(find_key(&path, uid(), b"x", LOCAL), Ok(None));
+    }
+}
+
+#[test]
+fn file_of_another_user_is_refused() {
+    let tmp = TempDir::new("owner");
+    let path = write_keys(&tmp.0, "");
+    // Owned by us, checked for someone else: fine only if we are root.
+    let other = uid().wrapping_add(1000);
+    let result = find_key_below(&path, other, b"x", LOCAL, &tmp.0);
+    if uid() == 0 {
+        assert_eq!(result, Ok(None));
+    } else {
+        assert!(result.is_err());
+    }
+}
+
+#[test]
+fn fifo_is_refused_without_blocking() {
+    let tmp = TempDir::new("fifo");
+    let path = tmp.0.join("authorized_keys");
+    let status = Command::new("mkfifo").arg(&path).status().unwrap();
+    assert!(status.success());
+    let err = find_key_below(&path, uid(), b"x", LOCAL, &tmp.0).unwrap_err();
+    assert!(err.ends_with("is not a regular file"), "{err}");
+}
+
+#[test]
+fn from_mismatch_skips_the_line() {
+    let tmp = TempDir::new("from");
+    let (line, blob) = keygen(&tmp.0, "a");
+    let path = write_keys(&tmp.0, &format!("from=\"10.0.0.0/8\" {line}\n"));
+    assert_eq!(find_key_below(&path, uid(), &blob, LOCAL, &tmp.0), Ok(None));
+    let ten = "10.2.3.4".parse().unwrap();
+    assert!(find_key_below(&path, uid(), &blob, ten, &tmp.0)
+        .unwrap()
+        .is_some());
+}
