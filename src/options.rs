@@ -159,6 +159,18 @@ impl Default for Options {
     }
 }
 
+impl Options {
+    /// The defaults when quoll runs as `dropbear`: Dropbear's host key location and
+    /// Dropbear's name in syslog lines (what fail2ban's stock filter and log readers expect).
+    pub fn dropbear() -> Options {
+        Options {
+            hostkey: crate::config::DROPBEAR_HOSTKEY.into(),
+            syslog_ident: "dropbear".to_string(),
+            ..Options::default()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
