@@ -18,7 +18,8 @@ fn link(dir: &TempDir, name: &str) -> PathBuf {
 
 /// Runs a program (ours by path, or one of Dropbear's by name, which must be installed).
 fn tool(program: &Path, args: &[&str]) -> Out {
-    let found = program.is_absolute() || sh(&format!("command -v {}", program.display())) != "";
+    let found =
+        program.is_absolute() || !sh(&format!("command -v {}", program.display())).is_empty();
     require(
         found,
         &format!("{} is not installed (dropbear-bin)", program.display()),
@@ -185,7 +186,7 @@ impl Dropbear {
     /// `dbclient -y` (accepting the host key, recorded in HOME's known_hosts) runs `command`.
     fn dbclient(&self, dir: &TempDir, key: &Path, command: &str) -> Out {
         require(
-            sh("command -v dbclient") != "",
+            !sh("command -v dbclient").is_empty(),
             "dbclient is not installed (dropbear-bin)",
         );
         let user = current_user();

@@ -37,9 +37,7 @@ fn the_man_page_renders_without_warnings() {
     }
     // Every flag of `quoll -h` is in it.
     let help = run(Command::new(quoll_bin()).arg("-h"), CMD_TIMEOUT);
-    let page: String = out
-        .stdout
-        .replace(|c: char| c == '\u{2010}' || c == '\u{2212}', "-");
+    let page: String = out.stdout.replace(['\u{2010}', '\u{2212}'], "-");
     for line in help.stdout.lines().filter(|l| l.starts_with('-')) {
         let flag = line.split_whitespace().next().unwrap();
         assert!(page.contains(flag), "{flag} is not in the man page");
