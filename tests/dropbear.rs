@@ -287,3 +287,58 @@ fn with_only_an_rsa_key_the_ed25519_key_beside_it_is_made_and_served() {
     let again = tool(&real("dropbearkey"), &["-y", "-f", s(&rsa)]);
     assert_eq!(fingerprint_line(&again), fingerprint_line(&made));
 }
+
+/// quoll as `scp` (a board without an scp program, `scp` linked to quoll): OpenSSH's
+/// `scp -O` runs it through a shell, as sshd would (here `-S` stands in for ssh and runs the
+/// remote command locally with the link first on PATH). Names with glob characters and
+/// spaces go both ways unchanged, and only the file named is sent.
+#[test]
+fn quoll_as_scp_serves_legacy_scp_from_a_shell() {
+    if skip_unless_quoll("quoll as scp") {
+        return;
+    }
+    require(
+        cfg!(feature = "scp"),
+        "quoll is built without the scp feature",
+    );
+    let dir = TempDir::new("dbscp");
+    let bin = dir.join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    std::os::unix::fs::symlink(quoll_bin(), bin.join("scp")).unwrap();
+    // Stands in for ssh: skips ssh's options and the host, runs the command in a shell.
+    let ssh = dir.join("fake-ssh");
+    std::fs::write(
+        &ssh,
+        format!(
+            "#!/bin/sh\nwhile [ \"$1\" != -- ]; do shift; done\nshift 2\nPATH={}:$PATH exec sh -c \"$1\"\n",
+            s(&bin)
+        ),
+    )
+    .unwrap();
+    set_mode(&ssh, 0o755);
+    let (local, remote) = (dir.join("local"), dir.join("remote"));
+    std::fs::create_dir(&local).unwrap();
+    std::fs::create_dir(&remote).unwrap();
+    std::fs::write(local.join("a b*c"), b"first\n").unwrap();
+    let scp = |args: &[&str]| {
+        let out = run(
+            Command::new("scp")
+                .args(["-O", "-S", s(&ssh)])
+                .args(args)
+                .stdin(Stdio::null()),
+            CMD_TIMEOUT,
+        );
+        assert_eq!(out.code, Some(0), "{}", out.describe());
+    };
+    scp(&[s(&local.join("a b*c")), &format!("board:{}/", s(&remote))]);
+    assert_eq!(std::fs::read(remote.join("a b*c")).unwrap(), b"first\n");
+    // Back, with a second file the pattern would match if it were taken as one.
+    std::fs::write(remote.join("a bXc"), b"other\n").unwrap();
+    std::fs::remove_file(local.join("a b*c")).unwrap();
+    scp(&[
+        &format!("board:{}/a\\ b\\*c", s(&remote)),
+        &format!("{}/", s(&local)),
+    ]);
+    assert_eq!(std::fs::read(local.join("a b*c")).unwrap(), b"first\n");
+    assert!(!local.join("a bXc").exists());
+}
