@@ -143,6 +143,8 @@ pub const MAX_REMOTE_FORWARDS: usize = 8;
 pub const MAX_LISTENERS: usize = 10;
 /// Default host key.
 pub const DEFAULT_HOSTKEY: &str = "/etc/quoll/ssh_host_ed25519_key";
+/// The host key when quoll runs as `dropbear`: Dropbear's file, in Dropbear's format.
+pub const DROPBEAR_HOSTKEY: &str = "/etc/dropbear/dropbear_ed25519_host_key";
 /// PATH given to sessions.
 /// Where `subsystem sftp` looks for an external server when quoll is built without its own
 /// (feature `sftp`) and no `--sftp-server` is given: OpenWrt's openssh-sftp-server, Debian's,

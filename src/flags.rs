@@ -1,6 +1,7 @@
-//! Every command-line flag in one table: `quoll -h` (`USAGE`, built from it at compile time)
-//! and the README's two flag tables (checked against it by a test, which rewrites them with
-//! `QUOLL_UPDATE_README=1`) cannot drift apart. Only the help text reaches the binary.
+//! Every command-line flag in one table: `quoll -h` (`USAGE`, built from it at compile time),
+//! the README's two flag tables and the OPTIONS section of the man page `docs/quoll.8`
+//! (checked against it by tests, which rewrite them with `QUOLL_UPDATE_README=1`) cannot
+//! drift apart. Only the help text reaches the binary.
 
 /// One flag: as `quoll -h` shows it, and its README row.
 pub struct Flag {
@@ -21,8 +22,8 @@ pub const DROPBEAR: &[Flag] = &[
     },
     Flag {
         usage: "-r keyfile",
-        help: "Ed25519 host key (default /etc/quoll/ssh_host_ed25519_key); repeatable,\nkeys of other types are ignored with a warning",
-        readme: Some(("`-r keyfile`", "Ed25519 host key (default `/etc/quoll/ssh_host_ed25519_key`; created if missing). Repeatable as in Dropbear: the first file holding an Ed25519 key is used, the others (`dropbear_rsa_host_key` ...) are ignored with a warning")),
+        help: "Ed25519 host key (default /etc/quoll/ssh_host_ed25519_key; run as\ndropbear /etc/dropbear/dropbear_ed25519_host_key); repeatable, keys\nof other types are ignored with a warning",
+        readme: Some(("`-r keyfile`", "Ed25519 host key in OpenSSH's or Dropbear's format (default `/etc/quoll/ssh_host_ed25519_key`, run as `dropbear` `/etc/dropbear/dropbear_ed25519_host_key`; created if missing). Repeatable as in Dropbear: the first file holding an Ed25519 key is used, the others (`dropbear_rsa_host_key` ...) are ignored with a warning; when every one is an RSA, ECDSA or DSS key, `dropbear_ed25519_host_key` in the first one's directory is used, created at the first connection as with `-R`")),
     },
     Flag {
         usage: "-R",
@@ -367,6 +368,110 @@ mod tests {
             "README.md's flag tables differ from src/flags.rs: \
              QUOLL_UPDATE_README=1 cargo test --lib flags rewrites them"
         );
+    }
+
+    /// A README cell as roff: `code` in bold (its hyphens as `\-`, minus signs in a flag),
+    /// links as their text, the table's escaped `|` as itself, backslashes escaped, a leading
+    /// dot made text.
+    fn roff(markdown: &str) -> String {
+        let text = markdown.replace("\\|", "|");
+        let mut out = String::new();
+        let mut rest = text.as_str();
+        // Links: [text](#anchor) -> text.
+        let mut plain = String::new();
+        while let Some(at) = rest.find("](") {
+            let open = rest[..at].rfind('[').expect("a link's [");
+            let close = at + rest[at..].find(')').expect("a link's )");
+            plain += &rest[..open];
+            plain += &rest[open + 1..at];
+            rest = &rest[close + 1..];
+        }
+        plain += rest;
+        for (i, part) in plain.split('`').enumerate() {
+            let part = part.replace('\\', "\\e");
+            if i % 2 == 1 {
+                out += &format!("\\fB{}\\fR", part.replace('-', "\\-"));
+            } else {
+                out += &part;
+            }
+        }
+        // A line starting with a dot or a quote would be a request.
+        if out.starts_with(['.', '\'']) {
+            out.insert_str(0, "\\&");
+        }
+        out
+    }
+
+    /// Text lines of at most 80 bytes where the words allow (mandoc's style); a line break
+    /// never falls before a dot, which would make the next line a request.
+    fn wrap(text: &str) -> String {
+        let mut out = String::new();
+        let mut line = String::new();
+        for word in text.split(' ') {
+            if !line.is_empty()
+                && line.len() + 1 + word.len() > 80
+                && !word.starts_with(['.', '\''])
+            {
+                out += &line;
+                out.push('\n');
+                line.clear();
+            } else if !line.is_empty() {
+                line.push(' ');
+            }
+            line += word;
+        }
+        out + &line
+    }
+
+    /// The man page's OPTIONS section, as it must read: the README's rows as tagged paragraphs.
+    fn man_options() -> String {
+        let mut t = String::from(".SH OPTIONS\n");
+        for (flags, title) in [
+            (DROPBEAR, "Dropbear's flags, with Dropbear's meanings"),
+            (
+                QUOLL,
+                "quoll's own flags, long so they never clash with Dropbear's letters",
+            ),
+        ] {
+            t += &format!(".SS \"{title}\"\n");
+            for (cell, meaning) in flags.iter().filter_map(|f| f.readme) {
+                t += &format!(".TP\n{}\n{}\n", roff(cell), wrap(&roff(meaning)));
+            }
+        }
+        t
+    }
+
+    #[test]
+    fn the_man_page_options_are_the_ones_in_this_file() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/quoll.8");
+        let page = std::fs::read_to_string(path).unwrap();
+        let start = page.find(".SH OPTIONS\n").expect("an OPTIONS section");
+        let end = start
+            + 1
+            + page[start + 1..]
+                .find("\n.SH ")
+                .expect("a section after it")
+            + 1;
+        let mut updated = page.clone();
+        updated.replace_range(start..end, &man_options());
+        if updated != page && std::env::var_os("QUOLL_UPDATE_README").is_some() {
+            std::fs::write(path, &updated).unwrap();
+            return;
+        }
+        assert!(
+            updated == page,
+            "docs/quoll.8's OPTIONS differ from src/flags.rs: \
+             QUOLL_UPDATE_README=1 cargo test --lib flags rewrites them"
+        );
+    }
+
+    #[test]
+    fn markdown_becomes_roff() {
+        assert_eq!(
+            roff("`-Q kex\\|sig` as `ssh -Q` (see [Limits](#limits)) a\\b"),
+            "\\fB\\-Q kex|sig\\fR as \\fBssh \\-Q\\fR (see Limits) a\\eb"
+        );
+        assert_eq!(roff("... more"), "\\&... more");
     }
 
     #[test]

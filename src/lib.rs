@@ -15,6 +15,8 @@ pub mod config;
 pub mod daemon;
 pub mod date;
 pub mod dns;
+pub mod dropbearconvert;
+pub mod dropbearkey;
 pub mod flags;
 pub mod hostkey;
 pub mod inet;

@@ -10,6 +10,7 @@
 use log::{error, info};
 use quoll::cli::{self, Cli};
 use quoll::daemon::event_loop::Server;
+use quoll::daemon::multicall::{self, Public};
 use quoll::hostkey;
 use quoll::options::Options;
 use quoll::sys::fd::{STDERR, STDOUT};
@@ -25,11 +26,17 @@ quoll::c_main!(start);
 /// What `main` runs: the command line as bytes, program name first.
 fn start(raw: &[Vec<u8>]) -> i32 {
     // One of quoll's own children, run under an internal name.
-    if let Some(code) = quoll::daemon::multicall::run(raw) {
+    if let Some(code) = multicall::run(raw) {
         return code;
     }
+    let name = multicall::public(raw);
     match start::arguments(raw) {
-        Ok(args) => entry(&args),
+        Ok(args) => match name {
+            Public::DropbearKey => quoll::dropbearkey::main(&args),
+            Public::DropbearConvert => quoll::dropbearconvert::main(&args),
+            Public::Dropbear => entry(&args, Options::dropbear()),
+            Public::Quoll => entry(&args, Options::default()),
+        },
         Err(i) => {
             let _ = writeln!({ STDERR }, "quoll: argument {i} is not UTF-8");
             2
@@ -37,11 +44,12 @@ fn start(raw: &[Vec<u8>]) -> i32 {
     }
 }
 
-fn entry(args: &[String]) -> i32 {
+/// The server (or `quoll keygen`), its options starting from `defaults`.
+fn entry(args: &[String], defaults: Options) -> i32 {
     if args.first().map(String::as_str) == Some("keygen") {
         return quoll::keygen::main(&args[1..]);
     }
-    let opts = match cli::parse(args) {
+    let opts = match cli::parse_from(args, defaults) {
         Ok(Cli::Run(o)) => *o,
         Ok(Cli::Help) => {
             let _ = { STDOUT }.write_all(cli::USAGE.as_bytes());
@@ -72,27 +80,55 @@ fn entry(args: &[String]) -> i32 {
 }
 
 /// `-r` given more than once (Dropbear's init scripts pass one per key type): the first file
-/// that holds an Ed25519 key is used, the others are ignored with a warning.
+/// that holds an Ed25519 key is used, the others are ignored with a warning. When every file
+/// named holds (or, missing, is named for) a key of a type quoll does not have — RSA, ECDSA,
+/// DSS — quoll does what Dropbear with `-R` does for its Ed25519 key: it uses
+/// `dropbear_ed25519_host_key` in the first file's directory, created at the first
+/// connection when missing.
 fn pick_hostkey(opts: &mut Options) {
-    if opts.extra_hostkeys.is_empty() {
-        return;
-    }
     let extra = std::mem::take(&mut opts.extra_hostkeys);
+    let named = extra.len() + 1;
     let mut chosen = None;
+    let mut other_types = 0;
     for p in std::iter::once(&opts.hostkey).chain(&extra) {
+        let shown = quoll::sys::fsys::show(p);
         match hostkey::load(p) {
             Ok(_) if chosen.is_none() => chosen = Some(p),
-            Ok(_) => log::warn!(
-                "Ignoring host key {}: one Ed25519 key is used",
-                quoll::sys::fsys::show(p)
-            ),
-            Err(e) => log::warn!("Ignoring host key {}: {e}", quoll::sys::fsys::show(p)),
+            Ok(_) => log::warn!("Ignoring host key {shown}: one Ed25519 key is used"),
+            Err(e) if e.is_other_type() || (e.is_not_found() && names_other_type(p)) => {
+                other_types += 1;
+                log::warn!("Ignoring host key {shown}: quoll has Ed25519 host keys only");
+            }
+            Err(e) if named > 1 => log::warn!("Ignoring host key {shown}: {e}"),
+            Err(_) => {}
         }
     }
-    // None usable: the first is created (or refused) as with a single -r.
     if let Some(p) = chosen {
         opts.hostkey = p.clone();
+    } else if other_types == named {
+        let dir = quoll::sys::fsys::parent(&opts.hostkey)
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
+        opts.hostkey = dir.join(DROPBEAR_ED25519);
+        opts.defer_keygen = true;
+        info!(
+            "No Ed25519 host key among the -r files: using {} (created at the first connection if missing, as with -R)",
+            quoll::sys::fsys::show(&opts.hostkey)
+        );
     }
+    // Otherwise the first is created (or refused) as with a single -r.
+}
+
+/// Dropbear's name for its Ed25519 host key.
+const DROPBEAR_ED25519: &str = "dropbear_ed25519_host_key";
+
+/// Whether `path` is named as Dropbear names its host keys of the other types.
+fn names_other_type(path: &std::path::Path) -> bool {
+    let name = quoll::sys::fsys::file_name(path).map(|n| n.as_encoded_bytes());
+    matches!(
+        name,
+        Some(b"dropbear_rsa_host_key" | b"dropbear_ecdsa_host_key" | b"dropbear_dss_host_key")
+    )
 }
 
 fn run(mut opts: Options) -> i32 {

@@ -159,9 +159,46 @@ impl Default for Options {
     }
 }
 
+impl Options {
+    /// The defaults when quoll runs as `dropbear`: Dropbear's host key location and
+    /// Dropbear's name in syslog lines (what fail2ban's stock filter and log readers expect).
+    pub fn dropbear() -> Options {
+        Options {
+            hostkey: crate::config::DROPBEAR_HOSTKEY.into(),
+            syslog_ident: "dropbear".to_string(),
+            ..Options::default()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn as_dropbear_the_key_and_the_syslog_name_are_dropbears() {
+        let Ok(crate::cli::Cli::Run(o)) = crate::cli::parse_from(&[], Options::dropbear()) else {
+            panic!("parse");
+        };
+        assert_eq!(
+            o.hostkey,
+            std::path::Path::new("/etc/dropbear/dropbear_ed25519_host_key")
+        );
+        assert_eq!(o.syslog_ident, "dropbear");
+        assert_eq!(
+            crate::hostkey::Format::for_path(&o.hostkey),
+            crate::hostkey::Format::Dropbear
+        );
+        assert_eq!(
+            *o,
+            Options {
+                listen: o.listen.clone(),
+                hostkey: o.hostkey.clone(),
+                syslog_ident: o.syslog_ident.clone(),
+                ..Options::default()
+            }
+        );
+    }
 
     #[test]
     fn an_empty_command_line_keeps_every_default() {

@@ -110,8 +110,14 @@ impl Words<'_> {
     }
 }
 
+/// The command line over quoll's defaults.
 pub fn parse(args: &[String]) -> Result<Cli, CliError> {
-    let mut o = Options::default();
+    parse_from(args, Options::default())
+}
+
+/// The command line over the given defaults (`Options::dropbear` when run as `dropbear`).
+pub fn parse_from(args: &[String], defaults: Options) -> Result<Cli, CliError> {
+    let mut o = defaults;
     let mut seen_r = false;
     let mut w = Words { args, i: 0 };
     while let Some(arg) = args.get(w.i) {

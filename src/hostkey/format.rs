@@ -12,6 +12,9 @@ use zeroize::Zeroizing;
 pub(super) const BEGIN: &str = "-----BEGIN OPENSSH PRIVATE KEY-----";
 pub(super) const END: &str = "-----END OPENSSH PRIVATE KEY-----";
 const MAGIC: &[u8] = b"openssh-key-v1\0";
+/// Why a key of another type (RSA, ECDSA, DSS) is refused; `HostKeyError::is_other_type`
+/// recognises it.
+pub(super) const NOT_ED25519: &str = "not an Ed25519 key";
 /// OpenSSH wraps the base64 body at 70 columns.
 pub(super) const WRAP: usize = 70;
 
@@ -75,7 +78,7 @@ fn parse_openssh(blob: &[u8]) -> Result<(Ed25519Key, String), &'static str> {
     let private = r.string().map_err(|_| SHORT)?;
     r.end().map_err(|_| "corrupt (data after the key)")?;
     if Reader::new(public_blob).string().map_err(|_| SHORT)? != ED25519_NAME {
-        return Err("not an Ed25519 key");
+        return Err(NOT_ED25519);
     }
     let public = crypto::parse_public_blob(public_blob).map_err(|_| SHORT)?;
 
@@ -87,7 +90,7 @@ fn parse_openssh(blob: &[u8]) -> Result<(Ed25519Key, String), &'static str> {
         return Err("corrupt (check numbers differ)");
     }
     if r.string().map_err(|_| SHORT)? != ED25519_NAME {
-        return Err("not an Ed25519 key");
+        return Err(NOT_ED25519);
     }
     let inner_public = r.string().map_err(|_| SHORT)?;
     let pair: &[u8; 64] = r
@@ -118,13 +121,18 @@ fn parse_openssh(blob: &[u8]) -> Result<(Ed25519Key, String), &'static str> {
     Ok((key, comment))
 }
 
+/// Which of the two formats `data` is in, as `parse` decides it (it then checks it).
+pub(super) fn is_openssh(data: &[u8]) -> bool {
+    data.starts_with(BEGIN.as_bytes())
+}
+
 /// Dropbear: string "ssh-ed25519", string (32-byte seed || 32-byte public key).
 fn parse_dropbear(data: &[u8]) -> Result<Ed25519Key, &'static str> {
     let mut r = Reader::new(data);
     let kind = r.string().map_err(|_| "unrecognized format")?;
     if kind != ED25519_NAME {
         if [&b"ssh-rsa"[..], b"ssh-dss"].contains(&kind) || kind.starts_with(b"ecdsa-") {
-            return Err("not an Ed25519 key");
+            return Err(NOT_ED25519);
         }
         return Err("unrecognized format (neither OpenSSH nor Dropbear)");
     }
@@ -186,6 +194,18 @@ pub(super) fn openssh_blob(key: &Ed25519Key, comment: &str, check: [u8; 4]) -> Z
     vec_string(&mut blob, &key.public_blob());
     vec_string(&mut blob, &private);
     blob
+}
+
+/// Dropbear's Ed25519 key file (`dropbearkey.c`, `buf_put_ed25519_priv_key`): the key type
+/// and the seed followed by the public key, each as an SSH string. It has no comment.
+pub(super) fn dropbear_bytes(key: &Ed25519Key) -> Zeroizing<Vec<u8>> {
+    let mut pair = Zeroizing::new([0u8; 64]);
+    pair[..32].copy_from_slice(key.seed());
+    pair[32..].copy_from_slice(&key.public_key());
+    let mut out = Zeroizing::new(Vec::with_capacity(4 + ED25519_NAME.len() + 4 + 64));
+    vec_string(&mut out, ED25519_NAME);
+    vec_string(&mut out, &pair[..]);
+    out
 }
 
 /// BEGIN line, base64 wrapped at 70 columns, END line.

@@ -1,5 +1,9 @@
 //! The Ed25519 host key on flash: OpenSSH `openssh-key-v1` and Dropbear formats, atomic save.
 //!
+//! Both formats are read wherever a key is read. A key quoll creates is in Dropbear's format
+//! when its file name starts with `dropbear_` (`/etc/dropbear/dropbear_ed25519_host_key`, where
+//! Dropbear's own tools expect theirs), else in OpenSSH's.
+//!
 //! `format` turns bytes into keys and keys into bytes; `store` reads and writes the files.
 //! Saving writes `KEY.tmpPID`, fsyncs it, moves it into place and fsyncs the directory, so a
 //! power cut leaves either no key file or a complete one (plus perhaps a stale temp file,
@@ -12,7 +16,7 @@ pub use format::public_line;
 
 use crate::proto::crypto::Ed25519Key;
 use crate::sys::fsys;
-use format::{armor, openssh_blob, parse};
+use format::{armor, dropbear_bytes, openssh_blob, parse};
 use std::io::{self, ErrorKind};
 use std::path::{Path, PathBuf};
 use store::{parent, remove_stale_temp_files, write_atomic};
@@ -61,6 +65,41 @@ impl std::fmt::Display for HostKeyError {
 
 impl std::error::Error for HostKeyError {}
 
+impl HostKeyError {
+    /// The file holds a key of another type (RSA, ECDSA, DSS), in either format.
+    pub fn is_other_type(&self) -> bool {
+        matches!(self, HostKeyError::Format(_, why) if *why == format::NOT_ED25519)
+    }
+
+    /// The file does not exist.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, HostKeyError::Io(_, e) if e.kind() == ErrorKind::NotFound)
+    }
+}
+
+/// The two key file formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `openssh-key-v1`, armored (`ssh-keygen`'s), with a comment.
+    OpenSsh,
+    /// Dropbear's binary file (`dropbearkey`'s), without a comment.
+    Dropbear,
+}
+
+impl Format {
+    /// The format quoll creates a key in at `path`: Dropbear's for a file named like
+    /// Dropbear's keys (`dropbear_*`), OpenSSH's otherwise.
+    pub fn for_path(path: &Path) -> Format {
+        let dropbear =
+            fsys::file_name(path).is_some_and(|n| n.as_encoded_bytes().starts_with(b"dropbear_"));
+        if dropbear {
+            Format::Dropbear
+        } else {
+            Format::OpenSsh
+        }
+    }
+}
+
 /// Reads a host key in OpenSSH or Dropbear format.
 pub fn load(path: &Path) -> Result<Ed25519Key, HostKeyError> {
     load_with_comment(path).map(|(key, _)| key)
@@ -78,13 +117,50 @@ pub fn generate(path: &Path) -> Result<Ed25519Key, HostKeyError> {
     generate_with_comment(path, &default_comment())
 }
 
-/// Like `generate`, with the given comment. Never replaces an existing key file.
+/// Like `generate`, with the given comment (in the `.pub` only when the format has none).
+/// Never replaces an existing key file.
 pub fn generate_with_comment(path: &Path, comment: &str) -> Result<Ed25519Key, HostKeyError> {
+    generate_as(path, comment, Format::for_path(path))
+}
+
+/// Like `generate_with_comment`, in the given format.
+pub fn generate_as(path: &Path, comment: &str, format: Format) -> Result<Ed25519Key, HostKeyError> {
     let mut seed = Zeroizing::new([0u8; 32]);
     crate::sys::random::fill(&mut seed[..]).map_err(|e| HostKeyError::Io(path.into(), e))?;
     let key = Ed25519Key::from_seed(&seed);
-    write_key(path, &key, comment, false)?;
+    write_key(path, &key, comment, format, false)?;
     Ok(key)
+}
+
+/// A key file for the key tools (`dropbearkey -y`, `dropbearconvert`): either format, with
+/// its comment and which format it was. Unlike a host key it may be anyone's file, and a
+/// symlink is followed, as Dropbear's tools do; only its size is bounded.
+pub fn read_any(path: &Path) -> Result<(Ed25519Key, String, Format), HostKeyError> {
+    let contents = crate::readfile::read_path(path, crate::config::MAX_HOSTKEY_FILE)
+        .map_err(|e| HostKeyError::Io(path.into(), e))?;
+    if contents.truncated {
+        return Err(HostKeyError::Format(path.into(), "file too large"));
+    }
+    let data = contents.data;
+    let (key, comment) = parse(&data).map_err(|why| HostKeyError::Format(path.into(), why))?;
+    let format = if format::is_openssh(&data) {
+        Format::OpenSsh
+    } else {
+        Format::Dropbear
+    };
+    Ok((key, comment, format))
+}
+
+/// Writes `key` to `path` in `format` (mode 0600, atomically, replacing what is there, as
+/// `dropbearconvert` does), without a `.pub`.
+pub fn write_as(
+    path: &Path,
+    key: &Ed25519Key,
+    comment: &str,
+    format: Format,
+) -> Result<(), HostKeyError> {
+    let data = encode(path, key, comment, format)?;
+    write_atomic(path, &data, 0o600, true)
 }
 
 /// Loads the key, or generates it when the file does not exist. `true` when generated.
@@ -112,7 +188,7 @@ pub fn load_or_generate(path: &Path) -> Result<(Ed25519Key, bool), HostKeyError>
 
 /// Writes `key` to `path` in openssh-key-v1 format and `path.pub`, each atomically.
 pub fn save(path: &Path, key: &Ed25519Key, comment: &str) -> Result<(), HostKeyError> {
-    write_key(path, key, comment, true)
+    write_key(path, key, comment, Format::OpenSsh, true)
 }
 
 /// `path` with `.pub` appended to the file name.
@@ -124,14 +200,18 @@ pub fn pub_path(path: &Path) -> PathBuf {
 
 /// The comment for keys quoll makes itself: `quoll@HOSTNAME`.
 pub fn default_comment() -> String {
-    let host = crate::readfile::read_path(Path::new("/proc/sys/kernel/hostname"), 64)
+    format!("quoll@{}", hostname())
+}
+
+/// The machine's host name (empty when unknown), as a key comment shows it.
+pub fn hostname() -> String {
+    crate::readfile::read_path(Path::new("/proc/sys/kernel/hostname"), 64)
         .map(|c| {
             String::from_utf8_lossy(&c.data)
                 .trim()
                 .replace(char::is_control, "")
         })
-        .unwrap_or_default();
-    format!("quoll@{host}")
+        .unwrap_or_default()
 }
 
 /// The armored openssh-key-v1 file text.
@@ -141,14 +221,13 @@ fn to_openssh(key: &Ed25519Key, comment: &str) -> io::Result<Zeroizing<String>> 
     Ok(armor(&openssh_blob(key, comment, check)))
 }
 
-/// Writes the key and then its `.pub`. With `replace` false an existing key is kept and
-/// the call fails with `AlreadyExists`.
-fn write_key(
+/// The key file's bytes in `format`; a comment with a control character is refused.
+fn encode(
     path: &Path,
     key: &Ed25519Key,
     comment: &str,
-    replace: bool,
-) -> Result<(), HostKeyError> {
+    format: Format,
+) -> Result<Zeroizing<Vec<u8>>, HostKeyError> {
     if !format::comment_ok(comment) {
         let e = crate::ioerr::new(
             ErrorKind::InvalidInput,
@@ -156,11 +235,29 @@ fn write_key(
         );
         return Err(HostKeyError::Io(path.into(), e));
     }
+    match format {
+        Format::Dropbear => Ok(dropbear_bytes(key)),
+        Format::OpenSsh => {
+            let text = to_openssh(key, comment).map_err(|e| HostKeyError::Io(path.into(), e))?;
+            Ok(Zeroizing::new(text.as_bytes().to_vec()))
+        }
+    }
+}
+
+/// Writes the key and then its `.pub`. With `replace` false an existing key is kept and
+/// the call fails with `AlreadyExists`.
+fn write_key(
+    path: &Path,
+    key: &Ed25519Key,
+    comment: &str,
+    format: Format,
+    replace: bool,
+) -> Result<(), HostKeyError> {
+    let data = encode(path, key, comment, format)?;
     if let Some(dir) = parent(path) {
         fsys::mkdir_all(dir, 0o700).map_err(|e| HostKeyError::Io(dir.into(), e))?;
     }
-    let text = to_openssh(key, comment).map_err(|e| HostKeyError::Io(path.into(), e))?;
-    write_atomic(path, text.as_bytes(), 0o600, replace)?;
+    write_atomic(path, &data, 0o600, replace)?;
     let line = public_line(key, comment) + "\n";
     write_atomic(&pub_path(path), line.as_bytes(), 0o644, true)
 }
@@ -293,6 +390,27 @@ pub(crate) mod tests {
             std::fs::read_to_string(pub_path(&path)).unwrap(),
             public_line(&other, "") + "\n"
         );
+    }
+
+    #[test]
+    fn keys_named_like_dropbears_are_made_in_dropbears_format() {
+        let dir = TempDir::new("format");
+        let db = dir.join("dropbear_ed25519_host_key");
+        let key = generate(&db).unwrap();
+        let bytes = std::fs::read(&db).unwrap();
+        assert_eq!(bytes.len(), 83);
+        assert_eq!(&bytes[..15], b"\0\0\0\x0bssh-ed25519");
+        assert_eq!(read_any(&db).unwrap().2, Format::Dropbear);
+        assert_eq!(load(&db).unwrap().public_key(), key.public_key());
+        let os = dir.join("ssh_host_ed25519_key");
+        generate(&os).unwrap();
+        assert_eq!(read_any(&os).unwrap().2, Format::OpenSsh);
+        // Converted both ways, the key stays the same.
+        let out = dir.join("converted");
+        write_as(&out, &key, "", Format::OpenSsh).unwrap();
+        write_as(&out, &key, "", Format::Dropbear).unwrap();
+        assert_eq!(std::fs::read(&out).unwrap(), bytes);
+        assert_eq!(mode(&out), 0o600);
     }
 
     #[test]

@@ -86,6 +86,22 @@ pub fn glob_match(p: &[u8], n: &[u8]) -> bool {
     p[pi..].iter().all(|&b| b == b'*')
 }
 
+/// A word the shell has expanded already, as a pattern that matches only itself: every
+/// backslash and glob character escaped, and a leading `~` made `./~` (a file of that name).
+pub fn literal(p: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(p.len() + 2);
+    if p == b"~" || p.starts_with(b"~/") {
+        out.extend_from_slice(b"./");
+    }
+    for &b in p {
+        if matches!(b, b'\\' | b'*' | b'?' | b'[') {
+            out.push(b'\\');
+        }
+        out.push(b);
+    }
+    out
+}
+
 /// `p` with its unescaped glob characters escaped: only `~` still expands.
 pub(super) fn escape_globs(p: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(p.len());
@@ -114,6 +130,18 @@ pub(super) fn is_dot_or_dotdot(name: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_literal_word_matches_only_itself() {
+        for name in ["a*b", "x?", "[ab]", r"back\slash", "plain"] {
+            let pattern = literal(name.as_bytes());
+            assert!(glob_match(&pattern, name.as_bytes()), "{name}");
+            assert!(!glob_match(&pattern, b"ab"), "{name}");
+        }
+        assert_eq!(literal(b"~"), b"./~");
+        assert_eq!(literal(b"~/x"), b"./~/x");
+        assert_eq!(literal(b"a~"), b"a~");
+    }
 
     #[test]
     fn glob_matching() {

@@ -22,7 +22,7 @@ mod run;
 mod words;
 
 pub use command::parse_command;
-pub use glob::glob_match;
+pub use glob::{glob_match, literal};
 pub use records::{parse_record, parse_times, Record};
 pub use run::serve;
 pub use words::{split_words, unescape};
