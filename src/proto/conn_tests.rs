@@ -998,7 +998,7 @@ fn a_question_holds_the_connection_until_answered() {
     conn.tick(&mut host, 5000);
     assert!(conn.question().is_some());
     assert_eq!(
-        conn.auth_answer(true, &mut host, 5000),
+        conn.resume_auth(true, &mut host, 5000).map(|r| r.outcome),
         Some(super::auth::Outcome::Success)
     );
     assert!(conn.question().is_none() && conn.authenticated());
@@ -1008,7 +1008,7 @@ fn a_question_holds_the_connection_until_answered() {
     c.pump(&mut conn, &mut host);
     c.recv_kind(msg::USERAUTH_SUCCESS);
     // Answering twice, or with nothing asked, does nothing.
-    assert_eq!(conn.auth_answer(true, &mut host, 5000), None);
+    assert_eq!(conn.resume_auth(true, &mut host, 5000), None);
 }
 
 /// A no leaves the connection as it was: a failure, counted, nothing authenticated; and a
@@ -1030,7 +1030,7 @@ fn answers_decide_only_what_was_asked() {
         })
     ));
     assert_eq!(
-        conn.auth_answer(false, &mut host, 0),
+        conn.resume_auth(false, &mut host, 0).map(|r| r.outcome),
         Some(super::auth::Outcome::Failure)
     );
     assert!(!conn.authenticated());
@@ -1046,7 +1046,7 @@ fn answers_decide_only_what_was_asked() {
         Some(super::auth::Question::Key { signed: false, .. })
     ));
     assert_eq!(
-        conn.auth_answer(true, &mut host, 0),
+        conn.resume_auth(true, &mut host, 0).map(|r| r.outcome),
         Some(super::auth::Outcome::PkOk)
     );
     assert!(!conn.authenticated());

@@ -5,11 +5,11 @@
 //! `TestHost` is the one stand-in for the edge: every decision the core asks of the daemon
 //! is answered here.
 
-use super::auth::{AuthHost, Question};
+use super::auth::Question;
 use super::budget::{self, Budget};
-use super::channel::{DirectTcpip, PtySize, SessionHost, SessionStart};
+use super::channel::Buffers;
 use super::cipher::{Cipher, DirectionAlgs, CIPHERS, MACS};
-use super::conn::{Conn, GlobalReply, Host, Params, Timers, SERVER_VERSION};
+use super::conn::{Answer, Conn, Event, GlobalReply, Host, Params, Timers, SERVER_VERSION};
 use super::crypto::{
     public_blob, verify_sig_blob, Ed25519Key, X25519Secret, ED25519_BLOB_LEN, ED25519_SIG_BLOB_LEN,
 };
@@ -30,6 +30,11 @@ pub struct TestHost {
     pub started: Vec<(usize, Option<Vec<u8>>)>,
     pub freed: Vec<usize>,
     pub direct: Vec<(usize, String, u32)>,
+    /// Window changes (channel, columns, rows) and signals delivered.
+    pub resized: Vec<(usize, u32, u32)>,
+    pub signals: Vec<(usize, String)>,
+    /// The attempts the core reported (what the edge would log).
+    pub reports: Vec<super::auth::Attempt>,
     /// The same channel events in the order they came, for a harness that plays the edge.
     pub events: Vec<ChannelEvent>,
     /// The connection's and its channels' buffers.
@@ -47,14 +52,6 @@ pub enum ChannelEvent {
 }
 
 impl Host for TestHost {
-    fn global_request(&mut self, name: &str, _: &[u8]) -> GlobalReply {
-        if name == "tcpip-forward" {
-            GlobalReply::Port(4242)
-        } else {
-            GlobalReply::Failure
-        }
-    }
-
     fn random(&mut self, buf: &mut [u8]) {
         for b in buf {
             self.counter = self.counter.wrapping_add(1);
@@ -67,11 +64,17 @@ impl Host for TestHost {
     fn sign(&mut self, data: &[u8]) -> [u8; ED25519_SIG_BLOB_LEN] {
         self.key.sign_blob(data)
     }
-}
-
-impl AuthHost for TestHost {
     fn banner(&self) -> &[u8] {
         b"welcome\n"
+    }
+}
+
+impl Buffers for TestHost {
+    fn window_buffer(&mut self, _: &str, bytes: usize) -> Option<Box<[u8]>> {
+        self.budget.buffer(bytes).ok()
+    }
+    fn window_freed(&mut self, buf: Box<[u8]>) {
+        self.budget.free(buf);
     }
 }
 
@@ -86,45 +89,58 @@ impl TestHost {
         }
     }
 
-    /// Answers the connection's questions at once, as an edge with a fast helper would.
+    /// Answers the connection's events at once, as an edge with a fast helper would
+    /// (authentication questions stay unanswered while `hold` is set).
     pub fn settle(&mut self, conn: &mut Conn, now: u64) {
-        if self.hold {
-            return;
+        while let Some(ev) = conn.event() {
+            let answer = match ev {
+                Event::Auth(_) if self.hold => return,
+                Event::Auth(q) => {
+                    let yes = self.decide(q);
+                    if let Some(r) = conn.resume_auth(yes, self, now) {
+                        self.reports.push(r.attempt);
+                    }
+                    continue;
+                }
+                Event::AuthReport(r) => {
+                    self.reports.push(r.attempt);
+                    Answer::Yes
+                }
+                Event::SessionStart { ch, start } => {
+                    self.started.push((ch, start.command.map(|c| c.to_vec())));
+                    self.events.push(ChannelEvent::Started(ch));
+                    Answer::Yes
+                }
+                Event::AgentRequest { .. } => Answer::Yes,
+                Event::DirectTcpip { ch, req } => {
+                    self.direct.push((ch, req.host.to_string(), req.port));
+                    let ok = req.host != "refused";
+                    if ok {
+                        self.events.push(ChannelEvent::Connecting(ch));
+                    }
+                    Answer::from_bool(ok)
+                }
+                Event::GlobalRequest { name, .. } => Answer::Global(if name == "tcpip-forward" {
+                    GlobalReply::Port(4242)
+                } else {
+                    GlobalReply::Failure
+                }),
+                Event::WindowChange { ch, size } => {
+                    self.resized.push((ch, size.cols, size.rows));
+                    Answer::Yes
+                }
+                Event::Signal { ch, name } => {
+                    self.signals.push((ch, name.to_string()));
+                    Answer::Yes
+                }
+                Event::ChannelGone { ch } => {
+                    self.freed.push(ch);
+                    self.events.push(ChannelEvent::Freed(ch));
+                    Answer::Yes
+                }
+            };
+            conn.resume(answer, self, now);
         }
-        while let Some(yes) = conn.question().map(|q| self.decide(q)) {
-            conn.auth_answer(yes, self, now);
-        }
-    }
-}
-
-impl SessionHost for TestHost {
-    fn window_buffer(&mut self, _: &str, bytes: usize) -> Option<Box<[u8]>> {
-        self.budget.buffer(bytes).ok()
-    }
-    fn window_freed(&mut self, buf: Box<[u8]>) {
-        self.budget.free(buf);
-    }
-    fn open_direct_tcpip(&mut self, ch: usize, req: &DirectTcpip) -> bool {
-        self.direct.push((ch, req.host.to_string(), req.port));
-        let ok = req.host != "refused";
-        if ok {
-            self.events.push(ChannelEvent::Connecting(ch));
-        }
-        ok
-    }
-    fn agent_request(&mut self, _: usize) -> bool {
-        true
-    }
-    fn start_session(&mut self, ch: usize, req: &SessionStart) -> bool {
-        self.started.push((ch, req.command.map(|c| c.to_vec())));
-        self.events.push(ChannelEvent::Started(ch));
-        true
-    }
-    fn window_change(&mut self, _: usize, _: PtySize) {}
-    fn signal(&mut self, _: usize, _: &str) {}
-    fn channel_freed(&mut self, ch: usize) {
-        self.freed.push(ch);
-        self.events.push(ChannelEvent::Freed(ch));
     }
 }
 
@@ -201,13 +217,8 @@ pub fn setup_full(
     policy: super::auth::Policy,
 ) -> (Box<Conn>, TestHost, Client) {
     let mut host = test_host();
-    let mut conn = Conn::try_new(
-        params(window, rekey_bytes, policy),
-        "test",
-        0,
-        &mut host.budget,
-    )
-    .expect("an unlimited budget");
+    let mut conn = Conn::try_new(params(window, rekey_bytes, policy), 0, &mut host.budget)
+        .expect("an unlimited budget");
     conn.start(&mut host);
     (conn, host, Client::new())
 }
@@ -222,6 +233,9 @@ pub fn test_host() -> TestHost {
         started: vec![],
         freed: vec![],
         direct: vec![],
+        resized: vec![],
+        signals: vec![],
+        reports: vec![],
         events: vec![],
         hold: false,
         budget: Budget::new(usize::MAX, budget::zeroed),
