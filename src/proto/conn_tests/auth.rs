@@ -23,6 +23,11 @@ fn auth_attempts_are_limited() {
         disconnect_reason(&mut c),
         msg::reason::NO_MORE_AUTH_METHODS_AVAILABLE
     );
+    // Every attempt reached the edge's log, the last one as the end of the connection.
+    use crate::proto::auth::{Attempt, Outcome};
+    let failed = (Attempt::UnknownKey, Outcome::Failure);
+    let end = (Attempt::None, Outcome::TooMany);
+    assert_eq!(host.reports, [failed, failed, failed, end]);
 }
 
 /// The client's side of a password attempt.

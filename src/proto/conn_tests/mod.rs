@@ -13,6 +13,7 @@ use super::wire::Reader;
 
 mod auth;
 mod channels;
+mod events;
 mod replay;
 mod transport;
 
