@@ -5,9 +5,10 @@
 //!
 //! `Conn` is its two buffers beside the protocol state (`State`): a packet handler borrows the
 //! payload from the input buffer, writes replies into the output buffer and changes the state,
-//! three disjoint borrows. The handlers are in `transport.rs` (version line, key exchange),
-//! `userauth.rs` (authentication), `events.rs` (what waits for the edge), `channel_io.rs`
-//! (channel data for the edge) and `timers.rs` (rekeying, keepalives, `-I`/`-M`).
+//! three disjoint borrows. The handlers are in `transport.rs` (version line, key exchange)
+//! and `userauth.rs` (the `ssh-userauth` service); beside them `events.rs` (what waits for
+//! the edge), `channel_io.rs` (channel data for the edge) and `timers.rs` (rekeying,
+//! keepalives, `-I`/`-M`).
 
 mod channel_io;
 mod events;
@@ -547,41 +548,6 @@ impl State {
             }
         };
         done.map(|_| Flow::Next)
-    }
-
-    fn on_service_request(
-        &mut self,
-        out: &mut Output,
-        payload: &[u8],
-        host: &mut dyn Host,
-    ) -> Result<(), Disconnect> {
-        let mut r = Reader::new(payload);
-        let _ = r.u8();
-        let name = r
-            .string()
-            .map_err(|_| fail(reason::PROTOCOL_ERROR, "malformed service request"))?;
-        // Until login, ssh-userauth may be asked for again, as OpenSSH's sshd allows:
-        // paramiko asks before every method it tries.
-        if name != b"ssh-userauth" || self.auth.done {
-            return Err(fail(reason::SERVICE_NOT_AVAILABLE, "service not available"));
-        }
-        let first = !self.service;
-        self.service = true;
-        out.packet(0, |w| {
-            w.u8(msg::SERVICE_ACCEPT)?;
-            w.string(b"ssh-userauth")
-        })
-        .map_err(no_space)?;
-        let banner = host.banner();
-        if first && !banner.is_empty() {
-            // Best effort: a banner that does not fit the output buffer is not sent.
-            let _ = out.packet(0, |w| {
-                w.u8(msg::USERAUTH_BANNER)?;
-                w.string(banner)?;
-                w.string(b"")
-            });
-        }
-        Ok(())
     }
 }
 

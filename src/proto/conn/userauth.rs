@@ -1,11 +1,11 @@
-//! USERAUTH_REQUEST and INFO_RESPONSE: handled by `auth::Auth`, answered here. A question for
-//! the edge holds the request (`Event::Auth`, answered by `resume_auth`); an attempt finished
-//! without the edge that deserves a log line holds it too, until the edge has read its report
+//! The `ssh-userauth` service: SERVICE_REQUEST, and USERAUTH_REQUEST and INFO_RESPONSE,
+//! handled by `auth::Auth` and answered here. A question for the edge holds the request
+//! (`Event::Auth`, answered by `resume_auth`); an attempt finished without the edge that
+//! deserves a log line holds it too, until the edge has read its report
 //! (`Event::AuthReport`). The core logs nothing: the edge logs every attempt from its
 //! `Report`.
 
-use super::Disconnect;
-use super::{fail, no_space, Conn, Flow, Held, Host, State, Wait};
+use super::{fail, no_space, Conn, Disconnect, Flow, Held, Host, State, Wait};
 use crate::proto::auth::{self, Attempt, Outcome, Question, Report, Step};
 use crate::proto::crypto::fingerprint;
 use crate::proto::msg::{self, reason};
@@ -13,6 +13,42 @@ use crate::proto::packet::Output;
 use crate::proto::wire::{Reader, WireError};
 
 impl State {
+    /// SERVICE_REQUEST: `ssh-userauth` only, followed by the `-b` banner the first time.
+    pub(super) fn on_service_request(
+        &mut self,
+        out: &mut Output,
+        payload: &[u8],
+        host: &mut dyn Host,
+    ) -> Result<(), Disconnect> {
+        let mut r = Reader::new(payload);
+        let _ = r.u8();
+        let name = r
+            .string()
+            .map_err(|_| fail(reason::PROTOCOL_ERROR, "malformed service request"))?;
+        // Until login, ssh-userauth may be asked for again, as OpenSSH's sshd allows:
+        // paramiko asks before every method it tries.
+        if name != b"ssh-userauth" || self.auth.done {
+            return Err(fail(reason::SERVICE_NOT_AVAILABLE, "service not available"));
+        }
+        let first = !self.service;
+        self.service = true;
+        out.packet(0, |w| {
+            w.u8(msg::SERVICE_ACCEPT)?;
+            w.string(b"ssh-userauth")
+        })
+        .map_err(no_space)?;
+        let banner = host.banner();
+        if first && !banner.is_empty() {
+            // Best effort: a banner that does not fit the output buffer is not sent.
+            let _ = out.packet(0, |w| {
+                w.u8(msg::USERAUTH_BANNER)?;
+                w.string(banner)?;
+                w.string(b"")
+            });
+        }
+        Ok(())
+    }
+
     pub(super) fn on_userauth(
         &mut self,
         out: &mut Output,
