@@ -380,6 +380,11 @@ impl Conn {
                     end: b as u32,
                     wait,
                 });
+                // Its handler parsed it, so it names its event; were it ever not to, the
+                // connection would wait for an answer nobody is asked for.
+                if self.event().is_none() {
+                    return Err(fail(reason::PROTOCOL_ERROR, "malformed request"));
+                }
                 break;
             }
             let kind = self.input.payload_buf()[a];
