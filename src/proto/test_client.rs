@@ -2,8 +2,8 @@
 //! tests (`conn_tests`) and the fuzz targets (`fuzz/`, built with the `fuzzing` feature).
 //! Keys and randomness are fixed, so every run of a handshake produces the same bytes.
 //!
-//! `TestHost` is the one stand-in for the edge: every decision the core asks of the daemon
-//! is answered here.
+//! `TestHost` is the one stand-in for the edge: it provides the core's services (`Host`,
+//! `Buffers`) and answers every event the core waits on (`settle`).
 
 use super::auth::Question;
 use super::budget::{self, Budget};
@@ -22,7 +22,7 @@ use std::sync::OnceLock;
 /// The edge's stand-in: fixed keys and randomness; records what the core asked of it.
 #[derive(Clone)]
 pub struct TestHost {
-    /// Leave questions unanswered (an edge whose helper has not replied yet).
+    /// Leave authentication questions unanswered (an edge whose helper has not replied yet).
     pub hold: bool,
     pub key: &'static Ed25519Key,
     pub allowed: [u8; ED25519_BLOB_LEN],
