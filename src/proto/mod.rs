@@ -16,4 +16,6 @@ pub mod msg;
 pub mod packet;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod test_client;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod test_host;
 pub mod wire;
