@@ -32,7 +32,7 @@ fuzz_target!(|data: &[u8]| {
         blank: ctl & 1 != 0,
         ..Policy::default()
     };
-    let mut conn = Conn::try_new(params(65536, 1 << 30, policy), "fuzz", 0, &mut host.budget)
+    let mut conn = Conn::try_new(params(65536, 1 << 30, policy), 0, &mut host.budget)
         .expect("an unlimited budget");
     let mut watch = Watch::default();
     conn.start(&mut host);
@@ -43,14 +43,11 @@ fuzz_target!(|data: &[u8]| {
         if stream.is_empty() || watch.closed() {
             break;
         }
-        // The edge answers a held question now or a turn later (its helper is slow).
-        if let Some(q) = conn.question() {
-            if rng.next() % 4 != 0 {
-                let yes = host.decide(q);
-                conn.auth_answer(yes, &mut host, now);
-                watch.check(&conn);
-            }
-        }
+        // The edge answers a held question now or a turn later (its helper is slow), and
+        // every other event at once.
+        host.hold = conn.question().is_some() && rng.next() % 4 == 0;
+        host.settle(&mut conn, now);
+        watch.check(&conn);
         if conn.wants_input() {
             let space = conn.input_space();
             let want = match rng.next() % 4 {

@@ -63,8 +63,10 @@ struct Edge {
 }
 
 impl Edge {
-    /// Follows what the core asked of the host, in order.
-    fn update(&mut self, host: &mut TestHost) {
+    /// Answers the connection's events as the test host does, and follows what they asked
+    /// of the edge, in order.
+    fn update(&mut self, conn: &mut Conn, host: &mut TestHost, now: u64) {
+        host.settle(conn, now);
         for e in host.events.drain(..) {
             let (ch, state) = match e {
                 ChannelEvent::Started(ch) => (ch, Some(Chan::Session { done: false })),
@@ -128,7 +130,6 @@ fn start(flags: u8) -> Ready {
             let mut host = test_host();
             let mut conn = Conn::try_new(
                 params(window, rekey_bytes, policy),
-                "fuzz",
                 0,
                 &mut host.budget,
             )
@@ -159,9 +160,9 @@ fuzz_target!(|data: &[u8]| {
 
     let mut watch = Watch::default();
     let mut edge = Edge::default();
-    edge.update(&mut host);
-    watch.check(&conn);
     let mut now = 0u64;
+    edge.update(&mut conn, &mut host, now);
+    watch.check(&conn);
     // The fuzzer sent key-exchange messages of its own: the client can no longer follow the
     // server's keys, and its failure to read them is no finding.
     let mut own_kex = false;
@@ -297,7 +298,7 @@ fuzz_target!(|data: &[u8]| {
                 c.start_kex();
             }
         }
-        edge.update(&mut host);
+        edge.update(&mut conn, &mut host, now);
         watch.check(&conn);
         if let (Some(why), false) = (c.lost, own_kex) {
             panic!("the client could not read the server's output: {why}");
@@ -315,7 +316,7 @@ fuzz_target!(|data: &[u8]| {
             break;
         }
         c.deliver(&mut conn, &mut host, now, usize::MAX);
-        edge.update(&mut host);
+        edge.update(&mut conn, &mut host, now);
         watch.check(&conn);
         drain(&mut conn, &mut c, usize::MAX);
         watch.check(&conn);
@@ -324,7 +325,7 @@ fuzz_target!(|data: &[u8]| {
         if conn.wants_input() {
             conn.received(0, &mut host, now);
         }
-        edge.update(&mut host);
+        edge.update(&mut conn, &mut host, now);
         watch.check(&conn);
         if let (Some(why), false) = (c.lost, own_kex) {
             panic!("the client could not read the server's output: {why}");

@@ -286,7 +286,7 @@ impl Server {
                     max_session: self.opts.max_session_secs,
                 },
             };
-            let conn = match Conn::try_new(params, &Sock(peer).to_string(), now, &mut self.budget) {
+            let conn = match Conn::try_new(params, now, &mut self.budget) {
                 Ok(c) => c,
                 Err(why) => {
                     let asked = Conn::fixed_bytes(params.max_channels);

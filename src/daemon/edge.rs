@@ -1,7 +1,7 @@
-//! The edge as the protocol core sees one connection: what the core asks of the daemon
-//! (`Host`, `AuthHost`, `SessionHost`) answered with that connection's channels, identity
-//! and the daemon's policy. Each channel kind's answers are in `channels/`; the
-//! authentication questions are in `login.rs`.
+//! The edge as the protocol core sees one connection: the services it calls (`Host`,
+//! `Buffers`) and the events it waits on (`Edge::serve`), answered with that connection's
+//! channels, identity and the daemon's policy. Each channel kind's answers are in
+//! `channels/`; the authentication questions and the log of every attempt in `login.rs`.
 
 use super::channels::{agent, direct_tcpip, forwarded_tcpip, session, End};
 use super::login::Login;
@@ -10,10 +10,9 @@ use crate::accounts::users;
 use crate::authkeys::KeyOptions;
 use crate::inet::Sock;
 use crate::options::Options;
-use crate::proto::auth::AuthHost;
 use crate::proto::budget::Budget;
-use crate::proto::channel::{DirectTcpip, PtySize, SessionHost, SessionStart};
-use crate::proto::conn::{GlobalReply, Host};
+use crate::proto::channel::Buffers;
+use crate::proto::conn::{Answer, Conn, Event, GlobalReply, Host};
 use crate::proto::crypto::{Ed25519Key, ED25519_BLOB_LEN, ED25519_SIG_BLOB_LEN};
 use log::{error, warn};
 use std::net::SocketAddr;
@@ -60,18 +59,6 @@ impl Host for Edge<'_> {
         random(buf)
     }
 
-    fn global_request(&mut self, name: &str, data: &[u8]) -> GlobalReply {
-        let mut r = crate::proto::wire::Reader::new(data);
-        let (Ok(address), Ok(port)) = (r.text(), r.u32()) else {
-            return GlobalReply::Failure;
-        };
-        match name {
-            "tcpip-forward" => forwarded_tcpip::listen(self, address, port),
-            "cancel-tcpip-forward" => forwarded_tcpip::cancel(self, address, port),
-            _ => GlobalReply::Failure,
-        }
-    }
-
     fn host_key_blob(&self) -> [u8; ED25519_BLOB_LEN] {
         self.key.public_blob()
     }
@@ -79,15 +66,13 @@ impl Host for Edge<'_> {
     fn sign(&mut self, data: &[u8]) -> [u8; ED25519_SIG_BLOB_LEN] {
         self.key.sign_blob(data)
     }
-}
 
-impl AuthHost for Edge<'_> {
     fn banner(&self) -> &[u8] {
         self.banner
     }
 }
 
-impl SessionHost for Edge<'_> {
+impl Buffers for Edge<'_> {
     fn window_buffer(&mut self, kind: &str, bytes: usize) -> Option<Box<[u8]>> {
         match self.budget.buffer(bytes) {
             Ok(b) => Some(b),
@@ -106,30 +91,64 @@ impl SessionHost for Edge<'_> {
     fn window_freed(&mut self, buf: Box<[u8]>) {
         self.budget.free(buf);
     }
+}
 
-    fn open_direct_tcpip(&mut self, ch: usize, req: &DirectTcpip) -> bool {
-        direct_tcpip::open(self, ch, req)
+impl Edge<'_> {
+    /// Answers what the connection waits for, as long as it can be answered at once: every
+    /// event but an authentication question that needs a helper (`login.rs` answers that one
+    /// later). Called after every call into the core.
+    pub(super) fn serve(&mut self, conn: &mut Conn) {
+        let now = self.now;
+        while let Some(ev) = conn.event() {
+            let answer = match ev {
+                Event::Auth(_) => {
+                    self.ask(conn, now);
+                    if self.login.has_check() {
+                        return;
+                    }
+                    continue;
+                }
+                Event::AuthReport(r) => {
+                    self.log_report(&r);
+                    Answer::Yes
+                }
+                Event::SessionStart { ch, start } => {
+                    Answer::from_bool(session::start(self, ch, &start))
+                }
+                Event::AgentRequest { ch } => Answer::from_bool(agent::request(self, ch)),
+                Event::DirectTcpip { ch, req } => {
+                    Answer::from_bool(direct_tcpip::open(self, ch, &req))
+                }
+                Event::GlobalRequest { name, data } => Answer::Global(self.global(name, data)),
+                Event::WindowChange { ch, size } => {
+                    session::window_change(self, ch, size);
+                    Answer::Yes
+                }
+                Event::Signal { ch, name } => {
+                    session::signal(self, ch, name);
+                    Answer::Yes
+                }
+                Event::ChannelGone { ch } => {
+                    if let Some(end) = self.ends.get_mut(ch).and_then(Option::take) {
+                        end.hang_up();
+                    }
+                    Answer::Yes
+                }
+            };
+            conn.resume(answer, self, now);
+        }
     }
 
-    fn agent_request(&mut self, ch: usize) -> bool {
-        agent::request(self, ch)
-    }
-
-    fn start_session(&mut self, ch: usize, req: &SessionStart) -> bool {
-        session::start(self, ch, req)
-    }
-
-    fn window_change(&mut self, ch: usize, size: PtySize) {
-        session::window_change(self, ch, size)
-    }
-
-    fn signal(&mut self, ch: usize, name: &str) {
-        session::signal(self, ch, name)
-    }
-
-    fn channel_freed(&mut self, ch: usize) {
-        if let Some(end) = self.ends.get_mut(ch).and_then(Option::take) {
-            end.hang_up();
+    /// A global request after login: remote forwarding.
+    fn global(&mut self, name: &str, data: &[u8]) -> GlobalReply {
+        let mut r = crate::proto::wire::Reader::new(data);
+        let (Ok(address), Ok(port)) = (r.text(), r.u32()) else {
+            return GlobalReply::Failure;
+        };
+        match name {
+            "tcpip-forward" => forwarded_tcpip::listen(self, address, port),
+            "cancel-tcpip-forward" => forwarded_tcpip::cancel(self, address, port),
+            _ => GlobalReply::Failure,
         }
     }
 }

@@ -3,7 +3,7 @@
 //! Each connection is a `Slot`: its socket, its protocol state (`Conn`) and its channels'
 //! ends. The loop moves bytes between sockets, `Conn` and children; `Conn` decides what they
 //! mean. Its rooms: `reactor.rs` (the poll set and timeout), `accept.rs` (taking connections
-//! in), `edge.rs` (what the core asks of the daemon), `login.rs` (authentication checks in
+//! in), `edge.rs` (the core's services and events), `login.rs` (authentication checks in
 //! helper children) and `channels/` (one file per channel kind).
 
 use super::accept::{Parked, MAX_PARKED};
@@ -268,7 +268,8 @@ impl Server {
             }
         }
     }
-    /// Runs `f` with a slot's socket, connection and edge.
+    /// Runs `f` with a slot's socket, connection and edge, then answers what the connection
+    /// waits for (`Edge::serve`).
     pub(super) fn with_slot<R>(
         &mut self,
         s: usize,
@@ -286,7 +287,9 @@ impl Server {
             slot,
             now,
         );
-        Some(f(sock, conn, &mut edge))
+        let r = f(sock, conn, &mut edge);
+        edge.serve(conn);
+        Some(r)
     }
     fn sock_ready(&mut self, s: usize, ev: i16) {
         if ev & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0 {
@@ -312,6 +315,8 @@ impl Server {
                     }
                     Ok(n) => {
                         conn.received(n, edge, now);
+                        // The reads go on only once what the packets asked is answered.
+                        edge.serve(conn);
                         if conn.output().is_empty() {
                             // Nothing to answer with, so no reply carries the ACK: send it now.
                             // A client that wrote two small packets (NEWKEYS, then a service

@@ -1,8 +1,10 @@
 //! Login policy: the loop's side of authentication. The protocol core asks a question
-//! (`Conn::question`) and waits; this module has it checked by a helper (`authcheck`), with a
-//! cap on how many run at once, logs the result in Dropbear's words, answers the core, and
+//! (`Event::Auth`, `Conn::question`) and waits; this module has it checked by a helper
+//! (`authcheck`), with a cap on how many run at once, answers the core (`resume_auth`), and
 //! takes the account and key options for the connection only when the core reports the
-//! login a success. A failed or unfinished attempt changes nothing.
+//! login a success. A failed or unfinished attempt changes nothing. Every authentication log
+//! line is written here, in Dropbear's words: what the check found, and the core's report of
+//! each attempt (`proto::auth::Report`, also for attempts it finished alone).
 
 use super::authcheck::{Kind, Policy, Reply, Request, Verdict, MAX_REPLY};
 use super::edge::Edge;
@@ -13,7 +15,7 @@ use crate::config::{
     AUTH_CHECK_TIMEOUT_MS, MAX_KEY_CHECKS, MAX_PASSWORD_CHECKS, PASSWORD_CHECK_NICE,
 };
 use crate::inet::Sock;
-use crate::proto::auth::{Outcome, Question};
+use crate::proto::auth::{Attempt, Outcome, Question, Report};
 use crate::proto::conn::Conn;
 use log::{info, warn};
 
@@ -357,11 +359,14 @@ impl Edge<'_> {
         yes: bool,
         now: u64,
     ) {
-        let outcome = conn.auth_answer(yes, self, now);
+        let report = conn.resume_auth(yes, self, now);
+        if let Some(r) = &report {
+            self.log_report(r);
+        }
         let Some(account) = account.filter(|_| yes) else {
             return;
         };
-        match outcome {
+        match report.map(|r| r.outcome) {
             Some(Outcome::Partial) => self.login.key_step = Some((account, options)),
             Some(Outcome::Success) => {
                 let peer = Sock(self.peer);
@@ -395,7 +400,7 @@ impl Edge<'_> {
                         "Auth succeeded with blank password for '{}' from {peer}",
                         account.name
                     ),
-                    // The core logged the key and its fingerprint.
+                    // `log_report` named the key and its fingerprint.
                     Kind::Key => {}
                 }
                 *self.key_options = options;
@@ -403,6 +408,39 @@ impl Edge<'_> {
                 self.login.listed = None;
             }
             _ => {}
+        }
+    }
+}
+
+impl Edge<'_> {
+    /// Logs what the core reports of an attempt (the outcome of a password or blank login
+    /// is logged with the account, by `answer`).
+    pub(super) fn log_report(&self, r: &Report) {
+        let (user, peer) = (&r.user, Sock(self.peer));
+        match r.attempt {
+            Attempt::Key => info!(
+                "Pubkey auth succeeded for '{user}' with ssh-ed25519 key {} from {peer}",
+                r.key
+            ),
+            Attempt::UnknownKey => {
+                info!("Pubkey auth attempt with unknown key for '{user}' from {peer}")
+            }
+            Attempt::BadSignature => warn!("Pubkey auth bad signature for '{user}' from {peer}"),
+            Attempt::NeedKey => info!("Password before key for '{user}' from {peer}: refused (-t)"),
+            Attempt::PasswordChange => {
+                info!("Password change request for '{user}' from {peer}: refused")
+            }
+            Attempt::Unsupported
+            | Attempt::None
+            | Attempt::Query
+            | Attempt::Password
+            | Attempt::BadPassword => {}
+        }
+        if r.outcome == Outcome::TooMany {
+            warn!(
+                "Exit before auth (user '{user}', {} fails): Max auth tries reached - user '{user}' from {peer}",
+                r.failures
+            );
         }
     }
 }

@@ -5,7 +5,8 @@
 //! Whether a key or a password lets a user in is a question for the edge (`Question`), which
 //! may take its time (a password hash, a file read as the user): the request that asked waits,
 //! and nothing else from that connection is handled, until `Auth::answer` gets the answer. The
-//! signature check is done here, before asking.
+//! signature check is done here, before asking. Every finished attempt worth a log line is
+//! reported to the edge (`Report`), which logs it.
 //!
 //! A failed password is answered late (`Outcome::DelayedFailure`): the connection holds the
 //! FAILURE, and every later packet, until the time it is given (see `Conn::tick`).
@@ -15,15 +16,8 @@ use super::limits::MAX_USERNAME;
 use super::msg;
 use super::wire::{Reader, WireError, Writer};
 
-/// The edge's side of authentication that needs no waiting.
-pub trait AuthHost {
-    /// The `-b` banner, sent before authentication (empty: none).
-    fn banner(&self) -> &[u8] {
-        &[]
-    }
-}
-
-/// A decision the core waits for; the edge answers it with `Conn::auth_answer`.
+/// A decision the core waits for (`Event::Auth`); the edge answers it with
+/// `Conn::resume_auth`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Question<'a> {
     /// May `user` log in with this `ssh-ed25519` key blob (authorized_keys)? `signed`: the
@@ -330,7 +324,8 @@ impl Auth {
             Ok(step)
         };
         if self.failures >= self.max_tries {
-            return done(self, Step::Done(Outcome::TooMany, Attempt::None));
+            // The connection ends; the user stays named for the report.
+            return Ok(Step::Done(Outcome::TooMany, Attempt::None));
         }
         let mut r = Reader::new(payload);
         r.u8()?;
@@ -424,6 +419,19 @@ impl Auth {
     pub fn key_user(&self) -> Option<&str> {
         self.key_ok.as_deref()
     }
+}
+
+/// A finished authentication attempt as the edge logs it (the core logs nothing itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// The user name the client sent, made safe for a log line (at most 60 characters).
+    pub user: heapless::String<64>,
+    pub attempt: Attempt,
+    pub outcome: Outcome,
+    /// The key's SHA256 fingerprint (`Attempt::Key`), else empty.
+    pub key: String,
+    /// Failed attempts on this connection so far.
+    pub failures: u32,
 }
 
 /// What kind of attempt a request was, for the log.

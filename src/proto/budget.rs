@@ -2,7 +2,7 @@
 //! connections together may hold, and the one place those buffers are allocated and counted.
 //!
 //! The loop owns one `Budget` and hands it to `Conn::try_new` (a connection's fixed buffers,
-//! at accept) and, through `SessionHost::window_buffer`, to each channel open (its window
+//! at accept) and, through `channel::Buffers::window_buffer`, to each channel open (its window
 //! buffer). Every allocation here is fallible: a buffer that does not fit the budget, or that
 //! the system refuses, refuses that connection or that channel, never the daemon.
 

@@ -1,5 +1,5 @@
 //! The SSH protocol core: bytes in, bytes and events out. No syscalls, no clock, no files:
-//! time and randomness are passed in, decisions are asked of the edge through `conn::Host`.
+//! time and randomness are passed in, decisions go to the edge as events (`conn::Event`).
 #![forbid(unsafe_code)]
 
 pub mod auth;
@@ -16,4 +16,6 @@ pub mod msg;
 pub mod packet;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod test_client;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod test_host;
 pub mod wire;

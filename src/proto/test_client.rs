@@ -1,132 +1,18 @@
-//! A fake edge and an SSH client built from the core's own primitives, for the connection
-//! tests (`conn_tests`) and the fuzz targets (`fuzz/`, built with the `fuzzing` feature).
-//! Keys and randomness are fixed, so every run of a handshake produces the same bytes.
-//!
-//! `TestHost` is the one stand-in for the edge: every decision the core asks of the daemon
-//! is answered here.
+//! An SSH client built from the core's own primitives, for the connection tests
+//! (`conn_tests`) and the fuzz targets (`fuzz/`, built with the `fuzzing` feature), with the
+//! edge's stand-in from `test_host.rs`. Keys and randomness are fixed, so every run of a
+//! handshake produces the same bytes.
 
-use super::auth::{AuthHost, Question};
-use super::budget::{self, Budget};
-use super::channel::{DirectTcpip, PtySize, SessionHost, SessionStart};
 use super::cipher::{Cipher, DirectionAlgs, CIPHERS, MACS};
-use super::conn::{Conn, GlobalReply, Host, Params, Timers, SERVER_VERSION};
-use super::crypto::{
-    public_blob, verify_sig_blob, Ed25519Key, X25519Secret, ED25519_BLOB_LEN, ED25519_SIG_BLOB_LEN,
-};
+use super::conn::{Conn, Timers, SERVER_VERSION};
+use super::crypto::{public_blob, verify_sig_blob, Ed25519Key, X25519Secret};
 use super::kex::{ExchangeHash, Negotiated, NewKeys};
 use super::msg;
 use super::packet::{Input, Output, PacketError};
+use super::test_host::key;
+pub use super::test_host::{params, test_host, ChannelEvent, TestHost};
 use super::wire::{Reader, WireError, Writer};
 use std::sync::OnceLock;
-
-/// The edge's stand-in: fixed keys and randomness; records what the core asked of it.
-#[derive(Clone)]
-pub struct TestHost {
-    /// Leave questions unanswered (an edge whose helper has not replied yet).
-    pub hold: bool,
-    pub key: &'static Ed25519Key,
-    pub allowed: [u8; ED25519_BLOB_LEN],
-    pub counter: u8,
-    pub started: Vec<(usize, Option<Vec<u8>>)>,
-    pub freed: Vec<usize>,
-    pub direct: Vec<(usize, String, u32)>,
-    /// The same channel events in the order they came, for a harness that plays the edge.
-    pub events: Vec<ChannelEvent>,
-    /// The connection's and its channels' buffers.
-    pub budget: Budget,
-}
-
-/// What the core asked of the edge about a channel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChannelEvent {
-    /// A session's process was started.
-    Started(usize),
-    /// A `direct-tcpip` connect began; `Conn::channel_open_result` is owed.
-    Connecting(usize),
-    Freed(usize),
-}
-
-impl Host for TestHost {
-    fn global_request(&mut self, name: &str, _: &[u8]) -> GlobalReply {
-        if name == "tcpip-forward" {
-            GlobalReply::Port(4242)
-        } else {
-            GlobalReply::Failure
-        }
-    }
-
-    fn random(&mut self, buf: &mut [u8]) {
-        for b in buf {
-            self.counter = self.counter.wrapping_add(1);
-            *b = self.counter;
-        }
-    }
-    fn host_key_blob(&self) -> [u8; ED25519_BLOB_LEN] {
-        self.key.public_blob()
-    }
-    fn sign(&mut self, data: &[u8]) -> [u8; ED25519_SIG_BLOB_LEN] {
-        self.key.sign_blob(data)
-    }
-}
-
-impl AuthHost for TestHost {
-    fn banner(&self) -> &[u8] {
-        b"welcome\n"
-    }
-}
-
-impl TestHost {
-    /// The edge's answer to an authentication question: alice's key and password, the
-    /// blank account `blank`.
-    pub fn decide(&self, q: Question) -> bool {
-        match q {
-            Question::Key { user, blob, .. } => user == "alice" && blob == self.allowed,
-            Question::Password { user, password } => user == "alice" && password == b"open sesame",
-            Question::Blank { user } => user == "blank",
-        }
-    }
-
-    /// Answers the connection's questions at once, as an edge with a fast helper would.
-    pub fn settle(&mut self, conn: &mut Conn, now: u64) {
-        if self.hold {
-            return;
-        }
-        while let Some(yes) = conn.question().map(|q| self.decide(q)) {
-            conn.auth_answer(yes, self, now);
-        }
-    }
-}
-
-impl SessionHost for TestHost {
-    fn window_buffer(&mut self, _: &str, bytes: usize) -> Option<Box<[u8]>> {
-        self.budget.buffer(bytes).ok()
-    }
-    fn window_freed(&mut self, buf: Box<[u8]>) {
-        self.budget.free(buf);
-    }
-    fn open_direct_tcpip(&mut self, ch: usize, req: &DirectTcpip) -> bool {
-        self.direct.push((ch, req.host.to_string(), req.port));
-        let ok = req.host != "refused";
-        if ok {
-            self.events.push(ChannelEvent::Connecting(ch));
-        }
-        ok
-    }
-    fn agent_request(&mut self, _: usize) -> bool {
-        true
-    }
-    fn start_session(&mut self, ch: usize, req: &SessionStart) -> bool {
-        self.started.push((ch, req.command.map(|c| c.to_vec())));
-        self.events.push(ChannelEvent::Started(ch));
-        true
-    }
-    fn window_change(&mut self, _: usize, _: PtySize) {}
-    fn signal(&mut self, _: usize, _: &str) {}
-    fn channel_freed(&mut self, ch: usize) {
-        self.freed.push(ch);
-        self.events.push(ChannelEvent::Freed(ch));
-    }
-}
 
 /// The client's side of one connection: its two packet streams and session state.
 #[cfg_attr(any(test, feature = "fuzzing"), derive(Clone))]
@@ -182,14 +68,7 @@ pub fn setup_timers(timers: Timers) -> (Box<Conn>, TestHost, Client) {
     (conn, host, c)
 }
 
-static HOST_KEY: OnceLock<Ed25519Key> = OnceLock::new();
 static USER_KEY: OnceLock<Ed25519Key> = OnceLock::new();
-
-/// The key with seed `[seed; 32]`, made once: deriving an Ed25519 key costs a scalar
-/// multiplication, which a fuzz target would otherwise pay on every input.
-fn key(cell: &'static OnceLock<Ed25519Key>, seed: u8) -> &'static Ed25519Key {
-    cell.get_or_init(|| Ed25519Key::from_seed(&[seed; 32]))
-}
 
 /// The client's ephemeral X25519 secret in the key exchanges `absorb` runs.
 const REKEY_SECRET: [u8; 32] = [6; 32];
@@ -201,44 +80,10 @@ pub fn setup_full(
     policy: super::auth::Policy,
 ) -> (Box<Conn>, TestHost, Client) {
     let mut host = test_host();
-    let mut conn = Conn::try_new(
-        params(window, rekey_bytes, policy),
-        "test",
-        0,
-        &mut host.budget,
-    )
-    .expect("an unlimited budget");
+    let mut conn = Conn::try_new(params(window, rekey_bytes, policy), 0, &mut host.budget)
+        .expect("an unlimited budget");
     conn.start(&mut host);
     (conn, host, Client::new())
-}
-
-/// The edge's stand-in: host key from seed 2, the client's key (seed 3) allowed for "alice",
-/// randomness a counter.
-pub fn test_host() -> TestHost {
-    TestHost {
-        key: key(&HOST_KEY, 2),
-        allowed: public_blob(&Client::user_key().public_key()),
-        counter: 0,
-        started: vec![],
-        freed: vec![],
-        direct: vec![],
-        events: vec![],
-        hold: false,
-        budget: Budget::new(usize::MAX, budget::zeroed),
-    }
-}
-
-/// Two channels, three authentication attempts, a rekey after an hour, no timers.
-pub fn params(window: u32, rekey_bytes: u64, policy: super::auth::Policy) -> Params {
-    Params {
-        window,
-        max_channels: 2,
-        max_auth_tries: 3,
-        rekey_bytes,
-        rekey_secs: 3600,
-        auth: policy,
-        timers: Timers::default(),
-    }
 }
 
 pub const V_C: &[u8] = b"SSH-2.0-test";

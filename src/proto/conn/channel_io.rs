@@ -1,0 +1,113 @@
+//! Channel data and endings, for the edge: what a process may send, what the client sent,
+//! and a channel's end in order (EOF, exit status, CLOSE).
+
+use super::{fail, Conn, Host, RESERVE};
+use crate::proto::channel::{ExitInfo, Outgoing};
+use crate::proto::msg::{self, reason};
+
+impl Conn {
+    /// How many bytes of process output may be handed to `channel_send` now.
+    pub fn channel_send_room(&self, ch: usize) -> usize {
+        if self.st.closing.is_some() || self.st.sending_blocked() {
+            return 0;
+        }
+        let Some(c) = self.st.channels.chans.get(ch).filter(|c| c.open) else {
+            return 0;
+        };
+        c.send_window()
+            .min(self.output.room().saturating_sub(RESERVE + 16))
+    }
+
+    /// Sends process output (`ext`: stderr as extended data). `data` must fit
+    /// `channel_send_room`. Bytes that do not fit are never dropped quietly: the connection
+    /// is closed instead (a caller's bug), and false returned.
+    pub fn channel_send(&mut self, ch: usize, ext: bool, data: &[u8]) -> bool {
+        let fits = data.len() <= self.channel_send_room(ch);
+        let sent = match self.st.channels.get(ch).filter(|_| fits) {
+            Some(c) => {
+                let id = c.peer_id();
+                let r = self.output.packet(0, |w| {
+                    if ext {
+                        w.u8(msg::CHANNEL_EXTENDED_DATA)?;
+                        w.u32(id)?;
+                        w.u32(1)?;
+                    } else {
+                        w.u8(msg::CHANNEL_DATA)?;
+                        w.u32(id)?;
+                    }
+                    w.string(data)
+                });
+                if r.is_ok() {
+                    c.sent_data(data.len());
+                }
+                r.is_ok()
+            }
+            None => false,
+        };
+        if sent {
+            self.st.sent_data = true;
+        } else {
+            self.disconnect(fail(reason::BY_APPLICATION, "internal error: output lost"));
+        }
+        sent
+    }
+
+    /// Client bytes waiting for the process's stdin.
+    pub fn channel_input(&self, ch: usize) -> &[u8] {
+        match self.st.channels.chans.get(ch).filter(|c| c.open) {
+            Some(c) => c.pending_input(),
+            None => &[],
+        }
+    }
+
+    pub fn channel_consumed(&mut self, ch: usize, n: usize, host: &mut dyn Host) {
+        if let Some(c) = self.st.channels.get(ch) {
+            c.consume_input(n);
+        }
+        self.flush(host);
+    }
+
+    /// The client sent EOF (or closed) and all its bytes were consumed: close the stdin.
+    pub fn channel_input_finished(&self, ch: usize) -> bool {
+        self.st
+            .channels
+            .chans
+            .get(ch)
+            .is_some_and(|c| c.open && c.input_finished())
+    }
+
+    /// The process is done and all its output was sent: EOF, exit status, CLOSE follow.
+    pub fn channel_finish(&mut self, ch: usize, exit: Option<ExitInfo>, host: &mut dyn Host) {
+        if let Some(c) = self.st.channels.get(ch) {
+            c.finish(exit);
+        }
+        self.flush(host);
+    }
+
+    /// How the connect the edge started for `Event::DirectTcpip` went: the channel is
+    /// confirmed, or refused with CONNECT_FAILED.
+    pub fn channel_open_result(&mut self, ch: usize, ok: bool, host: &mut dyn Host) {
+        if self.st.channels.open_result(ch, ok, host).is_err() {
+            self.disconnect(fail(reason::PROTOCOL_ERROR, "too many refused channels"));
+        }
+        self.flush(host);
+    }
+
+    /// Opens a channel to the client for a forwarded connection or an agent connection.
+    pub fn channel_open(&mut self, what: &Outgoing, host: &mut dyn Host) -> Option<usize> {
+        if self.st.closing.is_some() || !self.st.auth.done {
+            return None;
+        }
+        let ch = self.st.channels.open_outgoing(what, host);
+        self.flush(host);
+        ch
+    }
+
+    /// The stream's read side ended: EOF to the client; input may still come.
+    pub fn channel_send_eof(&mut self, ch: usize, host: &mut dyn Host) {
+        if let Some(c) = self.st.channels.get(ch) {
+            c.send_eof();
+        }
+        self.flush(host);
+    }
+}

@@ -1,0 +1,369 @@
+//! Channels: order of a session's end, windows, opens and refusals, the memory budget.
+
+use super::*;
+
+/// Output handed over beyond the room is a caller's bug; it must end the connection with a
+/// reason, never vanish while the session goes on.
+#[test]
+fn output_beyond_the_room_closes_the_connection() {
+    let (mut conn, mut host, mut c, ch) = exec_session(b"cat");
+    let too_much = vec![7u8; conn.channel_send_room(ch) + 1];
+    assert!(!conn.channel_send(ch, false, &too_much));
+    assert_eq!(
+        conn.closing().map(|d| d.reason),
+        Some(msg::reason::BY_APPLICATION)
+    );
+    c.pump(&mut conn, &mut host);
+    assert_eq!(disconnect_reason(&mut c), msg::reason::BY_APPLICATION);
+}
+
+#[test]
+fn login_exec_output_exit_close_in_order() {
+    let (mut conn, mut host, mut c, ch) = exec_session(b"echo hi");
+    assert_eq!(host.started, vec![(ch, Some(b"echo hi".to_vec()))]);
+    // Client stdin reaches the process side.
+    c.send(|w| {
+        w.u8(msg::CHANNEL_DATA)?;
+        w.u32(ch as u32)?;
+        w.string(b"input")
+    });
+    c.pump(&mut conn, &mut host);
+    assert_eq!(conn.channel_input(ch), b"input");
+    conn.channel_consumed(ch, 5, &mut host);
+    // Process output, then exit: data, EOF, exit-status, CLOSE, in that order.
+    assert!(conn.channel_send_room(ch) >= 32768);
+    assert!(conn.channel_send(ch, false, b"out"));
+    assert!(conn.channel_send(ch, true, b"err"));
+    conn.channel_finish(ch, Some(ExitInfo::Status(7)), &mut host);
+    c.pump(&mut conn, &mut host);
+    let d = c.recv_kind(msg::CHANNEL_DATA);
+    assert_eq!(&d[9..], b"out");
+    let e = c.recv_kind(msg::CHANNEL_EXTENDED_DATA);
+    assert_eq!(&e[13..], b"err");
+    c.recv_kind(msg::CHANNEL_EOF);
+    let x = c.recv_kind(msg::CHANNEL_REQUEST);
+    assert!(x.windows(11).any(|w| w == b"exit-status"));
+    assert_eq!(&x[x.len() - 4..], &7u32.to_be_bytes());
+    c.recv_kind(msg::CHANNEL_CLOSE);
+    c.send(|w| {
+        w.u8(msg::CHANNEL_CLOSE)?;
+        w.u32(ch as u32)
+    });
+    c.pump(&mut conn, &mut host);
+    assert_eq!(host.freed, vec![ch]);
+    assert!(conn.closing().is_none());
+}
+
+#[test]
+fn window_overrun_disconnects() {
+    let (mut conn, mut host, mut c) = setup(32768);
+    c.handshake(&mut conn, &mut host, true);
+    c.login(&mut conn, &mut host);
+    let ch = c.open_exec(&mut conn, &mut host, b"cat");
+    for _ in 0..2 {
+        c.send(|w| {
+            w.u8(msg::CHANNEL_DATA)?;
+            w.u32(ch)?;
+            w.string(&[0; 20000])
+        });
+    }
+    c.pump(&mut conn, &mut host);
+    assert_eq!(disconnect_reason(&mut c), msg::reason::PROTOCOL_ERROR);
+}
+
+#[test]
+fn direct_tcpip_confirmed_after_connect_and_refused_on_failure() {
+    let (mut conn, mut host, mut c) = setup(65536);
+    c.handshake(&mut conn, &mut host, true);
+    c.login(&mut conn, &mut host);
+    for (peer_id, target) in [(10u32, "127.0.0.1"), (11, "refused"), (12, "10.9.9.9")] {
+        c.send(|w| {
+            w.u8(msg::CHANNEL_OPEN)?;
+            w.string(b"direct-tcpip")?;
+            w.u32(peer_id)?;
+            w.u32(65536)?;
+            w.u32(32768)?;
+            w.string(target.as_bytes())?;
+            w.u32(80)?;
+            w.string(b"127.0.0.1")?;
+            w.u32(5555)
+        });
+    }
+    c.pump(&mut conn, &mut host);
+    // "refused" is refused at once; the other two wait for their connects.
+    let f = c.recv_kind(msg::CHANNEL_OPEN_FAILURE);
+    assert_eq!(&f[1..9], &[0, 0, 0, 11, 0, 0, 0, 1]);
+    assert!(c.recv().is_none());
+    let (ok_ch, _, _) = host.direct[0].clone();
+    let (bad_ch, _, _) = host.direct[2].clone();
+    conn.channel_open_result(bad_ch, false, &mut host);
+    conn.channel_open_result(ok_ch, true, &mut host);
+    c.pump(&mut conn, &mut host);
+    let f = c.recv_kind(msg::CHANNEL_OPEN_FAILURE);
+    assert_eq!(&f[1..9], &[0, 0, 0, 12, 0, 0, 0, 2]);
+    let ok = c.recv_kind(msg::CHANNEL_OPEN_CONFIRMATION);
+    assert_eq!(&ok[1..5], &10u32.to_be_bytes());
+    // Bytes flow both ways; the stream's EOF leaves the channel open for input.
+    c.send(|w| {
+        w.u8(msg::CHANNEL_DATA)?;
+        w.u32(ok_ch as u32)?;
+        w.string(b"GET /")
+    });
+    c.pump(&mut conn, &mut host);
+    assert_eq!(conn.channel_input(ok_ch), b"GET /");
+    assert!(conn.channel_send(ok_ch, false, b"200"));
+    conn.channel_send_eof(ok_ch, &mut host);
+    c.pump(&mut conn, &mut host);
+    assert_eq!(&c.recv_kind(msg::CHANNEL_DATA)[9..], b"200");
+    c.recv_kind(msg::CHANNEL_EOF);
+    assert!(c.recv().is_none(), "no CLOSE before both sides are done");
+}
+
+#[test]
+fn channel_open_refusals_name_the_reason() {
+    let (mut conn, mut host, mut c) = setup(65536);
+    c.handshake(&mut conn, &mut host, true);
+    c.login(&mut conn, &mut host);
+    let mut open = |c: &mut Client, kind: &[u8], peer_id: u32| {
+        c.send(|w| {
+            w.u8(msg::CHANNEL_OPEN)?;
+            w.string(kind)?;
+            w.u32(peer_id)?;
+            w.u32(65536)?;
+            w.u32(32768)?;
+            if kind == b"direct-tcpip" {
+                w.string(b"10.0.0.1")?;
+                w.u32(80)?;
+                w.string(b"127.0.0.1")?;
+                w.u32(5555)?;
+            }
+            Ok(())
+        });
+        c.pump(&mut conn, &mut host);
+        c.recv().expect("an answer to CHANNEL_OPEN")
+    };
+    let f = open(&mut c, b"x11", 1);
+    assert_eq!(f[0], msg::CHANNEL_OPEN_FAILURE);
+    assert_eq!(&f[1..9], &[0, 0, 0, 1, 0, 0, 0, 3], "UNKNOWN_CHANNEL_TYPE");
+    // A name that shares a prefix with a known one is still unknown.
+    let f = open(&mut c, b"sessions", 2);
+    assert_eq!(&f[5..9], &[0, 0, 0, 3]);
+    let mut opened = 0;
+    loop {
+        let f = open(&mut c, b"session", 100 + opened);
+        if f[0] == msg::CHANNEL_OPEN_FAILURE {
+            assert_eq!(&f[5..9], &[0, 0, 0, 4], "RESOURCE_SHORTAGE");
+            break;
+        }
+        assert_eq!(f[0], msg::CHANNEL_OPEN_CONFIRMATION);
+        opened += 1;
+        assert!(opened <= 64, "the channel table never filled");
+    }
+    assert!(opened >= 1);
+    let f = open(&mut c, b"direct-tcpip", 3);
+    assert_eq!(&f[1..9], &[0, 0, 0, 3, 0, 0, 0, 4]);
+}
+
+#[test]
+fn remote_forward_reply_carries_port_and_outgoing_channel_opens() {
+    let (mut conn, mut host, mut c) = setup(65536);
+    c.handshake(&mut conn, &mut host, true);
+    c.login(&mut conn, &mut host);
+    c.send(|w| {
+        w.u8(msg::GLOBAL_REQUEST)?;
+        w.string(b"tcpip-forward")?;
+        w.bool(true)?;
+        w.string(b"")?;
+        w.u32(0)
+    });
+    c.send(|w| {
+        w.u8(msg::GLOBAL_REQUEST)?;
+        w.string(b"keepalive@openssh.com")?;
+        w.bool(true)
+    });
+    c.pump(&mut conn, &mut host);
+    let ok = c.recv_kind(msg::REQUEST_SUCCESS);
+    assert_eq!(&ok[1..], &4242u32.to_be_bytes());
+    c.recv_kind(msg::REQUEST_FAILURE);
+    let what = Outgoing::ForwardedTcpip {
+        address: "",
+        port: 4242,
+        originator: "127.0.0.1",
+        originator_port: 999,
+    };
+    let ch = conn.channel_open(&what, &mut host).unwrap();
+    c.pump(&mut conn, &mut host);
+    let open = c.recv_kind(msg::CHANNEL_OPEN);
+    assert!(open.windows(15).any(|w| w == b"forwarded-tcpip"));
+    // Nothing may be sent before the client confirms.
+    assert_eq!(conn.channel_send_room(ch), 0);
+    c.send(|w| {
+        w.u8(msg::CHANNEL_OPEN_CONFIRMATION)?;
+        w.u32(ch as u32)?;
+        w.u32(77)?;
+        w.u32(1000)?;
+        w.u32(500)
+    });
+    c.pump(&mut conn, &mut host);
+    assert_eq!(conn.channel_send_room(ch), 500);
+    assert!(conn.channel_send(ch, false, b"hello"));
+    c.pump(&mut conn, &mut host);
+    let d = c.recv_kind(msg::CHANNEL_DATA);
+    assert_eq!(&d[1..5], &77u32.to_be_bytes());
+    // A refused open frees the channel.
+    let ch2 = conn.channel_open(&Outgoing::Agent, &mut host).unwrap();
+    c.pump(&mut conn, &mut host);
+    c.recv_kind(msg::CHANNEL_OPEN);
+    c.send(|w| {
+        w.u8(msg::CHANNEL_OPEN_FAILURE)?;
+        w.u32(ch2 as u32)?;
+        w.u32(1)?;
+        w.string(b"no")?;
+        w.string(b"")
+    });
+    c.pump(&mut conn, &mut host);
+    assert_eq!(host.freed, vec![ch2]);
+}
+
+/// A logged-in connection whose host has `spare` bytes of budget beyond what it holds.
+fn budgeted_session(window: u32, spare: usize) -> (Box<Conn>, TestHost, Client) {
+    let (mut conn, mut host, mut c) = setup(window);
+    let held = host.budget.used();
+    host.budget = Budget::new(held + spare, budget::zeroed);
+    host.budget.take(held).unwrap();
+    c.handshake(&mut conn, &mut host, true);
+    c.login(&mut conn, &mut host);
+    (conn, host, c)
+}
+
+fn open_kind(
+    c: &mut Client,
+    conn: &mut Conn,
+    host: &mut TestHost,
+    kind: &[u8],
+    id: u32,
+) -> Vec<u8> {
+    c.send(|w| {
+        w.u8(msg::CHANNEL_OPEN)?;
+        w.string(kind)?;
+        w.u32(id)?;
+        w.u32(65536)?;
+        w.u32(32768)?;
+        if kind == b"direct-tcpip" {
+            // The test host refuses this target at once.
+            w.string(b"refused")?;
+            w.u32(80)?;
+            w.string(b"127.0.0.1")?;
+            w.u32(5555)?;
+        }
+        Ok(())
+    });
+    c.pump(conn, host);
+    c.recv().expect("an answer to CHANNEL_OPEN")
+}
+
+#[test]
+fn a_channel_takes_its_window_at_open_and_gives_it_back_at_close() {
+    let (mut conn, mut host, mut c) = budgeted_session(65536, 1 << 20);
+    let fixed = conn.held_bytes();
+    assert_eq!(
+        host.budget.used(),
+        fixed,
+        "nothing per channel before one opens"
+    );
+    let ch = c.open_exec(&mut conn, &mut host, b"cat");
+    assert_eq!(host.budget.used(), fixed + 65536);
+    assert_eq!(conn.held_bytes(), host.budget.used());
+    c.send(|w| {
+        w.u8(msg::CHANNEL_CLOSE)?;
+        w.u32(ch)
+    });
+    c.pump(&mut conn, &mut host);
+    conn.channel_finish(ch as usize, Some(ExitInfo::Status(0)), &mut host);
+    c.pump(&mut conn, &mut host);
+    assert_eq!(host.freed, vec![ch as usize]);
+    assert_eq!(host.budget.used(), fixed, "the window came back");
+    while c.recv().is_some() {}
+    // A connection that ends with a channel open gives back its window too.
+    c.open_exec(&mut conn, &mut host, b"cat");
+    assert_eq!(host.budget.used(), fixed + 65536);
+    conn.free(&mut host.budget);
+    assert_eq!(host.budget.used(), 0);
+}
+
+#[test]
+fn a_channel_over_the_budget_is_refused_and_the_others_go_on() {
+    // Room for one window and not quite a second.
+    let (mut conn, mut host, mut c) = budgeted_session(65536, 2 * 65536 - 1);
+    let ch = c.open_exec(&mut conn, &mut host, b"cat") as usize;
+    let f = open_kind(&mut c, &mut conn, &mut host, b"session", 8);
+    assert_eq!(f[0], msg::CHANNEL_OPEN_FAILURE);
+    assert_eq!(&f[1..9], &[0, 0, 0, 8, 0, 0, 0, 4], "RESOURCE_SHORTAGE");
+    let mut r = Reader::new(&f[9..]);
+    assert_eq!(r.string().unwrap(), b"memory limit reached");
+    // No memory, no connect started.
+    let f = open_kind(&mut c, &mut conn, &mut host, b"direct-tcpip", 9);
+    assert_eq!(&f[1..9], &[0, 0, 0, 9, 0, 0, 0, 4]);
+    assert!(host.direct.is_empty());
+    assert_eq!(conn.channel_open(&Outgoing::Agent, &mut host), None);
+    assert!(c.recv().is_none());
+    // The open channel is untouched.
+    c.send(|w| {
+        w.u8(msg::CHANNEL_DATA)?;
+        w.u32(ch as u32)?;
+        w.string(b"still here")
+    });
+    c.pump(&mut conn, &mut host);
+    assert_eq!(conn.channel_input(ch), b"still here");
+    assert!(conn.channel_send(ch, false, b"yes"));
+    c.pump(&mut conn, &mut host);
+    assert_eq!(&c.recv_kind(msg::CHANNEL_DATA)[9..], b"yes");
+    assert!(conn.closing().is_none());
+}
+
+#[test]
+fn refused_and_failed_opens_give_their_window_back() {
+    let (mut conn, mut host, mut c) = budgeted_session(65536, 1 << 20);
+    let fixed = host.budget.used();
+    // A connect that fails.
+    c.send(|w| {
+        w.u8(msg::CHANNEL_OPEN)?;
+        w.string(b"direct-tcpip")?;
+        w.u32(1)?;
+        w.u32(65536)?;
+        w.u32(32768)?;
+        w.string(b"10.0.0.1")?;
+        w.u32(80)?;
+        w.string(b"127.0.0.1")?;
+        w.u32(5555)
+    });
+    c.pump(&mut conn, &mut host);
+    let (ch, _, _) = host.direct[0].clone();
+    assert_eq!(host.budget.used(), fixed + 65536, "held while connecting");
+    conn.channel_open_result(ch, false, &mut host);
+    assert_eq!(host.budget.used(), fixed);
+    c.pump(&mut conn, &mut host);
+    let f = c.recv_kind(msg::CHANNEL_OPEN_FAILURE);
+    assert_eq!(&f[1..9], &[0, 0, 0, 1, 0, 0, 0, 2], "CONNECT_FAILED");
+    // One the edge refuses at once.
+    let f = open_kind(&mut c, &mut conn, &mut host, b"direct-tcpip", 2);
+    assert_eq!(
+        &f[1..9],
+        &[0, 0, 0, 2, 0, 0, 0, 1],
+        "ADMINISTRATIVELY_PROHIBITED"
+    );
+    assert_eq!(host.budget.used(), fixed);
+    // An outgoing channel the client refuses.
+    let ch = conn.channel_open(&Outgoing::Agent, &mut host).unwrap();
+    assert_eq!(host.budget.used(), fixed + 65536);
+    c.pump(&mut conn, &mut host);
+    c.send(|w| {
+        w.u8(msg::CHANNEL_OPEN_FAILURE)?;
+        w.u32(ch as u32)?;
+        w.u32(1)?;
+        w.string(b"no")?;
+        w.string(b"")
+    });
+    c.pump(&mut conn, &mut host);
+    assert_eq!(host.budget.used(), fixed);
+}
