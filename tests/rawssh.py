@@ -24,6 +24,9 @@ Scenarios (each prints "RESULT ..." last):
   ignore_first       (strict kex) an IGNORE packet before the KEXINIT
   ignore_during_kex  (strict kex) KEXINIT, then IGNORE before KEX_ECDH_INIT
   bad_mac            full key exchange, then an encrypted packet with a corrupted tag
+  mlkem_short_share  KEXINIT with mlkem768x25519-sha256 only, then a 1215-byte client share
+  mlkem_zero_x25519  as mlkem_short_share with a 1216-byte share whose X25519 key gives the
+                     all-zero secret
   huge_length_enc    full key exchange, then an encrypted length of 0x7fffffff
   key_then_other_password
                      (for a server with -t) publickey for RAWSSH_USER with the key in
@@ -310,8 +313,8 @@ class Conn:
         return p
 
 
-def kexinit_payload(strict=True, ext_info=True):
-    kex = ["curve25519-sha256", "curve25519-sha256@libssh.org"]
+def kexinit_payload(strict=True, ext_info=True, kex=None):
+    kex = list(kex or ["curve25519-sha256", "curve25519-sha256@libssh.org"])
     if ext_info:
         kex.append("ext-info-c")
     if strict:
@@ -346,11 +349,11 @@ def derive(k_mpint, h, letter, session_id, need):
     return out[:need]
 
 
-def start(c, strict=True):
+def start(c, strict=True, kex=None):
     """Version exchange and KEXINITs. Returns (I_C, I_S)."""
     c.send_version()
     c.read_version()
-    i_c = kexinit_payload(strict=strict)
+    i_c = kexinit_payload(strict=strict, kex=kex)
     c.send(i_c)
     i_s = c.expect(MSG_KEXINIT)
     return i_c, i_s
@@ -555,6 +558,27 @@ def sc_ignore_during_kex(c):
     return await_rejection(c)
 
 
+def mlkem_bad_share(c, share):
+    """KEXINIT offering only mlkem768x25519-sha256, then a KEX_HYBRID_INIT carrying `share`."""
+    i_c, i_s = start(c, kex=["mlkem768x25519-sha256"])
+    if b"mlkem768x25519-sha256" not in i_s:
+        raise Fail("server offers no mlkem768x25519-sha256")
+    c.bad_sent = True
+    c.send(bytes([MSG_KEX_ECDH_INIT]) + sstr(share))
+    return await_rejection(c)
+
+
+def sc_mlkem_short_share(c):
+    # One byte short of the 1184-byte encapsulation key and the 32-byte X25519 key.
+    return mlkem_bad_share(c, os.urandom(1215))
+
+
+def sc_mlkem_zero_x25519(c):
+    # A well-formed (all-zero) encapsulation key; the X25519 key of small order makes the
+    # X25519 secret all zero, which the server must refuse.
+    return mlkem_bad_share(c, bytes(1184 + 32))
+
+
 def sc_bad_mac(c):
     key_exchange(c)
     pkt = bytearray(c.packet(bytes([MSG_SERVICE_REQUEST]) + sstr("ssh-userauth")))
@@ -644,6 +668,8 @@ SCENARIOS = {
     "ignore_during_kex": sc_ignore_during_kex,
     "slow_auth": lambda c: sc_happy(c, float(os.environ.get("RAWSSH_WAIT", "3"))),
     "bad_mac": sc_bad_mac,
+    "mlkem_short_share": sc_mlkem_short_share,
+    "mlkem_zero_x25519": sc_mlkem_zero_x25519,
     "huge_length_enc": sc_huge_length_enc,
     "key_then_other_password": sc_key_then_other_password,
 }

@@ -17,8 +17,9 @@ use log::{info, warn};
 pub const SERVER_VERSION: &str = concat!("SSH-2.0-quoll_", env!("CARGO_PKG_VERSION"));
 
 /// Output room kept free for replies to one input packet, so that handling a packet never
-/// fails for lack of space (the largest reply is the kex reply, about 200 bytes).
-const RESERVE: usize = 1024;
+/// fails for lack of space (the largest reply is the mlkem768x25519 kex reply with NEWKEYS
+/// and EXT_INFO, about 1,350 bytes).
+const RESERVE: usize = 2048;
 
 /// Everything the connection asks of the edge.
 pub trait Host: AuthHost + SessionHost {
@@ -940,9 +941,12 @@ impl Conn {
         let mut secret = [0u8; 32];
         host.random(&mut secret);
         let eph = X25519Secret::from_random(secret);
+        let mut kem_seed = [0u8; 32];
+        host.random(&mut kem_seed);
+        let ex = kex::ecdh(*hash, payload, eph, &kem_seed, st.session_id.as_ref(), algs);
         zeroize::Zeroize::zeroize(&mut secret);
-        let ex = kex::ecdh(*hash, payload, eph, st.session_id.as_ref(), algs)
-            .map_err(|e| fail(reason::KEY_EXCHANGE_FAILED, e.text()))?;
+        zeroize::Zeroize::zeroize(&mut kem_seed);
+        let ex = ex.map_err(|e| fail(reason::KEY_EXCHANGE_FAILED, e.text()))?;
         let sig = host.sign(&ex.h);
         let blob = host.host_key_blob();
         out.packet(0, |w| {
