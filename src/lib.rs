@@ -35,4 +35,5 @@ pub const FEATURES: &[(&str, bool)] = &[
     ("sftp", cfg!(feature = "sftp")),
     ("scp", cfg!(feature = "scp")),
     ("aes", cfg!(feature = "aes")),
+    ("mlkem", cfg!(feature = "mlkem")),
 ];

@@ -721,6 +721,35 @@ mod tests {
         assert_ne!(other.q_s[..1088], ex.q_s[..1088]);
     }
 
+    fn hex(b: &[u8]) -> String {
+        b.iter().map(|x| format!("{x:02x}")).collect()
+    }
+
+    /// The values of scripts/mlkem-vector.py (kyber-py and OpenSSL, independent of quoll).
+    #[cfg(feature = "mlkem")]
+    #[test]
+    fn mlkem768x25519_known_answer() {
+        use ml_kem::{DecapsulationKey768, KeyExport};
+        let dk = DecapsulationKey768::from_seed([5u8; 64].into());
+        let mut q_c = dk.encapsulation_key().to_bytes().to_vec();
+        q_c.extend_from_slice(&X25519Secret::from_random([9; 32]).public_key());
+        let alg = algs(Method::MlKem768X25519);
+        let eph = X25519Secret::from_random([3; 32]);
+        let ex = ecdh(hash(), &init(&q_c), eph, &[7; 32], None, alg).ok().unwrap();
+        assert_eq!(
+            hex(&Sha256::digest(&q_c)),
+            "f95f7066540c43b946410e8c600bd3005e74e7451bc3d516704a287331e17497"
+        );
+        assert_eq!(
+            hex(&Sha256::digest(&ex.q_s)),
+            "9ab6989da943a9f6e2bda02771851f96acbf802c8fa20e2f4ade70acbed0c8ba"
+        );
+        assert_eq!(
+            hex(&ex.h),
+            "8923e48fe9521817d98879d8c062708b41667fc363e6148297f7daaaed489895"
+        );
+    }
+
     #[cfg(feature = "mlkem")]
     #[test]
     fn mlkem768x25519_refuses_bad_shares() {
