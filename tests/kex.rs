@@ -4,7 +4,9 @@
 //! warn (so the check can fail); its rekeys under the hybrid move bytes exactly. The distribution's OpenSSH (9.2 on
 //! Debian 12) negotiates curve25519-sha256 (tests/algorithms.rs). A client share of the wrong
 //! length, or one whose X25519 part gives the all-zero secret, is refused with
-//! KEY_EXCHANGE_FAILED and the daemon goes on.
+//! KEY_EXCHANGE_FAILED and the daemon goes on. An independent client (tests/rawssh.py with
+//! kyber-py) completes the hybrid exchange; with one bit of the server's ciphertext flipped it
+//! derives other keys and its first packet ends in a MAC error, the daemon going on.
 
 mod common;
 use common::*;
@@ -204,4 +206,67 @@ fn a_short_hybrid_share_is_refused() {
 #[test]
 fn an_all_zero_x25519_secret_in_the_hybrid_is_refused() {
     bad_share("mlkem_zero_x25519");
+}
+
+/// tests/rawssh.py under build/venv's Python, which has kyber-py (ML-KEM) for the client side.
+fn rawssh_pq(scenario: &str, srv: &Server) -> Out {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let python = root.join("build/venv/bin/python");
+    let has_kyber = std::process::Command::new(&python)
+        .args(["-c", "import kyber_py"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    require(
+        has_kyber,
+        "no kyber-py in build/venv (scripts/test installs it from PyPI)",
+    );
+    run(
+        std::process::Command::new(python)
+            .arg(root.join("tests/rawssh.py"))
+            .arg(scenario)
+            .arg(srv.port.to_string())
+            .env("RAWSSH_USER", &srv.user),
+        CMD_TIMEOUT,
+    )
+}
+
+#[test]
+fn an_independent_client_completes_the_hybrid_exchange() {
+    if skip_unless_quoll("mlkem768x25519-sha256") {
+        return;
+    }
+    let srv = Server::start();
+    let out = rawssh_pq("happy_mlkem_aes", &srv);
+    assert_eq!(out.code, Some(0), "{}", srv.context(&out));
+    assert!(
+        out.stdout.contains("kex done: mlkem768x25519-sha256"),
+        "{}",
+        srv.context(&out)
+    );
+    assert!(out.stdout.contains("RESULT ok"), "{}", srv.context(&out));
+}
+
+#[test]
+fn a_tampered_hybrid_ciphertext_ends_in_a_mac_error() {
+    if skip_unless_quoll("mlkem768x25519-sha256") {
+        return;
+    }
+    let srv = Server::start();
+    let mut session = srv.cat_session();
+    let out = rawssh_pq("mlkem_tampered_ciphertext", &srv);
+    assert_eq!(out.code, Some(0), "{}", srv.context(&out));
+    assert!(
+        wait_until(Duration::from_secs(5), || srv
+            .log()
+            .contains("message authentication code incorrect")),
+        "{}",
+        srv.context(&out)
+    );
+    session
+        .ping()
+        .unwrap_or_else(|e| panic!("{e}\n{}", srv.log()));
+    assert_eq!(srv.ssh_ok("echo after"), "after\n");
+    session
+        .finish()
+        .unwrap_or_else(|e| panic!("{e}\n{}", srv.log()));
 }

@@ -735,7 +735,9 @@ mod tests {
         q_c.extend_from_slice(&X25519Secret::from_random([9; 32]).public_key());
         let alg = algs(Method::MlKem768X25519);
         let eph = X25519Secret::from_random([3; 32]);
-        let ex = ecdh(hash(), &init(&q_c), eph, &[7; 32], None, alg).ok().unwrap();
+        let ex = ecdh(hash(), &init(&q_c), eph, &[7; 32], None, alg)
+            .ok()
+            .unwrap();
         assert_eq!(
             hex(&Sha256::digest(&q_c)),
             "f95f7066540c43b946410e8c600bd3005e74e7451bc3d516704a287331e17497"
