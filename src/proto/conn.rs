@@ -1219,10 +1219,13 @@ mod size_tests {
             assert_eq!(fixed + config::DEFAULT_WINDOW as usize, 446_760);
         }
         // Without the AES modes: a 16-byte tag at most, and the chacha20-poly1305 keys alone.
-        #[cfg(not(feature = "aes"))]
+        #[cfg(not(feature = "aes-ctr"))]
         assert_eq!(super::super::packet::INPUT_BUFFER, 70_040);
-        #[cfg(all(target_pointer_width = "64", not(feature = "aes")))]
+        #[cfg(all(target_pointer_width = "64", not(feature = "aes-ctr")))]
         assert_eq!((conn, channel, fixed), (1424, 2576, 182_808));
+        // The `aes-ctr` subset: HMAC-SHA-256's 32-byte MAC at most.
+        #[cfg(all(feature = "aes-ctr", not(feature = "aes")))]
+        assert_eq!(super::super::packet::INPUT_BUFFER, 70_072);
         assert!(
             conn <= 3328 && channel <= 2640 && fixed <= 187_000,
             "{fixed}"

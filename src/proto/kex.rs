@@ -37,11 +37,15 @@ aes128-gcm@openssh.com,aes256-gcm@openssh.com";
 #[cfg(feature = "aes")]
 const OFFER_MAC: &str = "hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,\
 hmac-sha2-256,hmac-sha2-512";
-#[cfg(not(feature = "aes"))]
+#[cfg(all(feature = "aes-ctr", not(feature = "aes")))]
+const OFFER_CIPHER: &str = "chacha20-poly1305@openssh.com,aes128-ctr";
+#[cfg(all(feature = "aes-ctr", not(feature = "aes")))]
+const OFFER_MAC: &str = "hmac-sha2-256-etm@openssh.com,hmac-sha2-256";
+#[cfg(not(feature = "aes-ctr"))]
 const OFFER_CIPHER: &str = "chacha20-poly1305@openssh.com";
 /// Without AES the only cipher is an AEAD and no MAC is ever used, but some clients refuse an
 /// empty MAC list: one name stands in (negotiation ignores it, `-Q mac` does not list it).
-#[cfg(not(feature = "aes"))]
+#[cfg(not(feature = "aes-ctr"))]
 const OFFER_MAC: &str = "hmac-sha2-256";
 const OFFER_COMPRESSION: &str = "none";
 
@@ -721,6 +725,7 @@ mod tests {
         assert_ne!(other.q_s[..1088], ex.q_s[..1088]);
     }
 
+    #[cfg(feature = "mlkem")]
     fn hex(b: &[u8]) -> String {
         b.iter().map(|x| format!("{x:02x}")).collect()
     }
