@@ -4,7 +4,7 @@ const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 
 pub fn encode(data: &[u8]) -> String {
     let mut out = encode_unpadded(data);
-    while out.len() % 4 != 0 {
+    while !out.len().is_multiple_of(4) {
         out.push('=');
     }
     out
@@ -49,7 +49,7 @@ pub fn decode(text: &str) -> Option<Vec<u8>> {
         .or_else(|| bytes.strip_suffix(b"="))
         .unwrap_or(bytes);
     // Padding, when present, must bring the length to a multiple of 4.
-    if body.len() != bytes.len() && bytes.len() % 4 != 0 {
+    if body.len() != bytes.len() && !bytes.len().is_multiple_of(4) {
         return None;
     }
     // A lone trailing character carries only 6 bits: not a whole byte.

@@ -37,4 +37,9 @@ pub const FEATURES: &[(&str, bool)] = &[
     ("sftp", cfg!(feature = "sftp")),
     ("scp", cfg!(feature = "scp")),
     ("aes", cfg!(feature = "aes")),
+    (
+        "aes-ctr",
+        cfg!(all(feature = "aes-ctr", not(feature = "aes"))),
+    ),
+    ("mlkem", cfg!(feature = "mlkem")),
 ];

@@ -37,7 +37,7 @@ fn check_still_serving(srv: &Server, session: &mut CatSession, after: &str) {
     );
 }
 
-fn run_scenario(srv: &Server, scenario: &str) {
+fn run_scenario(srv: &Server, scenario: &str) -> Out {
     let out = rawssh(scenario, srv.port);
     assert!(
         out.code == Some(0) && out.stdout.contains("RESULT "),
@@ -45,16 +45,51 @@ fn run_scenario(srv: &Server, scenario: &str) {
         scenario,
         srv.context(&out)
     );
+    out
 }
 
 fn scenario(name: &str) {
+    scenario_expecting(name, "RESULT ");
+}
+
+/// `scenario`, with `result` in what the raw client printed (e.g. the disconnect reason).
+fn scenario_expecting(name: &str, result: &str) {
     let srv = Server::start();
     let mut session = srv.cat_session();
-    run_scenario(&srv, name);
+    let out = run_scenario(&srv, name);
+    assert!(
+        out.stdout.contains(result),
+        "{name}: expected {result:?}\n{}",
+        srv.context(&out)
+    );
     check_still_serving(&srv, &mut session, name);
     session
         .finish()
         .unwrap_or_else(|e| panic!("{}\n--- server log ---\n{}", e, srv.log()));
+}
+
+#[test]
+fn bad_etm_mac_after_kex() {
+    scenario_expecting(
+        "bad_etm_mac",
+        "RESULT disconnect 5 message authentication code incorrect",
+    );
+}
+
+#[test]
+fn bad_encrypt_and_mac_after_kex() {
+    scenario_expecting(
+        "bad_plain_mac",
+        "RESULT disconnect 5 message authentication code incorrect",
+    );
+}
+
+#[test]
+fn bad_gcm_tag_after_kex() {
+    scenario_expecting(
+        "bad_gcm_tag",
+        "RESULT disconnect 5 message authentication code incorrect",
+    );
 }
 
 #[test]

@@ -158,7 +158,7 @@ fn q_lists_the_algorithms() {
     };
     assert_eq!(
         q("kex"),
-        "curve25519-sha256\ncurve25519-sha256@libssh.org\n"
+        "mlkem768x25519-sha256\ncurve25519-sha256\ncurve25519-sha256@libssh.org\n"
     );
     assert_eq!(q("sig"), "ssh-ed25519\n");
     assert_eq!(

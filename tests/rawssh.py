@@ -24,6 +24,16 @@ Scenarios (each prints "RESULT ..." last):
   ignore_first       (strict kex) an IGNORE packet before the KEXINIT
   ignore_during_kex  (strict kex) KEXINIT, then IGNORE before KEX_ECDH_INIT
   bad_mac            full key exchange, then an encrypted packet with a corrupted tag
+  bad_etm_mac        as bad_mac with aes128-ctr and hmac-sha2-256-etm@openssh.com
+  bad_plain_mac      as bad_mac with aes256-ctr and hmac-sha2-512 (encrypt-and-MAC)
+  bad_gcm_tag        as bad_mac with aes256-gcm@openssh.com
+  happy_mlkem_aes    as happy, with mlkem768x25519-sha256 (kyber-py) and aes128-gcm
+  mlkem_tampered_ciphertext
+                     mlkem768x25519-sha256 with a bit of the server's ciphertext flipped
+                     before decapsulating, then an encrypted packet under the wrong keys
+  mlkem_short_share  KEXINIT with mlkem768x25519-sha256 only, then a 1215-byte client share
+  mlkem_zero_x25519  as mlkem_short_share with a 1216-byte share whose X25519 key gives the
+                     all-zero secret
   huge_length_enc    full key exchange, then an encrypted length of 0x7fffffff
   key_then_other_password
                      (for a server with -t) publickey for RAWSSH_USER with the key in
@@ -50,7 +60,9 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+import hmac
 from cryptography.hazmat.primitives.poly1305 import Poly1305
 
 TIMEOUT = 10.0
@@ -155,6 +167,10 @@ class ChaChaPoly:
     """64 key bytes: K_2 = key[0:32] for the payload and Poly1305 key, K_1 = key[32:64] for the
     length. Tag = Poly1305(enc length || enc payload), Poly1305 key = K_2 keystream block 0."""
 
+    block = 8
+    tag_len = 16
+    length_in_alignment = False
+
     def __init__(self, key):
         assert len(key) == 64
         self.k_main = key[:32]
@@ -177,6 +193,81 @@ class ChaChaPoly:
         except Exception:
             raise Fail("bad MAC on a packet from the server")
         return chacha20(self.k_main, seq, 1, enc_body)
+
+
+# ---- aes*-ctr with hmac-sha2-*(-etm@openssh.com), aes*-gcm@openssh.com -----------------------
+
+class AesCtrHmac:
+    """AES-CTR (the counter runs on across packets) with HMAC-SHA2 over seq || packet:
+    encrypt-then-MAC (length in clear, MAC over the ciphertext) or encrypt-and-MAC."""
+
+    block = 16
+
+    def __init__(self, key, iv, mac_key, digest, etm):
+        self.enc = Cipher(algorithms.AES(key), modes.CTR(iv)).encryptor()
+        self.mac_key = mac_key
+        self.digest = digest
+        self.etm = etm
+        self.tag_len = hashlib.new(digest).digest_size
+        self.length_in_alignment = not etm
+
+    def mac(self, seq, data):
+        return hmac.new(self.mac_key, u32(seq) + data, self.digest).digest()
+
+    def encrypt(self, seq, plain_len4, body):
+        if self.etm:
+            ct = self.enc.update(body)
+            return plain_len4 + ct + self.mac(seq, plain_len4 + ct)
+        return self.enc.update(plain_len4 + body) + self.mac(seq, plain_len4 + body)
+
+    def decrypt_length(self, seq, first4):
+        if self.etm:
+            self.first = first4
+            return struct.unpack(">I", first4)[0]
+        self.first = self.enc.update(first4)
+        return struct.unpack(">I", self.first)[0]
+
+    def open(self, seq, enc_len, enc_body, tag):
+        if self.etm:
+            ok = hmac.compare_digest(self.mac(seq, enc_len + enc_body), tag)
+            body = self.enc.update(enc_body)
+        else:
+            body = self.enc.update(enc_body)
+            ok = hmac.compare_digest(self.mac(seq, self.first + body), tag)
+        if not ok:
+            raise Fail("bad MAC on a packet from the server")
+        return body
+
+
+class AesGcm:
+    """aes*-gcm@openssh.com: length in clear as the AAD, nonce = 4 fixed bytes || a 64-bit
+    invocation counter that starts at the IV's last 8 bytes and goes up by one per packet."""
+
+    block = 16
+    tag_len = 16
+    length_in_alignment = False
+
+    def __init__(self, key, iv):
+        self.aead = AESGCM(key)
+        self.fixed = iv[:4]
+        self.counter = struct.unpack(">Q", iv[4:12])[0]
+
+    def nonce(self):
+        n = self.fixed + struct.pack(">Q", self.counter)
+        self.counter = (self.counter + 1) & 0xFFFFFFFFFFFFFFFF
+        return n
+
+    def encrypt(self, seq, plain_len4, body):
+        return plain_len4 + self.aead.encrypt(self.nonce(), body, plain_len4)
+
+    def decrypt_length(self, seq, enc_len):
+        return struct.unpack(">I", enc_len)[0]
+
+    def open(self, seq, enc_len, enc_body, tag):
+        try:
+            return self.aead.decrypt(self.nonce(), enc_body + tag, enc_len)
+        except Exception:
+            raise Fail("bad GCM tag on a packet from the server")
 
 
 # ---- connection ---------------------------------------------------------------------------
@@ -247,8 +338,10 @@ class Conn:
             # 4 + 1 + payload + padding is a multiple of 8, at least 4 bytes of padding.
             pad = 8 - ((5 + len(payload)) % 8)
         else:
-            # The length is not part of the alignment with this AEAD.
-            pad = 8 - ((1 + len(payload)) % 8)
+            # With the AEADs and EtM the length is not part of the alignment.
+            block = self.send_cipher.block
+            aligned = 1 + len(payload) + (4 if self.send_cipher.length_in_alignment else 0)
+            pad = block - (aligned % block)
         if pad < 4:
             pad += 8
         pad += 8 * pad_extra
@@ -277,7 +370,7 @@ class Conn:
             if length > MAX_PACKET or length < 5:
                 raise Fail("server sent an encrypted packet length of %d" % length)
             enc_body = self.take(length)
-            tag = self.take(16)
+            tag = self.take(self.recv_cipher.tag_len)
             body = self.recv_cipher.open(self.recv_seq, enc_len, enc_body, tag)
         self.recv_seq = (self.recv_seq + 1) & 0xFFFFFFFF
         pad = body[0]
@@ -310,8 +403,8 @@ class Conn:
         return p
 
 
-def kexinit_payload(strict=True, ext_info=True):
-    kex = ["curve25519-sha256", "curve25519-sha256@libssh.org"]
+def kexinit_payload(strict=True, ext_info=True, kex=None, cipher=None, mac=None):
+    kex = list(kex or ["curve25519-sha256", "curve25519-sha256@libssh.org"])
     if ext_info:
         kex.append("ext-info-c")
     if strict:
@@ -319,10 +412,10 @@ def kexinit_payload(strict=True, ext_info=True):
     lists = [
         ",".join(kex),
         "ssh-ed25519",
-        "chacha20-poly1305@openssh.com",
-        "chacha20-poly1305@openssh.com",
-        "hmac-sha2-256-etm@openssh.com,hmac-sha2-256",
-        "hmac-sha2-256-etm@openssh.com,hmac-sha2-256",
+        cipher or "chacha20-poly1305@openssh.com",
+        cipher or "chacha20-poly1305@openssh.com",
+        mac or "hmac-sha2-256-etm@openssh.com,hmac-sha2-256",
+        mac or "hmac-sha2-256-etm@openssh.com,hmac-sha2-256",
         "none",
         "none",
         "",
@@ -346,33 +439,60 @@ def derive(k_mpint, h, letter, session_id, need):
     return out[:need]
 
 
-def start(c, strict=True):
+def start(c, strict=True, kex=None, cipher=None, mac=None):
     """Version exchange and KEXINITs. Returns (I_C, I_S)."""
     c.send_version()
     c.read_version()
-    i_c = kexinit_payload(strict=strict)
+    i_c = kexinit_payload(strict=strict, kex=kex, cipher=cipher, mac=mac)
     c.send(i_c)
     i_s = c.expect(MSG_KEXINIT)
     return i_c, i_s
 
 
-def key_exchange(c, strict=True):
-    """A full curve25519-sha256 key exchange; the new keys are in use when it returns."""
-    i_c, i_s = start(c, strict)
+def new_ciphers(cipher, mac, k, h, session_id):
+    """The (client-to-server, server-to-client) cipher objects of `cipher` (and `mac`)."""
+    if cipher == "chacha20-poly1305@openssh.com":
+        return (ChaChaPoly(derive(k, h, b"C", session_id, 64)),
+                ChaChaPoly(derive(k, h, b"D", session_id, 64)))
+    size = 32 if cipher.startswith("aes256") else 16
+    if cipher.endswith("-gcm@openssh.com"):
+        return tuple(AesGcm(derive(k, h, key, session_id, size), derive(k, h, iv, session_id, 12))
+                     for iv, key in ((b"A", b"C"), (b"B", b"D")))
+    digest = "sha512" if "512" in mac else "sha256"
+    mac_len = hashlib.new(digest).digest_size
+    return tuple(AesCtrHmac(derive(k, h, key, session_id, size), derive(k, h, iv, session_id, 16),
+                            derive(k, h, m, session_id, mac_len), digest, mac.endswith("-etm@openssh.com"))
+                 for iv, key, m in ((b"A", b"C", b"E"), (b"B", b"D", b"F")))
+
+
+def key_exchange(c, strict=True, kex="curve25519-sha256", cipher="chacha20-poly1305@openssh.com",
+                 mac="hmac-sha2-256-etm@openssh.com", tamper=False):
+    """A full key exchange (curve25519-sha256, or mlkem768x25519-sha256 with kyber-py), with
+    `cipher` and `mac` offered alone; the new keys are in use when it returns. `tamper`
+    (mlkem only): flip a bit of the server's ciphertext before decapsulating, so the client
+    ends up with other keys than the server (its signature check is then skipped)."""
+    i_c, i_s = start(c, strict, kex=[kex], cipher=cipher, mac=mac)
     r = Reader(i_s[17:])
     lists = [name_list(r.string()) for _ in range(10)]
     server_kex, server_hostkey, enc_cs, enc_sc = lists[0], lists[1], lists[2], lists[3]
-    if "curve25519-sha256" not in server_kex and "curve25519-sha256@libssh.org" not in server_kex:
-        raise Fail("server offers no curve25519-sha256: %s" % server_kex)
+    if kex not in server_kex:
+        raise Fail("server offers no %s: %s" % (kex, server_kex))
     if "ssh-ed25519" not in server_hostkey:
         raise Fail("server offers no ssh-ed25519 host key: %s" % server_hostkey)
     for lst in (enc_cs, enc_sc):
-        if "chacha20-poly1305@openssh.com" not in lst:
-            raise Fail("server offers no chacha20-poly1305@openssh.com: %s" % lst)
+        if cipher not in lst:
+            raise Fail("server offers no %s: %s" % (cipher, lst))
     c.strict = strict and "kex-strict-s-v00@openssh.com" in server_kex
 
     priv = X25519PrivateKey.generate()
-    q_c = priv.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    x_c = priv.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    hybrid = kex == "mlkem768x25519-sha256"
+    if hybrid:
+        from kyber_py.ml_kem import ML_KEM_768
+        ek, dk = ML_KEM_768.keygen()
+        q_c = ek + x_c
+    else:
+        q_c = x_c
     c.send(bytes([MSG_KEX_ECDH_INIT]) + sstr(q_c))
     reply = c.expect(MSG_KEX_ECDH_REPLY)
     r = Reader(reply[1:])
@@ -387,34 +507,41 @@ def key_exchange(c, strict=True):
     if sr.string() != b"ssh-ed25519":
         raise Fail("signature is not ssh-ed25519")
     sig = sr.string()
-    if len(q_s) != 32:
-        raise Fail("server's ephemeral key is %d bytes" % len(q_s))
-    shared = priv.exchange(X25519PublicKey.from_public_bytes(q_s))
+    if len(q_s) != (1088 + 32 if hybrid else 32):
+        raise Fail("server's share is %d bytes" % len(q_s))
+    shared = priv.exchange(X25519PublicKey.from_public_bytes(q_s[-32:]))
     if shared == b"\x00" * 32:
         raise Fail("all-zero shared secret")
-    k = mpint(shared)
+    if hybrid:
+        ct = bytearray(q_s[:1088])
+        if tamper:
+            ct[100] ^= 0x04
+        pq = ML_KEM_768.decaps(dk, bytes(ct))
+        k = sstr(hashlib.sha256(pq + shared).digest())
+    else:
+        k = mpint(shared)
     h = hashlib.sha256(
         sstr(VERSION) + sstr(c.server_version) + sstr(i_c) + sstr(i_s) + sstr(k_s) + sstr(q_c) + sstr(q_s) + k
     ).digest()
     try:
         Ed25519PublicKey.from_public_bytes(host_pub).verify(sig, h)
     except InvalidSignature:
-        raise Fail("the server's signature of the exchange hash does not verify")
+        if not tamper:
+            raise Fail("the server's signature of the exchange hash does not verify")
     session_id = h
     c.session_id = h
-    key_cs = derive(k, h, b"C", session_id, 64)
-    key_sc = derive(k, h, b"D", session_id, 64)
+    send, recv = new_ciphers(cipher, mac, k, h, session_id)
 
     c.send(bytes([MSG_NEWKEYS]))
-    c.send_cipher = ChaChaPoly(key_cs)
+    c.send_cipher = send
     if c.strict:
         c.send_seq = 0
     c.expect(MSG_NEWKEYS)
-    c.recv_cipher = ChaChaPoly(key_sc)
+    c.recv_cipher = recv
     if c.strict:
         c.recv_seq = 0
     c.in_first_kex = False
-    print("kex done: strict=%s host key %s" % ("yes" if c.strict else "no", fingerprint(k_s)), flush=True)
+    print("kex done: %s %s strict=%s host key %s" % (kex, cipher, "yes" if c.strict else "no", fingerprint(k_s)), flush=True)
     return k_s
 
 
@@ -449,8 +576,8 @@ def await_rejection(c):
 
 # ---- scenarios ----------------------------------------------------------------------------
 
-def sc_happy(c, wait=0):
-    k_s = key_exchange(c)
+def sc_happy(c, wait=0, **kex):
+    k_s = key_exchange(c, **kex)
     if wait:
         time.sleep(wait)
         print("waited %s s after the key exchange" % wait, flush=True)
@@ -555,12 +682,43 @@ def sc_ignore_during_kex(c):
     return await_rejection(c)
 
 
-def sc_bad_mac(c):
-    key_exchange(c)
+def mlkem_bad_share(c, share):
+    """KEXINIT offering only mlkem768x25519-sha256, then a KEX_HYBRID_INIT carrying `share`."""
+    i_c, i_s = start(c, kex=["mlkem768x25519-sha256"])
+    if b"mlkem768x25519-sha256" not in i_s:
+        raise Fail("server offers no mlkem768x25519-sha256")
+    c.bad_sent = True
+    c.send(bytes([MSG_KEX_ECDH_INIT]) + sstr(share))
+    return await_rejection(c)
+
+
+def sc_mlkem_short_share(c):
+    # One byte short of the 1184-byte encapsulation key and the 32-byte X25519 key.
+    return mlkem_bad_share(c, os.urandom(1215))
+
+
+def sc_mlkem_zero_x25519(c):
+    # A well-formed (all-zero) encapsulation key; the X25519 key of small order makes the
+    # X25519 secret all zero, which the server must refuse.
+    return mlkem_bad_share(c, bytes(1184 + 32))
+
+
+def sc_bad_mac(c, **kex):
+    key_exchange(c, **kex)
     pkt = bytearray(c.packet(bytes([MSG_SERVICE_REQUEST]) + sstr("ssh-userauth")))
     pkt[-1] ^= 0x01
     c.bad_sent = True
     c.send_raw(bytes(pkt))
+    return await_rejection(c)
+
+
+def sc_mlkem_tampered_ciphertext(c):
+    # The client decapsulates a ciphertext with one bit flipped: its keys differ from the
+    # server's, so its first encrypted packet fails the server's tag check (GCM: the length
+    # is in clear, so the tag is what fails).
+    key_exchange(c, kex="mlkem768x25519-sha256", cipher="aes128-gcm@openssh.com", tamper=True)
+    c.bad_sent = True
+    c.send(bytes([MSG_SERVICE_REQUEST]) + sstr("ssh-userauth"))
     return await_rejection(c)
 
 
@@ -644,6 +802,13 @@ SCENARIOS = {
     "ignore_during_kex": sc_ignore_during_kex,
     "slow_auth": lambda c: sc_happy(c, float(os.environ.get("RAWSSH_WAIT", "3"))),
     "bad_mac": sc_bad_mac,
+    "bad_etm_mac": lambda c: sc_bad_mac(c, cipher="aes128-ctr", mac="hmac-sha2-256-etm@openssh.com"),
+    "bad_plain_mac": lambda c: sc_bad_mac(c, cipher="aes256-ctr", mac="hmac-sha2-512"),
+    "bad_gcm_tag": lambda c: sc_bad_mac(c, cipher="aes256-gcm@openssh.com"),
+    "happy_mlkem_aes": lambda c: sc_happy(c, kex="mlkem768x25519-sha256", cipher="aes128-gcm@openssh.com"),
+    "mlkem_tampered_ciphertext": sc_mlkem_tampered_ciphertext,
+    "mlkem_short_share": sc_mlkem_short_share,
+    "mlkem_zero_x25519": sc_mlkem_zero_x25519,
     "huge_length_enc": sc_huge_length_enc,
     "key_then_other_password": sc_key_then_other_password,
 }

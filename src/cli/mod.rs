@@ -239,7 +239,7 @@ pub fn parse_from(args: &[String], defaults: Options) -> Result<Cli, CliError> {
 /// `-Q kind`: the algorithms quoll supports, as `ssh -Q` lists them.
 pub fn query(kind: &str) -> Option<&'static [&'static str]> {
     match kind {
-        "kex" => Some(&["curve25519-sha256", "curve25519-sha256@libssh.org"]),
+        "kex" => Some(crate::proto::kex::KEX_ALGS),
         "sig" | "key" | "HostKeyAlgorithms" => Some(&["ssh-ed25519"]),
         "cipher" => Some(crate::proto::cipher::CIPHER_NAMES),
         // Only the AES-CTR ciphers use a MAC; without them the list is empty.

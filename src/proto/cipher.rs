@@ -4,23 +4,26 @@
 //!
 //! chacha20-poly1305@openssh.com always; with the `aes` feature also aes128/256-ctr with
 //! HMAC-SHA2 (encrypt-then-MAC and encrypt-and-MAC) and aes128/256-gcm@openssh.com, for the
-//! clients that have no ChaCha20 (paramiko, libssh2, JSch).
+//! clients that have no ChaCha20 (paramiko, libssh2, JSch); with only `aes-ctr` (small builds)
+//! aes128-ctr with hmac-sha2-256 and its EtM form, what those clients choose first.
 
 #[cfg(feature = "aes")]
-pub use quoll_aead::{AesKey, CtrHmac, Gcm, MacAlg};
+pub use quoll_aead::Gcm;
+#[cfg(feature = "aes-ctr")]
+pub use quoll_aead::{AesKey, CtrHmac, MacAlg};
 pub use quoll_aead::{BadTag, ChaChaPoly, KEY_LEN, TAG_LEN};
 
 /// The longest MAC or tag after a packet.
-#[cfg(feature = "aes")]
+#[cfg(feature = "aes-ctr")]
 pub const MAX_TAG_LEN: usize = quoll_aead::MAX_MAC_LEN;
-#[cfg(not(feature = "aes"))]
+#[cfg(not(feature = "aes-ctr"))]
 pub const MAX_TAG_LEN: usize = TAG_LEN;
 
 /// A negotiated cipher.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CipherAlg {
     ChaChaPoly,
-    #[cfg(feature = "aes")]
+    #[cfg(feature = "aes-ctr")]
     AesCtr(AesKey),
     #[cfg(feature = "aes")]
     AesGcm(AesKey),
@@ -29,7 +32,7 @@ pub enum CipherAlg {
 /// A negotiated MAC (for the CTR ciphers only).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MacChoice {
-    #[cfg(feature = "aes")]
+    #[cfg(feature = "aes-ctr")]
     pub alg: MacAlg,
     /// Encrypt-then-MAC (`*-etm@openssh.com`).
     pub etm: bool,
@@ -39,7 +42,7 @@ pub struct MacChoice {
 /// OpenSSH's order.
 pub const CIPHERS: &[(&str, CipherAlg)] = &[
     ("chacha20-poly1305@openssh.com", CipherAlg::ChaChaPoly),
-    #[cfg(feature = "aes")]
+    #[cfg(feature = "aes-ctr")]
     ("aes128-ctr", CipherAlg::AesCtr(AesKey::Aes128)),
     #[cfg(feature = "aes")]
     ("aes256-ctr", CipherAlg::AesCtr(AesKey::Aes256)),
@@ -50,28 +53,30 @@ pub const CIPHERS: &[(&str, CipherAlg)] = &[
 ];
 
 /// The names of `CIPHERS` and `MACS` alone, for `quoll -Q` (a test keeps them in step).
-#[cfg(feature = "aes")]
 pub const CIPHER_NAMES: &[&str] = &[
     "chacha20-poly1305@openssh.com",
+    #[cfg(feature = "aes-ctr")]
     "aes128-ctr",
+    #[cfg(feature = "aes")]
     "aes256-ctr",
+    #[cfg(feature = "aes")]
     "aes128-gcm@openssh.com",
+    #[cfg(feature = "aes")]
     "aes256-gcm@openssh.com",
 ];
-#[cfg(not(feature = "aes"))]
-pub const CIPHER_NAMES: &[&str] = &["chacha20-poly1305@openssh.com"];
-#[cfg(feature = "aes")]
 pub const MAC_NAMES: &[&str] = &[
+    #[cfg(feature = "aes-ctr")]
     "hmac-sha2-256-etm@openssh.com",
+    #[cfg(feature = "aes")]
     "hmac-sha2-512-etm@openssh.com",
+    #[cfg(feature = "aes-ctr")]
     "hmac-sha2-256",
+    #[cfg(feature = "aes")]
     "hmac-sha2-512",
 ];
-#[cfg(not(feature = "aes"))]
-pub const MAC_NAMES: &[&str] = &[];
 
 /// The MACs quoll has, EtM first (OpenSSH's order).
-#[cfg(feature = "aes")]
+#[cfg(feature = "aes-ctr")]
 pub const MACS: &[(&str, MacChoice)] = &[
     (
         "hmac-sha2-256-etm@openssh.com",
@@ -80,6 +85,7 @@ pub const MACS: &[(&str, MacChoice)] = &[
             etm: true,
         },
     ),
+    #[cfg(feature = "aes")]
     (
         "hmac-sha2-512-etm@openssh.com",
         MacChoice {
@@ -94,6 +100,7 @@ pub const MACS: &[(&str, MacChoice)] = &[
             etm: false,
         },
     ),
+    #[cfg(feature = "aes")]
     (
         "hmac-sha2-512",
         MacChoice {
@@ -102,13 +109,13 @@ pub const MACS: &[(&str, MacChoice)] = &[
         },
     ),
 ];
-#[cfg(not(feature = "aes"))]
+#[cfg(not(feature = "aes-ctr"))]
 pub const MACS: &[(&str, MacChoice)] = &[];
 
 impl CipherAlg {
     /// AEADs authenticate themselves: no MAC is negotiated for them.
     pub fn needs_mac(self) -> bool {
-        #[cfg(feature = "aes")]
+        #[cfg(feature = "aes-ctr")]
         if let CipherAlg::AesCtr(_) = self {
             return true;
         }
@@ -119,7 +126,7 @@ impl CipherAlg {
     pub fn iv_len(self) -> usize {
         match self {
             CipherAlg::ChaChaPoly => 0,
-            #[cfg(feature = "aes")]
+            #[cfg(feature = "aes-ctr")]
             CipherAlg::AesCtr(_) => quoll_aead::CTR_IV_LEN,
             #[cfg(feature = "aes")]
             CipherAlg::AesGcm(_) => quoll_aead::GCM_IV_LEN,
@@ -150,7 +157,7 @@ pub struct KeyMaterial<'a> {
 #[allow(clippy::large_enum_variant)]
 pub enum Cipher {
     ChaChaPoly(ChaChaPoly),
-    #[cfg(feature = "aes")]
+    #[cfg(feature = "aes-ctr")]
     CtrHmac(CtrHmac),
     #[cfg(feature = "aes")]
     Gcm(Gcm),
@@ -159,11 +166,11 @@ pub enum Cipher {
 impl Cipher {
     /// `None` if a CTR cipher comes without a MAC (negotiation never does that).
     pub fn new(algs: DirectionAlgs, k: KeyMaterial) -> Option<Cipher> {
-        #[cfg(not(feature = "aes"))]
+        #[cfg(not(feature = "aes-ctr"))]
         let _ = (algs, k.iv, k.mac);
         match algs.cipher {
             CipherAlg::ChaChaPoly => Some(Cipher::ChaChaPoly(ChaChaPoly::new(k.key))),
-            #[cfg(feature = "aes")]
+            #[cfg(feature = "aes-ctr")]
             CipherAlg::AesCtr(aes) => {
                 let mut iv = [0u8; quoll_aead::CTR_IV_LEN];
                 iv.copy_from_slice(&k.iv[..quoll_aead::CTR_IV_LEN]);
@@ -187,7 +194,7 @@ impl Cipher {
     pub fn tag_len(&self) -> usize {
         match self {
             Cipher::ChaChaPoly(_) => TAG_LEN,
-            #[cfg(feature = "aes")]
+            #[cfg(feature = "aes-ctr")]
             Cipher::CtrHmac(c) => c.mac_len(),
             #[cfg(feature = "aes")]
             Cipher::Gcm(_) => quoll_aead::GCM_TAG_LEN,
@@ -198,7 +205,7 @@ impl Cipher {
     pub fn block(&self) -> usize {
         match self {
             Cipher::ChaChaPoly(_) => 8,
-            #[cfg(feature = "aes")]
+            #[cfg(feature = "aes-ctr")]
             _ => quoll_aead::AES_BLOCK,
         }
     }
@@ -208,7 +215,7 @@ impl Cipher {
     /// with the rest.
     pub fn length_outside(&self) -> bool {
         match self {
-            #[cfg(feature = "aes")]
+            #[cfg(feature = "aes-ctr")]
             Cipher::CtrHmac(c) => c.etm(),
             _ => true,
         }

@@ -1,5 +1,6 @@
-//! Key exchange: KEXINIT negotiation, curve25519-sha256, the exchange hash, key derivation,
-//! and the strict-kex and ext-info markers (RFC 4253 §7-8, RFC 8731, OpenSSH PROTOCOL).
+//! Key exchange: KEXINIT negotiation, mlkem768x25519-sha256 and curve25519-sha256, the
+//! exchange hash, key derivation, and the strict-kex and ext-info markers (RFC 4253 §7-8,
+//! RFC 8731, draft-ietf-sshm-mlkem-hybrid-kex, OpenSSH PROTOCOL).
 
 use super::cipher::{Cipher, DirectionAlgs, KeyMaterial, CIPHERS, KEY_LEN, MACS};
 use super::crypto::{SharedSecret, X25519Secret};
@@ -8,12 +9,24 @@ use super::wire::{mpint_bytes, NameList, Reader, WireError, Writer};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroize;
 
+/// The key exchange methods, best first.
+#[cfg(feature = "mlkem")]
+pub const KEX_ALGS: &[&str] = &[
+    "mlkem768x25519-sha256",
+    "curve25519-sha256",
+    "curve25519-sha256@libssh.org",
+];
+#[cfg(not(feature = "mlkem"))]
 pub const KEX_ALGS: &[&str] = &["curve25519-sha256", "curve25519-sha256@libssh.org"];
 pub const HOSTKEY_ALGS: &[&str] = &["ssh-ed25519"];
 pub const STRICT_C: &str = "kex-strict-c-v00@openssh.com";
 pub const EXT_INFO_C: &str = "ext-info-c";
 
 /// What the server offers, in KEXINIT order.
+#[cfg(feature = "mlkem")]
+const OFFER_KEX: &str = "mlkem768x25519-sha256,curve25519-sha256,curve25519-sha256@libssh.org,\
+kex-strict-s-v00@openssh.com";
+#[cfg(not(feature = "mlkem"))]
 const OFFER_KEX: &str =
     "curve25519-sha256,curve25519-sha256@libssh.org,kex-strict-s-v00@openssh.com";
 const OFFER_HOSTKEY: &str = "ssh-ed25519";
@@ -24,11 +37,15 @@ aes128-gcm@openssh.com,aes256-gcm@openssh.com";
 #[cfg(feature = "aes")]
 const OFFER_MAC: &str = "hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,\
 hmac-sha2-256,hmac-sha2-512";
-#[cfg(not(feature = "aes"))]
+#[cfg(all(feature = "aes-ctr", not(feature = "aes")))]
+const OFFER_CIPHER: &str = "chacha20-poly1305@openssh.com,aes128-ctr";
+#[cfg(all(feature = "aes-ctr", not(feature = "aes")))]
+const OFFER_MAC: &str = "hmac-sha2-256-etm@openssh.com,hmac-sha2-256";
+#[cfg(not(feature = "aes-ctr"))]
 const OFFER_CIPHER: &str = "chacha20-poly1305@openssh.com";
 /// Without AES the only cipher is an AEAD and no MAC is ever used, but some clients refuse an
 /// empty MAC list: one name stands in (negotiation ignores it, `-Q mac` does not list it).
-#[cfg(not(feature = "aes"))]
+#[cfg(not(feature = "aes-ctr"))]
 const OFFER_MAC: &str = "hmac-sha2-256";
 const OFFER_COMPRESSION: &str = "none";
 
@@ -74,8 +91,30 @@ pub struct ClientOffer {
 }
 
 /// The cipher and MAC of each direction.
+/// A key exchange method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// curve25519-sha256 (and its libssh.org name): X25519, K an mpint.
+    Curve25519,
+    /// mlkem768x25519-sha256: ML-KEM-768 and X25519, K a string.
+    #[cfg(feature = "mlkem")]
+    MlKem768X25519,
+}
+
+impl Method {
+    fn named(name: &str) -> Method {
+        #[cfg(feature = "mlkem")]
+        if name == "mlkem768x25519-sha256" {
+            return Method::MlKem768X25519;
+        }
+        let _ = name;
+        Method::Curve25519
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Negotiated {
+    pub kex: Method,
     pub c2s: DirectionAlgs,
     pub s2c: DirectionAlgs,
 }
@@ -170,6 +209,7 @@ pub fn negotiate(payload: &[u8], first: bool) -> Result<ClientOffer, KexError> {
         .first_common(HOSTKEY_ALGS)
         .ok_or(KexError::NoCommonHostKey)?;
     let algs = Negotiated {
+        kex: Method::named(chosen_kex),
         c2s: choose(&enc_cs, &mac_cs)?,
         s2c: choose(&enc_sc, &mac_sc)?,
     };
@@ -206,17 +246,54 @@ impl ExchangeHash {
         ExchangeHash(h)
     }
 
-    pub(crate) fn finish(mut self, q_c: &[u8], q_s: &[u8], k: &SharedSecret) -> [u8; 32] {
+    pub(crate) fn finish(mut self, q_c: &[u8], q_s: &[u8], k: &Secret) -> [u8; 32] {
         hash_string(&mut self.0, q_c);
         hash_string(&mut self.0, q_s);
-        mpint_bytes(&k.0, &mut |b| self.0.update(b));
+        k.encode(&mut |b| self.0.update(b));
         self.0.finalize().into()
     }
 }
 
-/// The result of the server's half of curve25519-sha256.
+/// The shared secret K and how the exchange hash and the key derivation take it: an mpint
+/// (curve25519-sha256, RFC 8731) or a string (mlkem768x25519-sha256, where K is itself a
+/// SHA-256 output).
+pub struct Secret {
+    k: SharedSecret,
+    as_string: bool,
+}
+
+impl Secret {
+    pub fn mpint(k: SharedSecret) -> Self {
+        Secret {
+            k,
+            as_string: false,
+        }
+    }
+
+    pub fn string(k: SharedSecret) -> Self {
+        Secret { k, as_string: true }
+    }
+
+    fn encode(&self, out: &mut impl FnMut(&[u8])) {
+        if self.as_string {
+            out(&(self.k.0.len() as u32).to_be_bytes());
+            out(&self.k.0);
+        } else {
+            mpint_bytes(&self.k.0, out);
+        }
+    }
+}
+
+/// The longest server share: the ML-KEM-768 ciphertext and an X25519 key.
+#[cfg(feature = "mlkem")]
+pub const MAX_Q_S: usize = hybrid::CIPHERTEXT + 32;
+#[cfg(not(feature = "mlkem"))]
+pub const MAX_Q_S: usize = 32;
+
+/// The result of the server's half of the exchange.
 pub struct Exchange {
-    pub q_s: [u8; 32],
+    /// The server's share (Q_S): an X25519 key, or the ML-KEM ciphertext and an X25519 key.
+    pub q_s: heapless::Vec<u8, MAX_Q_S>,
     /// The exchange hash H (the session id on the first exchange).
     pub h: [u8; 32],
     pub keys: NewKeys,
@@ -231,12 +308,7 @@ pub struct NewKeys {
 impl NewKeys {
     /// Derives both directions' keys (RFC 4253 §7.2: IVs A/B, keys C/D, MAC keys E/F), each
     /// only when its cipher uses it.
-    pub fn derive(
-        k: &SharedSecret,
-        h: &[u8; 32],
-        sid: &[u8; 32],
-        algs: Negotiated,
-    ) -> Option<Self> {
+    pub fn derive(k: &Secret, h: &[u8; 32], sid: &[u8; 32], algs: Negotiated) -> Option<Self> {
         let one = |a: DirectionAlgs, iv: u8, key: u8, mac: u8| {
             let take = |used: bool, letter| {
                 if used {
@@ -269,10 +341,14 @@ impl NewKeys {
 }
 
 /// Handles KEX_ECDH_INIT: returns Q_S, H and the derived keys. The caller signs H.
+/// The server's side of the exchange (KEX_ECDH_INIT, or KEX_HYBRID_INIT which has the same
+/// number): `ephemeral` is the X25519 key, `kem_seed` 32 fresh random bytes for ML-KEM's
+/// encapsulation (unused by curve25519).
 pub fn ecdh(
     hash: ExchangeHash,
     payload: &[u8],
     ephemeral: X25519Secret,
+    kem_seed: &[u8; 32],
     session_id: Option<&[u8; 32]>,
     algs: Negotiated,
 ) -> Result<Exchange, KexError> {
@@ -282,20 +358,33 @@ pub fn ecdh(
     }
     let q_c = r.string()?;
     r.end()?;
-    let q_c: [u8; 32] = q_c.try_into().map_err(|_| KexError::BadPublicKey)?;
-    let k = ephemeral.agree(&q_c).map_err(|_| KexError::BadPublicKey)?;
-    let q_s = ephemeral.public_key();
-    let h = hash.finish(&q_c, &q_s, &k);
+    let (q_s, k) = match algs.kex {
+        Method::Curve25519 => {
+            let _ = kem_seed;
+            let peer: [u8; 32] = q_c.try_into().map_err(|_| KexError::BadPublicKey)?;
+            let k = ephemeral.agree(&peer).map_err(|_| KexError::BadPublicKey)?;
+            let mut q_s = heapless::Vec::new();
+            // Fits: MAX_Q_S >= 32.
+            let _ = q_s.extend_from_slice(&ephemeral.public_key());
+            (q_s, Secret::mpint(k))
+        }
+        #[cfg(feature = "mlkem")]
+        Method::MlKem768X25519 => {
+            let (q_s, k) = hybrid::encapsulate(q_c, kem_seed, &ephemeral)?;
+            (q_s, Secret::string(k))
+        }
+    };
+    let h = hash.finish(q_c, &q_s, &k);
     let sid = session_id.unwrap_or(&h);
     let keys = NewKeys::derive(&k, &h, sid, algs).ok_or(KexError::NoCommonMac)?;
     Ok(Exchange { q_s, h, keys })
 }
 
 /// RFC 4253 §7.2: HASH(K || H || letter || session_id), extended with HASH(K || H || K1).
-pub(crate) fn derive(k: &SharedSecret, h: &[u8; 32], letter: u8, sid: &[u8; 32]) -> [u8; KEY_LEN] {
+pub(crate) fn derive(k: &Secret, h: &[u8; 32], letter: u8, sid: &[u8; 32]) -> [u8; KEY_LEN] {
     let start = || {
         let mut d = Sha256::new();
-        mpint_bytes(&k.0, &mut |b| d.update(b));
+        k.encode(&mut |b| d.update(b));
         d.update(h);
         d
     };
@@ -312,6 +401,50 @@ pub(crate) fn derive(k: &SharedSecret, h: &[u8; 32], letter: u8, sid: &[u8; 32])
     k1.zeroize();
     k2.zeroize();
     out
+}
+
+/// mlkem768x25519-sha256 (draft-ietf-sshm-mlkem-hybrid-kex): the client's share is its
+/// ML-KEM-768 encapsulation key followed by its X25519 key; ours is the ciphertext followed by
+/// our X25519 key; K = SHA-256(ML-KEM secret || X25519 secret).
+#[cfg(feature = "mlkem")]
+mod hybrid {
+    use super::{KexError, SharedSecret, X25519Secret, MAX_Q_S};
+    use ml_kem::array::Array;
+    use ml_kem::{EncapsulationKey768, B32};
+    use sha2::{Digest, Sha256};
+    use zeroize::Zeroize;
+
+    pub const ENCAPSULATION_KEY: usize = 1184;
+    pub const CIPHERTEXT: usize = 1088;
+
+    pub fn encapsulate(
+        q_c: &[u8],
+        seed: &[u8; 32],
+        ephemeral: &X25519Secret,
+    ) -> Result<(heapless::Vec<u8, MAX_Q_S>, SharedSecret), KexError> {
+        if q_c.len() != ENCAPSULATION_KEY + 32 {
+            return Err(KexError::BadPublicKey);
+        }
+        let (ek, x) = q_c.split_at(ENCAPSULATION_KEY);
+        let ek = Array::try_from(ek).map_err(|_| KexError::BadPublicKey)?;
+        // FIPS 203 §7.2's input check (every coefficient below q) happens here.
+        let ek = EncapsulationKey768::new(&ek).map_err(|_| KexError::BadPublicKey)?;
+        let peer: [u8; 32] = x.try_into().map_err(|_| KexError::BadPublicKey)?;
+        let classic = ephemeral.agree(&peer).map_err(|_| KexError::BadPublicKey)?;
+        let mut m = B32::from(*seed);
+        let (ct, mut pq) = ek.encapsulate_deterministic(&m);
+        m.as_mut_slice().zeroize();
+        let mut d = Sha256::new();
+        d.update(pq.as_slice());
+        d.update(classic.0);
+        pq.as_mut_slice().zeroize();
+        let k = SharedSecret(d.finalize().into());
+        let mut q_s = heapless::Vec::new();
+        // Fits: MAX_Q_S is the ciphertext and a key.
+        let _ = q_s.extend_from_slice(ct.as_slice());
+        let _ = q_s.extend_from_slice(&ephemeral.public_key());
+        Ok((q_s, k))
+    }
 }
 
 #[cfg(test)]
@@ -392,13 +525,24 @@ mod tests {
             true,
         );
         assert!(negotiate(&p, true).unwrap().ignore_guess);
+        // Right only when both sides' first choices agree (RFC 4253 §7, as OpenSSH reads it).
         let p = client_kexinit(
-            "curve25519-sha256",
+            KEX_ALGS[0],
             "ssh-ed25519",
             "chacha20-poly1305@openssh.com",
             true,
         );
         assert!(!negotiate(&p, true).unwrap().ignore_guess);
+        #[cfg(feature = "mlkem")]
+        {
+            let p = client_kexinit(
+                "curve25519-sha256",
+                "ssh-ed25519",
+                "chacha20-poly1305@openssh.com",
+                true,
+            );
+            assert!(negotiate(&p, true).unwrap().ignore_guess);
+        }
     }
 
     #[test]
@@ -479,5 +623,169 @@ mod tests {
         let ours = OurInit::build([1; 16]);
         let o = negotiate(ours.payload(), true).unwrap();
         assert!(!o.strict);
+        // Nothing cut off: the last field (reserved) is in place.
+        assert!(ours.payload().ends_with(&[0, 0, 0, 0, 0]));
+        assert_eq!(o.algs.kex, Method::named(KEX_ALGS[0]));
+    }
+
+    #[test]
+    fn the_client_order_picks_the_method() {
+        let p = client_kexinit(
+            "curve25519-sha256@libssh.org,mlkem768x25519-sha256",
+            "ssh-ed25519",
+            "chacha20-poly1305@openssh.com",
+            false,
+        );
+        assert_eq!(negotiate(&p, true).unwrap().algs.kex, Method::Curve25519);
+    }
+
+    fn init(q_c: &[u8]) -> Vec<u8> {
+        let mut p = vec![msg::KEX_ECDH_INIT];
+        crate::proto::wire::vec_string(&mut p, q_c);
+        p
+    }
+
+    fn algs(kex: Method) -> Negotiated {
+        let d = CIPHERS[0].1;
+        let d = DirectionAlgs {
+            cipher: d,
+            mac: None,
+        };
+        Negotiated {
+            kex,
+            c2s: d,
+            s2c: d,
+        }
+    }
+
+    fn hash() -> ExchangeHash {
+        ExchangeHash::start(b"SSH-2.0-c", b"SSH-2.0-s", b"i_c", b"i_s", b"blob")
+    }
+
+    #[test]
+    fn curve25519_shares_are_32_bytes() {
+        let eph = || X25519Secret::from_random([3; 32]);
+        let client = X25519Secret::from_random([9; 32]);
+        let ex = ecdh(
+            hash(),
+            &init(&client.public_key()),
+            eph(),
+            &[0; 32],
+            None,
+            algs(Method::Curve25519),
+        )
+        .ok()
+        .unwrap();
+        assert_eq!(ex.q_s.as_slice(), eph().public_key());
+        let q_s: [u8; 32] = ex.q_s.as_slice().try_into().unwrap();
+        let k = Secret::mpint(client.agree(&q_s).unwrap());
+        assert_eq!(ex.h, hash().finish(&client.public_key(), &q_s, &k));
+        for bad in [&[0u8; 31][..], &[0; 33], &[0; 32]] {
+            let r = ecdh(
+                hash(),
+                &init(bad),
+                eph(),
+                &[0; 32],
+                None,
+                algs(Method::Curve25519),
+            );
+            assert_eq!(r.err(), Some(KexError::BadPublicKey));
+        }
+    }
+
+    #[cfg(feature = "mlkem")]
+    #[test]
+    fn mlkem768x25519_agrees_with_the_client() {
+        use ml_kem::{Decapsulate, DecapsulationKey768, KeyExport};
+        let dk = DecapsulationKey768::from_seed([5u8; 64].into());
+        let x = X25519Secret::from_random([9; 32]);
+        let mut q_c = dk.encapsulation_key().to_bytes().to_vec();
+        q_c.extend_from_slice(&x.public_key());
+        assert_eq!(q_c.len(), 1216);
+        let eph = || X25519Secret::from_random([3; 32]);
+        let alg = algs(Method::MlKem768X25519);
+        let ex = ecdh(hash(), &init(&q_c), eph(), &[7; 32], None, alg)
+            .ok()
+            .unwrap();
+        assert_eq!(ex.q_s.len(), 1120);
+        assert_eq!(&ex.q_s[1088..], eph().public_key());
+        // The client's side: decapsulate, agree, hash both secrets.
+        let ct = ex.q_s[..1088].try_into().unwrap();
+        let pq = dk.decapsulate(&ct);
+        let classic = x.agree(&ex.q_s[1088..].try_into().unwrap()).unwrap();
+        let mut d = Sha256::new();
+        d.update(pq.as_slice());
+        d.update(classic.0);
+        let k = Secret::string(SharedSecret(d.finalize().into()));
+        assert_eq!(ex.h, hash().finish(&q_c, &ex.q_s, &k));
+        // Another seed, another ciphertext: the randomness is used.
+        let other = ecdh(hash(), &init(&q_c), eph(), &[8; 32], None, alg)
+            .ok()
+            .unwrap();
+        assert_ne!(other.q_s[..1088], ex.q_s[..1088]);
+    }
+
+    #[cfg(feature = "mlkem")]
+    fn hex(b: &[u8]) -> String {
+        b.iter().map(|x| format!("{x:02x}")).collect()
+    }
+
+    /// The values of scripts/mlkem-vector.py (kyber-py and OpenSSL, independent of quoll).
+    #[cfg(feature = "mlkem")]
+    #[test]
+    fn mlkem768x25519_known_answer() {
+        use ml_kem::{DecapsulationKey768, KeyExport};
+        let dk = DecapsulationKey768::from_seed([5u8; 64].into());
+        let mut q_c = dk.encapsulation_key().to_bytes().to_vec();
+        q_c.extend_from_slice(&X25519Secret::from_random([9; 32]).public_key());
+        let alg = algs(Method::MlKem768X25519);
+        let eph = X25519Secret::from_random([3; 32]);
+        let ex = ecdh(hash(), &init(&q_c), eph, &[7; 32], None, alg)
+            .ok()
+            .unwrap();
+        assert_eq!(
+            hex(&Sha256::digest(&q_c)),
+            "f95f7066540c43b946410e8c600bd3005e74e7451bc3d516704a287331e17497"
+        );
+        assert_eq!(
+            hex(&Sha256::digest(&ex.q_s)),
+            "9ab6989da943a9f6e2bda02771851f96acbf802c8fa20e2f4ade70acbed0c8ba"
+        );
+        assert_eq!(
+            hex(&ex.h),
+            "8923e48fe9521817d98879d8c062708b41667fc363e6148297f7daaaed489895"
+        );
+    }
+
+    #[cfg(feature = "mlkem")]
+    #[test]
+    fn mlkem768x25519_refuses_bad_shares() {
+        use ml_kem::{DecapsulationKey768, KeyExport};
+        let dk = DecapsulationKey768::from_seed([5u8; 64].into());
+        let good = {
+            let mut v = dk.encapsulation_key().to_bytes().to_vec();
+            v.extend_from_slice(&X25519Secret::from_random([9; 32]).public_key());
+            v
+        };
+        let eph = || X25519Secret::from_random([3; 32]);
+        let alg = algs(Method::MlKem768X25519);
+        let mut cases: Vec<Vec<u8>> = vec![
+            good[..1215].to_vec(),
+            [&good[..], &[0]].concat(),
+            good[1184..].to_vec(),
+        ];
+        // An X25519 key of small order: the all-zero shared secret.
+        let mut zero = good.clone();
+        zero[1184..].fill(0);
+        cases.push(zero);
+        // A coefficient of 4095 (>= q = 3329) fails FIPS 203's modulus check.
+        let mut unreduced = good.clone();
+        unreduced[0] = 0xff;
+        unreduced[1] |= 0x0f;
+        cases.push(unreduced);
+        for bad in cases {
+            let r = ecdh(hash(), &init(&bad), eph(), &[7; 32], None, alg);
+            assert_eq!(r.err(), Some(KexError::BadPublicKey), "{} bytes", bad.len());
+        }
     }
 }

@@ -143,7 +143,7 @@ impl Input {
                 t.copy_from_slice(&tag[..TAG_LEN]);
                 c.open(self.seq, packet, &t)
             }
-            #[cfg(feature = "aes")]
+            #[cfg(feature = "aes-ctr")]
             Some(Cipher::CtrHmac(c)) => c.open(self.seq, packet, &tag[..tag_len]),
             #[cfg(feature = "aes")]
             Some(Cipher::Gcm(c)) => {
@@ -170,7 +170,7 @@ impl Input {
         enc.copy_from_slice(&self.buf[s..s + 4]);
         match &mut self.cipher {
             Some(Cipher::ChaChaPoly(c)) => Ok(Some(c.decrypt_length(self.seq, &enc))),
-            #[cfg(feature = "aes")]
+            #[cfg(feature = "aes-ctr")]
             Some(Cipher::CtrHmac(c)) if !c.etm() => {
                 const B: usize = quoll_aead::AES_BLOCK;
                 if self.end - s < B {
@@ -378,7 +378,7 @@ impl Output {
             let tag = &mut after[..tag_len];
             match c {
                 Cipher::ChaChaPoly(c) => tag.copy_from_slice(&c.seal(self.seq, packet)),
-                #[cfg(feature = "aes")]
+                #[cfg(feature = "aes-ctr")]
                 Cipher::CtrHmac(c) => c.seal(self.seq, packet, tag),
                 #[cfg(feature = "aes")]
                 Cipher::Gcm(c) => tag.copy_from_slice(&c.seal(packet)),

@@ -6,7 +6,7 @@
 use super::cipher::{Cipher, DirectionAlgs, CIPHERS, MACS};
 use super::conn::{Conn, Timers, SERVER_VERSION};
 use super::crypto::{public_blob, verify_sig_blob, Ed25519Key, X25519Secret};
-use super::kex::{ExchangeHash, Negotiated, NewKeys};
+use super::kex::{ExchangeHash, Method, Negotiated, NewKeys, Secret};
 use super::msg;
 use super::packet::{Input, Output, PacketError};
 use super::test_host::key;
@@ -132,7 +132,11 @@ impl Client {
             None
         };
         let d = DirectionAlgs { cipher, mac };
-        Ok(Negotiated { c2s: d, s2c: d })
+        Ok(Negotiated {
+            kex: Method::Curve25519,
+            c2s: d,
+            s2c: d,
+        })
     }
 
     /// The client's Ed25519 key (seed 3), which `test_host` allows for "alice".
@@ -307,7 +311,7 @@ impl Client {
         let k_s = r.string().map_err(bad)?.to_vec();
         let q_s: [u8; 32] = r.string().map_err(bad)?.try_into().map_err(|_| "bad Q_S")?;
         let sig = r.string().map_err(bad)?.to_vec();
-        let k = eph.agree(&q_s).map_err(|_| "bad Q_S")?;
+        let k = Secret::mpint(eph.agree(&q_s).map_err(|_| "bad Q_S")?);
         let q_c = eph.public_key();
         let h = ExchangeHash::start(V_C, SERVER_VERSION.as_bytes(), i_c, i_s, &k_s)
             .finish(&q_c, &q_s, &k);

@@ -628,7 +628,18 @@ impl Server {
     /// `ssh` with the harness options and the given identity files; `opts` go first (for ssh
     /// the first value of an option wins), then `USER@127.0.0.1`, then `remote` (if not empty).
     pub fn ssh_command_keys(&self, keys: &[&Path], opts: &[&str], remote: &str) -> Command {
-        let mut c = Command::new("ssh");
+        self.ssh_program_command(Path::new("ssh"), keys, opts, remote)
+    }
+
+    /// `ssh_command_keys` with another ssh binary (e.g. a newer OpenSSH built under build/).
+    pub fn ssh_program_command(
+        &self,
+        program: &Path,
+        keys: &[&Path],
+        opts: &[&str],
+        remote: &str,
+    ) -> Command {
+        let mut c = Command::new(program);
         c.arg("-F").arg("/dev/null");
         c.args(opts);
         c.arg("-p").arg(self.port.to_string());

@@ -9,19 +9,30 @@
 //! software AES elsewhere (MIPS). No allocation per packet; keys are zeroized on drop by the
 //! crates' `zeroize` features.
 
-use aes::{Aes128, Aes256};
+//! With only the `aes-ctr` feature (small builds) there is aes128-ctr with hmac-sha2-256: the
+//! AES-256, HMAC-SHA-512 and GCM variants are left out and their constructors return `None`.
+
+use aes::Aes128;
+#[cfg(feature = "aes")]
+use aes::Aes256;
+#[cfg(feature = "aes")]
 use aes_gcm::{AeadInOut, Aes128Gcm, Aes256Gcm};
 use ctr::cipher::{KeyIvInit, StreamCipher};
 use hmac::{Hmac, KeyInit, Mac};
-use sha2::{Sha256, Sha512};
+use sha2::Sha256;
+#[cfg(feature = "aes")]
+use sha2::Sha512;
 use subtle::ConstantTimeEq;
 
 use crate::BadTag;
 
 /// The AES block: what the encrypted part of a packet is a multiple of.
 pub const AES_BLOCK: usize = 16;
-/// The longest MAC or tag of these modes (HMAC-SHA-512).
+/// The longest MAC or tag of these modes (HMAC-SHA-512; HMAC-SHA-256 in the `aes-ctr` subset).
+#[cfg(feature = "aes")]
 pub const MAX_MAC_LEN: usize = 64;
+#[cfg(not(feature = "aes"))]
+pub const MAX_MAC_LEN: usize = 32;
 /// The GCM tag.
 pub const GCM_TAG_LEN: usize = 16;
 /// The GCM IV: 4 fixed bytes and an 8-byte invocation counter.
@@ -62,6 +73,7 @@ impl MacAlg {
 
 enum CtrKey {
     A128(ctr::Ctr128BE<Aes128>),
+    #[cfg(feature = "aes")]
     A256(ctr::Ctr128BE<Aes256>),
 }
 
@@ -78,7 +90,10 @@ impl Ctr {
         let key_bytes = key.get(..aes.key_len())?;
         let k = match aes {
             AesKey::Aes128 => CtrKey::A128(ctr::Ctr128BE::new_from_slices(key_bytes, iv).ok()?),
+            #[cfg(feature = "aes")]
             AesKey::Aes256 => CtrKey::A256(ctr::Ctr128BE::new_from_slices(key_bytes, iv).ok()?),
+            #[cfg(not(feature = "aes"))]
+            AesKey::Aes256 => return None,
         };
         Some(Ctr {
             key: k,
@@ -94,6 +109,7 @@ impl Ctr {
     fn apply(&mut self, buf: &mut [u8]) {
         match &mut self.key {
             CtrKey::A128(c) => c.apply_keystream(buf),
+            #[cfg(feature = "aes")]
             CtrKey::A256(c) => c.apply_keystream(buf),
         }
     }
@@ -105,6 +121,7 @@ impl Clone for Ctr {
         use ctr::cipher::StreamCipherSeek;
         let (aes, pos): (AesKey, u64) = match &self.key {
             CtrKey::A128(c) => (AesKey::Aes128, c.current_pos()),
+            #[cfg(feature = "aes")]
             CtrKey::A256(c) => (AesKey::Aes256, c.current_pos()),
         };
         let (key, iv) = &self.raw;
@@ -113,6 +130,7 @@ impl Clone for Ctr {
         };
         match &mut c.key {
             CtrKey::A128(k) => k.seek(pos),
+            #[cfg(feature = "aes")]
             CtrKey::A256(k) => k.seek(pos),
         }
         c
@@ -131,6 +149,7 @@ impl Drop for Ctr {
 #[cfg_attr(feature = "fuzzing", derive(Clone))]
 enum Hm {
     S256(Hmac<Sha256>),
+    #[cfg(feature = "aes")]
     S512(Hmac<Sha512>),
 }
 
@@ -145,6 +164,7 @@ impl Hm {
                 out[..32].copy_from_slice(&m.finalize().into_bytes());
                 32
             }
+            #[cfg(feature = "aes")]
             Hm::S512(k) => {
                 let mut m = k.clone();
                 m.update(&seq.to_be_bytes());
@@ -196,9 +216,12 @@ impl CtrHmac {
             MacAlg::HmacSha256 => {
                 Hm::S256(<Hmac<Sha256> as KeyInit>::new_from_slice(mac_key).ok()?)
             }
+            #[cfg(feature = "aes")]
             MacAlg::HmacSha512 => {
                 Hm::S512(<Hmac<Sha512> as KeyInit>::new_from_slice(mac_key).ok()?)
             }
+            #[cfg(not(feature = "aes"))]
+            MacAlg::HmacSha512 => return None,
         };
         Some(CtrHmac {
             ctr,
@@ -257,6 +280,7 @@ impl CtrHmac {
     }
 }
 
+#[cfg(feature = "aes")]
 #[cfg_attr(feature = "fuzzing", derive(Clone))]
 enum GcmKey {
     A128(Aes128Gcm),
@@ -264,6 +288,7 @@ enum GcmKey {
 }
 
 /// One direction of aes*-gcm@openssh.com.
+#[cfg(feature = "aes")]
 #[cfg_attr(feature = "fuzzing", derive(Clone))]
 pub struct Gcm {
     key: GcmKey,
@@ -273,6 +298,7 @@ pub struct Gcm {
     invocation: u64,
 }
 
+#[cfg(feature = "aes")]
 impl Gcm {
     /// `key` is `aes.key_len()` bytes (longer is cut); `None` if it is too short.
     pub fn new(aes: AesKey, key: &[u8], iv: &[u8; GCM_IV_LEN]) -> Option<Self> {
@@ -337,7 +363,40 @@ impl Gcm {
     }
 }
 
-#[cfg(test)]
+/// The `aes-ctr` subset: aes128-ctr with hmac-sha2-256 works, the rest is refused.
+#[cfg(all(test, not(feature = "aes")))]
+mod subset_tests {
+    use super::*;
+
+    #[test]
+    fn only_aes128_ctr_with_hmac_sha256() {
+        let iv = [0u8; CTR_IV_LEN];
+        let k = [7u8; 64];
+        for etm in [true, false] {
+            assert!(CtrHmac::new(AesKey::Aes128, &k, &iv, MacAlg::HmacSha256, &k, etm).is_some());
+            assert!(CtrHmac::new(AesKey::Aes256, &k, &iv, MacAlg::HmacSha256, &k, etm).is_none());
+            assert!(CtrHmac::new(AesKey::Aes128, &k, &iv, MacAlg::HmacSha512, &k, etm).is_none());
+        }
+        // A sealed packet opens again, and a flipped bit is refused.
+        let mut tx = CtrHmac::new(AesKey::Aes128, &k, &iv, MacAlg::HmacSha256, &k, true).unwrap();
+        let mut rx = CtrHmac::new(AesKey::Aes128, &k, &iv, MacAlg::HmacSha256, &k, true).unwrap();
+        let plain = [
+            0, 0, 0, 28, 4, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
+            21, 22, 23, 24, 25, 26, 27,
+        ];
+        let mut buf = plain;
+        let mut mac = [0u8; 32];
+        tx.seal(3, &mut buf, &mut mac);
+        let mut bad = buf;
+        bad[10] ^= 1;
+        assert_eq!(rx.open(3, &mut bad, &mac), Err(BadTag));
+        let mut rx = CtrHmac::new(AesKey::Aes128, &k, &iv, MacAlg::HmacSha256, &k, true).unwrap();
+        rx.open(3, &mut buf, &mac).unwrap();
+        assert_eq!(buf, plain);
+    }
+}
+
+#[cfg(all(test, feature = "aes"))]
 mod tests {
     use super::*;
     use crate::unhex;

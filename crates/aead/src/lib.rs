@@ -18,9 +18,9 @@ extern crate std;
 #[cfg(test)]
 use std::vec::Vec;
 
-#[cfg(feature = "aes")]
+#[cfg(feature = "aes-ctr")]
 mod aes_modes;
-#[cfg(feature = "aes")]
+#[cfg(feature = "aes-ctr")]
 pub use aes_modes::*;
 
 use chacha20::cipher::{KeyIvInit, StreamCipher};

@@ -34,8 +34,9 @@ use super::wire::{Reader, WireError};
 pub const SERVER_VERSION: &str = concat!("SSH-2.0-quoll_", env!("CARGO_PKG_VERSION"));
 
 /// Output room kept free for replies to one input packet, so that handling a packet never
-/// fails for lack of space (the largest reply is the kex reply, about 200 bytes).
-const RESERVE: usize = 1024;
+/// fails for lack of space (the largest reply is the mlkem768x25519 kex reply with NEWKEYS
+/// and EXT_INFO, about 1,350 bytes).
+const RESERVE: usize = 2048;
 
 /// The services the core calls for while it handles a packet: randomness, the host key and
 /// its signature, the banner, and channel buffers from the memory budget (`Buffers`). None of

@@ -122,9 +122,19 @@ impl State {
         let mut secret = [0u8; 32];
         host.random(&mut secret);
         let eph = X25519Secret::from_random(secret);
+        let mut kem_seed = [0u8; 32];
+        host.random(&mut kem_seed);
+        let ex = kex::ecdh(
+            *hash,
+            payload,
+            eph,
+            &kem_seed,
+            self.session_id.as_ref(),
+            algs,
+        );
         zeroize::Zeroize::zeroize(&mut secret);
-        let ex = kex::ecdh(*hash, payload, eph, self.session_id.as_ref(), algs)
-            .map_err(|e| fail(reason::KEY_EXCHANGE_FAILED, e.text()))?;
+        zeroize::Zeroize::zeroize(&mut kem_seed);
+        let ex = ex.map_err(|e| fail(reason::KEY_EXCHANGE_FAILED, e.text()))?;
         let sig = host.sign(&ex.h);
         let blob = host.host_key_blob();
         out.packet(0, |w| {
