@@ -16,4 +16,5 @@ pub mod msg;
 pub mod packet;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod test_client;
+pub mod userkey;
 pub mod wire;
