@@ -98,7 +98,7 @@ pub(super) fn wildcard_table(pat: &[u8], s: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::authkeys::line::parse_line;
+    use crate::authkeys::options::parse_options;
     use crate::authkeys::MAX_FILE;
 
     const LOCAL: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
@@ -158,7 +158,8 @@ mod tests {
               5555555$55555555555555/55555555555557,!10.2.00,*21:27..0,555555,2001:27..0.1:*\" ssh\
               -ed25519 AUAC seecdsa-ll\x0a";
         let line = std::str::from_utf8(&INPUT[..INPUT.len() - 1]).unwrap();
-        let list = parse_line(line).unwrap().unwrap().from.unwrap();
+        // The options alone: the key on this line is no key (a whole line is now refused).
+        let list = parse_options(line).unwrap().0 .1.unwrap();
         for peer in ["192.168.1.20", "2001:db8::20", "::ffff:10.1.2.3"] {
             let list = list.clone();
             let peer = peer.parse().unwrap();
@@ -172,8 +173,7 @@ mod tests {
     fn from_pattern_as_long_as_the_file_does_not_overflow_the_stack() {
         let line = format!(r#"from="{}1" ssh-ed25519 AAECAw=="#, "*".repeat(250_000));
         assert!(line.len() < MAX_FILE);
-        let entry = parse_line(&line).unwrap().unwrap();
-        let list = entry.from.unwrap();
+        let list = parse_options(&line).unwrap().0 .1.unwrap();
         assert!(within_a_minute(move || from_allows(&list, LOCAL)));
     }
 }
