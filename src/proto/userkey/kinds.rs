@@ -193,6 +193,14 @@ impl SigAlg {
     }
 }
 
+/// Every `publickey` request name (plain and certificate forms), built in or not, with its
+/// algorithm and whether it names a certificate.
+#[cfg(feature = "fuzzing")]
+pub(super) fn request_names() -> impl Iterator<Item = (&'static str, SigAlg, bool)> {
+    ALGS.iter()
+        .flat_map(|&(alg, plain, cert)| [(plain, alg, false), (cert, alg, true)])
+}
+
 /// The signature algorithms this build verifies, most preferred first: exactly the names
 /// `SigAlg::from_name` accepts. Plain algorithm names only, as OpenSSH's sshd sends them.
 pub const SIG_ALGS: &[&str] = &[

@@ -393,3 +393,34 @@ pub fn signature_alg(pkalg: &[u8], key: &UserKey<'_>) -> Option<SigAlg> {
     let (alg, cert) = SigAlg::from_request_name(pkalg)?;
     (cert == key.is_cert() && alg.fits(key.key().kind())).then_some(alg)
 }
+
+/// Entry point of the `userkey` fuzz target (fuzz/): a key blob (its length in the first two
+/// bytes) and a signature blob (the rest) through `parse`, `signature_alg`, `verify` with
+/// every algorithm, and for a certificate `check` under each principal rule.
+#[cfg(feature = "fuzzing")]
+pub fn fuzz(data: &[u8]) {
+    let Some((len, rest)) = data.split_first_chunk::<2>() else {
+        return;
+    };
+    let len = usize::from(u16::from_be_bytes(*len)).min(rest.len());
+    let (blob, sig) = rest.split_at(len);
+    let Ok(key) = parse(blob) else {
+        return;
+    };
+    for (name, _, cert) in kinds::request_names() {
+        if let Some(alg) = signature_alg(name.as_bytes(), &key) {
+            assert_eq!(cert, key.is_cert());
+            let _ = verify(key.key(), alg, b"message", sig);
+        }
+    }
+    #[cfg(feature = "certs")]
+    if let UserKey::Cert(c) = &key {
+        for who in [
+            Principals::User("root"),
+            Principals::UserOrNone("root"),
+            Principals::AnyOf("root,ops"),
+        ] {
+            let _ = c.check(1_767_225_600, who);
+        }
+    }
+}
