@@ -15,6 +15,7 @@ mod options;
 mod tests;
 
 use from::from_allows;
+pub use from::source_address_allows;
 use line::parse_line;
 
 use crate::sys::fsys::{self, OFlag};
