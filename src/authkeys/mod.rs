@@ -1,8 +1,8 @@
 //! authorized_keys: finding the file, checking its permissions, matching a key.
 //!
 //! The format is OpenSSH's (sshd(8), "AUTHORIZED_KEYS FILE FORMAT"): one key per line,
-//! `[options] keytype base64 [comment]`. Only `ssh-ed25519` keys can match, since that is the
-//! only user key type quoll verifies.
+//! `[options] keytype base64 [comment]`, with the key kinds `proto::userkey` verifies (those
+//! built in); a `cert-authority` line lists a CA whose certificates may log in.
 //!
 //! `line.rs` parses a line (the key and its options, `options.rs`), `from.rs` matches a
 //! `from=` pattern list against the client's address; this file finds the file, checks who
@@ -15,6 +15,7 @@ mod options;
 mod tests;
 
 use from::from_allows;
+pub use from::source_address_allows;
 use line::parse_line;
 
 use crate::sys::fsys::{self, OFlag};
@@ -36,6 +37,14 @@ pub struct KeyOptions {
     pub permit_listen: Vec<String>,
     /// `environment="NAME=value"` (repeatable); applied only with `--permit-user-env`.
     pub environment: Vec<(String, String)>,
+    /// `no-touch-required`: a FIDO key's signature need not show the user's touch.
+    pub no_touch_required: bool,
+    /// `verify-required`: a FIDO key's signature must show the user verified (PIN,
+    /// biometrics).
+    pub verify_required: bool,
+    /// `principals="a,b"` on a `cert-authority` line: the certificate must name one of them
+    /// (else it must name the user).
+    pub principals: Option<String>,
 }
 
 impl KeyOptions {
@@ -67,7 +76,7 @@ impl KeyOptions {
 // the limit are not seen.
 use crate::config::MAX_AUTHORIZED_KEYS_FILE as MAX_FILE;
 
-/// Is `keyblob` (an `ssh-ed25519` public key blob) listed in the file at `path`? Returns the
+/// Is `keyblob` (a plain public key blob) listed in the file at `path`? Returns the
 /// matching line (`options_for` reads its options), for a file read by a helper running as
 /// the user and the options applied by the daemon. Lines skipped and other oddities go to
 /// `warn` as log messages.
@@ -88,25 +97,50 @@ pub fn find_key(
     peer: IpAddr,
     warn: &mut dyn FnMut(String),
 ) -> Result<Option<String>, String> {
-    find_key_below(path, owner_uid, keyblob, peer, Path::new("/"), warn)
+    find_key_below(path, owner_uid, keyblob, peer, Path::new("/"), false, warn)
+}
+
+/// `find_key` for a certificate: is `ca_blob` (the certificate's signature key) listed on a
+/// `cert-authority` line? `ca_options_for` reads that line's options, `principals=` among
+/// them, for `userkey::Certificate::check`.
+pub fn find_cert_authority(
+    path: &Path,
+    owner_uid: u32,
+    ca_blob: &[u8],
+    peer: IpAddr,
+    warn: &mut dyn FnMut(String),
+) -> Result<Option<String>, String> {
+    find_key_below(path, owner_uid, ca_blob, peer, Path::new("/"), true, warn)
 }
 
 /// The options of an authorized_keys `line` that lists `keyblob` and admits `peer`; None
-/// when it does not (the line is checked again where it is applied).
+/// when it does not (the line is checked again where it is applied). A `cert-authority`
+/// line lists no key that may log in itself.
 pub fn options_for(line: &str, keyblob: &[u8], peer: IpAddr) -> Option<KeyOptions> {
+    line_options(line, keyblob, peer, false)
+}
+
+/// `options_for` for a `cert-authority` line listing `ca_blob`.
+pub fn ca_options_for(line: &str, ca_blob: &[u8], peer: IpAddr) -> Option<KeyOptions> {
+    line_options(line, ca_blob, peer, true)
+}
+
+fn line_options(line: &str, blob: &[u8], peer: IpAddr, ca: bool) -> Option<KeyOptions> {
     let entry = parse_line(line).ok()??;
-    let listed = bool::from(entry.blob.as_slice().ct_eq(keyblob));
+    let listed = bool::from(entry.blob.as_slice().ct_eq(blob)) && entry.cert_authority == ca;
     let from_ok = entry.from.as_deref().is_none_or(|l| from_allows(l, peer));
     (listed && from_ok).then_some(entry.options)
 }
 
-/// `find_key`, checking directories only up to `top` (tests run in a world-writable /tmp).
+/// `find_key` (`ca` false) or `find_cert_authority` (`ca` true), checking directories only
+/// up to `top` (tests run in a world-writable /tmp).
 pub(super) fn find_key_below(
     path: &Path,
     owner_uid: u32,
     keyblob: &[u8],
     peer: IpAddr,
     top: &Path,
+    ca: bool,
     warn: &mut dyn FnMut(String),
 ) -> Result<Option<String>, String> {
     // O_NONBLOCK: opening a FIFO planted as the file must not stall its reader (the fstat
@@ -162,7 +196,7 @@ pub(super) fn find_key_below(
         };
         match parse_line(line) {
             Ok(Some(entry)) => {
-                if bool::from(entry.blob.as_slice().ct_eq(keyblob)) {
+                if entry.cert_authority == ca && bool::from(entry.blob.as_slice().ct_eq(keyblob)) {
                     if let Some(list) = &entry.from {
                         if !from_allows(list, peer) {
                             warn(format!(

@@ -4,14 +4,15 @@ use super::line::Parsed;
 use super::KeyOptions;
 
 /// Parses the comma-separated options at the start of `line` and returns them with the rest
-/// of the line (the key). `Ok(None)` for a line that is not a user key (`cert-authority`).
+/// of the line (the key), and whether the line is a `cert-authority` one.
 ///
 /// A malformed value (`from` pattern, `environment` without `=`, `permitopen` without a
 /// port) makes the whole line an error, as in OpenSSH. `no-user-rc`/`user-rc` are accepted
 /// and mean nothing: quoll runs no rc file.
-pub(super) fn parse_options(line: &str) -> Result<Option<(Parsed, &str)>, String> {
+pub(super) fn parse_options(line: &str) -> Result<(Parsed, bool, &str), String> {
     let mut options = KeyOptions::default();
     let mut from: Option<String> = None;
+    let mut cert_authority = false;
     let mut rest = line;
     loop {
         let (name, value, after) = next_option(rest)?;
@@ -42,7 +43,19 @@ pub(super) fn parse_options(line: &str) -> Result<Option<(Parsed, &str)>, String
             "agent-forwarding" => options.no_agent_forwarding = false,
             "no-x11-forwarding" => options.no_x11_forwarding = true,
             "x11-forwarding" => options.no_x11_forwarding = false,
-            "cert-authority" => return Ok(None),
+            "cert-authority" => cert_authority = true,
+            "principals" if options.principals.is_some() => {
+                return Err("more than one principals option".into());
+            }
+            "principals" => {
+                let v = value.unwrap_or_default();
+                if v.is_empty() || v.split(',').any(|p| p.is_empty()) {
+                    return Err("malformed option principals".into());
+                }
+                options.principals = Some(v);
+            }
+            "no-touch-required" => options.no_touch_required = true,
+            "verify-required" => options.verify_required = true,
             "from" => {
                 let v = value.unwrap_or_default();
                 if from.is_some() || v.is_empty() || v.split(',').any(|p| p.is_empty()) {
@@ -83,7 +96,7 @@ pub(super) fn parse_options(line: &str) -> Result<Option<(Parsed, &str)>, String
         }
         match rest.as_bytes().first() {
             Some(b',') => rest = &rest[1..],
-            Some(b' ' | b'\t') => return Ok(Some(((options, from), rest.trim_start()))),
+            Some(b' ' | b'\t') => return Ok(((options, from), cert_authority, rest.trim_start())),
             _ => return Err("no key after the options".into()),
         }
     }
@@ -96,17 +109,20 @@ const OPTIONS: &[(&str, bool)] = &[
     ("from", true),
     ("permitlisten", true),
     ("permitopen", true),
+    ("principals", true),
     ("agent-forwarding", false),
     ("cert-authority", false),
     ("no-agent-forwarding", false),
     ("no-port-forwarding", false),
     ("no-pty", false),
+    ("no-touch-required", false),
     ("no-user-rc", false),
     ("no-x11-forwarding", false),
     ("port-forwarding", false),
     ("pty", false),
     ("restrict", false),
     ("user-rc", false),
+    ("verify-required", false),
     ("x11-forwarding", false),
 ];
 
@@ -168,7 +184,8 @@ mod tests {
 
     #[test]
     fn options_parsing() {
-        let full = |s: &str| parse_options(s).map(|o| o.map(|(o, rest)| (o, rest.to_string())));
+        let full =
+            |s: &str| parse_options(s).map(|(o, ca, rest)| (!ca).then(|| (o, rest.to_string())));
         let opts = |s: &str| full(s).map(|o| o.map(|((o, _), rest)| (o, rest)));
         assert_eq!(
             opts("command=\"a,b \\\"c\\\" d\\e\",no-pty ssh-ed25519 AAAA"),

@@ -34,7 +34,7 @@ fn find_key_below(
     peer: IpAddr,
     top: &Path,
 ) -> Result<Option<KeyOptions>, String> {
-    let line = super::find_key_below(path, owner, blob, peer, top, &mut |_| {})?;
+    let line = super::find_key_below(path, owner, blob, peer, top, false, &mut |_| {})?;
     Ok(line.map(|l| options_for(&l, blob, peer).expect("the line found lists the key")))
 }
 
@@ -209,4 +209,132 @@ fn from_mismatch_skips_the_line() {
     assert!(find_key_below(&path, uid(), &blob, ten, &tmp.0)
         .unwrap()
         .is_some());
+}
+
+/// A `.pub` line of the user-key fixtures (made by ssh-keygen, scripts/userkey-fixtures):
+/// the line without its comment, and the blob.
+fn fixture(name: &str) -> (String, Vec<u8>) {
+    let path = format!(
+        "{}/src/proto/userkey/testdata/{name}.pub",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut f = text.split(' ');
+    let (kind, b64) = (f.next().unwrap(), f.next().unwrap());
+    (format!("{kind} {b64}"), crate::base64::decode(b64).unwrap())
+}
+
+/// Every kind of key in one file, with options; the kinds this build leaves out are
+/// skipped with a log line, as are RSA keys under 2048 bits.
+#[test]
+fn every_kind_in_one_file_with_options() {
+    let tmp = TempDir::new("kinds");
+    let (rsa, rsa_blob) = fixture("rsa2048");
+    let (ec, ec_blob) = fixture("ecdsa256");
+    let (ec384, ec384_blob) = fixture("ecdsa384");
+    let (ed, ed_blob) = fixture("ed25519");
+    let (ca, ca_blob) = fixture("ca_ed25519");
+    let mut sk_blob = Vec::new();
+    crate::proto::wire::vec_string(&mut sk_blob, b"sk-ssh-ed25519@openssh.com");
+    crate::proto::wire::vec_string(&mut sk_blob, &[7; 32]);
+    crate::proto::wire::vec_string(&mut sk_blob, b"ssh:");
+    let sk = format!(
+        "sk-ssh-ed25519@openssh.com {}",
+        crate::base64::encode(&sk_blob)
+    );
+    let small = tmp.0.join("small");
+    let status = Command::new("ssh-keygen")
+        .args(["-q", "-t", "rsa", "-b", "1024", "-N", "", "-f"])
+        .arg(&small)
+        .status()
+        .expect("ssh-keygen runs");
+    assert!(status.success());
+    let small = std::fs::read_to_string(small.with_extension("pub")).unwrap();
+    let text = format!(
+        "{small}no-pty {rsa} rsa\ncommand=\"uptime\" {ec}\n{ec384} c\n\
+         no-touch-required,verify-required {sk}\ncert-authority,principals=\"alice,ops\" {ca}\n\
+         ssh-dss AAAAB3NzaC1kc3M= old\n{ed}\n"
+    );
+    let path = write_keys(&tmp.0, &text);
+    let find = |blob: &[u8], ca: bool| {
+        let line =
+            super::find_key_below(&path, uid(), blob, LOCAL, &tmp.0, ca, &mut |_| {}).unwrap()?;
+        if ca {
+            ca_options_for(&line, blob, LOCAL)
+        } else {
+            options_for(&line, blob, LOCAL)
+        }
+    };
+    let built = |on: bool, o: KeyOptions| on.then_some(o);
+    assert_eq!(
+        find(&rsa_blob, false),
+        built(
+            cfg!(feature = "rsa"),
+            KeyOptions {
+                no_pty: true,
+                ..Default::default()
+            }
+        )
+    );
+    assert_eq!(
+        find(&ec_blob, false),
+        built(
+            cfg!(feature = "ecdsa"),
+            KeyOptions {
+                command: Some("uptime".into()),
+                ..Default::default()
+            }
+        )
+    );
+    assert_eq!(
+        find(&ec384_blob, false),
+        built(cfg!(feature = "nistp384"), KeyOptions::default())
+    );
+    assert_eq!(
+        find(&sk_blob, false),
+        built(
+            cfg!(feature = "sk"),
+            KeyOptions {
+                no_touch_required: true,
+                verify_required: true,
+                ..Default::default()
+            }
+        )
+    );
+    assert_eq!(find(&ed_blob, false), Some(KeyOptions::default()));
+    // The CA is found only as a CA, and a user key only as a user key.
+    assert_eq!(find(&ca_blob, false), None);
+    assert_eq!(
+        find(&ca_blob, true),
+        Some(KeyOptions {
+            principals: Some("alice,ops".into()),
+            ..Default::default()
+        })
+    );
+    assert_eq!(find(&ed_blob, true), None);
+    assert_eq!(ca_options_for(&format!("{ed}\n"), &ed_blob, LOCAL), None);
+    // A lookup that matches nothing reads every line: what it logs.
+    let mut warnings = Vec::new();
+    let none = super::find_key_below(&path, uid(), b"none", LOCAL, &tmp.0, false, &mut |w| {
+        warnings.push(w)
+    });
+    assert_eq!(none, Ok(None));
+    let one_pass = &warnings;
+    let said = |what: &str| one_pass.iter().any(|w| w.contains(what));
+    if cfg!(feature = "rsa") {
+        assert!(said(":1: bad key: RSA key of 1024 bits"), "{one_pass:?}");
+    } else {
+        assert!(said(":1: key type ssh-rsa not supported by this build"));
+        assert!(said(":2: key type ssh-rsa not supported by this build"));
+    }
+    if !cfg!(feature = "ecdsa") {
+        assert!(said(":3: key type ecdsa-sha2-nistp256 not supported"));
+    }
+    if !cfg!(feature = "sk") {
+        assert!(said(
+            ":5: key type sk-ssh-ed25519@openssh.com not supported"
+        ));
+    }
+    // The unknown ssh-dss line is skipped silently, as before.
+    assert!(!said(":7:"), "{one_pass:?}");
 }

@@ -165,6 +165,11 @@ pub fn verify_sig_blob(public: &[u8; 32], msg: &[u8], sig_blob: &[u8]) -> bool {
     let Ok(sig) = read_typed::<64>(sig_blob) else {
         return false;
     };
+    verify_raw(public, msg, &sig)
+}
+
+/// Verifies a bare 64-byte Ed25519 signature over `msg`; a non-canonical s is refused.
+pub fn verify_raw(public: &[u8; 32], msg: &[u8], sig: &[u8; 64]) -> bool {
     let mut s = [0u8; 32];
     s.copy_from_slice(&sig[32..]);
     // salty would accept s + L as the same signature: malleable, so refuse it here.
@@ -174,7 +179,7 @@ pub fn verify_sig_blob(public: &[u8; 32], msg: &[u8], sig_blob: &[u8]) -> bool {
     let Ok(key) = salty::PublicKey::try_from(public) else {
         return false;
     };
-    key.verify(msg, &salty::Signature::from(&sig)).is_ok()
+    key.verify(msg, &salty::Signature::from(sig)).is_ok()
 }
 
 /// `SHA256:` + unpadded base64 of SHA-256(blob), as `ssh-keygen -l` prints it.

@@ -18,4 +18,5 @@ pub mod packet;
 pub mod test_client;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod test_host;
+pub mod userkey;
 pub mod wire;
