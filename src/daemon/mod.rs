@@ -11,6 +11,8 @@ pub mod event_loop;
 pub mod forward;
 pub mod helper;
 pub mod login;
+#[cfg(test)]
+mod login_tests;
 pub mod memory;
 pub mod multicall;
 pub mod penalty;
