@@ -10,6 +10,8 @@ QUOLL_VERSION = 0.1.0
 QUOLL_SITE = $(BR2_EXTERNAL_QUOLL_PATH)/../..
 QUOLL_SITE_METHOD = local
 QUOLL_LICENSE = MIT or Apache-2.0
+# The tree's build output and downloads are not the source.
+QUOLL_OVERRIDE_SRCDIR_RSYNC_EXCLUSIONS = --exclude /target --exclude /build --exclude /fuzz
 
 # Only the features chosen in Config.in, not Cargo's defaults.
 QUOLL_FEATURES = \
