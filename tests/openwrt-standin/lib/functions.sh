@@ -75,6 +75,8 @@ config_foreach() {
 	local _cf_fn="$1" _cf_type="$2" _cf_s
 	shift
 	[ $# -gt 0 ] && shift
+	# Section names have no white space (uci's rule).
+	# shellcheck disable=SC2013
 	for _cf_s in $(awk -F '\t' -v t="$_cf_type" '$1 == "S" && (t == "" || $3 == t) { print $2 }' "$CONFIG_STANDIN_DB"); do
 		"$_cf_fn" "$_cf_s" "$@"
 	done
