@@ -230,6 +230,16 @@ pub const QUOLL: &[Flag] = &[
         readme: Some(("`--permit-user-env`", "apply authorized_keys `environment=\"NAME=value\"` options (ignored without it, as OpenSSH's `PermitUserEnvironment no`)")),
     },
     Flag {
+        usage: "--trusted-user-ca-keys FILE",
+        help: "User CA keys (one public key a line): a certificate one of them\nsigned logs in the users it names",
+        readme: Some(("`--trusted-user-ca-keys FILE`", "CAs trusted for every user (OpenSSH's TrustedUserCAKeys): one public key a line; a user certificate signed by one of them logs in a user whose name is among its principals (see [Certificates](#certificates))")),
+    },
+    Flag {
+        usage: "--revoked-keys FILE",
+        help: "Public keys refused at login, one a line (keys and CAs)",
+        readme: Some(("`--revoked-keys FILE`", "refuse these public keys at login, one a line (OpenSSH's RevokedKeys as plain keys): a key listed, a certificate of a listed key, and every certificate of a listed CA; an unreadable file refuses every key")),
+    },
+    Flag {
         usage: "--syslog-ident name",
         help: "Name in syslog lines (default quoll; `dropbear` for fail2ban's\nstock filter)",
         readme: Some(("`--syslog-ident name`", "the program name in syslog lines (default `quoll`; see fail2ban below)")),

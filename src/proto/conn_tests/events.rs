@@ -264,7 +264,7 @@ fn attempts_are_reported_to_the_edge() {
         feed(&mut c, &mut conn, &mut host);
         match conn.event() {
             Some(Event::AuthReport(r)) => {
-                assert_eq!((r.user.as_str(), r.attempt), ("alice", Attempt::UnknownKey));
+                assert_eq!((r.user.as_str(), r.attempt), ("alice", Attempt::RefusedKey));
                 assert_eq!((r.outcome, r.failures), (Outcome::Failure, failures));
             }
             _ => panic!("no report"),
