@@ -156,9 +156,9 @@ pub const DROPBEAR: &[Flag] = &[
         readme: None,
     },
     Flag {
-        usage: "-Q kex|sig|cipher|mac",
+        usage: "-Q kex|sig|key|cipher|mac",
         help: "Print the supported algorithms of that kind, one per line",
-        readme: Some(("`-Q kex\\|sig\\|cipher\\|mac`", "print the supported algorithms of that kind, one per line, as `ssh -Q` does (`mac` lists the MACs of the AES-CTR ciphers; nothing in a build without the `aes` feature)")),
+        readme: Some(("`-Q kex\\|sig\\|key\\|cipher\\|mac`", "print the supported algorithms of that kind, one per line, as `ssh -Q` does (`sig` the signature algorithms user keys may use, `key` the user key and certificate types, both as built; `mac` lists the MACs of the AES-CTR ciphers, nothing in a build without the `aes` feature)")),
     },
     Flag {
         usage: "-V",
