@@ -24,7 +24,7 @@ fn connection_memory_stays_within_documented_bound() {
     #[cfg(not(feature = "aes-ctr"))]
     assert_eq!(crate::proto::packet::INPUT_BUFFER, 70_040);
     #[cfg(all(target_pointer_width = "64", not(feature = "aes-ctr")))]
-    assert_eq!((conn, channel, fixed), (1304, 2576, 182_688));
+    assert_eq!((conn, channel, fixed), (1312, 2576, 182_696));
     // The `aes-ctr` subset: HMAC-SHA-256's 32-byte MAC at most.
     #[cfg(all(feature = "aes-ctr", not(feature = "aes")))]
     assert_eq!(crate::proto::packet::INPUT_BUFFER, 70_072);
