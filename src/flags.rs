@@ -156,9 +156,9 @@ pub const DROPBEAR: &[Flag] = &[
         readme: None,
     },
     Flag {
-        usage: "-Q kex|sig|cipher|mac",
+        usage: "-Q kex|sig|key|cipher|mac",
         help: "Print the supported algorithms of that kind, one per line",
-        readme: Some(("`-Q kex\\|sig\\|cipher\\|mac`", "print the supported algorithms of that kind, one per line, as `ssh -Q` does (`mac` lists the MACs of the AES-CTR ciphers; nothing in a build without the `aes` feature)")),
+        readme: Some(("`-Q kex\\|sig\\|key\\|cipher\\|mac`", "print the supported algorithms of that kind, one per line, as `ssh -Q` does (`sig` the signature algorithms user keys may use, `key` the user key and certificate types, both as built; `mac` lists the MACs of the AES-CTR ciphers, nothing in a build without the `aes` feature)")),
     },
     Flag {
         usage: "-V",
@@ -228,6 +228,16 @@ pub const QUOLL: &[Flag] = &[
         usage: "--permit-user-env",
         help: "Honour environment=\"NAME=value\" in authorized_keys",
         readme: Some(("`--permit-user-env`", "apply authorized_keys `environment=\"NAME=value\"` options (ignored without it, as OpenSSH's `PermitUserEnvironment no`)")),
+    },
+    Flag {
+        usage: "--trusted-user-ca-keys FILE",
+        help: "User CA keys (one public key a line): a certificate one of them\nsigned logs in the users it names",
+        readme: Some(("`--trusted-user-ca-keys FILE`", "CAs trusted for every user (OpenSSH's TrustedUserCAKeys): one public key a line; a user certificate signed by one of them logs in a user whose name is among its principals (see [Certificates](#certificates))")),
+    },
+    Flag {
+        usage: "--revoked-keys FILE",
+        help: "Public keys refused at login, one a line (keys and CAs)",
+        readme: Some(("`--revoked-keys FILE`", "refuse these public keys at login, one a line (OpenSSH's RevokedKeys as plain keys): a key listed, a certificate of a listed key, and every certificate of a listed CA; an unreadable file refuses every key")),
     },
     Flag {
         usage: "--syslog-ident name",

@@ -42,4 +42,10 @@ pub const FEATURES: &[(&str, bool)] = &[
         cfg!(all(feature = "aes-ctr", not(feature = "aes"))),
     ),
     ("mlkem", cfg!(feature = "mlkem")),
+    ("rsa", cfg!(feature = "rsa")),
+    ("ecdsa", cfg!(feature = "ecdsa")),
+    ("nistp384", cfg!(feature = "nistp384")),
+    ("nistp521", cfg!(feature = "nistp521")),
+    ("sk", cfg!(feature = "sk")),
+    ("certs", cfg!(feature = "certs")),
 ];

@@ -40,6 +40,10 @@ pub struct Options {
     pub pidfile: Option<std::path::PathBuf>,
     /// `-D`: read `DIR/authorized_keys` instead of `~/.ssh/authorized_keys`.
     pub auth_dir: Option<std::path::PathBuf>,
+    /// `--trusted-user-ca-keys FILE`: CAs whose user certificates log in the users they name.
+    pub trusted_user_ca_keys: Option<std::path::PathBuf>,
+    /// `--revoked-keys FILE`: public keys (and CAs) refused at login.
+    pub revoked_keys: Option<std::path::PathBuf>,
     pub max_auth_tries: u32,
     pub max_connections: usize,
     pub max_channels: usize,
@@ -119,6 +123,8 @@ impl Default for Options {
             log_stderr: false,
             pidfile: None,
             auth_dir: None,
+            trusted_user_ca_keys: None,
+            revoked_keys: None,
             max_auth_tries: DEFAULT_MAX_AUTH_TRIES,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_channels: MAX_CHANNELS,

@@ -160,7 +160,26 @@ fn q_lists_the_algorithms() {
         q("kex"),
         "mlkem768x25519-sha256\ncurve25519-sha256\ncurve25519-sha256@libssh.org\n"
     );
-    assert_eq!(q("sig"), "ssh-ed25519\n");
+    // User keys (the default features build every kind); the host key stays Ed25519.
+    assert_eq!(
+        q("sig"),
+        "ssh-ed25519\nsk-ssh-ed25519@openssh.com\necdsa-sha2-nistp256\n\
+         ecdsa-sha2-nistp384\necdsa-sha2-nistp521\nsk-ecdsa-sha2-nistp256@openssh.com\n\
+         rsa-sha2-512\nrsa-sha2-256\n"
+    );
+    let key = q("key");
+    for name in [
+        "ssh-ed25519",
+        "ssh-rsa",
+        "ecdsa-sha2-nistp521",
+        "sk-ecdsa-sha2-nistp256@openssh.com",
+        "ssh-rsa-cert-v01@openssh.com",
+        "sk-ssh-ed25519-cert-v01@openssh.com",
+    ] {
+        assert!(key.lines().any(|l| l == name), "{name}: {key}");
+    }
+    assert_eq!(key.lines().count(), 14, "{key}");
+    assert_eq!(q("HostKeyAlgorithms"), "ssh-ed25519\n");
     assert_eq!(
         q("cipher"),
         "chacha20-poly1305@openssh.com\naes128-ctr\naes256-ctr\n\

@@ -46,6 +46,8 @@ pub(super) fn parse_line(line: &str) -> Result<Option<Entry>, String> {
         Err(_) => return Ok(None),
     }
     let blob = crate::base64::decode(base64).ok_or("invalid base64 in key")?;
+    let mut options = options;
+    options.info = info(rest, base64);
     // The blob must be a good key of the type the line names.
     let key = userkey::parse_plain(&blob).map_err(|e| format!("bad key: {e}"))?;
     if key.kind().name() != key_type {
@@ -57,6 +59,18 @@ pub(super) fn parse_line(line: &str) -> Result<Option<Entry>, String> {
         cert_authority,
         blob,
     }))
+}
+
+/// Dropbear's SSH_PUBKEYINFO: what follows the one space after the key's base64, up to
+/// the next space, if it is not empty and every character is a letter, a digit or one of
+/// `.,_-+@` (the value reaches shell scripts).
+fn info(rest: &str, base64: &str) -> Option<String> {
+    // `base64` is a slice of `rest`: the comment starts after it.
+    let end = base64.as_ptr() as usize - rest.as_ptr() as usize + base64.len();
+    let comment = rest.get(end..)?.strip_prefix(' ')?;
+    let word = comment.split(' ').next()?;
+    let allowed = |c: char| c.is_ascii_alphanumeric() || ".,_-+@".contains(c);
+    (!word.is_empty() && word.chars().all(allowed)).then(|| word.to_string())
 }
 
 /// Key type names that can start a line with no options.
@@ -107,5 +121,18 @@ mod tests {
         .unwrap();
         assert!(e.options.no_touch_required && e.options.verify_required && !e.cert_authority);
         assert!(parse_line(&format!("principals=\"\" ssh-ed25519 {ed}")).is_err());
+        // SSH_PUBKEYINFO: the comment's first word, when it holds only safe characters.
+        let info = |l: String| parse_line(&l).unwrap().unwrap().options.info;
+        assert_eq!(
+            info(format!("ssh-ed25519 {ed} alice@laptop")),
+            Some("alice@laptop".into())
+        );
+        assert_eq!(
+            info(format!("no-pty ssh-ed25519 {ed} a.b_c-d+e,f second")),
+            Some("a.b_c-d+e,f".into())
+        );
+        assert_eq!(info(format!("ssh-ed25519 {ed} alice$(reboot)")), None);
+        assert_eq!(info(format!("ssh-ed25519 {ed}  two-spaces")), None);
+        assert_eq!(info(format!("ssh-ed25519 {ed}")), None);
     }
 }

@@ -9,6 +9,7 @@
 //! may write it, and compares the keys.
 
 mod from;
+mod keylist;
 mod line;
 mod options;
 #[cfg(test)]
@@ -16,6 +17,7 @@ mod tests;
 
 use from::from_allows;
 pub use from::source_address_allows;
+pub use keylist::{cert_ca, read_keys, revoked};
 use line::parse_line;
 
 use crate::sys::fsys::{self, OFlag};
@@ -45,6 +47,9 @@ pub struct KeyOptions {
     /// `principals="a,b"` on a `cert-authority` line: the certificate must name one of them
     /// (else it must name the user).
     pub principals: Option<String>,
+    /// `SSH_PUBKEYINFO` for the session: the first word of the line's comment, as Dropbear
+    /// sets it (only when every character is a letter, a digit or one of `.,_-+@`).
+    pub info: Option<String>,
 }
 
 impl KeyOptions {

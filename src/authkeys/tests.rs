@@ -35,7 +35,11 @@ fn find_key_below(
     top: &Path,
 ) -> Result<Option<KeyOptions>, String> {
     let line = super::find_key_below(path, owner, blob, peer, top, false, &mut |_| {})?;
-    Ok(line.map(|l| options_for(&l, blob, peer).expect("the line found lists the key")))
+    // The comment's SSH_PUBKEYINFO is line.rs's test; these compare the options.
+    Ok(line.map(|l| KeyOptions {
+        info: None,
+        ..options_for(&l, blob, peer).expect("the line found lists the key")
+    }))
 }
 
 fn find_key(
@@ -259,11 +263,12 @@ fn every_kind_in_one_file_with_options() {
     let find = |blob: &[u8], ca: bool| {
         let line =
             super::find_key_below(&path, uid(), blob, LOCAL, &tmp.0, ca, &mut |_| {}).unwrap()?;
-        if ca {
+        let o = if ca {
             ca_options_for(&line, blob, LOCAL)
         } else {
             options_for(&line, blob, LOCAL)
-        }
+        };
+        o.map(|o| KeyOptions { info: None, ..o })
     };
     let built = |on: bool, o: KeyOptions| on.then_some(o);
     assert_eq!(

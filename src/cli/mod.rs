@@ -65,6 +65,8 @@ const LONG_WITH_VALUE: &[&str] = &[
     "syslog-ident",
     "sftp-server",
     "max-memory",
+    "trusted-user-ca-keys",
+    "revoked-keys",
 ];
 
 /// `v` as the number `flag` takes (checked against its range in NUMERIC); 0 for a flag that
@@ -154,6 +156,13 @@ pub fn parse_from(args: &[String], defaults: Options) -> Result<Cli, CliError> {
                     o.syslog_ident = v;
                 }
                 "sftp-server" => o.sftp_server = Some(v.into()),
+                "trusted-user-ca-keys" if cfg!(feature = "certs") => {
+                    o.trusted_user_ca_keys = Some(v.into())
+                }
+                "trusted-user-ca-keys" => {
+                    return err("--trusted-user-ca-keys: this quoll has no certificate support")
+                }
+                "revoked-keys" => o.revoked_keys = Some(v.into()),
                 "no-sftp" => o.no_sftp = true,
                 "builtin-scp" if cfg!(feature = "scp") => o.builtin_scp = true,
                 "builtin-scp" => return err("--builtin-scp: this quoll has no built-in scp"),
@@ -240,7 +249,10 @@ pub fn parse_from(args: &[String], defaults: Options) -> Result<Cli, CliError> {
 pub fn query(kind: &str) -> Option<&'static [&'static str]> {
     match kind {
         "kex" => Some(crate::proto::kex::KEX_ALGS),
-        "sig" | "key" | "HostKeyAlgorithms" => Some(&["ssh-ed25519"]),
+        // What user keys may sign with and be; the host key is Ed25519 only.
+        "sig" => Some(crate::proto::userkey::SIG_ALGS),
+        "key" => Some(crate::proto::userkey::KEY_TYPES),
+        "HostKeyAlgorithms" => Some(&["ssh-ed25519"]),
         "cipher" => Some(crate::proto::cipher::CIPHER_NAMES),
         // Only the AES-CTR ciphers use a MAC; without them the list is empty.
         "mac" => Some(crate::proto::cipher::MAC_NAMES),

@@ -39,6 +39,24 @@ fn dropbear_style_flags() {
 }
 
 #[test]
+fn trusted_user_ca_keys_and_revoked_keys() {
+    let o = run(&["--revoked-keys", "/etc/quoll/revoked"]).unwrap();
+    assert_eq!(o.revoked_keys, Some("/etc/quoll/revoked".into()));
+    let o = run(&["--trusted-user-ca-keys=/etc/ca.pub"]);
+    if cfg!(feature = "certs") {
+        assert_eq!(o.unwrap().trusted_user_ca_keys, Some("/etc/ca.pub".into()));
+    } else {
+        // A build without certificates says so rather than ignore the file.
+        assert!(o.is_err());
+    }
+    let bare = run(&["-F"]).unwrap();
+    assert_eq!((bare.revoked_keys, bare.trusted_user_ca_keys), (None, None));
+    // Each takes a file name.
+    assert!(run(&["--revoked-keys"]).is_err());
+    assert!(run(&["--trusted-user-ca-keys"]).is_err());
+}
+
+#[test]
 fn default_port_listens_everywhere() {
     let o = run(&["-F"]).unwrap();
     assert_eq!(o.listen.len(), 2);

@@ -20,8 +20,9 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
-/// Longest request: a password (at most `accounts::pwhash::MAX_PASSWORD`) or key blob and the policy.
-pub const MAX_REQUEST: usize = 4096;
+/// Longest request: a password (at most `accounts::pwhash::MAX_PASSWORD`) or a key blob (at
+/// most `userkey::MAX_KEY_BLOB`, an RSA certificate), the user and the policy with its paths.
+pub const MAX_REQUEST: usize = crate::proto::userkey::MAX_KEY_BLOB + 4096;
 /// Longest reply: the account, the authorized_keys line that matched, a few warnings.
 pub const MAX_REPLY: usize = 16 * 1024;
 /// Longest authorized_keys line a reply carries (OpenSSH's limit on a key line is 16 KiB;
@@ -59,6 +60,10 @@ pub struct Policy {
     pub group: Option<String>,
     /// `-D dir`: `dir/authorized_keys` instead of `~/.ssh/authorized_keys`.
     pub auth_dir: Option<PathBuf>,
+    /// `--trusted-user-ca-keys FILE`: CAs whose certificates log in any user they name.
+    pub trusted_ca: Option<PathBuf>,
+    /// `--revoked-keys FILE`: keys and CAs refused.
+    pub revoked: Option<PathBuf>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -100,6 +105,9 @@ pub enum Verdict {
     KeyFileError = 13,
     /// The helper itself failed (`detail`).
     Failed = 14,
+    /// The key, a certificate's key or its CA is in the revoked-keys file, or that file
+    /// cannot be read (`detail`).
+    Revoked = 15,
 }
 
 impl Verdict {
@@ -121,6 +129,7 @@ impl Verdict {
             KeyNotListed,
             KeyFileError,
             Failed,
+            Revoked,
         ]
         .into_iter()
         .find(|v| *v as u32 == n)
@@ -133,8 +142,11 @@ pub struct Reply {
     pub detail: String,
     /// The account, once found.
     pub user: Option<User>,
-    /// The authorized_keys line that lists the key (`Kind::Key`, `Yes`).
+    /// The authorized_keys line that lists the key, or the `cert-authority` line that lists
+    /// a certificate's CA (`Kind::Key`, `Yes`); empty when `ca_file` says why.
     pub key_line: String,
+    /// A certificate whose CA is in the `--trusted-user-ca-keys` file.
+    pub ca_file: bool,
     /// Log lines about the user's files (skipped authorized_keys lines, ...).
     pub warnings: Vec<String>,
 }
@@ -146,6 +158,7 @@ impl Reply {
             detail: String::new(),
             user,
             key_line: String::new(),
+            ca_file: false,
             warnings: Vec::new(),
         }
     }
@@ -185,6 +198,8 @@ impl Request<'_> {
             self.policy.group.as_deref().unwrap_or("").as_bytes(),
         );
         vec_string(&mut v, path_bytes(&self.policy.auth_dir));
+        vec_string(&mut v, path_bytes(&self.policy.trusted_ca));
+        vec_string(&mut v, path_bytes(&self.policy.revoked));
         v
     }
 
@@ -204,7 +219,11 @@ impl Request<'_> {
         let f = r.u32().ok()?;
         let group = r.text().ok()?;
         let dir = r.string().ok()?;
+        let trusted_ca = r.string().ok()?;
+        let revoked = r.string().ok()?;
         r.end().ok()?;
+        let path =
+            |p: &[u8]| (!p.is_empty()).then(|| PathBuf::from(std::ffi::OsStr::from_bytes(p)));
         Some(Request {
             kind,
             user,
@@ -217,8 +236,9 @@ impl Request<'_> {
                 no_root_password: f & 4 != 0,
                 blank_password: f & 8 != 0,
                 group: (!group.is_empty()).then(|| group.to_string()),
-                auth_dir: (!dir.is_empty())
-                    .then(|| PathBuf::from(std::ffi::OsStr::from_bytes(dir))),
+                auth_dir: path(dir),
+                trusted_ca: path(trusted_ca),
+                revoked: path(revoked),
             },
         })
     }
@@ -241,6 +261,7 @@ impl Reply {
             None => v.push(0),
         }
         vec_string(&mut v, self.key_line.as_bytes());
+        v.push(u8::from(self.ca_file));
         vec_u32(&mut v, self.warnings.len() as u32);
         for w in &self.warnings {
             vec_string(&mut v, w.as_bytes());
@@ -264,6 +285,11 @@ impl Reply {
             _ => return None,
         };
         let key_line = r.text().ok()?.to_string();
+        let ca_file = match r.u8().ok()? {
+            0 => false,
+            1 => true,
+            _ => return None,
+        };
         let n = r.u32().ok()? as usize;
         if n > MAX_WARNINGS {
             return None;
@@ -278,6 +304,7 @@ impl Reply {
             detail,
             user,
             key_line,
+            ca_file,
             warnings,
         })
     }
@@ -399,49 +426,90 @@ pub fn check(req: &Request) -> Reply {
             };
             Reply::new(verdict, Some(user))
         }
-        Kind::Key => {
-            let user = match account(req.user, p) {
-                Ok(u) => u,
-                Err(r) => return *r,
+        Kind::Key => key_check(req),
+    }
+}
+
+/// `Kind::Key`: the revoked keys and the trusted CAs (daemon-wide files, read with quoll's
+/// privileges), then the user's authorized_keys, read as the user.
+fn key_check(req: &Request) -> Reply {
+    let p = &req.policy;
+    let user = match account(req.user, p) {
+        Ok(u) => u,
+        Err(r) => return *r,
+    };
+    // The core parsed the blob before asking: this cannot fail for a real request.
+    let Ok(key) = crate::proto::userkey::parse(req.secret) else {
+        return Reply::new(Verdict::KeyNotListed, Some(user));
+    };
+    let mut warnings = Vec::new();
+    let mut warn = |w: String| {
+        if warnings.len() < MAX_WARNINGS {
+            warnings.push(shortened(w, MAX_WARNING));
+        }
+    };
+    if let Some(path) = &p.revoked {
+        // Fail closed, as OpenSSH: a revoked-keys file that cannot be read refuses every key.
+        let refused = match crate::authkeys::read_keys(path, &mut warn) {
+            Ok(list) => crate::authkeys::revoked(&list, req.secret, &key)
+                .map(|what| format!("{what} is listed in {}", crate::sys::fsys::show(path))),
+            Err(why) => Some(format!("revoked keys unreadable: {why}")),
+        };
+        if let Some(detail) = refused {
+            return Reply {
+                detail,
+                warnings,
+                ..Reply::new(Verdict::Revoked, Some(user))
             };
-            // The file and the directories above it are opened as the user: a user cannot
-            // make quoll open a root-only file or a device node on their behalf.
-            if let Err(r) = become_user(&user) {
-                return *r;
-            }
-            let path = match &p.auth_dir {
-                Some(d) => d.join("authorized_keys"),
-                None => Path::new(&user.home).join(".ssh/authorized_keys"),
-            };
-            let mut warnings = Vec::new();
-            let found =
-                crate::authkeys::find_key(&path, user.uid, req.secret, req.peer, &mut |w| {
-                    if warnings.len() < MAX_WARNINGS {
-                        warnings.push(shortened(w, MAX_WARNING));
-                    }
-                });
-            let mut reply = match found {
-                Ok(Some(line)) if line.len() <= MAX_LINE => Reply {
-                    key_line: line,
-                    ..Reply::new(Verdict::Yes, Some(user))
-                },
-                Ok(Some(_)) => Reply {
-                    detail: format!(
-                        "{}: the key's line is too long",
-                        crate::sys::fsys::show(&path)
-                    ),
-                    ..Reply::new(Verdict::KeyFileError, Some(user))
-                },
-                Ok(None) => Reply::new(Verdict::KeyNotListed, Some(user)),
-                Err(why) => Reply {
-                    detail: why,
-                    ..Reply::new(Verdict::KeyFileError, Some(user))
-                },
-            };
-            reply.warnings = warnings;
-            reply
         }
     }
+    let ca = crate::authkeys::cert_ca(&key);
+    if let (Some(ca), Some(path)) = (ca, &p.trusted_ca) {
+        match crate::authkeys::read_keys(path, &mut warn) {
+            Ok(list) if list.iter().any(|k| k.as_slice() == ca) => {
+                return Reply {
+                    ca_file: true,
+                    warnings,
+                    ..Reply::new(Verdict::Yes, Some(user))
+                };
+            }
+            Ok(_) => {}
+            Err(why) => warn(format!("trusted CA keys unreadable: {why}")),
+        }
+    }
+    // The file and the directories above it are opened as the user: a user cannot
+    // make quoll open a root-only file or a device node on their behalf.
+    if let Err(r) = become_user(&user) {
+        return *r;
+    }
+    let path = match &p.auth_dir {
+        Some(d) => d.join("authorized_keys"),
+        None => Path::new(&user.home).join(".ssh/authorized_keys"),
+    };
+    let found = match ca {
+        Some(ca) => crate::authkeys::find_cert_authority(&path, user.uid, ca, req.peer, &mut warn),
+        None => crate::authkeys::find_key(&path, user.uid, req.secret, req.peer, &mut warn),
+    };
+    let mut reply = match found {
+        Ok(Some(line)) if line.len() <= MAX_LINE => Reply {
+            key_line: line,
+            ..Reply::new(Verdict::Yes, Some(user))
+        },
+        Ok(Some(_)) => Reply {
+            detail: format!(
+                "{}: the key's line is too long",
+                crate::sys::fsys::show(&path)
+            ),
+            ..Reply::new(Verdict::KeyFileError, Some(user))
+        },
+        Ok(None) => Reply::new(Verdict::KeyNotListed, Some(user)),
+        Err(why) => Reply {
+            detail: why,
+            ..Reply::new(Verdict::KeyFileError, Some(user))
+        },
+    };
+    reply.warnings = warnings;
+    reply
 }
 
 /// `s` cut to at most `max` bytes, at a character boundary.
@@ -469,6 +537,8 @@ mod tests {
             blank_password: false,
             group: Some("wheel".into()),
             auth_dir: Some("/etc/keys dir".into()),
+            trusted_ca: Some("/etc/quoll/user_ca.pub".into()),
+            revoked: None,
         }
     }
 
@@ -506,6 +576,7 @@ mod tests {
                 shell: "/bin/ash".into(),
             }),
             key_line: "no-pty ssh-ed25519 AAAA x".into(),
+            ca_file: true,
             warnings: vec!["a: line 2 skipped".into()],
         };
         assert_eq!(Reply::decode(&reply.encode()), Some(reply));

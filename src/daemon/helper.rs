@@ -31,8 +31,9 @@ pub struct Job {
 }
 
 impl Job {
-    /// Starts helper `name` with `args` and hands it `request` (at most the 64 KiB a pipe
-    /// holds, so the write cannot block). The reply may be up to `max` bytes.
+    /// Starts helper `name` with `args` and hands it `request` (at most the 64 KiB a fresh
+    /// pipe holds; written non-blocking, so a pipe the system made smaller fails the start
+    /// rather than stall the loop). The reply may be up to `max` bytes.
     pub fn start(
         name: &str,
         args: &[&[u8]],
@@ -41,14 +42,24 @@ impl Job {
         max: usize,
         deadline: u64,
     ) -> io::Result<Job> {
-        const PIPE_MIN: usize = 4096;
-        if request.len() > PIPE_MIN {
+        const PIPE_SIZE: usize = 64 * 1024;
+        if request.len() > PIPE_SIZE {
             return Err(crate::ioerr::other("helper request too long"));
         }
         let (in_r, in_w) = pipe()?;
         let (out_r, out_w) = pipe()?;
-        // Written before the child runs: a fresh pipe takes this much at once.
-        std::fs::File::from(in_w).write_all(request)?;
+        // Written before the child runs: a fresh pipe takes this much at once (with
+        // pipe-user-pages-soft exhausted it holds one page, and the write fails instead).
+        let mut in_w = std::fs::File::from(in_w);
+        set_nonblocking_cloexec(&in_w)?;
+        in_w.write_all(request).map_err(|e| {
+            if e.kind() == io::ErrorKind::WouldBlock {
+                crate::ioerr::other("helper request larger than the pipe")
+            } else {
+                e
+            }
+        })?;
+        drop(in_w);
         let pid =
             super::spawn::spawn_helper(name, args, in_r.as_raw_fd(), out_w.as_raw_fd(), nice)?;
         drop((in_r, out_w));
@@ -177,7 +188,7 @@ mod tests {
 
     #[test]
     fn a_request_longer_than_a_pipe_takes_at_once_is_refused() {
-        let long = [b'x'; 4097];
+        let long = vec![b'x'; 64 * 1024 + 1];
         let err = Job::start(crate::daemon::multicall::RESOLVE, &[], &long, 0, 64, 0);
         assert_eq!(err.err().unwrap().to_string(), "helper request too long");
     }

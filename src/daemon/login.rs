@@ -9,14 +9,17 @@
 use super::authcheck::{Kind, Policy, Reply, Request, Verdict, MAX_REPLY};
 use super::edge::Edge;
 use super::helper::{Job, Progress};
+use super::keygrant;
 use crate::accounts::users::User;
-use crate::authkeys::{self, KeyOptions};
+use crate::authkeys::KeyOptions;
 use crate::config::{
     AUTH_CHECK_TIMEOUT_MS, MAX_KEY_CHECKS, MAX_PASSWORD_CHECKS, PASSWORD_CHECK_NICE,
 };
 use crate::inet::Sock;
+use crate::proto::auth;
 use crate::proto::auth::{Attempt, Outcome, Question, Report};
 use crate::proto::conn::Conn;
+use crate::proto::userkey::SkSigned;
 use log::{info, warn};
 
 /// One connection's authentication in progress.
@@ -114,12 +117,16 @@ impl Edge<'_> {
             let Some(q) = conn.question() else { return };
             let kind = kind_of(&q);
             match q {
-                Question::Key { user, blob, signed }
-                    if self
-                        .login
-                        .listed
-                        .as_ref()
-                        .is_some_and(|l| l.user == user && l.blob == blob) =>
+                Question::Key {
+                    user,
+                    blob,
+                    signed,
+                    sk,
+                } if self
+                    .login
+                    .listed
+                    .as_ref()
+                    .is_some_and(|l| l.user == user && l.blob == blob) =>
                 {
                     // The signed request after its query uses the answer up; a repeated
                     // query gets it again.
@@ -129,7 +136,8 @@ impl Edge<'_> {
                         self.login.listed.clone()
                     }
                     .expect("checked above");
-                    self.answer(conn, Kind::Key, Some(l.account), l.options, true, now);
+                    let yes = self.sk_allows(&l.user, sk, &l.options);
+                    self.answer(conn, Kind::Key, Some(l.account), l.options, yes, now);
                     continue;
                 }
                 Question::Password { password, .. }
@@ -178,6 +186,7 @@ impl Edge<'_> {
                     policy: self.policy(),
                 }
                 .encode();
+                // A key blob is at most userkey::MAX_KEY_BLOB (checked by the core).
                 let nice = if kind == Kind::Password {
                     PASSWORD_CHECK_NICE
                 } else {
@@ -244,6 +253,8 @@ impl Edge<'_> {
             blank_password: o.blank_password,
             group: o.group.clone(),
             auth_dir: o.auth_dir.clone(),
+            trusted_ca: o.trusted_user_ca_keys.clone(),
+            revoked: o.revoked_keys.clone(),
         }
     }
 
@@ -270,13 +281,29 @@ impl Edge<'_> {
         let mut options = KeyOptions::default();
         let yes = match reply.verdict {
             Verdict::Yes if check.kind == Kind::Key => {
-                match authkeys::options_for(&reply.key_line, &check.blob, self.peer.ip()) {
-                    Some(o) => {
+                let granted = keygrant::grant(
+                    &check.blob,
+                    &check.user,
+                    &reply.key_line,
+                    reply.ca_file,
+                    self.peer.ip(),
+                    keygrant::wall_secs(),
+                );
+                match granted {
+                    Ok(o) => {
                         options = o;
-                        true
+                        match conn.question() {
+                            Some(Question::Key {
+                                signed: true, sk, ..
+                            }) => self.sk_allows(&check.user, sk, &options),
+                            _ => true,
+                        }
                     }
-                    None => {
-                        warn!("Authentication check for '{name}' from {peer}: line does not list the key");
+                    Err(why) => {
+                        warn!(
+                            "Pubkey auth refused for '{name}' with {} from {peer}: {why}",
+                            auth::key_description(&check.blob)
+                        );
                         false
                     }
                 }
@@ -328,6 +355,14 @@ impl Edge<'_> {
             }
             Verdict::KeyFileError => {
                 warn!("{}", reply.detail);
+                false
+            }
+            Verdict::Revoked => {
+                warn!(
+                    "Pubkey auth refused for '{name}' with {} from {peer}: revoked ({})",
+                    auth::key_description(&check.blob),
+                    reply.detail
+                );
                 false
             }
             Verdict::NotBlank | Verdict::KeyNotListed => false,
@@ -413,19 +448,44 @@ impl Edge<'_> {
 }
 
 impl Edge<'_> {
+    /// Whether a FIDO key's signature flags (`sk`) satisfy its options; logged when not.
+    fn sk_allows(&self, user: &str, sk: Option<SkSigned>, options: &KeyOptions) -> bool {
+        match keygrant::sk_ok(sk, options) {
+            Ok(()) => true,
+            Err(why) => {
+                warn!(
+                    "Pubkey auth refused for '{}' from {}: {why}",
+                    safe(user),
+                    Sock(self.peer)
+                );
+                false
+            }
+        }
+    }
+
     /// Logs what the core reports of an attempt (the outcome of a password or blank login
     /// is logged with the account, by `answer`).
     pub(super) fn log_report(&self, r: &Report) {
         let (user, peer) = (&r.user, Sock(self.peer));
         match r.attempt {
             Attempt::Key => info!(
-                "Pubkey auth succeeded for '{user}' with ssh-ed25519 key {} from {peer}",
+                "Pubkey auth succeeded for '{user}' with {} from {peer}",
                 r.key
             ),
             Attempt::UnknownKey => {
-                info!("Pubkey auth attempt with unknown key for '{user}' from {peer}")
+                info!(
+                    "Pubkey auth attempt with unknown key for '{user}' from {peer}: {}",
+                    r.key
+                )
             }
-            Attempt::BadSignature => warn!("Pubkey auth bad signature for '{user}' from {peer}"),
+            Attempt::RefusedKey => warn!(
+                "Pubkey auth refused for '{user}' with {} from {peer}: {}",
+                r.key, r.detail
+            ),
+            Attempt::BadSignature => warn!(
+                "Pubkey auth bad signature for '{user}' with {} from {peer}",
+                r.key
+            ),
             Attempt::NeedKey => info!("Password before key for '{user}' from {peer}: refused (-t)"),
             Attempt::PasswordChange => {
                 info!("Password change request for '{user}' from {peer}: refused")

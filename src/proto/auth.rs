@@ -1,5 +1,5 @@
 //! User authentication (RFC 4252): the `ssh-userauth` service, `none`, `publickey`
-//! (ssh-ed25519), `password` (RFC 4252 §8) and `keyboard-interactive` with one password prompt
+//! (every key kind and certificate `userkey` verifies), `password` (RFC 4252 §8) and `keyboard-interactive` with one password prompt
 //! (RFC 4256), the query step, the attempt limit, and key-then-password (`-t`).
 //!
 //! Whether a key or a password lets a user in is a question for the edge (`Question`), which
@@ -11,21 +11,23 @@
 //! A failed password is answered late (`Outcome::DelayedFailure`): the connection holds the
 //! FAILURE, and every later packet, until the time it is given (see `Conn::tick`).
 
-use super::crypto::{parse_public_blob, verify_sig_blob};
 use super::limits::MAX_USERNAME;
-use super::msg;
-use super::wire::{Reader, WireError, Writer};
+use super::userkey::{self, SkSigned};
+use super::wire::{Reader, WireError};
 
 /// A decision the core waits for (`Event::Auth`); the edge answers it with
 /// `Conn::resume_auth`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Question<'a> {
-    /// May `user` log in with this `ssh-ed25519` key blob (authorized_keys)? `signed`: the
-    /// signature was checked and a yes logs the user in; otherwise it is the query step.
+    /// May `user` log in with this key or certificate blob (authorized_keys, the trusted
+    /// CAs)? `signed`: the signature was checked and a yes logs the user in; otherwise it is
+    /// the query step. `sk`: a FIDO key's signature flags, for the edge to hold against the
+    /// key's options (`SkSigned::satisfies`) once it knows them.
     Key {
         user: &'a str,
         blob: &'a [u8],
         signed: bool,
+        sk: Option<SkSigned>,
     },
     /// Is `password` the password of `user`, and may the user log in with a password? The
     /// bytes are wiped from the input buffer once answered; the edge must not keep them.
@@ -65,7 +67,7 @@ pub enum Outcome {
     DelayedFailure,
     /// USERAUTH_FAILURE with partial success: the key was accepted, a password must follow.
     Partial,
-    /// USERAUTH_PK_OK for the key blob (query without signature).
+    /// USERAUTH_PK_OK for the request's algorithm and key blob (query without signature).
     PkOk,
     /// USERAUTH_INFO_REQUEST with one "Password: " prompt, echo off.
     InfoRequest,
@@ -90,6 +92,7 @@ pub const PROMPT: &str = "Password: ";
 enum Asking {
     Key {
         signed: bool,
+        sk: Option<SkSigned>,
     },
     Password,
     /// keyboard-interactive: the answer's user is `kbd_user`, not in the packet.
@@ -110,8 +113,6 @@ pub struct Auth {
     kbd_user: Option<heapless::String<MAX_USERNAME>>,
     /// A FAILURE held back until this time (ms): no packet is handled before it is sent.
     pub reply_due: Option<u64>,
-    /// The key blob of the last PK_OK, echoed in the reply.
-    pub pk_blob: heapless::Vec<u8, 64>,
     /// The held request's question, until the edge answers.
     asking: Option<Asking>,
 }
@@ -200,7 +201,6 @@ impl Auth {
             key_ok: None,
             kbd_user: None,
             reply_due: None,
-            pk_blob: heapless::Vec::new(),
             asking: None,
         }
     }
@@ -257,25 +257,30 @@ impl Auth {
             "publickey" if self.key_ok.is_some() => Attempt::Unsupported,
             "publickey" => {
                 let f = key_fields(&mut r)?;
-                let key = parse_public_blob(f.blob)
-                    .ok()
-                    .filter(|_| f.alg == b"ssh-ed25519");
-                match key {
+                // Everything up to the signature, as the client signed it (RFC 4252 §7).
+                let signed_len = payload.len() - r.remaining();
+                match key_and_alg(&f) {
                     Some(_) if !user_ok => Attempt::UnknownKey,
-                    Some(_) if !f.has_sig => return self.ask(Asking::Key { signed: false }),
-                    Some(k) => {
-                        let sig = r.string()?;
-                        let mut signed = [0u8; 512];
-                        let mut w = Writer::new(&mut signed);
-                        let n = signed_data(&mut w, session_id, user, "ssh-connection", f.blob)
-                            .map(|_| w.len())
-                            .map_err(|_| AuthError::Malformed)?;
-                        if verify_sig_blob(&k, &signed[..n], sig) {
-                            return self.ask(Asking::Key { signed: true });
-                        }
-                        Attempt::BadSignature
+                    Some(_) if !f.has_sig => {
+                        return self.ask(Asking::Key {
+                            signed: false,
+                            sk: None,
+                        })
                     }
-                    None => Attempt::UnknownKey,
+                    Some((key, alg)) => {
+                        let sig = r.string()?;
+                        let data = signed_data(session_id, &payload[..signed_len]);
+                        match userkey::verify(key.key(), alg, &data, sig) {
+                            Ok(s) => {
+                                return self.ask(Asking::Key {
+                                    signed: true,
+                                    sk: s.sk,
+                                })
+                            }
+                            Err(_) => Attempt::BadSignature,
+                        }
+                    }
+                    None => Attempt::RefusedKey,
                 }
             }
             "password" if self.policy.password => {
@@ -342,13 +347,14 @@ impl Auth {
     /// The question of the held request `payload` (the one whose handling returned `Ask`).
     pub fn question<'a>(&'a self, payload: &'a [u8]) -> Option<Question<'a>> {
         match self.asking.as_ref()? {
-            Asking::Key { signed } => {
+            Asking::Key { signed, sk } => {
                 let mut req = parse_request(payload).ok()?;
                 let f = key_fields(&mut req.rest).ok()?;
                 Some(Question::Key {
                     user: req.user,
                     blob: f.blob,
                     signed: *signed,
+                    sk: *sk,
                 })
             }
             Asking::Password => Some(Question::Password {
@@ -382,19 +388,13 @@ impl Auth {
                 self.failures += 1;
                 (Outcome::Failure, Attempt::UnknownKey)
             }
-            Asking::Key { signed: false } => {
-                let mut req = parse_request(payload)?;
-                let blob = key_fields(&mut req.rest)?.blob;
-                self.pk_blob.clear();
-                // Fits: parse_public_blob accepted exactly 51 bytes before the question.
-                let _ = self.pk_blob.extend_from_slice(blob);
-                (Outcome::PkOk, Attempt::Query)
-            }
-            Asking::Key { signed: true } if self.policy.key_and_password => {
+            // The reply echoes the request's algorithm and blob (`pk_ok`).
+            Asking::Key { signed: false, .. } => (Outcome::PkOk, Attempt::Query),
+            Asking::Key { signed: true, .. } if self.policy.key_and_password => {
                 self.key_ok = Some(user);
                 (Outcome::Partial, Attempt::Key)
             }
-            Asking::Key { signed: true } => {
+            Asking::Key { signed: true, .. } => {
                 self.done = true;
                 self.user = user;
                 (Outcome::Success, Attempt::Key)
@@ -428,8 +428,11 @@ pub struct Report {
     pub user: heapless::String<64>,
     pub attempt: Attempt,
     pub outcome: Outcome,
-    /// The key's SHA256 fingerprint (`Attempt::Key`), else empty.
+    /// A publickey attempt's key as the log names it: its type and SHA256 fingerprint, for
+    /// a certificate also its key id, serial and CA (`key_description`); else empty.
     pub key: String,
+    /// Why a key was refused before any question (`Attempt::RefusedKey`), else empty.
+    pub detail: String,
     /// Failed attempts on this connection so far.
     pub failures: u32,
 }
@@ -441,6 +444,9 @@ pub enum Attempt {
     Query,
     Key,
     UnknownKey,
+    /// A key, certificate or algorithm quoll does not accept (an RSA key under 2048 bits,
+    /// SHA-1 `ssh-rsa`, a kind this build leaves out, a malformed blob).
+    RefusedKey,
     BadSignature,
     Unsupported,
     /// Password (or keyboard-interactive) accepted; the edge logs it.
@@ -452,20 +458,80 @@ pub enum Attempt {
     PasswordChange,
 }
 
-/// RFC 4252 §7: the data a publickey signature covers.
-fn signed_data(
-    w: &mut Writer,
-    sid: &[u8; 32],
-    user: &str,
-    service: &str,
-    blob: &[u8],
-) -> Result<(), WireError> {
-    w.string(sid)?;
-    w.u8(msg::USERAUTH_REQUEST)?;
-    w.string(user.as_bytes())?;
-    w.string(service.as_bytes())?;
-    w.string(b"publickey")?;
-    w.bool(true)?;
-    w.string(b"ssh-ed25519")?;
-    w.string(blob)
+/// The request's key, parsed, and the signature algorithm its algorithm name asks for;
+/// None when quoll refuses the pair (`refusal` says why).
+fn key_and_alg<'a>(f: &KeyFields<'a>) -> Option<(userkey::UserKey<'a>, userkey::SigAlg)> {
+    let key = userkey::parse(f.blob).ok()?;
+    let alg = userkey::signature_alg(f.alg, &key)?;
+    Some((key, alg))
+}
+
+/// Why `key_and_alg` refuses a publickey request's algorithm and blob, for the log.
+pub fn refusal(alg: &[u8], blob: &[u8]) -> String {
+    match userkey::parse(blob) {
+        Err(e) => e.to_string(),
+        Ok(key) if userkey::signature_alg(alg, &key).is_none() => format!(
+            "algorithm {} not accepted for {} key",
+            printable(alg),
+            key.type_name()
+        ),
+        Ok(_) => String::new(),
+    }
+}
+
+/// Peer bytes made safe for a log line (at most 60 characters, `?` for the unprintable).
+pub fn printable(b: &[u8]) -> String {
+    b.iter()
+        .take(60)
+        .map(|&c| {
+            if (0x20..0x7f).contains(&c) {
+                c as char
+            } else {
+                '?'
+            }
+        })
+        .collect()
+}
+
+/// A key blob as the log names it: `TYPE key SHA256:...`, and for a certificate
+/// `ID "key id" (serial N) CA TYPE SHA256:...` after it (OpenSSH's wording). The
+/// fingerprint of a certificate is its key's, as OpenSSH takes it.
+pub fn key_description(blob: &[u8]) -> String {
+    use super::crypto::fingerprint;
+    match userkey::parse(blob) {
+        Ok(userkey::UserKey::Plain(k)) => format!("{} key {}", k.kind().name(), fingerprint(blob)),
+        #[cfg(feature = "certs")]
+        Ok(userkey::UserKey::Cert(c)) => {
+            let ca = userkey::parse_plain(c.signature_key)
+                .map(|k| k.kind().name())
+                .unwrap_or("?");
+            format!(
+                "{} key {} ID \"{}\" (serial {}) CA {} {}",
+                c.key.kind().cert_name(),
+                fingerprint(&c.key.plain_blob()),
+                printable(c.key_id),
+                c.serial,
+                ca,
+                fingerprint(c.signature_key)
+            )
+        }
+        Err(_) => format!("key {}", fingerprint(blob)),
+    }
+}
+
+/// The algorithm name and key blob of a publickey request, echoed by USERAUTH_PK_OK.
+pub fn pk_ok_fields(payload: &[u8]) -> Option<(&[u8], &[u8])> {
+    let mut req = parse_request(payload).ok()?;
+    let f = key_fields(&mut req.rest).ok()?;
+    Some((f.alg, f.blob))
+}
+
+/// RFC 4252 §7: the data a publickey signature covers: the session id, then the request up
+/// to its signature (`prefix`, which begins with USERAUTH_REQUEST and ends with the key
+/// blob). Bounded by the packet size; held only while the signature is checked.
+fn signed_data(sid: &[u8; 32], prefix: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(4 + sid.len() + prefix.len());
+    super::wire::vec_string(&mut v, sid);
+    v.extend_from_slice(prefix);
+    v
 }

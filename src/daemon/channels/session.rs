@@ -89,6 +89,10 @@ fn spawn_for(edge: &mut Edge, ch: usize, user: &users::User, req: &SessionStart)
     // The first of a name wins: authorized_keys environment= (with --permit-user-env),
     // then the client's env requests, then quoll's own environment (-e).
     let mut env: Vec<(String, String)> = Vec::new();
+    // Dropbear's SSH_PUBKEYINFO: the comment of the key's line, first so nothing replaces it.
+    if let Some(info) = &edge.key_options.info {
+        env.push(("SSH_PUBKEYINFO".into(), info.clone()));
+    }
     if edge.opts.permit_user_env {
         env.extend(edge.key_options.environment.iter().cloned());
     }

@@ -158,7 +158,7 @@ impl State {
                     w.u8(msg::EXT_INFO)?;
                     w.u32(1)?;
                     w.string(b"server-sig-algs")?;
-                    w.string(b"ssh-ed25519")
+                    w.string(crate::proto::userkey::SERVER_SIG_ALGS.as_bytes())
                 })
                 .map_err(no_space)?;
             }

@@ -7,10 +7,9 @@
 
 use super::{fail, no_space, Conn, Disconnect, Flow, Held, Host, State, Wait};
 use crate::proto::auth::{self, Attempt, Outcome, Question, Report, Step};
-use crate::proto::crypto::fingerprint;
 use crate::proto::msg::{self, reason};
 use crate::proto::packet::Output;
-use crate::proto::wire::{Reader, WireError};
+use crate::proto::wire::Reader;
 
 impl State {
     /// SERVICE_REQUEST: `ssh-userauth` only, followed by the `-b` banner the first time.
@@ -65,7 +64,7 @@ impl State {
         match step.map_err(auth_error)? {
             Step::Ask => Ok(Flow::Hold(Wait::Auth)),
             Step::Done(outcome, attempt) => {
-                self.auth_reply(out, outcome, host, now)?;
+                self.auth_reply(out, outcome, payload, host, now)?;
                 Ok(if reported(outcome, attempt) {
                     Flow::Hold(Wait::AuthReport(outcome, attempt))
                 } else {
@@ -81,6 +80,7 @@ impl State {
         &mut self,
         out: &mut Output,
         outcome: Outcome,
+        payload: &[u8],
         host: &mut dyn Host,
         now: u64,
     ) -> Result<(), Disconnect> {
@@ -89,10 +89,11 @@ impl State {
         match outcome {
             Outcome::Success => out.packet(0, |w| w.u8(msg::USERAUTH_SUCCESS)),
             Outcome::PkOk => {
-                let blob = &auth.pk_blob;
+                let (alg, blob) = auth::pk_ok_fields(payload)
+                    .ok_or_else(|| fail(reason::PROTOCOL_ERROR, "malformed publickey request"))?;
                 out.packet(0, |w| {
                     w.u8(msg::USERAUTH_PK_OK)?;
-                    w.string(b"ssh-ed25519")?;
+                    w.string(alg)?;
                     w.string(blob)
                 })
             }
@@ -136,10 +137,18 @@ impl State {
             user,
             attempt,
             outcome,
-            key: if attempt == Attempt::Key {
-                key_fingerprint(payload)
-            } else {
-                String::new()
+            key: match attempt {
+                Attempt::Key
+                | Attempt::UnknownKey
+                | Attempt::BadSignature
+                | Attempt::RefusedKey => auth::pk_ok_fields(payload)
+                    .map(|(_, blob)| auth::key_description(blob))
+                    .unwrap_or_default(),
+                _ => String::new(),
+            },
+            detail: match (attempt, auth::pk_ok_fields(payload)) {
+                (Attempt::RefusedKey, Some((alg, blob))) => auth::refusal(alg, blob),
+                _ => String::new(),
             },
             failures: self.auth.failures(),
         }
@@ -161,6 +170,7 @@ fn reported(outcome: Outcome, attempt: Attempt) -> bool {
             attempt,
             Attempt::Key
                 | Attempt::UnknownKey
+                | Attempt::RefusedKey
                 | Attempt::BadSignature
                 | Attempt::NeedKey
                 | Attempt::PasswordChange
@@ -198,7 +208,7 @@ impl Conn {
             match self.st.auth.answer(payload, yes).map_err(auth_error) {
                 Ok((outcome, attempt)) => self
                     .st
-                    .auth_reply(&mut self.output, outcome, host, now)
+                    .auth_reply(&mut self.output, outcome, payload, host, now)
                     .map(|_| Report {
                         user,
                         ..self.st.report(payload, outcome, attempt)
@@ -261,18 +271,4 @@ fn safe_name(u: &[u8]) -> heapless::String<64> {
         });
     }
     s
-}
-
-fn key_fingerprint(payload: &[u8]) -> String {
-    let mut r = Reader::new(payload);
-    let blob = (|| -> Result<&[u8], WireError> {
-        r.u8()?;
-        r.string()?;
-        r.string()?;
-        r.string()?;
-        r.bool()?;
-        r.string()?;
-        r.string()
-    })();
-    blob.map(fingerprint).unwrap_or_default()
 }

@@ -264,7 +264,7 @@ fn attempts_are_reported_to_the_edge() {
         feed(&mut c, &mut conn, &mut host);
         match conn.event() {
             Some(Event::AuthReport(r)) => {
-                assert_eq!((r.user.as_str(), r.attempt), ("alice", Attempt::UnknownKey));
+                assert_eq!((r.user.as_str(), r.attempt), ("alice", Attempt::RefusedKey));
                 assert_eq!((r.outcome, r.failures), (Outcome::Failure, failures));
             }
             _ => panic!("no report"),
@@ -295,4 +295,50 @@ fn attempts_are_reported_to_the_edge() {
         disconnect_reason(&mut c),
         msg::reason::NO_MORE_AUTH_METHODS_AVAILABLE
     );
+}
+
+/// A SHA-1 `ssh-rsa` request over a good RSA key, and a key of another kind than the
+/// request names, are refused by the core without a question, and say why.
+#[test]
+fn sha1_rsa_and_mismatched_algorithms_are_refused_with_a_reason() {
+    let line = include_str!("../userkey/testdata/rsa2048.pub");
+    let blob = crate::base64::decode(line.split(' ').nth(1).unwrap()).unwrap();
+    let (mut conn, mut host, mut c) = setup(65536);
+    c.handshake(&mut conn, &mut host, true);
+    c.send(|w| {
+        w.u8(msg::SERVICE_REQUEST)?;
+        w.string(b"ssh-userauth")
+    });
+    for (alg, why) in [
+        (
+            &b"ssh-rsa"[..],
+            "algorithm ssh-rsa not accepted for ssh-rsa key",
+        ),
+        (
+            b"ssh-ed25519",
+            "algorithm ssh-ed25519 not accepted for ssh-rsa key",
+        ),
+    ] {
+        c.send(|w| {
+            w.u8(msg::USERAUTH_REQUEST)?;
+            w.string(b"alice")?;
+            w.string(b"ssh-connection")?;
+            w.string(b"publickey")?;
+            w.bool(false)?;
+            w.string(alg)?;
+            w.string(&blob)
+        });
+        feed(&mut c, &mut conn, &mut host);
+        match conn.event() {
+            Some(Event::AuthReport(r)) if cfg!(feature = "rsa") => {
+                assert_eq!(r.attempt, Attempt::RefusedKey);
+                assert_eq!(r.detail, why);
+                assert!(r.key.starts_with("ssh-rsa key SHA256:"), "{}", r.key);
+            }
+            Some(Event::AuthReport(r)) => assert_eq!(r.attempt, Attempt::RefusedKey),
+            _ => panic!("no report"),
+        }
+        assert!(conn.question().is_none());
+        conn.resume(Answer::Yes, &mut host, 0);
+    }
 }

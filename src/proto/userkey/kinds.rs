@@ -221,6 +221,37 @@ pub const SIG_ALGS: &[&str] = &[
     "rsa-sha2-256",
 ];
 
+/// The user key and certificate types this build accepts (`quoll -Q key`).
+pub const KEY_TYPES: &[&str] = &[
+    "ssh-ed25519",
+    #[cfg(feature = "certs")]
+    "ssh-ed25519-cert-v01@openssh.com",
+    #[cfg(feature = "sk")]
+    "sk-ssh-ed25519@openssh.com",
+    #[cfg(all(feature = "sk", feature = "certs"))]
+    "sk-ssh-ed25519-cert-v01@openssh.com",
+    #[cfg(feature = "ecdsa")]
+    "ecdsa-sha2-nistp256",
+    #[cfg(all(feature = "ecdsa", feature = "certs"))]
+    "ecdsa-sha2-nistp256-cert-v01@openssh.com",
+    #[cfg(feature = "nistp384")]
+    "ecdsa-sha2-nistp384",
+    #[cfg(all(feature = "nistp384", feature = "certs"))]
+    "ecdsa-sha2-nistp384-cert-v01@openssh.com",
+    #[cfg(feature = "nistp521")]
+    "ecdsa-sha2-nistp521",
+    #[cfg(all(feature = "nistp521", feature = "certs"))]
+    "ecdsa-sha2-nistp521-cert-v01@openssh.com",
+    #[cfg(all(feature = "sk", feature = "ecdsa"))]
+    "sk-ecdsa-sha2-nistp256@openssh.com",
+    #[cfg(all(feature = "sk", feature = "ecdsa", feature = "certs"))]
+    "sk-ecdsa-sha2-nistp256-cert-v01@openssh.com",
+    #[cfg(feature = "rsa")]
+    "ssh-rsa",
+    #[cfg(all(feature = "rsa", feature = "certs"))]
+    "ssh-rsa-cert-v01@openssh.com",
+];
+
 /// `SIG_ALGS` as the comma-separated name-list of the `server-sig-algs` extension
 /// (RFC 8308 §3.1), built at compile time.
 pub const SERVER_SIG_ALGS: &str = match core::str::from_utf8(JOINED.0.split_at(JOINED.1).0) {

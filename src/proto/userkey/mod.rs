@@ -30,7 +30,7 @@ mod tests;
 
 #[cfg(feature = "certs")]
 pub use cert::{CertError, CertGrant, Certificate, Principals};
-pub use kinds::{Kind, SigAlg, SERVER_SIG_ALGS, SIG_ALGS};
+pub use kinds::{Kind, SigAlg, KEY_TYPES, SERVER_SIG_ALGS, SIG_ALGS};
 
 use super::wire::Reader;
 
@@ -151,6 +151,35 @@ impl Curve {
 }
 
 impl PublicKey<'_> {
+    /// The plain key blob (a certificate's subject key without the certificate): what
+    /// fingerprints are taken of, as OpenSSH does, and what a revoked-keys file lists.
+    pub fn plain_blob(&self) -> Vec<u8> {
+        use super::wire::vec_string;
+        let mut v = Vec::new();
+        vec_string(&mut v, self.kind().name().as_bytes());
+        match self {
+            PublicKey::Ed25519(k) => vec_string(&mut v, k),
+            PublicKey::Rsa { e, n } => {
+                vec_mpint(&mut v, e);
+                vec_mpint(&mut v, n);
+            }
+            PublicKey::Ecdsa { curve, point } => {
+                vec_string(&mut v, curve.name().as_bytes());
+                vec_string(&mut v, point);
+            }
+            PublicKey::SkEd25519 { key, application } => {
+                vec_string(&mut v, key);
+                vec_string(&mut v, application);
+            }
+            PublicKey::SkEcdsa { point, application } => {
+                vec_string(&mut v, Curve::P256.name().as_bytes());
+                vec_string(&mut v, point);
+                vec_string(&mut v, application);
+            }
+        }
+        v
+    }
+
     pub fn kind(&self) -> Kind {
         match self {
             PublicKey::Ed25519(_) => Kind::Ed25519,
@@ -292,6 +321,16 @@ pub(crate) fn mpint(v: &[u8]) -> Result<&[u8], KeyError> {
         [0, rest @ ..] => Ok(rest),
         _ => Ok(v),
     }
+}
+
+/// A magnitude (no leading zeros) as an mpint: a zero byte in front when the top bit is set.
+fn vec_mpint(v: &mut Vec<u8>, magnitude: &[u8]) {
+    let pad = magnitude.first().is_some_and(|b| b & 0x80 != 0);
+    super::wire::vec_u32(v, (magnitude.len() + usize::from(pad)) as u32);
+    if pad {
+        v.push(0);
+    }
+    v.extend_from_slice(magnitude);
 }
 
 /// What a good signature reports: for a FIDO key the flags and counter it signed, which
