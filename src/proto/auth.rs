@@ -124,6 +124,8 @@ pub enum AuthError {
     BadService,
     /// An INFO_RESPONSE nobody asked for.
     Unexpected,
+    /// No memory for the data a signature covers: the connection is refused, nothing else.
+    NoMemory,
 }
 
 impl From<WireError> for AuthError {
@@ -269,7 +271,8 @@ impl Auth {
                     }
                     Some((key, alg)) => {
                         let sig = r.string()?;
-                        let data = signed_data(session_id, &payload[..signed_len]);
+                        let data = signed_data(session_id, &payload[..signed_len])
+                            .ok_or(AuthError::NoMemory)?;
                         match userkey::verify(key.key(), alg, &data, sig) {
                             Ok(s) => {
                                 return self.ask(Asking::Key {
@@ -529,9 +532,10 @@ pub fn pk_ok_fields(payload: &[u8]) -> Option<(&[u8], &[u8])> {
 /// RFC 4252 §7: the data a publickey signature covers: the session id, then the request up
 /// to its signature (`prefix`, which begins with USERAUTH_REQUEST and ends with the key
 /// blob). Bounded by the packet size; held only while the signature is checked.
-fn signed_data(sid: &[u8; 32], prefix: &[u8]) -> Vec<u8> {
-    let mut v = Vec::with_capacity(4 + sid.len() + prefix.len());
+/// Allocated fallibly: `None` when the memory is not there.
+fn signed_data(sid: &[u8; 32], prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut v = super::budget::try_vec(4 + sid.len() + prefix.len())?;
     super::wire::vec_string(&mut v, sid);
     v.extend_from_slice(prefix);
-    v
+    Some(v)
 }

@@ -243,6 +243,7 @@ fn auth_error(e: auth::AuthError) -> Disconnect {
             reason::PROTOCOL_ERROR,
             "unexpected keyboard-interactive response",
         ),
+        auth::AuthError::NoMemory => fail(reason::BY_APPLICATION, "out of memory"),
     }
 }
 
