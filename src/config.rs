@@ -145,6 +145,9 @@ pub const MAX_LISTENERS: usize = 10;
 pub const DEFAULT_HOSTKEY: &str = "/etc/quoll/ssh_host_ed25519_key";
 /// The host key when quoll runs as `dropbear`: Dropbear's file, in Dropbear's format.
 pub const DROPBEAR_HOSTKEY: &str = "/etc/dropbear/dropbear_ed25519_host_key";
+/// Root's keys as OpenWrt keeps them (LuCI writes the file; OpenWrt's Dropbear reads it for
+/// root): `--root-keys`'s default when quoll runs as `dropbear`.
+pub const DROPBEAR_ROOT_KEYS: &str = "/etc/dropbear/authorized_keys";
 /// PATH given to sessions.
 /// Where `subsystem sftp` looks for an external server when quoll is built without its own
 /// (feature `sftp`) and no `--sftp-server` is given: OpenWrt's openssh-sftp-server, Debian's,

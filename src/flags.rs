@@ -240,6 +240,11 @@ pub const QUOLL: &[Flag] = &[
         readme: Some(("`--revoked-keys FILE`", "refuse these public keys at login, one a line (OpenSSH's RevokedKeys as plain keys): a key listed, a certificate of a listed key, and every certificate of a listed CA; an unreadable file refuses every key")),
     },
     Flag {
+        usage: "--root-keys FILE",
+        help: "Root's keys also from FILE (OpenWrt: /etc/dropbear/authorized_keys,\nthe default when run as dropbear)",
+        readme: Some(("`--root-keys FILE`", "root's public keys are also read from FILE, after `~root/.ssh/authorized_keys` (or `-D`), with the same owner and mode checks; OpenWrt's LuCI writes `/etc/dropbear/authorized_keys`, which is the default when quoll runs as `dropbear`")),
+    },
+    Flag {
         usage: "--syslog-ident name",
         help: "Name in syslog lines (default quoll; `dropbear` for fail2ban's\nstock filter)",
         readme: Some(("`--syslog-ident name`", "the program name in syslog lines (default `quoll`; see fail2ban below)")),

@@ -44,6 +44,8 @@ pub struct Options {
     pub trusted_user_ca_keys: Option<std::path::PathBuf>,
     /// `--revoked-keys FILE`: public keys (and CAs) refused at login.
     pub revoked_keys: Option<std::path::PathBuf>,
+    /// `--root-keys FILE`: root's keys also from FILE (OpenWrt's /etc/dropbear/authorized_keys).
+    pub root_keys: Option<std::path::PathBuf>,
     pub max_auth_tries: u32,
     pub max_connections: usize,
     pub max_channels: usize,
@@ -125,6 +127,7 @@ impl Default for Options {
             auth_dir: None,
             trusted_user_ca_keys: None,
             revoked_keys: None,
+            root_keys: None,
             max_auth_tries: DEFAULT_MAX_AUTH_TRIES,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_channels: MAX_CHANNELS,
@@ -172,6 +175,7 @@ impl Options {
         Options {
             hostkey: crate::config::DROPBEAR_HOSTKEY.into(),
             syslog_ident: "dropbear".to_string(),
+            root_keys: Some(crate::config::DROPBEAR_ROOT_KEYS.into()),
             ..Options::default()
         }
     }
@@ -191,6 +195,10 @@ mod tests {
             std::path::Path::new("/etc/dropbear/dropbear_ed25519_host_key")
         );
         assert_eq!(o.syslog_ident, "dropbear");
+        assert_eq!(
+            o.root_keys.as_deref(),
+            Some(std::path::Path::new("/etc/dropbear/authorized_keys"))
+        );
         assert_eq!(
             crate::hostkey::Format::for_path(&o.hostkey),
             crate::hostkey::Format::Dropbear

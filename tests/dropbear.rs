@@ -342,3 +342,61 @@ fn quoll_as_scp_serves_legacy_scp_from_a_shell() {
     assert_eq!(std::fs::read(local.join("a b*c")).unwrap(), b"first\n");
     assert!(!local.join("a bXc").exists());
 }
+
+/// OpenWrt keeps root's keys in /etc/dropbear/authorized_keys (LuCI writes it): with
+/// `--root-keys FILE` (the default as `dropbear`) root logs in with a key listed only there,
+/// another user does not, and the file gets the same owner and mode checks.
+#[test]
+fn root_keys_also_come_from_the_openwrt_file() {
+    if skip_unless_quoll("--root-keys") {
+        return;
+    }
+    require_root("logging in as root and as another account");
+    ensure_user("quolltest");
+    let keys = TempDir::new("root-keys");
+    set_mode(keys.path(), 0o755);
+    let luci = keys.join("authorized_keys");
+    let srv = Server::start_with(Options {
+        extra_args: vec![
+            "--penalties".into(),
+            "off".into(),
+            "--root-keys".into(),
+            luci.display().to_string(),
+        ],
+        ..Default::default()
+    });
+    let key = srv.dir.join("luci_key");
+    ssh_keygen(&key);
+    std::fs::copy(format!("{}.pub", key.display()), &luci).unwrap();
+    set_mode(&luci, 0o600);
+    let as_user = |user: &str| {
+        let mut c = srv.ssh_command_keys(&[&key], &[], "echo in");
+        // The harness logs in as its own user; this key is tried for `user` instead.
+        let args: Vec<String> = c
+            .get_args()
+            .map(|a| {
+                a.to_string_lossy()
+                    .replace(&format!("{}@", srv.user), &format!("{user}@"))
+            })
+            .collect();
+        c = Command::new("ssh");
+        c.args(args);
+        run(&mut c, CMD_TIMEOUT)
+    };
+    let out = as_user("root");
+    assert_eq!(out.code, Some(0), "{}", srv.context(&out));
+    assert_eq!(out.stdout, "in\n");
+    let out = as_user("quolltest");
+    assert_ne!(out.code, Some(0), "{}", srv.context(&out));
+    // A file others may write is refused, and the log says why.
+    set_mode(&luci, 0o666);
+    let out = as_user("root");
+    assert_ne!(out.code, Some(0), "{}", srv.context(&out));
+    assert!(
+        wait_until(std::time::Duration::from_secs(5), || srv
+            .log()
+            .contains(&luci.display().to_string())),
+        "{}",
+        srv.log()
+    );
+}

@@ -67,6 +67,7 @@ const LONG_WITH_VALUE: &[&str] = &[
     "max-memory",
     "trusted-user-ca-keys",
     "revoked-keys",
+    "root-keys",
 ];
 
 /// `v` as the number `flag` takes (checked against its range in NUMERIC); 0 for a flag that
@@ -163,6 +164,7 @@ pub fn parse_from(args: &[String], defaults: Options) -> Result<Cli, CliError> {
                     return err("--trusted-user-ca-keys: this quoll has no certificate support")
                 }
                 "revoked-keys" => o.revoked_keys = Some(v.into()),
+                "root-keys" => o.root_keys = Some(v.into()),
                 "no-sftp" => o.no_sftp = true,
                 "builtin-scp" if cfg!(feature = "scp") => o.builtin_scp = true,
                 "builtin-scp" => return err("--builtin-scp: this quoll has no built-in scp"),

@@ -64,6 +64,8 @@ pub struct Policy {
     pub trusted_ca: Option<PathBuf>,
     /// `--revoked-keys FILE`: keys and CAs refused.
     pub revoked: Option<PathBuf>,
+    /// `--root-keys FILE`: root's keys also from FILE.
+    pub root_keys: Option<PathBuf>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -200,6 +202,7 @@ impl Request<'_> {
         vec_string(&mut v, path_bytes(&self.policy.auth_dir));
         vec_string(&mut v, path_bytes(&self.policy.trusted_ca));
         vec_string(&mut v, path_bytes(&self.policy.revoked));
+        vec_string(&mut v, path_bytes(&self.policy.root_keys));
         v
     }
 
@@ -221,6 +224,7 @@ impl Request<'_> {
         let dir = r.string().ok()?;
         let trusted_ca = r.string().ok()?;
         let revoked = r.string().ok()?;
+        let root_keys = r.string().ok()?;
         r.end().ok()?;
         let path =
             |p: &[u8]| (!p.is_empty()).then(|| PathBuf::from(std::ffi::OsStr::from_bytes(p)));
@@ -239,6 +243,7 @@ impl Request<'_> {
                 auth_dir: path(dir),
                 trusted_ca: path(trusted_ca),
                 revoked: path(revoked),
+                root_keys: path(root_keys),
             },
         })
     }
@@ -482,14 +487,39 @@ fn key_check(req: &Request) -> Reply {
     if let Err(r) = become_user(&user) {
         return *r;
     }
-    let path = match &p.auth_dir {
+    let own = match &p.auth_dir {
         Some(d) => d.join("authorized_keys"),
         None => Path::new(&user.home).join(".ssh/authorized_keys"),
     };
-    let found = match ca {
-        Some(ca) => crate::authkeys::find_cert_authority(&path, user.uid, ca, req.peer, &mut warn),
-        None => crate::authkeys::find_key(&path, user.uid, req.secret, req.peer, &mut warn),
-    };
+    // Root's keys may also live in `--root-keys` (OpenWrt's /etc/dropbear/authorized_keys,
+    // which LuCI writes): looked at after the usual file, with the same checks.
+    let extra = p.root_keys.as_ref().filter(|_| user.uid == 0);
+    // As OpenSSH with several AuthorizedKeysFiles: a file in error does not stop the next
+    // one; the first error is reported when no file lists the key.
+    let mut path = own.clone();
+    let mut found = Ok(None);
+    for candidate in std::iter::once(&own).chain(extra) {
+        let here = match ca {
+            Some(ca) => {
+                crate::authkeys::find_cert_authority(candidate, user.uid, ca, req.peer, &mut warn)
+            }
+            None => crate::authkeys::find_key(candidate, user.uid, req.secret, req.peer, &mut warn),
+        };
+        match here {
+            Ok(Some(line)) => {
+                path = candidate.clone();
+                found = Ok(Some(line));
+                break;
+            }
+            Ok(None) => {}
+            Err(why) => {
+                if found.is_ok() {
+                    path = candidate.clone();
+                    found = Err(why);
+                }
+            }
+        }
+    }
     let mut reply = match found {
         Ok(Some(line)) if line.len() <= MAX_LINE => Reply {
             key_line: line,
@@ -539,6 +569,7 @@ mod tests {
             auth_dir: Some("/etc/keys dir".into()),
             trusted_ca: Some("/etc/quoll/user_ca.pub".into()),
             revoked: None,
+            root_keys: Some("/etc/dropbear/authorized_keys".into()),
         }
     }
 

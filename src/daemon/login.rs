@@ -255,6 +255,7 @@ impl Edge<'_> {
             auth_dir: o.auth_dir.clone(),
             trusted_ca: o.trusted_user_ca_keys.clone(),
             revoked: o.revoked_keys.clone(),
+            root_keys: o.root_keys.clone(),
         }
     }
 
