@@ -435,7 +435,7 @@ impl Server {
                         {
                             job.set_reaped()
                         }
-                        End::Process(p) if p.pid == pid && p.exit.is_none() => p.exit = Some(exit),
+                        End::Process(p) if p.pid == pid && p.exit.is_none() => p.exited(exit),
                         _ => {}
                     }
                 }
