@@ -8,6 +8,8 @@ mod common;
 use common::*;
 use std::fs::File;
 use std::io::Read;
+use std::net::TcpListener;
+use std::os::fd::OwnedFd;
 use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -196,4 +198,222 @@ fn a_command_killed_by_a_signal_beside_a_background_child() {
     // ssh exits 255 on an exit-signal.
     assert_eq!(out.code, Some(255), "{}", srv.context(&out));
     assert!(took < PROMPT, "ssh took {took:?}\n{}", srv.context(&out));
+}
+
+/// Dropbear's server from Debian's dropbear-bin (the test fails as not run without it).
+fn real_dropbear() -> &'static str {
+    require(
+        std::path::Path::new("/usr/sbin/dropbear").exists(),
+        "/usr/sbin/dropbear is not installed (dropbear-bin)",
+    );
+    "/usr/sbin/dropbear"
+}
+
+/// A host key Dropbear reads (made by quoll as `dropbear_ed25519_host_key`, Dropbear's format).
+fn dropbear_key(dir: &TempDir) -> String {
+    let key = dir.join("dropbear_ed25519_host_key");
+    let out = run(
+        Command::new(quoll_bin()).arg("keygen").arg("-f").arg(&key),
+        CMD_TIMEOUT,
+    );
+    assert_eq!(out.code, Some(0), "{}", out.describe());
+    key.display().to_string()
+}
+
+#[test]
+fn start_up_errors_exit_1_as_dropbears() {
+    if skip_unless_quoll("start-up statuses") {
+        return;
+    }
+    let dropbear = real_dropbear();
+    let dir = TempDir::new("startup");
+    let key = dropbear_key(&dir);
+    let garbage = dir.join("garbage");
+    std::fs::write(&garbage, "not a key\n").unwrap();
+    set_mode(&garbage, 0o600);
+    let garbage = garbage.display().to_string();
+    let busy = TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy = format!("127.0.0.1:{}", busy.local_addr().unwrap().port());
+    let free = format!("127.0.0.1:{}", free_port());
+    let cases: &[&[&str]] = &[
+        &["-Z"],
+        &["-p"],
+        &["-T", "many"],
+        &["-W", "abc"],
+        &["stray"],
+        &["-F", "-E", "-p", "1.2.3:22", "-r", &key],
+        &["-F", "-E", "-p", &busy, "-r", &key],
+        &["-F", "-E", "-p", &free, "-r", &garbage],
+        &[
+            "-F",
+            "-E",
+            "-p",
+            &free,
+            "-r",
+            &key,
+            "-b",
+            "/nonexistent/banner",
+        ],
+    ];
+    for args in cases {
+        let theirs = run(Command::new(dropbear).args(*args), CMD_TIMEOUT);
+        let ours = run(Command::new(quoll_bin()).args(*args), CMD_TIMEOUT);
+        assert_eq!(
+            theirs.code,
+            Some(1),
+            "dropbear {args:?}: {}",
+            theirs.describe()
+        );
+        assert_eq!(ours.code, Some(1), "quoll {args:?}: {}", ours.describe());
+    }
+    for args in [&["-h"][..], &["-V"]] {
+        let theirs = run(Command::new(dropbear).args(args), CMD_TIMEOUT);
+        let ours = run(Command::new(quoll_bin()).args(args), CMD_TIMEOUT);
+        assert_eq!(
+            theirs.code,
+            Some(0),
+            "dropbear {args:?}: {}",
+            theirs.describe()
+        );
+        assert_eq!(ours.code, Some(0), "quoll {args:?}: {}", ours.describe());
+    }
+}
+
+/// Starts `program args` as inetd does, on one accepted TCP connection, and runs `client`
+/// against it with the port; returns the server's exit status.
+fn inetd(program: &str, args: &[&str], client: impl FnOnce(u16)) -> Option<i32> {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    thread::scope(|scope| {
+        let server = scope.spawn(|| {
+            let (sock, _) = l.accept().expect("accept");
+            let fd = OwnedFd::from(sock);
+            let mut child = Command::new(program)
+                .args(args)
+                .stdin(Stdio::from(fd.try_clone().unwrap()))
+                .stdout(Stdio::from(fd))
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn the server");
+            let (code, timed_out) = wait_timeout(&mut child, CMD_TIMEOUT);
+            assert!(!timed_out, "{program} -i did not end");
+            code
+        });
+        client(port);
+        server.join().unwrap()
+    })
+}
+
+/// A raw client (Python, for SO_LINGER): connects to `port`, sends `bytes`, waits half a
+/// second and closes, with a reset (RST, a read error for the server) when `reset`.
+fn raw_client(port: u16, bytes: &[u8], reset: bool) {
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let script = format!(
+        "import socket,struct,time\n\
+         s=socket.create_connection(('127.0.0.1',{port}))\n\
+         s.sendall(bytes.fromhex('{hex}'))\n\
+         time.sleep(0.5)\n\
+         if {reset}: s.setsockopt(socket.SOL_SOCKET,socket.SO_LINGER,struct.pack('ii',1,0))\n\
+         s.close()\n",
+        reset = if reset { "True" } else { "False" }
+    );
+    let out = run(Command::new("python3").arg("-c").arg(script), CMD_TIMEOUT);
+    assert_eq!(out.code, Some(0), "raw client: {}", out.describe());
+}
+
+/// `ssh` as a client that offers no key and no password: it gives up and says goodbye.
+fn giving_up(port: u16, dir: &TempDir) {
+    let out = run(
+        Command::new("ssh")
+            .args(["-F", "/dev/null", "-p", &port.to_string()])
+            .arg("-o")
+            .arg(format!("UserKnownHostsFile={}", dir.join("kh").display()))
+            .args(["-o", "StrictHostKeyChecking=no", "-o", "BatchMode=yes"])
+            .args([
+                "-o",
+                "PubkeyAuthentication=no",
+                "-o",
+                "PasswordAuthentication=no",
+            ])
+            .args(["-o", "KbdInteractiveAuthentication=no"])
+            .args(["nobody@127.0.0.1", "true"]),
+        CMD_TIMEOUT,
+    );
+    assert_eq!(out.code, Some(255), "{}", out.describe());
+}
+
+#[test]
+fn inetd_mode_exits_0_on_a_goodbye_and_1_on_an_error_as_dropbear() {
+    if skip_unless_quoll("-i statuses") {
+        return;
+    }
+    let dropbear = real_dropbear();
+    let dir = TempDir::new("inetd");
+    let key = dropbear_key(&dir);
+    let quoll = quoll_bin();
+    // A key exchange packet of nonsense after a good version line; an SSH-1 version line.
+    let bad_packet = b"SSH-2.0-x\r\n\x00\x00\x00\x0c\x0axxxxxxxxxxxxxxxx";
+    type Client<'a> = (&'a str, Option<i32>, Box<dyn Fn(u16) + 'a>);
+    let cases: Vec<Client> = vec![
+        (
+            "closed at once",
+            Some(0),
+            Box::new(|p| raw_client(p, b"", false)),
+        ),
+        ("client gave up", Some(0), Box::new(|p| giving_up(p, &dir))),
+        (
+            "reset",
+            Some(1),
+            Box::new(|p| raw_client(p, b"SSH-2.0-x\r\n", true)),
+        ),
+        (
+            "bad packet",
+            Some(1),
+            Box::new(|p| raw_client(p, bad_packet, false)),
+        ),
+        (
+            "SSH-1.5",
+            Some(1),
+            Box::new(|p| raw_client(p, b"SSH-1.5-x\r\n", false)),
+        ),
+    ];
+    for (what, want, client) in &cases {
+        let theirs = inetd(dropbear, &["-i", "-r", &key], client);
+        let ours = inetd(&quoll, &["-i", "-E", "-r", &key], client);
+        assert_eq!(theirs, *want, "dropbear -i, {what}");
+        assert_eq!(ours, *want, "quoll -i, {what}");
+    }
+}
+
+#[test]
+fn inetd_mode_exits_0_after_a_session() {
+    if skip_unless_quoll("-i statuses") {
+        return;
+    }
+    // The harness's server supplies the host key and the authorized_keys directory.
+    let srv = Server::start();
+    let key = srv.hostkey.display().to_string();
+    let keys = srv.dir.path().display().to_string();
+    let quoll = quoll_bin();
+    let mut out = None;
+    let status = inetd(&quoll, &["-i", "-E", "-r", &key, "-D", &keys], |port| {
+        out = Some(run(
+            Command::new("ssh")
+                .args(["-F", "/dev/null", "-p", &port.to_string(), "-i"])
+                .arg(&srv.client_key)
+                .arg("-o")
+                .arg(format!(
+                    "UserKnownHostsFile={}",
+                    srv.dir.join("kh-i").display()
+                ))
+                .args(["-o", "StrictHostKeyChecking=no", "-o", "BatchMode=yes"])
+                .arg(format!("{}@127.0.0.1", srv.user))
+                .arg("echo via-inetd; exit 3"),
+            CMD_TIMEOUT,
+        ));
+    });
+    let out = out.unwrap();
+    assert_eq!(out.code, Some(3), "{}", out.describe());
+    assert_eq!(out.stdout, "via-inetd\n", "{}", out.describe());
+    assert_eq!(status, Some(0));
 }

@@ -10,6 +10,7 @@ mod edge;
 pub mod event_loop;
 pub mod forward;
 pub mod helper;
+mod inetd;
 pub mod login;
 pub mod memory;
 pub mod multicall;
