@@ -96,6 +96,39 @@ fn output_a_background_child_wrote_before_the_exit_arrives_and_later_output_does
     );
 }
 
+#[test]
+fn a_background_child_that_never_stops_writing_does_not_hold_the_session() {
+    // What the pipe held at the exit is sent, then the pipe is closed: `yes` gets SIGPIPE.
+    // (Reading until the pipe is empty, Dropbear's way, would never end here.)
+    let srv = Server::start();
+    let (out, took) = timed(&srv, "yes & sleep 0.2; echo started");
+    assert_eq!(out.code, Some(0), "{}", srv.context(&out));
+    assert!(
+        out.stdout.lines().any(|l| l == "started"),
+        "no `started` line in {} bytes\n{}",
+        out.stdout.len(),
+        srv.log()
+    );
+    assert!(out
+        .stdout
+        .lines()
+        .all(|l| l == "y" || l == "started" || l.len() < 2));
+    assert!(took < PROMPT, "ssh took {took:?}\n{}", srv.log());
+}
+
+#[test]
+fn a_pty_session_ends_when_its_shell_exits() {
+    // On a pty the same: what is readable when the shell exits is sent, then the session
+    // ends (the kernel hangs up the background job with the terminal, under Dropbear too).
+    let srv = Server::start();
+    let t = Instant::now();
+    let out = srv.ssh_opts(&["-tt"], "sleep 10 & echo started");
+    let took = t.elapsed();
+    assert_eq!(out.code, Some(0), "{}", srv.context(&out));
+    assert_eq!(out.stdout, "started\r\n", "{}", srv.context(&out));
+    assert!(took < PROMPT, "ssh took {took:?}\n{}", srv.context(&out));
+}
+
 /// 4 MiB of random bytes in a file, and their sha256.
 fn random_file(dir: &TempDir) -> (std::path::PathBuf, String) {
     let path = dir.join("data");
