@@ -87,9 +87,10 @@ pub(super) struct Slot {
     pub(super) forwards: Vec<forward::Forward>,
     /// Authentication under way.
     pub(super) login: Login,
-    /// The peer has sent something, and a read or write of the stream failed after that
-    /// (the core records it as a close by the peer; for `-i`'s exit status).
+    /// The peer has sent something.
     pub(super) heard: bool,
+    /// A read or write of the stream failed after that (the core records it as a close by
+    /// the peer; `-i`'s exit status tells them apart).
     pub(super) broken: bool,
 }
 
@@ -307,11 +308,9 @@ impl Server {
     }
     fn read_socket(&mut self, s: usize) {
         let now = self.now();
-        let Some(mut heard) = self.slots[s].as_ref().map(|sl| sl.heard) else {
-            return;
-        };
-        let failed = self.with_slot(s, |sock, conn, edge| {
-            let heard = &mut heard;
+        // (bytes came, the read failed)
+        let r = self.with_slot(s, |sock, conn, edge| {
+            let mut got = false;
             for _ in 0..4 {
                 if !conn.wants_input() {
                     break;
@@ -326,7 +325,7 @@ impl Server {
                         break;
                     }
                     Ok(n) => {
-                        *heard = true;
+                        got = true;
                         conn.received(n, edge, now);
                         // The reads go on only once what the packets asked is answered.
                         edge.serve(conn);
@@ -342,16 +341,16 @@ impl Server {
                     Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                     Err(_) => {
                         conn.peer_closed();
-                        return true;
+                        return (got, true);
                     }
                 }
             }
-            false
+            (got, false)
         });
-        if let Some(slot) = self.slots[s].as_mut() {
+        if let (Some((got, failed)), Some(slot)) = (r, self.slots[s].as_mut()) {
+            slot.heard |= got;
             // Dropbear too counts a failure before the client's version line as a close.
-            slot.broken |= heard && failed == Some(true);
-            slot.heard = heard;
+            slot.broken |= failed && slot.heard;
         }
     }
     /// Writes queued output until the socket would block.

@@ -43,7 +43,8 @@ impl Process {
     pub fn exited(&mut self, exit: ExitInfo) {
         self.exit = Some(exit);
         if self.pty.is_none() {
-            // Without the count (it cannot fail on a pipe), read until the pipe is empty.
+            // FIONREAD does not fail on a pipe; should it, the pipe is read until it is
+            // empty (Dropbear's rule).
             let held = |f: &Option<File>| {
                 f.as_ref()
                     .map_or(0, |f| fd::unread(f).unwrap_or(usize::MAX))
