@@ -48,7 +48,7 @@ pub const DROPBEAR: &[Flag] = &[
     Flag {
         usage: "-i",
         help: "Service program mode (inetd): one connection on stdin/stdout",
-        readme: Some(("`-i`", "inetd mode: serve one connection on stdin/stdout, then exit (they may be two pipes, as with `ssh -o ProxyCommand='quoll -i ...'`)")),
+        readme: Some(("`-i`", "inetd mode: serve one connection on stdin/stdout, then exit (they may be two pipes, as with `ssh -o ProxyCommand='quoll -i ...'`); exit status 0 when the client closed or disconnected or a time limit ended it, 1 on an error (protocol, key exchange, too many authentication failures, keepalive, a socket error), as Dropbear's")),
     },
     Flag {
         usage: "-l interface",

@@ -39,7 +39,7 @@ fn start(raw: &[Vec<u8>]) -> i32 {
         },
         Err(i) => {
             let _ = writeln!({ STDERR }, "quoll: argument {i} is not UTF-8");
-            2
+            1
         }
     }
 }
@@ -71,8 +71,9 @@ fn entry(args: &[String], defaults: Options) -> i32 {
             return 0;
         }
         Err(e) => {
+            // Status 1 as Dropbear's for every start-up failure: init scripts test for it.
             let _ = writeln!({ STDERR }, "quoll: {}\n\n{}", e.0, cli::USAGE);
-            return 2;
+            return 1;
         }
     };
     syslog::init(opts.log_stderr, log::LevelFilter::Info, &opts.syslog_ident);
@@ -198,7 +199,7 @@ fn run(mut opts: Options) -> i32 {
         let _ = quoll::sys::fsys::unlink(p);
     }
     match r {
-        Ok(()) => 0,
+        Ok(status) => status,
         Err(e) => {
             error!("poll failed: {e}");
             1

@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 #[test]
-fn bad_flags_exit_2_with_a_message() {
+fn bad_flags_exit_1_with_a_message() {
     if skip_unless_quoll("command line") {
         return;
     }
@@ -22,7 +22,7 @@ fn bad_flags_exit_2_with_a_message() {
         &["-p", "1.2.3:22"],
     ] {
         let out = run(Command::new(quoll_bin()).args(args), CMD_TIMEOUT);
-        assert_eq!(out.code, Some(2), "{args:?}: {}", out.describe());
+        assert_eq!(out.code, Some(1), "{args:?}: {}", out.describe());
         assert!(
             out.stderr.contains("quoll:"),
             "{args:?}: {}",
@@ -82,7 +82,7 @@ fn login(dir: &TempDir, key: &std::path::Path, port: u16, remote: &str) -> Out {
 }
 
 #[test]
-fn an_argument_that_is_not_utf8_exits_2_with_a_message() {
+fn an_argument_that_is_not_utf8_exits_1_with_a_message() {
     if skip_unless_quoll("command line") {
         return;
     }
@@ -93,7 +93,7 @@ fn an_argument_that_is_not_utf8_exits_2_with_a_message() {
             .arg(std::ffi::OsStr::from_bytes(b"/tmp/key\xff")),
         CMD_TIMEOUT,
     );
-    assert_eq!(out.code, Some(2), "{}", out.describe());
+    assert_eq!(out.code, Some(1), "{}", out.describe());
     assert!(
         out.stderr.contains("quoll: argument 4 is not UTF-8"),
         "{}",

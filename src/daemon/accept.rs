@@ -303,6 +303,7 @@ impl Server {
                         Stream::Tcp(s) => self.refused.add(s, &why, now),
                         Stream::Pipes { mut w, .. } => {
                             let _ = w.write(&why);
+                            self.inetd_status = 1;
                         }
                     }
                     return true;
@@ -319,6 +320,8 @@ impl Server {
                 key_options: KeyOptions::default(),
                 forwards: Vec::new(),
                 login: Login::default(),
+                heard: false,
+                broken: false,
             };
             self.slots[free] = Some(slot);
             self.with_slot(free, |_, conn, edge| conn.start(edge));

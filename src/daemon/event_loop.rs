@@ -12,7 +12,7 @@ use super::channels::{self, agent, direct_tcpip, forwarded_tcpip, End};
 use super::edge::{hang_up_all, Edge};
 use super::login::{self, Login};
 use super::reactor::{PollSet, Ref};
-use super::{descriptors, forward, memory, refused, spawn};
+use super::{descriptors, forward, inetd, memory, refused, spawn};
 use crate::accounts::users;
 use crate::authkeys::KeyOptions;
 use crate::inet::Sock;
@@ -87,6 +87,11 @@ pub(super) struct Slot {
     pub(super) forwards: Vec<forward::Forward>,
     /// Authentication under way.
     pub(super) login: Login,
+    /// The peer has sent something.
+    pub(super) heard: bool,
+    /// A read or write of the stream failed after that (the core records it as a close by
+    /// the peer; `-i`'s exit status tells them apart).
+    pub(super) broken: bool,
 }
 
 pub struct Server {
@@ -115,6 +120,8 @@ pub struct Server {
     /// them (reused; capacity fixed at start).
     pub(super) pending: Vec<Pending>,
     pub(super) parked_ips: Vec<IpAddr>,
+    /// `-i`: the exit status, once its connection has ended (`inetd::exit_status`).
+    pub(super) inetd_status: i32,
 }
 
 impl Server {
@@ -196,6 +203,7 @@ impl Server {
             admission: Admission::new(&opts),
             pending: Vec::with_capacity(max),
             parked_ips: Vec::with_capacity(MAX_PARKED),
+            inetd_status: 0,
             opts,
         })
     }
@@ -203,8 +211,9 @@ impl Server {
     pub(super) fn now(&self) -> u64 {
         crate::sys::time::monotonic_ms() - self.epoch
     }
-    /// Runs until SIGTERM or SIGINT.
-    pub fn run(&mut self) -> io::Result<()> {
+    /// Runs until SIGTERM or SIGINT (status 0) or, with `-i`, until its connection ends
+    /// (the status says how); returns the exit status.
+    pub fn run(&mut self) -> io::Result<i32> {
         loop {
             let timeout = self.build_pollfds();
             if !self.poll.wait(timeout)? {
@@ -224,7 +233,7 @@ impl Server {
                         if p.terminate {
                             info!("Terminated by signal");
                             self.shutdown();
-                            return Ok(());
+                            return Ok(0);
                         }
                     }
                     Ref::Listener(l) => self.accept(l),
@@ -264,7 +273,7 @@ impl Server {
             if self.opts.inetd && self.slots.iter().all(|s| s.is_none()) {
                 // -i: the one connection is over.
                 self.shutdown();
-                return Ok(());
+                return Ok(self.inetd_status);
             }
         }
     }
@@ -299,7 +308,9 @@ impl Server {
     }
     fn read_socket(&mut self, s: usize) {
         let now = self.now();
-        self.with_slot(s, |sock, conn, edge| {
+        // (bytes came, the read failed)
+        let r = self.with_slot(s, |sock, conn, edge| {
+            let mut got = false;
             for _ in 0..4 {
                 if !conn.wants_input() {
                     break;
@@ -314,6 +325,7 @@ impl Server {
                         break;
                     }
                     Ok(n) => {
+                        got = true;
                         conn.received(n, edge, now);
                         // The reads go on only once what the packets asked is answered.
                         edge.serve(conn);
@@ -329,11 +341,17 @@ impl Server {
                     Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                     Err(_) => {
                         conn.peer_closed();
-                        break;
+                        return (got, true);
                     }
                 }
             }
+            (got, false)
         });
+        if let (Some((got, failed)), Some(slot)) = (r, self.slots[s].as_mut()) {
+            slot.heard |= got;
+            // Dropbear too counts a failure before the client's version line as a close.
+            slot.broken |= failed && slot.heard;
+        }
     }
     /// Writes queued output until the socket would block.
     pub(super) fn flush_socket(&mut self, s: usize) {
@@ -351,6 +369,7 @@ impl Server {
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 Err(_) => {
                     slot.conn.peer_closed();
+                    slot.broken |= slot.heard;
                     let n = slot.conn.output().len();
                     slot.conn.output_sent(n);
                     return;
@@ -435,7 +454,7 @@ impl Server {
                         {
                             job.set_reaped()
                         }
-                        End::Process(p) if p.pid == pid && p.exit.is_none() => p.exit = Some(exit),
+                        End::Process(p) if p.pid == pid && p.exit.is_none() => p.exited(exit),
                         _ => {}
                     }
                 }
@@ -506,6 +525,9 @@ impl Server {
         let closing = self.slots[s].as_ref().and_then(|sl| sl.conn.closing());
         if let Some(d) = closing {
             if let Some(slot) = self.slots[s].take() {
+                if self.opts.inetd {
+                    self.inetd_status = inetd::exit_status(d, slot.broken);
+                }
                 let who = slot.user.as_ref().map(|u| u.name.clone());
                 match who {
                     Some(u) if slot.conn.authenticated() => {

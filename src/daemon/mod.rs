@@ -10,6 +10,7 @@ mod edge;
 pub mod event_loop;
 pub mod forward;
 pub mod helper;
+mod inetd;
 mod keygrant;
 pub mod login;
 #[cfg(test)]

@@ -164,7 +164,33 @@ pub fn write(fd: &impl AsRawFd, buf: &[u8]) -> io::Result<usize> {
     Ok(n as usize)
 }
 
+/// How many bytes a pipe (or socket) holds unread now (FIONREAD).
+pub fn unread(fd: &impl AsRawFd) -> io::Result<usize> {
+    let mut n: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one int through the pointer, which points at `n`.
+    if unsafe { libc::ioctl(fd.as_raw_fd(), libc::FIONREAD, &mut n) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(usize::try_from(n).unwrap_or(0))
+}
+
 /// A copy of `fd` without close-on-exec (what a child inherits).
 pub fn dup_inheritable(fd: &impl AsFd) -> io::Result<OwnedFd> {
     Ok(nix::unistd::dup(fd)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unread_counts_what_a_pipe_holds() {
+        let (r, w) = pipe().unwrap();
+        assert_eq!(unread(&r).unwrap(), 0);
+        assert_eq!(write(&w, b"hello").unwrap(), 5);
+        assert_eq!(unread(&r).unwrap(), 5);
+        let mut buf = [0u8; 2];
+        assert_eq!(read(&r, &mut buf).unwrap(), 2);
+        assert_eq!(unread(&r).unwrap(), 3);
+    }
 }

@@ -94,13 +94,20 @@ impl End {
     }
 }
 
-/// Reads what the channel can take from its output (or stderr) and sends it.
+/// Reads what the channel can take from its output (or stderr) and sends it. A pipe of a
+/// process that exited is read only as far as it owes (`session::Process::owed`), then closed.
 pub fn read_into(conn: &mut Conn, edge: &mut Edge, ch: usize, stderr: bool) {
     let Some(Some(end)) = edge.ends.get_mut(ch) else {
         return;
     };
-    let is_pty = matches!(end, End::Process(p) if p.pty.is_some());
-    let Some(io) = end.io() else { return };
+    let (io, mut owed, is_pty) = match end {
+        End::Process(p) => {
+            let owed = p.owed.as_mut().map(|o| &mut o[usize::from(stderr)]);
+            (&mut p.io, owed, p.pty.is_some())
+        }
+        End::Socket(s) => (&mut s.io, None, false),
+        End::AgentWaiting(_) | End::Connecting(_) => return,
+    };
     let file = if stderr {
         &mut io.stderr
     } else {
@@ -109,13 +116,22 @@ pub fn read_into(conn: &mut Conn, edge: &mut Edge, ch: usize, stderr: bool) {
     let Some(f) = file.as_mut() else { return };
     let mut buf = [0u8; CHUNK];
     loop {
-        let room = conn.channel_send_room(ch).min(CHUNK);
+        let left = owed.as_deref().copied().unwrap_or(usize::MAX);
+        if left == 0 {
+            // Everything the exited process wrote is sent; a background child may still
+            // hold the pipe, and no longer holds the channel.
+            break;
+        }
+        let room = conn.channel_send_room(ch).min(CHUNK).min(left);
         if room == 0 {
             return;
         }
         match f.read(&mut buf[..room]) {
             Ok(0) => break,
             Ok(n) => {
+                if let Some(o) = owed.as_deref_mut() {
+                    *o -= n;
+                }
                 // `n` is within the room asked for just now, so the packet fits; a refusal
                 // would be a bug in that promise, and closes the connection rather than
                 // lose the bytes.
@@ -125,6 +141,8 @@ pub fn read_into(conn: &mut Conn, edge: &mut Edge, ch: usize, stderr: bool) {
                     return;
                 }
             }
+            // Empty: done once the process has exited (there is nothing more it owes).
+            Err(e) if e.kind() == ErrorKind::WouldBlock && owed.is_some() => break,
             Err(e) if e.kind() == ErrorKind::WouldBlock => return,
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
             // EIO on a pty master: every slave end is closed.

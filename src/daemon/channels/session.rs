@@ -8,7 +8,7 @@ use crate::daemon::{forward, spawn};
 use crate::inet::{Ip, Sock};
 use crate::proto::channel::{ExitInfo, PtySize, SessionStart};
 use crate::proto::conn::Conn;
-use crate::sys::{pty, utmp};
+use crate::sys::{fd, pty, utmp};
 use log::warn;
 use std::fs::File;
 use std::io;
@@ -20,8 +20,11 @@ pub struct Process {
     pub io: Io,
     /// The pty master (a dup), for window changes; `None` on pipes.
     pub pty: Option<OwnedFd>,
-    /// Set when the child was reaped.
+    /// Set when the child was reaped (`exited`).
     pub exit: Option<ExitInfo>,
+    /// On pipes, once the child exited: the bytes of stdout and stderr still owed to the
+    /// client, counted from what the pipes held at the exit (see `exited`).
+    pub owed: Option<[usize; 2]>,
     /// CHANNEL_CLOSE (with the exit status) has been asked for.
     pub finished: bool,
     /// The agent socket, when the session asked for agent forwarding.
@@ -32,6 +35,24 @@ pub struct Process {
 }
 
 impl Process {
+    /// The child was reaped. On pipes, everything it wrote is in the pipes by now; what they
+    /// hold is what the client is still owed, and the session ends once that is sent, even
+    /// while a background child keeps the pipes open (Dropbear's rule: `sleep 10 & echo
+    /// started` returns at once). Counting the bytes rather than reading until the pipe is
+    /// empty also ends a session whose background child never stops writing.
+    pub fn exited(&mut self, exit: ExitInfo) {
+        self.exit = Some(exit);
+        if self.pty.is_none() {
+            // FIONREAD does not fail on a pipe; should it, the pipe is read until it is
+            // empty (Dropbear's rule).
+            let held = |f: &Option<File>| {
+                f.as_ref()
+                    .map_or(0, |f| fd::unread(f).unwrap_or(usize::MAX))
+            };
+            self.owed = Some([held(&self.io.output), held(&self.io.stderr)]);
+        }
+    }
+
     /// SIGHUP to a process not yet reaped (its pid may be reused after that).
     pub fn hang_up(&self) {
         if self.exit.is_none() {
@@ -161,6 +182,7 @@ fn spawn_for(edge: &mut Edge, ch: usize, user: &users::User, req: &SessionStart)
         },
         pty: pty.map(|p| p.master),
         exit: None,
+        owed: None,
         finished: false,
         agent,
         record,
@@ -185,8 +207,9 @@ pub fn signal(edge: &mut Edge, ch: usize, name: &str) {
 }
 
 /// A process channel's turn: its stdin closed once the client's data has all been written
-/// (pipes only: a pty's EOF is the client's ^D), a pty drained once the shell exited, and
-/// the channel finished with the exit status once every output is read to its end.
+/// (pipes only: a pty's EOF is the client's ^D); after the process exited, its stdin closed,
+/// what it owes sent (pipes) or what is readable sent (a pty); then the channel finished with
+/// the exit status once every output is closed.
 pub fn service(conn: &mut Conn, edge: &mut Edge, ch: usize) {
     let Some(Some(End::Process(p))) = edge.ends.get_mut(ch) else {
         return;
@@ -194,7 +217,13 @@ pub fn service(conn: &mut Conn, edge: &mut Edge, ch: usize) {
     if p.pty.is_none() && p.io.input.is_some() && conn.channel_input_finished(ch) {
         p.io.input = None;
     }
-    if p.exit.is_some() && p.pty.is_some() && p.io.output.is_some() {
+    if p.exit.is_some() && p.pty.is_none() {
+        // As Dropbear: nothing reads stdin after the process is gone; a background child
+        // that does sees EOF.
+        p.io.input = None;
+        super::read_into(conn, edge, ch, false);
+        super::read_into(conn, edge, ch, true);
+    } else if p.exit.is_some() && p.io.output.is_some() {
         // A pty may stay open in a background process: after the shell exits, send what is
         // readable now, then finish.
         super::read_into(conn, edge, ch, false);
