@@ -209,6 +209,7 @@ mod tests {
                 listen: o.listen.clone(),
                 hostkey: o.hostkey.clone(),
                 syslog_ident: o.syslog_ident.clone(),
+                root_keys: o.root_keys.clone(),
                 ..Options::default()
             }
         );
