@@ -153,7 +153,7 @@ impl State {
     /// The user an attempt in `payload` is for, made safe for a log line.
     fn log_user(&self, payload: &[u8]) -> heapless::String<64> {
         if payload.first() == Some(&auth::INFO_RESPONSE) {
-            safe_name(self.auth.pending_user().as_bytes())
+            auth::printable(self.auth.pending_user().as_bytes())
         } else {
             user_for_log(payload)
         }
@@ -261,17 +261,5 @@ pub(super) fn too_many() -> Disconnect {
 fn user_for_log(payload: &[u8]) -> heapless::String<64> {
     let mut r = Reader::new(payload);
     let _ = r.u8();
-    safe_name(r.string().unwrap_or(b""))
-}
-
-fn safe_name(u: &[u8]) -> heapless::String<64> {
-    let mut s = heapless::String::new();
-    for &c in u.iter().take(60) {
-        let _ = s.push(if (0x20..0x7f).contains(&c) {
-            c as char
-        } else {
-            '?'
-        });
-    }
-    s
+    auth::printable(r.string().unwrap_or(b""))
 }
