@@ -470,7 +470,7 @@ fn key_and_alg<'a>(f: &KeyFields<'a>) -> Option<(userkey::UserKey<'a>, userkey::
 }
 
 /// Why `key_and_alg` refuses a publickey request's algorithm and blob, for the log.
-pub fn refusal(alg: &[u8], blob: &[u8]) -> String {
+pub(super) fn refusal(alg: &[u8], blob: &[u8]) -> String {
     match userkey::parse(blob) {
         Err(e) => e.to_string(),
         Ok(key) if userkey::signature_alg(alg, &key).is_none() => format!(
@@ -483,17 +483,17 @@ pub fn refusal(alg: &[u8], blob: &[u8]) -> String {
 }
 
 /// Peer bytes made safe for a log line (at most 60 characters, `?` for the unprintable).
-pub fn printable(b: &[u8]) -> String {
-    b.iter()
-        .take(60)
-        .map(|&c| {
-            if (0x20..0x7f).contains(&c) {
-                c as char
-            } else {
-                '?'
-            }
-        })
-        .collect()
+pub(super) fn printable(b: &[u8]) -> heapless::String<64> {
+    let mut s = heapless::String::new();
+    for &c in b.iter().take(60) {
+        // Fits: 60 one-byte characters.
+        let _ = s.push(if (0x20..0x7f).contains(&c) {
+            c as char
+        } else {
+            '?'
+        });
+    }
+    s
 }
 
 /// A key blob as the log names it: `TYPE key SHA256:...`, and for a certificate
@@ -523,7 +523,7 @@ pub fn key_description(blob: &[u8]) -> String {
 }
 
 /// The algorithm name and key blob of a publickey request, echoed by USERAUTH_PK_OK.
-pub fn pk_ok_fields(payload: &[u8]) -> Option<(&[u8], &[u8])> {
+pub(super) fn pk_ok_fields(payload: &[u8]) -> Option<(&[u8], &[u8])> {
     let mut req = parse_request(payload).ok()?;
     let f = key_fields(&mut req.rest).ok()?;
     Some((f.alg, f.blob))

@@ -382,8 +382,9 @@ impl Conn {
                     wait,
                 });
                 // Its handler parsed it, so it names its event; were it ever not to, the
-                // connection would wait for an answer nobody is asked for.
-                if self.event().is_none() {
+                // connection would wait for an answer nobody is asked for. A report always
+                // has one, and is not built here only to be dropped (it fingerprints the key).
+                if !matches!(wait, Wait::AuthReport(..)) && self.event().is_none() {
                     return Err(fail(reason::PROTOCOL_ERROR, "malformed request"));
                 }
                 break;

@@ -128,29 +128,34 @@ impl State {
     /// The report of the attempt `payload` made (the user of a keyboard-interactive answer
     /// is the one its exchange began with).
     fn report(&self, payload: &[u8], outcome: Outcome, attempt: Attempt) -> Report {
-        let user = if payload.first() == Some(&auth::INFO_RESPONSE) {
-            safe_name(self.auth.pending_user().as_bytes())
-        } else {
-            user_for_log(payload)
+        // Only a publickey attempt names its key; the request is parsed for it once.
+        let fields = match attempt {
+            Attempt::Key | Attempt::UnknownKey | Attempt::BadSignature | Attempt::RefusedKey => {
+                auth::pk_ok_fields(payload)
+            }
+            _ => None,
         };
         Report {
-            user,
+            user: self.log_user(payload),
             attempt,
             outcome,
-            key: match attempt {
-                Attempt::Key
-                | Attempt::UnknownKey
-                | Attempt::BadSignature
-                | Attempt::RefusedKey => auth::pk_ok_fields(payload)
-                    .map(|(_, blob)| auth::key_description(blob))
-                    .unwrap_or_default(),
-                _ => String::new(),
-            },
-            detail: match (attempt, auth::pk_ok_fields(payload)) {
+            key: fields
+                .map(|(_, blob)| auth::key_description(blob))
+                .unwrap_or_default(),
+            detail: match (attempt, fields) {
                 (Attempt::RefusedKey, Some((alg, blob))) => auth::refusal(alg, blob),
                 _ => String::new(),
             },
             failures: self.auth.failures(),
+        }
+    }
+
+    /// The user an attempt in `payload` is for, made safe for a log line.
+    fn log_user(&self, payload: &[u8]) -> heapless::String<64> {
+        if payload.first() == Some(&auth::INFO_RESPONSE) {
+            auth::printable(self.auth.pending_user().as_bytes())
+        } else {
+            user_for_log(payload)
         }
     }
 
@@ -201,10 +206,7 @@ impl Conn {
         let result = {
             let payload = &self.input.payload_buf()[a..b];
             // Named before the answer ends a keyboard-interactive exchange.
-            let user = self
-                .st
-                .report(payload, Outcome::Failure, Attempt::None)
-                .user;
+            let user = self.st.log_user(payload);
             match self.st.auth.answer(payload, yes).map_err(auth_error) {
                 Ok((outcome, attempt)) => self
                     .st
@@ -259,17 +261,5 @@ pub(super) fn too_many() -> Disconnect {
 fn user_for_log(payload: &[u8]) -> heapless::String<64> {
     let mut r = Reader::new(payload);
     let _ = r.u8();
-    safe_name(r.string().unwrap_or(b""))
-}
-
-fn safe_name(u: &[u8]) -> heapless::String<64> {
-    let mut s = heapless::String::new();
-    for &c in u.iter().take(60) {
-        let _ = s.push(if (0x20..0x7f).contains(&c) {
-            c as char
-        } else {
-            '?'
-        });
-    }
-    s
+    auth::printable(r.string().unwrap_or(b""))
 }

@@ -340,10 +340,9 @@ impl NewKeys {
     }
 }
 
-/// Handles KEX_ECDH_INIT: returns Q_S, H and the derived keys. The caller signs H.
 /// The server's side of the exchange (KEX_ECDH_INIT, or KEX_HYBRID_INIT which has the same
-/// number): `ephemeral` is the X25519 key, `kem_seed` 32 fresh random bytes for ML-KEM's
-/// encapsulation (unused by curve25519).
+/// number): returns Q_S, H and the derived keys; the caller signs H. `ephemeral` is the X25519
+/// key, `kem_seed` 32 fresh random bytes for ML-KEM's encapsulation (unused by curve25519).
 pub fn ecdh(
     hash: ExchangeHash,
     payload: &[u8],
