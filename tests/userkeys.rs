@@ -498,11 +498,15 @@ fn one_authorized_keys_with_every_kind_and_options() {
             ),
         ],
     );
-    let tty = "tty >/dev/null && echo TTY || echo NOTTY";
-    assert!(login_ok(&srv, &ed, &["-tt"], tty).contains("NOTTY"));
+    // With -tt the output ends in CR LF; "NOTTY" also contains "TTY": compare whole lines.
+    let tty = |key: &Path, opts: &[&str]| {
+        let out = login_ok(&srv, key, opts, "tty >/dev/null && echo TTY || echo NOTTY");
+        out.trim_end().to_string()
+    };
+    assert_eq!(tty(&ed, &["-tt"]), "NOTTY");
     assert_eq!(login_ok(&srv, &rsa, &[], "echo asked"), "rsa-forced\n");
-    assert!(login_ok(&srv, &ec, &["-tt"], tty).contains("TTY"));
-    assert!(login_ok(&srv, &sk, &["-tt", "-o", &sk_opt], tty).contains("NOTTY"));
+    assert_eq!(tty(&ec, &["-tt"]), "TTY");
+    assert_eq!(tty(&sk, &["-tt", "-o", &sk_opt]), "NOTTY");
     assert_eq!(login_ok(&srv, &certified, &[], "echo asked"), "ca-forced\n");
     refused(&srv, &small, &[]);
     log_has(&srv, "RSA key of 1024 bits");

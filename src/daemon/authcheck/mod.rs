@@ -496,47 +496,43 @@ fn key_check(req: &Request) -> Reply {
     let extra = p.root_keys.as_ref().filter(|_| user.uid == 0);
     // As OpenSSH with several AuthorizedKeysFiles: a file in error does not stop the next
     // one; the first error is reported when no file lists the key.
-    let mut path = own.clone();
-    let mut found = Ok(None);
-    for candidate in std::iter::once(&own).chain(extra) {
+    let mut listed = None;
+    let mut first_error = None;
+    for path in std::iter::once(&own).chain(extra) {
         let here = match ca {
             Some(ca) => {
-                crate::authkeys::find_cert_authority(candidate, user.uid, ca, req.peer, &mut warn)
+                crate::authkeys::find_cert_authority(path, user.uid, ca, req.peer, &mut warn)
             }
-            None => crate::authkeys::find_key(candidate, user.uid, req.secret, req.peer, &mut warn),
+            None => crate::authkeys::find_key(path, user.uid, req.secret, req.peer, &mut warn),
         };
         match here {
             Ok(Some(line)) => {
-                path = candidate.clone();
-                found = Ok(Some(line));
+                listed = Some((path, line));
                 break;
             }
             Ok(None) => {}
             Err(why) => {
-                if found.is_ok() {
-                    path = candidate.clone();
-                    found = Err(why);
-                }
+                first_error.get_or_insert(why);
             }
         }
     }
-    let mut reply = match found {
-        Ok(Some(line)) if line.len() <= MAX_LINE => Reply {
+    let mut reply = match (listed, first_error) {
+        (Some((_, line)), _) if line.len() <= MAX_LINE => Reply {
             key_line: line,
             ..Reply::new(Verdict::Yes, Some(user))
         },
-        Ok(Some(_)) => Reply {
+        (Some((path, _)), _) => Reply {
             detail: format!(
                 "{}: the key's line is too long",
-                crate::sys::fsys::show(&path)
+                crate::sys::fsys::show(path)
             ),
             ..Reply::new(Verdict::KeyFileError, Some(user))
         },
-        Ok(None) => Reply::new(Verdict::KeyNotListed, Some(user)),
-        Err(why) => Reply {
+        (None, Some(why)) => Reply {
             detail: why,
             ..Reply::new(Verdict::KeyFileError, Some(user))
         },
+        (None, None) => Reply::new(Verdict::KeyNotListed, Some(user)),
     };
     reply.warnings = warnings;
     reply
