@@ -526,7 +526,7 @@ impl Server {
         if let Some(d) = closing {
             if let Some(slot) = self.slots[s].take() {
                 if self.opts.inetd {
-                    self.inetd_status = inetd::exit_status(d, slot.broken);
+                    self.inetd_status = inetd::exit_status(d.text, slot.broken);
                 }
                 let who = slot.user.as_ref().map(|u| u.name.clone());
                 match who {

@@ -229,7 +229,7 @@ mod tests {
     use crate::sys::{poll, process};
     use std::io::Read;
     use std::os::unix::fs::PermissionsExt;
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
 
     /// Polls `fd` for `events` for at most 10 s.
     fn ready(fd: std::os::fd::RawFd, events: i16) {
@@ -244,11 +244,7 @@ mod tests {
 
     /// Reaps `pid` (at most 10 s).
     fn reap(pid: i32) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while process::wait_nohang(pid).unwrap().is_none() {
-            assert!(Instant::now() < deadline, "{pid} did not end");
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        process::wait_within(pid, Duration::from_secs(10));
     }
 
     fn connected(c: Connect) -> TcpStream {

@@ -153,18 +153,6 @@ mod tests {
         (job, std::fs::File::from(w))
     }
 
-    /// Waits (at most 10 s) for `pid` to end; its wait status.
-    fn wait(pid: i32) -> i32 {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Some(status) = process::wait_nohang(pid).unwrap() {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "{pid} did not end");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
     #[test]
     fn a_reply_is_read_in_pieces_and_complete_at_the_end() {
         let (mut job, mut w) = job_on_pipe(0, 16);
@@ -243,7 +231,8 @@ mod tests {
         let reply = std::str::from_utf8(job.reply().unwrap()).unwrap();
         let ip: std::net::IpAddr = reply.trim().parse().unwrap();
         assert!(ip.is_loopback(), "{reply:?}");
-        assert!(libc::WIFEXITED(wait(job.pid())));
+        let status = process::wait_within(job.pid(), Duration::from_secs(10));
+        assert!(libc::WIFEXITED(status));
         job.set_reaped();
     }
 }

@@ -357,6 +357,25 @@ pub fn wait_nohang(pid: i32) -> io::Result<Option<i32>> {
     }
 }
 
+/// For tests: waits (at most `limit`) for child `pid` to end and returns its wait status;
+/// a child that overstays is killed and the test fails.
+#[cfg(test)]
+pub fn wait_within(pid: i32, limit: std::time::Duration) -> i32 {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        match wait_nohang(pid) {
+            Ok(Some(status)) => return status,
+            Ok(None) => {}
+            Err(e) => panic!("waitpid {pid} failed: {e}"),
+        }
+        if std::time::Instant::now() > deadline {
+            kill(pid, libc::SIGKILL);
+            panic!("child {pid} did not end within {limit:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
 /// Names the process (what `ps -o comm` and /proc/PID/comm show): at most 15 bytes of `name`.
 pub fn set_name(name: &str) {
     let mut buf = [0u8; 16];

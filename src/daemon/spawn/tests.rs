@@ -39,21 +39,9 @@ fn read_all(fd: &OwnedFd) -> Vec<u8> {
     }
 }
 
-/// waitpid with a deadline; kills the child's group if it overstays.
+/// waitpid with a deadline.
 fn wait(pid: i32) -> i32 {
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        match process::wait_nohang(pid) {
-            Ok(Some(status)) => return status,
-            Ok(None) => {}
-            Err(e) => panic!("waitpid failed: {e}"),
-        }
-        if Instant::now() > deadline {
-            signal(pid, libc::SIGKILL);
-            panic!("child {pid} did not exit");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    process::wait_within(pid, TIMEOUT)
 }
 
 fn exit_code(status: i32) -> i32 {
