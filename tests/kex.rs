@@ -133,14 +133,7 @@ fn mlkem768x25519_rekeys_move_every_byte() {
     let srv = Server::start();
     let src = srv.dir.join("src.bin");
     let back = srv.dir.join("back.bin");
-    let size = 16 << 20;
-    let status = std::process::Command::new("head")
-        .args(["-c", &size.to_string(), "/dev/urandom"])
-        .stdout(File::create(&src).unwrap())
-        .status()
-        .expect("head");
-    assert!(status.success());
-    let want = sha256_file(&src);
+    let want = random_file(&src, 16 << 20);
     let out = run_io(
         &mut srv.ssh_program_command(
             &ssh,
