@@ -958,6 +958,33 @@ pub fn run_in_pty(mut cmd: Command, rows: u16, cols: u16, timeout: Duration) -> 
     }
 }
 
+/// After bad input on another connection: the session opened before it and a new login both
+/// work.
+pub fn check_still_serving(srv: &Server, session: &mut CatSession, after: &str) {
+    if let Err(e) = session.ping() {
+        panic!(
+            "after {}: the session opened before no longer works: {}\n--- server log ---\n{}",
+            after,
+            e,
+            srv.log()
+        );
+    }
+    let out = srv.ssh(&format!("echo fresh-after-{}", after));
+    assert_eq!(
+        out.code,
+        Some(0),
+        "after {}: a fresh login failed\n{}",
+        after,
+        srv.context(&out)
+    );
+    assert_eq!(
+        out.stdout,
+        format!("fresh-after-{}\n", after),
+        "{}",
+        srv.context(&out)
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // The raw protocol client
 
