@@ -11,32 +11,6 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-/// After a scenario: the old session and a new login both work.
-fn check_still_serving(srv: &Server, session: &mut CatSession, after: &str) {
-    if let Err(e) = session.ping() {
-        panic!(
-            "after {}: the session opened before no longer works: {}\n--- server log ---\n{}",
-            after,
-            e,
-            srv.log()
-        );
-    }
-    let out = srv.ssh(&format!("echo fresh-after-{}", after));
-    assert_eq!(
-        out.code,
-        Some(0),
-        "after {}: a fresh login failed\n{}",
-        after,
-        srv.context(&out)
-    );
-    assert_eq!(
-        out.stdout,
-        format!("fresh-after-{}\n", after),
-        "{}",
-        srv.context(&out)
-    );
-}
-
 fn run_scenario(srv: &Server, scenario: &str) -> Out {
     let out = rawssh(scenario, srv.port);
     assert!(

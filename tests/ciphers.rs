@@ -7,8 +7,6 @@
 mod common;
 use common::*;
 use std::fs::File;
-use std::io::{Read, Write};
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -28,18 +26,6 @@ const MACS: &[&str] = &[
     "hmac-sha2-256",
     "hmac-sha2-512",
 ];
-
-fn random_file(path: &Path, size: usize) -> String {
-    let mut src = File::open("/dev/urandom").expect("open /dev/urandom");
-    let mut dst = File::create(path).expect("create random file");
-    let mut buf = vec![0u8; 1 << 20];
-    for _ in 0..size / buf.len() {
-        src.read_exact(&mut buf).expect("read /dev/urandom");
-        dst.write_all(&buf).expect("write random file");
-    }
-    drop(dst);
-    sha256_file(path)
-}
 
 /// `ssh -vv -o Ciphers=cipher -o MACs=mac host cat` with `size` random bytes in and out.
 fn cat_through(srv: &Server, cipher: &str, mac: &str, size: usize, rekey: bool) {

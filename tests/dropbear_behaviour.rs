@@ -129,16 +129,12 @@ fn a_pty_session_ends_when_its_shell_exits() {
     assert!(took < PROMPT, "ssh took {took:?}\n{}", srv.context(&out));
 }
 
-/// 4 MiB of random bytes in a file, and their sha256.
-fn random_file(dir: &TempDir) -> (std::path::PathBuf, String) {
+/// 4 MiB of random bytes in a file of `dir` that the session's user can read, and their sha256.
+fn data_file(dir: &TempDir) -> (std::path::PathBuf, String) {
     let path = dir.join("data");
-    let mut data = vec![0u8; 4 << 20];
-    File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut data))
-        .expect("read /dev/urandom");
-    std::fs::write(&path, &data).expect("write data");
+    let sum = random_file(&path, 4 << 20);
     set_mode(&path, 0o644);
-    (path, sha256_hex(&data))
+    (path, sum)
 }
 
 /// Runs `remote` with stdout and stderr into files of `dir`; (status, stdout's sha256,
@@ -162,7 +158,7 @@ fn to_files(srv: &Server, dir: &TempDir, remote: &str) -> (Option<i32>, String, 
 fn four_mib_written_before_the_exit_all_arrive_beside_a_background_child() {
     let srv = Server::start();
     let dir = TempDir::new("bg4m");
-    let (path, sum) = random_file(&dir);
+    let (path, sum) = data_file(&dir);
     let empty = sha256_hex(b"");
     let data = path.display();
     for (remote, want_out, want_err) in [
@@ -186,7 +182,7 @@ fn output_still_in_the_pipe_at_the_exit_waits_for_a_slow_client() {
     // for the window, not be dropped.
     let srv = Server::start();
     let dir = TempDir::new("slow");
-    let (path, sum) = random_file(&dir);
+    let (path, sum) = data_file(&dir);
     let remote = format!("sleep 10 & cat {}; exit 5", path.display());
     let t = Instant::now();
     let mut child = srv

@@ -9,26 +9,12 @@
 mod common;
 use common::*;
 use std::fs;
-use std::io::{Read, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::time::Duration;
 
 const BIG: usize = 50 << 20;
 const TRANSFER_TIMEOUT: Duration = Duration::from_secs(240);
-
-fn random_file(path: &Path, size: usize) {
-    let mut src = fs::File::open("/dev/urandom").expect("open /dev/urandom");
-    let mut dst = fs::File::create(path).expect("create random file");
-    let mut buf = vec![0u8; 1 << 20];
-    let mut left = size;
-    while left > 0 {
-        let n = left.min(buf.len());
-        src.read_exact(&mut buf[..n]).expect("read /dev/urandom");
-        dst.write_all(&buf[..n]).expect("write random file");
-        left -= n;
-    }
-}
 
 /// The legacy protocol hands the remote path to a shell (or quoll's splitter): escape it.
 fn shell_escape(path: &str) -> String {

@@ -7,32 +7,19 @@
 mod common;
 use common::*;
 use std::fs::File;
-use std::io::{Read, Write};
-use std::path::Path;
+use std::io::Read;
 use std::process::Stdio;
 use std::time::Duration;
 
 const SIZE: usize = 64 << 20;
 const TRANSFER_TIMEOUT: Duration = Duration::from_secs(240);
 
-fn random_file(path: &Path) -> String {
-    let mut src = File::open("/dev/urandom").expect("open /dev/urandom");
-    let mut dst = File::create(path).expect("create random file");
-    let mut buf = vec![0u8; 1 << 20];
-    for _ in 0..SIZE / buf.len() {
-        src.read_exact(&mut buf).expect("read /dev/urandom");
-        dst.write_all(&buf).expect("write random file");
-    }
-    drop(dst);
-    sha256_file(path)
-}
-
 /// `ssh host cat` with the file on stdin and stdout to another file: both directions at once.
 fn round_trip(opts: &[&str]) {
     let srv = Server::start();
     let src = srv.dir.join("src.bin");
     let back = srv.dir.join("back.bin");
-    let want = random_file(&src);
+    let want = random_file(&src, SIZE);
     let out = run_io(
         &mut srv.ssh_command(opts, "cat"),
         Stdio::from(File::open(&src).unwrap()),
@@ -71,7 +58,7 @@ fn upload_then_download_64mib_with_rekeys() {
     let srv = Server::start();
     let opts = ["-o", "RekeyLimit=1M"];
     let src = srv.dir.join("src.bin");
-    let want = random_file(&src);
+    let want = random_file(&src, SIZE);
 
     let remote = srv.dir.join("uploaded.bin");
     let out = run_io(
@@ -124,7 +111,7 @@ fn upload_then_download_64mib_with_rekeys() {
 fn slow_reader_gets_every_byte() {
     let srv = Server::start();
     let src = srv.dir.join("src.bin");
-    let want = random_file(&src);
+    let want = random_file(&src, SIZE);
     let remote = format!("cat '{}'", src.display());
     let mut child = srv
         .ssh_command(&[], &remote)

@@ -299,6 +299,25 @@ pub fn sha256_file(path: &Path) -> String {
     hex(&h.finalize())
 }
 
+/// Writes `size` random bytes (from /dev/urandom) to a new file at `path`; returns their
+/// sha256.
+pub fn random_file(path: &Path, size: usize) -> String {
+    use sha2::Digest;
+    let mut src = File::open("/dev/urandom").expect("open /dev/urandom");
+    let mut dst = File::create(path).unwrap_or_else(|e| panic!("create {}: {e}", path.display()));
+    let mut h = sha2::Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut left = size;
+    while left > 0 {
+        let n = left.min(buf.len());
+        src.read_exact(&mut buf[..n]).expect("read /dev/urandom");
+        dst.write_all(&buf[..n]).expect("write random file");
+        h.update(&buf[..n]);
+        left -= n;
+    }
+    hex(&h.finalize())
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{:02x}", b)).collect()
 }
@@ -937,6 +956,33 @@ pub fn run_in_pty(mut cmd: Command, rows: u16, cols: u16, timeout: Duration) -> 
         stderr: String::new(),
         timed_out,
     }
+}
+
+/// After bad input on another connection: the session opened before it and a new login both
+/// work.
+pub fn check_still_serving(srv: &Server, session: &mut CatSession, after: &str) {
+    if let Err(e) = session.ping() {
+        panic!(
+            "after {}: the session opened before no longer works: {}\n--- server log ---\n{}",
+            after,
+            e,
+            srv.log()
+        );
+    }
+    let out = srv.ssh(&format!("echo fresh-after-{}", after));
+    assert_eq!(
+        out.code,
+        Some(0),
+        "after {}: a fresh login failed\n{}",
+        after,
+        srv.context(&out)
+    );
+    assert_eq!(
+        out.stdout,
+        format!("fresh-after-{}\n", after),
+        "{}",
+        srv.context(&out)
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
