@@ -370,12 +370,21 @@ fn certificates_through_trusted_user_ca_keys_and_revocation() {
     };
     std::fs::write(&cas, format!("# fleet CAs\n{}{}", ca.line(), rsa_ca.line())).unwrap();
     std::fs::write(&revoked, "").unwrap();
+    // Whatever the umask: a group-writable file would be refused (tested below).
+    set_mode(&cas, 0o644);
+    set_mode(&revoked, 0o644);
     // Nothing in authorized_keys lists this key or CA.
     authorize(&srv, &[]);
     let key = keygen(&srv, "user", "user", &["-t", "ecdsa"]);
     ca.sign(&key, "fleet-1", "1", &["-n", &format!("ops,{user}")]);
     assert_eq!(login_ok(&srv, &key, &[], "echo ca-in"), "ca-in\n");
     log_has(&srv, "with ecdsa-sha2-nistp256-cert-v01@openssh.com key");
+    // A CA file others may write trusts nobody (and says why).
+    set_mode(&cas, 0o666);
+    refused(&srv, &key, &[]);
+    log_has(&srv, "trusted CA keys unreadable: bad ownership or modes for file");
+    set_mode(&cas, 0o644);
+    assert_eq!(login_ok(&srv, &key, &[], "echo ca-again"), "ca-again\n");
     // An RSA CA's SHA-2 signature.
     rsa_ca.sign(&key, "fleet-rsa", "2", &["-n", &user, "-t", "rsa-sha2-512"]);
     assert_eq!(login_ok(&srv, &key, &[], "echo rsa-ca"), "rsa-ca\n");
@@ -383,6 +392,14 @@ fn certificates_through_trusted_user_ca_keys_and_revocation() {
     // The file's CAs need the user among the principals; none listed is not enough.
     ca.sign(&key, "others", "3", &["-n", "ops"]);
     refused(&srv, &key, &[]);
+    log_has(&srv, "certificate names no allowed principal");
+    // ... unless a `cert-authority,principals=` line for the same CA admits it (OpenSSH too).
+    authorize(
+        &srv,
+        &[format!("cert-authority,principals=\"ops\" {}", ca.line())],
+    );
+    assert_eq!(login_ok(&srv, &key, &[], "echo by-line"), "by-line\n");
+    authorize(&srv, &[]);
     ca.sign(&key, "nobody", "4", &[]);
     refused(&srv, &key, &[]);
 
@@ -392,6 +409,12 @@ fn certificates_through_trusted_user_ca_keys_and_revocation() {
     std::fs::write(&revoked, public(&key)).unwrap();
     refused(&srv, &key, &[]);
     log_has(&srv, "revoked (certificate's key is listed in");
+    // A revoked-keys file others may write refuses every key (it cannot be trusted).
+    std::fs::write(&revoked, "").unwrap();
+    set_mode(&revoked, 0o622);
+    refused(&srv, &key, &[]);
+    log_has(&srv, "revoked keys unreadable: bad ownership or modes for file");
+    set_mode(&revoked, 0o644);
     std::fs::write(&revoked, format!("# the old CA\n{}", ca.line())).unwrap();
     refused(&srv, &key, &[]);
     log_has(&srv, "revoked (certificate's CA is listed in");

@@ -2,7 +2,9 @@
 //! TrustedUserCAKeys) and the revoked keys (`--revoked-keys`, the plain-key form of
 //! OpenSSH's RevokedKeys): one public key a line, `keytype base64 [comment]`, `#` comments
 //! and blank lines ignored. Read whole on each check (bounded like authorized_keys), so an
-//! edited file applies to the next login without a restart.
+//! edited file applies to the next login without a restart. The file and its directories
+//! must be quoll's or root's and writable by nobody else, as authorized_keys must be the
+//! user's: a trusted-CA file anyone could write would let anyone in.
 
 use crate::proto::userkey::UserKey;
 use crate::sys::fsys::{self, OFlag};
@@ -24,6 +26,9 @@ pub fn read_keys(path: &Path, warn: &mut dyn FnMut(String)) -> Result<Vec<Vec<u8
     if !meta.is_file() {
         return Err(format!("{} is not a regular file", fsys::show(path)));
     }
+    // Whoever can write a CA into this file can log in as anyone: the file and the
+    // directories above it must be quoll's (or root's) and writable by nobody else.
+    super::check_path(path, &meta, crate::sys::ids::euid(), Path::new("/"))?;
     let contents = crate::readfile::read(&mut file, MAX_FILE)
         .map_err(|e| format!("{}: {e}", fsys::show(path)))?;
     if contents.truncated {

@@ -165,20 +165,7 @@ pub(super) fn find_key_below(
     if !meta.is_file() {
         return Err(format!("{} is not a regular file", fsys::show(path)));
     }
-    check_owner_and_mode(&meta, owner_uid, "file", path)?;
-    // Walk the real path (symlinks resolved): those are the directories someone could use to
-    // swap the file.
-    let real = fsys::realpath(path).map_err(|e| format!("{}: {e}", fsys::show(path)))?;
-    let mut dir = real.as_path();
-    while let Some(up) = fsys::parent(dir) {
-        dir = up;
-        let meta = fsys::stat(dir).map_err(|e| format!("{}: {e}", fsys::show(dir)))?;
-        check_owner_and_mode(&meta, owner_uid, "directory", dir)?;
-        // realpath's answer has no doubled or trailing `/`: the bytes compare as paths.
-        if dir.as_os_str() == top.as_os_str() {
-            break;
-        }
-    }
+    check_path(path, &meta, owner_uid, top)?;
 
     let contents = crate::readfile::read(&mut file, MAX_FILE)
         .map_err(|e| format!("{}: {e}", fsys::show(path)))?;
@@ -225,6 +212,31 @@ pub(super) fn find_key_below(
         }
     }
     Ok(None)
+}
+
+/// The opened file `path` (its `meta`) and the directories above it, up to `top`: each
+/// owned by `owner_uid` or root and writable by nobody else (OpenSSH's StrictModes).
+pub(crate) fn check_path(
+    path: &Path,
+    meta: &fsys::Stat,
+    owner_uid: u32,
+    top: &Path,
+) -> Result<(), String> {
+    check_owner_and_mode(meta, owner_uid, "file", path)?;
+    // Walk the real path (symlinks resolved): those are the directories someone could use to
+    // swap the file.
+    let real = fsys::realpath(path).map_err(|e| format!("{}: {e}", fsys::show(path)))?;
+    let mut dir = real.as_path();
+    while let Some(up) = fsys::parent(dir) {
+        dir = up;
+        let meta = fsys::stat(dir).map_err(|e| format!("{}: {e}", fsys::show(dir)))?;
+        check_owner_and_mode(&meta, owner_uid, "directory", dir)?;
+        // realpath's answer has no doubled or trailing `/`: the bytes compare as paths.
+        if dir.as_os_str() == top.as_os_str() {
+            break;
+        }
+    }
+    Ok(())
 }
 
 /// OpenSSH's StrictModes rule: owned by the user or root, writable by nobody else.

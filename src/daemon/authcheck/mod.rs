@@ -469,14 +469,22 @@ fn key_check(req: &Request) -> Reply {
         }
     }
     let ca = crate::authkeys::cert_ca(&key);
+    // A trusted CA's certificate that does not name the user is not refused yet: as OpenSSH,
+    // a `cert-authority,principals=` line for the same CA may still admit it. If none does,
+    // the grant refuses it for its principals, which is what the log should say.
+    let mut trusted_elsewhere = false;
     if let (Some(ca), Some(path)) = (ca, &p.trusted_ca) {
         match crate::authkeys::read_keys(path, &mut warn) {
             Ok(list) if list.iter().any(|k| k.as_slice() == ca) => {
-                return Reply {
-                    ca_file: true,
-                    warnings,
-                    ..Reply::new(Verdict::Yes, Some(user))
-                };
+                if !names_user(&key, req.user) {
+                    trusted_elsewhere = true;
+                } else {
+                    return Reply {
+                        ca_file: true,
+                        warnings,
+                        ..Reply::new(Verdict::Yes, Some(user))
+                    };
+                }
             }
             Ok(_) => {}
             Err(why) => warn(format!("trusted CA keys unreadable: {why}")),
@@ -532,10 +540,24 @@ fn key_check(req: &Request) -> Reply {
             detail: why,
             ..Reply::new(Verdict::KeyFileError, Some(user))
         },
+        (None, None) if trusted_elsewhere => Reply {
+            ca_file: true,
+            ..Reply::new(Verdict::Yes, Some(user))
+        },
         (None, None) => Reply::new(Verdict::KeyNotListed, Some(user)),
     };
     reply.warnings = warnings;
     reply
+}
+
+/// Does the certificate `key` list `user` among its principals (what a CA of
+/// `--trusted-user-ca-keys` asks)? The grant checks it again with the rest of the certificate.
+fn names_user(key: &crate::proto::userkey::UserKey<'_>, user: &str) -> bool {
+    match key {
+        crate::proto::userkey::UserKey::Plain(_) => false,
+        #[cfg(feature = "certs")]
+        crate::proto::userkey::UserKey::Cert(c) => c.principals().any(|p| p == user.as_bytes()),
+    }
 }
 
 /// `s` cut to at most `max` bytes, at a character boundary.
