@@ -791,6 +791,144 @@ def sc_key_then_other_password(c):
     return "ok"
 
 
+
+# ---- malformed user keys and signatures ----------------------------------------------------
+
+def userauth_start(c):
+    """Key exchange and the ssh-userauth service; returns the session id."""
+    key_exchange(c)
+    c.send(bytes([MSG_SERVICE_REQUEST]) + sstr("ssh-userauth"))
+    p = userauth_reply(c)
+    if p[0] != MSG_SERVICE_ACCEPT:
+        raise Fail("expected SERVICE_ACCEPT, got %d" % p[0])
+    return c.session_id
+
+
+def pk_request(user, alg, blob, with_sig=True):
+    return (bytes([MSG_USERAUTH_REQUEST]) + sstr(user) + sstr("ssh-connection") + sstr("publickey")
+            + (b"\x01" if with_sig else b"\x00") + sstr(alg) + sstr(blob))
+
+
+def expect_refused(c, label, req, sig=None):
+    """Sends a publickey request (with `sig` when given) and wants USERAUTH_FAILURE."""
+    c.send(req + (sstr(sig) if sig is not None else b""))
+    p = userauth_reply(c)
+    if p[0] != MSG_USERAUTH_FAILURE:
+        raise Fail("%s: expected USERAUTH_FAILURE, got message %d" % (label, p[0]))
+    print("refused: %s" % label, flush=True)
+
+
+def odd_number(bits, low=1):
+    n = int.from_bytes(os.urandom(bits // 8), "big") | (1 << (bits - 1)) | low
+    return n.to_bytes(bits // 8, "big")
+
+
+def sc_bad_key_blobs(c):
+    """Key blobs no standard allows, each in a publickey request with a signature of the
+    right shape: each must be a failed attempt (the connection goes on)."""
+    user = os.environ["RAWSSH_USER"]
+    userauth_start(c)
+    junk_sig = lambda alg, n: sstr(alg) + sstr(os.urandom(n))
+    cases = [
+        ("truncated ed25519 key", "ssh-ed25519",
+         sstr("ssh-ed25519") + sstr(os.urandom(31)), junk_sig("ssh-ed25519", 64)),
+        ("key length past the blob", "ssh-ed25519",
+         sstr("ssh-ed25519") + u32(32) + os.urandom(16), junk_sig("ssh-ed25519", 64)),
+        ("RSA modulus even", "rsa-sha2-256",
+         sstr("ssh-rsa") + mpint(b"\x01\x00\x01") + mpint(odd_number(2048, 0)[:-1] + b"\x02"),
+         junk_sig("rsa-sha2-256", 256)),
+        ("RSA modulus shorter than its exponent", "rsa-sha2-256",
+         sstr("ssh-rsa") + mpint(odd_number(4096)) + mpint(odd_number(2048)),
+         junk_sig("rsa-sha2-256", 256)),
+        ("RSA exponent 1", "rsa-sha2-512",
+         sstr("ssh-rsa") + mpint(b"\x01") + mpint(odd_number(2048)),
+         junk_sig("rsa-sha2-512", 256)),
+        ("ECDSA point not on the curve", "ecdsa-sha2-nistp256",
+         sstr("ecdsa-sha2-nistp256") + sstr("nistp256") + sstr(b"\x04" + b"\x00" * 31 + b"\x01" + b"\x00" * 31 + b"\x01"),
+         sstr("ecdsa-sha2-nistp256") + sstr(mpint(b"\x01") + mpint(b"\x01"))),
+        ("ECDSA point at infinity", "ecdsa-sha2-nistp256",
+         sstr("ecdsa-sha2-nistp256") + sstr("nistp256") + sstr(b"\x00"),
+         sstr("ecdsa-sha2-nistp256") + sstr(mpint(b"\x01") + mpint(b"\x01"))),
+    ]
+    for label, alg, blob, sig in cases:
+        expect_refused(c, label, pk_request(user, alg, blob), sig)
+    # The query step (no signature yet) refuses a malformed key the same way.
+    expect_refused(c, "query with an even RSA modulus",
+                   pk_request(user, "rsa-sha2-256", cases[2][2], with_sig=False))
+    return "ok"
+
+
+P256_N = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+
+def ecdsa_sig(key, data):
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+    r, s = decode_dss_signature(key.sign(data, ec.ECDSA(hashes.SHA256())))
+    return sstr("ecdsa-sha2-nistp256") + sstr(mpint(r.to_bytes(33, "big")) + mpint(s.to_bytes(33, "big")))
+
+
+def ecdsa_blob(key):
+    point = key.public_key().public_bytes(serialization.Encoding.X962,
+                                          serialization.PublicFormat.UncompressedPoint)
+    return sstr("ecdsa-sha2-nistp256") + sstr("nistp256") + sstr(point)
+
+
+def user_cert(user_key, ca_key, principal, sig_alg):
+    """An OpenSSH user certificate of `user_key` (ECDSA P-256) signed by the Ed25519
+    `ca_key`, its signature labelled `sig_alg`."""
+    point = user_key.public_key().public_bytes(serialization.Encoding.X962,
+                                               serialization.PublicFormat.UncompressedPoint)
+    ca_pub = ca_key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    body = (sstr("ecdsa-sha2-nistp256-cert-v01@openssh.com") + sstr(os.urandom(32)) + sstr("nistp256")
+            + sstr(point) + struct.pack(">Q", 42) + u32(1) + sstr("rawssh") + sstr(sstr(principal))
+            + struct.pack(">Q", 0) + struct.pack(">Q", 0xFFFFFFFFFFFFFFFF) + sstr(b"")
+            + sstr(sstr("permit-pty") + sstr(b"")) + sstr(b"")
+            + sstr(sstr("ssh-ed25519") + sstr(ca_pub)))
+    return body + sstr(sstr(sig_alg) + sstr(ca_key.sign(body)))
+
+
+def sc_bad_key_signatures(c):
+    """With an authorized ECDSA key (RAWSSH_KEY) and a cert-authority (RAWSSH_CA): signatures
+    whose r or s is out of range, and certificates whose CA signature claims another kind
+    than the CA key, are failed attempts; then a well-formed certificate of this client's
+    making logs in (the control: the refusals were for what was wrong, not for the form)."""
+    from cryptography.hazmat.primitives.serialization import load_ssh_private_key
+    env = os.environ
+    user = env["RAWSSH_USER"]
+    with open(env["RAWSSH_KEY"], "rb") as f:
+        key = load_ssh_private_key(f.read(), password=None)
+    with open(env["RAWSSH_CA"], "rb") as f:
+        ca = load_ssh_private_key(f.read(), password=None)
+    session_id = userauth_start(c)
+    alg = "ecdsa-sha2-nistp256"
+    req = pk_request(user, alg, ecdsa_blob(key))
+    real = Reader(Reader(ecdsa_sig(key, sstr(session_id) + req)[4 + len(alg):]).string())
+    real_r, real_s = real.string(), real.string()
+    n = P256_N.to_bytes(32, "big")
+    for label, r, s in [("ECDSA r = 0", b"", real_s), ("ECDSA s = n", real_r, n),
+                        ("ECDSA r = n + 1", (P256_N + 1).to_bytes(33, "big"), real_s)]:
+        expect_refused(c, label, req, sstr(alg) + sstr(mpint(r) + mpint(s)))
+
+    def cert_attempt(sig_alg):
+        cert = user_cert(key, ca, user, sig_alg)
+        calg = "ecdsa-sha2-nistp256-cert-v01@openssh.com"
+        creq = pk_request(user, calg, cert)
+        c.send(creq + sstr(ecdsa_sig(key, sstr(session_id) + creq)))
+        return userauth_reply(c)[0]
+
+    for sig_alg in ("rsa-sha2-256", "ecdsa-sha2-nistp256"):
+        got = cert_attempt(sig_alg)
+        if got != MSG_USERAUTH_FAILURE:
+            raise Fail("certificate signed by ssh-ed25519 but labelled %s: message %d" % (sig_alg, got))
+        print("refused: CA signature labelled %s" % sig_alg, flush=True)
+    got = cert_attempt("ssh-ed25519")
+    if got != MSG_USERAUTH_SUCCESS:
+        raise Fail("the well-formed certificate was refused (message %d)" % got)
+    print("well-formed certificate: logged in", flush=True)
+    return "ok"
+
 SCENARIOS = {
     "happy": sc_happy,
     "garbage": sc_garbage,
@@ -811,6 +949,8 @@ SCENARIOS = {
     "mlkem_zero_x25519": sc_mlkem_zero_x25519,
     "huge_length_enc": sc_huge_length_enc,
     "key_then_other_password": sc_key_then_other_password,
+    "bad_key_blobs": sc_bad_key_blobs,
+    "bad_key_signatures": sc_bad_key_signatures,
 }
 
 

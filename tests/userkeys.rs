@@ -3,8 +3,9 @@
 //! RSA 2048 and 4096 with each SHA-2 hash forced, SHA-1 `ssh-rsa` and a 1024-bit key
 //! refused, ECDSA on the three curves, FIDO keys with and without `no-touch-required`,
 //! certificates through `cert-authority` and `--trusted-user-ca-keys` with each refusal,
-//! `--revoked-keys`, PuTTY's `plink` with an RSA key, an authorized_keys mixing every kind,
-//! and `SSH_PUBKEYINFO`.
+//! `--revoked-keys`, malformed key blobs and signatures from a raw client (tests/rawssh.py),
+//! PuTTY's `plink` with an RSA key, an authorized_keys mixing every kind, and
+//! `SSH_PUBKEYINFO`.
 
 mod common;
 use common::*;
@@ -382,7 +383,10 @@ fn certificates_through_trusted_user_ca_keys_and_revocation() {
     // A CA file others may write trusts nobody (and says why).
     set_mode(&cas, 0o666);
     refused(&srv, &key, &[]);
-    log_has(&srv, "trusted CA keys unreadable: bad ownership or modes for file");
+    log_has(
+        &srv,
+        "trusted CA keys unreadable: bad ownership or modes for file",
+    );
     set_mode(&cas, 0o644);
     assert_eq!(login_ok(&srv, &key, &[], "echo ca-again"), "ca-again\n");
     // An RSA CA's SHA-2 signature.
@@ -413,7 +417,10 @@ fn certificates_through_trusted_user_ca_keys_and_revocation() {
     std::fs::write(&revoked, "").unwrap();
     set_mode(&revoked, 0o622);
     refused(&srv, &key, &[]);
-    log_has(&srv, "revoked keys unreadable: bad ownership or modes for file");
+    log_has(
+        &srv,
+        "revoked keys unreadable: bad ownership or modes for file",
+    );
     set_mode(&revoked, 0o644);
     std::fs::write(&revoked, format!("# the old CA\n{}", ca.line())).unwrap();
     refused(&srv, &key, &[]);
@@ -560,4 +567,70 @@ fn ssh_pubkeyinfo_is_the_comment_of_the_line() {
         login_ok(&srv, &key, &[], "echo \"[${SSH_PUBKEYINFO-unset}]\""),
         "[unset]\n"
     );
+}
+
+/// Key blobs and signatures no standard allows, from a raw client (tests/rawssh.py): each a
+/// failed attempt on a connection that goes on, logged with why; a session opened before
+/// and the daemon carry on. The raw client's own well-formed certificate then logs in, so
+/// the refusals were for what was wrong, not for how the client builds its requests.
+#[test]
+fn malformed_keys_and_signatures_are_failed_attempts() {
+    if skip_unless_quoll("user keys") {
+        return;
+    }
+    let srv = quoll(&[]);
+    let key = keygen(&srv, "p256", "p256", &["-t", "ecdsa", "-b", "256"]);
+    let ca = keygen(&srv, "ca", "ca", &["-t", "ed25519"]);
+    authorize(
+        &srv,
+        &[
+            public(&srv.client_key),
+            public(&key),
+            format!("cert-authority {}", public(&ca)),
+        ],
+    );
+    let mut session = srv.cat_session();
+    let cases: [(&str, &[&str]); 2] = [
+        (
+            "bad_key_blobs",
+            &[
+                "malformed key or signature",
+                "RSA modulus is even",
+                "RSA exponent out of range",
+                "ECDSA point invalid or not on the curve",
+            ],
+        ),
+        (
+            "bad_key_signatures",
+            &[
+                "Pubkey auth bad signature for",
+                "CA signature of another kind than its key",
+                "Pubkey auth succeeded for",
+            ],
+        ),
+    ];
+    for (scenario, logged) in cases {
+        let out = run(
+            Command::new("python3")
+                .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/rawssh.py"))
+                .arg(scenario)
+                .arg(srv.port.to_string())
+                .env("RAWSSH_USER", &srv.user)
+                .env("RAWSSH_KEY", &key)
+                .env("RAWSSH_CA", &ca),
+            CMD_TIMEOUT,
+        );
+        assert!(
+            out.code == Some(0) && out.stdout.contains("RESULT ok"),
+            "{scenario}: {}",
+            srv.context(&out)
+        );
+        for text in logged {
+            log_has(&srv, text);
+        }
+    }
+    check_still_serving(&srv, &mut session, "malformed keys and signatures");
+    session
+        .finish()
+        .unwrap_or_else(|e| panic!("{e}\n--- server log ---\n{}", srv.log()));
 }

@@ -98,6 +98,19 @@ pub fn cert_ca<'a>(key: &UserKey<'a>) -> Option<&'a [u8]> {
     }
 }
 
+/// Does the certificate `key` list `user` among its principals (what a CA of
+/// `--trusted-user-ca-keys` asks)? The grant checks it again with the rest of the certificate.
+pub fn cert_names(key: &UserKey<'_>, user: &str) -> bool {
+    match key {
+        UserKey::Plain(_) => {
+            let _ = user;
+            false
+        }
+        #[cfg(feature = "certs")]
+        UserKey::Cert(c) => c.principals().any(|p| p == user.as_bytes()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,7 +17,7 @@ mod tests;
 
 use from::from_allows;
 pub use from::source_address_allows;
-pub use keylist::{cert_ca, read_keys, revoked};
+pub use keylist::{cert_ca, cert_names, read_keys, revoked};
 use line::parse_line;
 
 use crate::sys::fsys::{self, OFlag};

@@ -476,7 +476,7 @@ fn key_check(req: &Request) -> Reply {
     if let (Some(ca), Some(path)) = (ca, &p.trusted_ca) {
         match crate::authkeys::read_keys(path, &mut warn) {
             Ok(list) if list.iter().any(|k| k.as_slice() == ca) => {
-                if !names_user(&key, req.user) {
+                if !crate::authkeys::cert_names(&key, req.user) {
                     trusted_elsewhere = true;
                 } else {
                     return Reply {
@@ -548,16 +548,6 @@ fn key_check(req: &Request) -> Reply {
     };
     reply.warnings = warnings;
     reply
-}
-
-/// Does the certificate `key` list `user` among its principals (what a CA of
-/// `--trusted-user-ca-keys` asks)? The grant checks it again with the rest of the certificate.
-fn names_user(key: &crate::proto::userkey::UserKey<'_>, user: &str) -> bool {
-    match key {
-        crate::proto::userkey::UserKey::Plain(_) => false,
-        #[cfg(feature = "certs")]
-        crate::proto::userkey::UserKey::Cert(c) => c.principals().any(|p| p == user.as_bytes()),
-    }
 }
 
 /// `s` cut to at most `max` bytes, at a character boundary.
