@@ -297,6 +297,38 @@ fn certificates_through_cert_authority() {
         "tty >/dev/null && echo TTY || echo NOTTY",
     );
     assert!(out.contains("NOTTY"), "{out}");
+    // ... and no port forwarding (`ssh -W` opens a direct-tcpip channel at once; the port is
+    // closed, so with every extension the open fails for that reason instead).
+    let target = format!("127.0.0.1:{}", free_port());
+    let refusals = || {
+        srv.log()
+            .lines()
+            .filter(|l| l.contains(&format!("Local forward to {target} from")))
+            .filter(|l| l.ends_with(" refused"))
+            .count()
+    };
+    let forward = || {
+        let out = login(&srv, &key, &["-W", &target], "");
+        assert_ne!(out.code, Some(0), "{}", srv.context(&out));
+    };
+    forward();
+    assert!(
+        wait_until(std::time::Duration::from_secs(5), || refusals() == 1),
+        "{}",
+        srv.log()
+    );
+    ca.sign(&key, "all", "8", &["-n", &user]);
+    forward();
+    assert_eq!(refusals(), 1, "{}", srv.log());
+    // A critical option quoll does not know refuses the certificate.
+    ca.sign(
+        &key,
+        "critical",
+        "8",
+        &["-n", &user, "-O", "critical:unknown@example.com=x"],
+    );
+    refused(&srv, &key, &[]);
+    log_has(&srv, "unknown critical option");
 
     // principals= on the line: the certificate must name one of them.
     ca.sign(&key, "ops", "9", &["-n", "ops"]);
