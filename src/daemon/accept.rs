@@ -309,7 +309,8 @@ impl Server {
                     return true;
                 }
             };
-            let slot = Slot {
+            // Small and fixed like the `Conn` box; the large buffers came from the budget.
+            let slot = Box::new(Slot {
                 sock,
                 conn,
                 peer,
@@ -322,7 +323,7 @@ impl Server {
                 login: Login::default(),
                 heard: false,
                 broken: false,
-            };
+            });
             self.slots[free] = Some(slot);
             self.with_slot(free, |_, conn, edge| conn.start(edge));
             self.flush_socket(free);

@@ -99,7 +99,10 @@ pub struct Server {
     pub(super) key: Option<Ed25519Key>,
     pub(super) listeners: Vec<TcpListener>,
     pub(super) sigfd: RawFd,
-    pub(super) slots: Vec<Option<Slot>>,
+    /// One entry per connection allowed, boxed: a free entry is a pointer's size, so the
+    /// table costs 8 bytes a connection until used (an unboxed `Slot` is about 1 KB, and
+    /// filling the table with `None` wrote to every page of it).
+    pub(super) slots: Vec<Option<Box<Slot>>>,
     pub(super) poll: PollSet,
     pub(super) epoch: u64,
     pub(super) daemon_uid: u32,
