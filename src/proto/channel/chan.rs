@@ -54,6 +54,9 @@ pub(super) enum Flag {
     Sent,
 }
 
+/// Accepted `env` pairs, `NAME=value` entries each ended by a NUL byte.
+pub(super) type Env = heapless::Vec<u8, 1024>;
+
 #[cfg_attr(any(test, feature = "fuzzing"), derive(Clone))]
 pub struct Channel {
     pub open: bool,
@@ -75,8 +78,10 @@ pub struct Channel {
     pub(super) eof_in: bool,
     pub(super) close_in: bool,
     pub(super) started: bool,
-    pub pty: Option<PtyReq>,
-    pub(super) env: heapless::Vec<u8, 1024>,
+    /// The session's pty and env requests, boxed when they come: a table of channels that
+    /// held them inline was 2.5 KB a channel, written in full for every connection.
+    pub pty: Option<Box<PtyReq>>,
+    pub(super) env: Option<Box<Env>>,
     pub(super) env_count: usize,
     pub(super) confirm: Flag,
     pub(super) replies: Replies,
@@ -107,7 +112,7 @@ impl Channel {
             close_in: false,
             started: false,
             pty: None,
-            env: heapless::Vec::new(),
+            env: None,
             env_count: 0,
             confirm: Flag::No,
             replies: Replies::default(),

@@ -158,9 +158,13 @@ impl Channels {
         })
     }
 
-    /// Bytes of the table itself (allocated with the connection).
+    /// Bytes of the table (allocated with the connection) and of what each channel may box
+    /// later (a pty request, env pairs), counted up front so the budget stays a bound.
     pub fn table_bytes(count: usize) -> usize {
-        count * core::mem::size_of::<Channel>()
+        count
+            * (core::mem::size_of::<Channel>()
+                + core::mem::size_of::<PtyReq>()
+                + core::mem::size_of::<chan::Env>())
     }
 
     /// Bytes of receive buffer held by open channels.

@@ -7,7 +7,7 @@
 //! (re-read from the held packet) until the edge answers through `Channels::resume`. Its reply
 //! is queued only then, so replies keep the order of the requests.
 
-use super::chan::Channel;
+use super::chan::{Channel, Env};
 use super::{Buffers, ChanError, Channels, DirectTcpip, Kind, PtyReq, PtySize, Refusal};
 use crate::proto::limits::{MAX_COMMAND, MAX_SESSION_ENV};
 use crate::proto::wire::Reader;
@@ -123,7 +123,7 @@ impl Channel {
                 let fits =
                     req.term.push_str(term).is_ok() && req.modes.extend_from_slice(modes).is_ok();
                 if fits {
-                    self.pty = Some(req);
+                    self.pty = Some(Box::new(req));
                 }
                 fits
             }
@@ -150,13 +150,14 @@ impl Channel {
         if !allowed || !clean || self.env_count >= MAX_SESSION_ENV {
             return false;
         }
-        let before = self.env.len();
-        let ok = self.env.extend_from_slice(var.as_bytes()).is_ok()
-            && self.env.push(b'=').is_ok()
-            && self.env.extend_from_slice(value.as_bytes()).is_ok()
-            && self.env.push(0).is_ok();
+        let env = self.env.get_or_insert_with(|| Box::new(Env::new()));
+        let before = env.len();
+        let ok = env.extend_from_slice(var.as_bytes()).is_ok()
+            && env.push(b'=').is_ok()
+            && env.extend_from_slice(value.as_bytes()).is_ok()
+            && env.push(0).is_ok();
         if !ok {
-            self.env.truncate(before);
+            env.truncate(before);
             return false;
         }
         self.env_count += 1;
@@ -195,8 +196,8 @@ impl Channels {
                 } else {
                     None
                 },
-                pty: c.pty.as_ref(),
-                env: &c.env,
+                pty: c.pty.as_deref(),
+                env: c.env.as_deref().map_or(&[], |e| e.as_slice()),
             }),
             Wait::Agent(_) => Asked::Agent,
             Wait::WindowChange(_) => Asked::WindowChange(c.pty.as_ref()?.size),
