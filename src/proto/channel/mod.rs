@@ -139,7 +139,9 @@ impl Refusal {
 /// All channels of one connection; the index is our channel number.
 #[cfg_attr(any(test, feature = "fuzzing"), derive(Clone))]
 pub struct Channels {
-    pub chans: Box<[Channel]>,
+    /// A channel's state is boxed the first time its number is used (most connections use
+    /// one), so a connection's table costs a pointer a channel until then.
+    chans: Box<[Option<Box<Channel>>]>,
     /// The window (and receive buffer) of each channel.
     window: u32,
     /// Opens refused while sending was not possible: (peer id, why), owed in order.
@@ -150,12 +152,31 @@ impl Channels {
     /// A table of `count` closed channels, or `None` when the memory is not there.
     pub fn try_new(count: usize, window: u32) -> Option<Self> {
         let mut chans = super::budget::try_vec(count)?;
-        chans.resize_with(count, Channel::new);
+        chans.resize_with(count, || None);
         Some(Channels {
             chans: chans.into_boxed_slice(),
             window,
             refusals: heapless::Deque::new(),
         })
+    }
+
+    /// How many channels the connection may have.
+    pub fn capacity(&self) -> usize {
+        self.chans.len()
+    }
+
+    /// Channel `ch`, if its number was ever used.
+    pub fn slot(&self, ch: usize) -> Option<&Channel> {
+        self.chans.get(ch)?.as_deref()
+    }
+
+    fn slot_mut(&mut self, ch: usize) -> Option<&mut Channel> {
+        self.chans.get_mut(ch)?.as_deref_mut()
+    }
+
+    /// Channel `i` (a free slot's number) to be opened, boxed on its first use.
+    fn claim(&mut self, i: usize) -> &mut Channel {
+        self.chans[i].get_or_insert_with(|| Box::new(Channel::new()))
     }
 
     /// Bytes of the table (allocated with the connection) and of what each channel may box
@@ -169,11 +190,11 @@ impl Channels {
 
     /// Bytes of receive buffer held by open channels.
     pub fn buffer_bytes(&self) -> usize {
-        self.chans.iter().map(Channel::buffer_len).sum()
+        self.chans.iter().flatten().map(|c| c.buffer_len()).sum()
     }
 
     pub fn get(&mut self, ch: usize) -> Option<&mut Channel> {
-        self.chans.get_mut(ch).filter(|c| c.open)
+        self.slot_mut(ch).filter(|c| c.open)
     }
 
     /// Handles one connection-protocol message (80..=127 other than global requests).
@@ -190,8 +211,7 @@ impl Channels {
         }
         let id = r.u32()? as usize;
         let ch = self
-            .chans
-            .get_mut(id)
+            .slot_mut(id)
             .filter(|c| c.open)
             .ok_or(ChanError::Malformed)?;
         if ch.open_out == Flag::Sent {
@@ -266,7 +286,8 @@ impl Channels {
             None => Refusal::TooMany,
             Some(i) if session => match host.window_buffer("session", self.window as usize) {
                 Some(buf) => {
-                    self.chans[i].reset(Kind::Session, peer_id, window, max, buf);
+                    self.claim(i)
+                        .reset(Kind::Session, peer_id, window, max, buf);
                     return Ok(None);
                 }
                 None => Refusal::NoMemory,
@@ -280,7 +301,7 @@ impl Channels {
                 // The buffer first: without memory the edge is not asked to connect.
                 match host.window_buffer("direct-tcpip", self.window as usize) {
                     Some(buf) => {
-                        let c = &mut self.chans[i];
+                        let c = self.claim(i);
                         c.reset(Kind::Stream, peer_id, window, max, buf);
                         c.hold_confirmation();
                         return Ok(Some(Wait::DirectTcpip(i)));
@@ -294,17 +315,21 @@ impl Channels {
 
     /// A closed channel the edge has been told about (or that was never told anything).
     fn free_slot(&self) -> Option<usize> {
-        self.chans.iter().position(|c| !c.open && !c.gone)
+        self.chans
+            .iter()
+            .position(|c| c.as_deref().is_none_or(|c| !c.open && !c.gone))
     }
 
     /// The first channel gone whose end the edge still holds (`Event::ChannelGone`).
     pub fn gone(&self) -> Option<usize> {
-        self.chans.iter().position(|c| c.gone)
+        self.chans
+            .iter()
+            .position(|c| c.as_deref().is_some_and(|c| c.gone))
     }
 
     /// The edge has let go of channel `ch`'s end: its slot may be used again.
     pub fn forget(&mut self, ch: usize) {
-        if let Some(c) = self.chans.get_mut(ch) {
+        if let Some(c) = self.slot_mut(ch) {
             c.gone = false;
         }
     }
@@ -324,8 +349,7 @@ impl Channels {
         host: &mut dyn Buffers,
     ) -> Result<(), ChanError> {
         let Some(c) = self
-            .chans
-            .get_mut(ch)
+            .slot_mut(ch)
             .filter(|c| c.open && c.confirm == Flag::No)
         else {
             return Ok(());
@@ -375,7 +399,7 @@ impl Channels {
         })();
         let kind = r.ok()?;
         let buf = host.window_buffer(kind, window as usize)?;
-        let c = &mut self.chans[i];
+        let c = self.claim(i);
         c.reset(Kind::Stream, 0, 0, 0, buf);
         c.confirm = Flag::No;
         if c.open_msg.extend_from_slice(w.written()).is_err() {
@@ -404,6 +428,7 @@ impl Channels {
             self.refusals.pop_front();
         }
         for (i, c) in self.chans.iter_mut().enumerate() {
+            let Some(c) = c.as_deref_mut() else { continue };
             if c.emit(i, out, pad)? {
                 c.release(host);
                 c.gone = true;

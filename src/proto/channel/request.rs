@@ -183,7 +183,7 @@ impl Channels {
             }));
         }
         let (ch, name, _, mut r) = header(payload).ok()?;
-        let c = self.chans.get(ch)?;
+        let c = self.slot(ch)?;
         Some(match w {
             Wait::Session(_) => Asked::Session(SessionStart {
                 command: if name == "exec" {
@@ -216,7 +216,7 @@ impl Channels {
         host: &mut dyn Buffers,
     ) -> Result<(), ChanError> {
         if let Wait::DirectTcpip(ch) = w {
-            let Some(c) = self.chans.get_mut(ch).filter(|c| c.open) else {
+            let Some(c) = self.slot_mut(ch).filter(|c| c.open) else {
                 return Ok(());
             };
             if ok {
@@ -227,7 +227,7 @@ impl Channels {
             return self.refuse(id, Refusal::Prohibited);
         }
         let (ch, _, want_reply, _) = header(payload)?;
-        let Some(c) = self.chans.get_mut(ch).filter(|c| c.open) else {
+        let Some(c) = self.slot_mut(ch).filter(|c| c.open) else {
             return Ok(());
         };
         let ok = match w {

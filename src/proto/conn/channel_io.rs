@@ -11,7 +11,7 @@ impl Conn {
         if self.st.closing.is_some() || self.st.sending_blocked() {
             return 0;
         }
-        let Some(c) = self.st.channels.chans.get(ch).filter(|c| c.open) else {
+        let Some(c) = self.st.channels.slot(ch).filter(|c| c.open) else {
             return 0;
         };
         c.send_window()
@@ -54,7 +54,7 @@ impl Conn {
 
     /// Client bytes waiting for the process's stdin.
     pub fn channel_input(&self, ch: usize) -> &[u8] {
-        match self.st.channels.chans.get(ch).filter(|c| c.open) {
+        match self.st.channels.slot(ch).filter(|c| c.open) {
             Some(c) => c.pending_input(),
             None => &[],
         }
@@ -71,8 +71,7 @@ impl Conn {
     pub fn channel_input_finished(&self, ch: usize) -> bool {
         self.st
             .channels
-            .chans
-            .get(ch)
+            .slot(ch)
             .is_some_and(|c| c.open && c.input_finished())
     }
 

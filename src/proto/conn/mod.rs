@@ -258,7 +258,7 @@ impl Conn {
 
     /// Bytes this connection holds against the budget.
     pub fn held_bytes(&self) -> usize {
-        Self::fixed_bytes(self.st.channels.chans.len()) + self.st.channels.buffer_bytes()
+        Self::fixed_bytes(self.st.channels.capacity()) + self.st.channels.buffer_bytes()
     }
 
     /// Bytes a connection holds from accept to close: the `Conn` itself, its input and output
