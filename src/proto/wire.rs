@@ -187,6 +187,26 @@ impl<'a> Writer<'a> {
         self.raw(s)
     }
 
+    /// A string whose bytes `fill` writes in place (at most `max`; it returns how many):
+    /// data read straight into a packet, with no copy. A `fill` that writes nothing leaves
+    /// an empty string.
+    pub fn string_with(
+        &mut self,
+        max: usize,
+        fill: impl FnOnce(&mut [u8]) -> usize,
+    ) -> WireResult<usize> {
+        let room = (self.buf.len() - self.pos)
+            .checked_sub(4)
+            .ok_or(WireError::NoSpace)?;
+        let start = self.pos + 4;
+        let area = &mut self.buf[start..start + max.min(room)];
+        let cap = area.len();
+        let n = fill(area).min(cap);
+        self.u32(u32::try_from(n).map_err(|_| WireError::TooLong)?)?;
+        self.pos += n;
+        Ok(n)
+    }
+
     /// An `mpint` holding the non-negative big-endian integer `v`.
     pub fn mpint(&mut self, v: &[u8]) -> WireResult<()> {
         let v = strip_zeros(v);

@@ -13,7 +13,7 @@ use crate::proto::conn::Conn;
 use std::fs::File;
 use std::io::{ErrorKind, Read};
 
-/// Size of the stack buffer a channel's source is read into (one channel data packet).
+/// The most read from a channel's source at once (one channel data packet).
 const CHUNK: usize = crate::config::MAX_CHANNEL_PACKET as usize;
 
 /// What the loop holds for one open (or opening) channel.
@@ -114,7 +114,7 @@ pub fn read_into(conn: &mut Conn, edge: &mut Edge, ch: usize, stderr: bool) {
         &mut io.output
     };
     let Some(f) = file.as_mut() else { return };
-    let mut buf = [0u8; CHUNK];
+    let ext = stderr && !is_pty;
     loop {
         let left = owed.as_deref().copied().unwrap_or(usize::MAX);
         if left == 0 {
@@ -126,19 +126,12 @@ pub fn read_into(conn: &mut Conn, edge: &mut Edge, ch: usize, stderr: bool) {
         if room == 0 {
             return;
         }
-        match f.read(&mut buf[..room]) {
+        // Read straight into the packet: no copy, and no buffer to clear first.
+        match conn.channel_read_into(ch, ext, room, |area| f.read(area)) {
             Ok(0) => break,
             Ok(n) => {
                 if let Some(o) = owed.as_deref_mut() {
                     *o -= n;
-                }
-                // `n` is within the room asked for just now, so the packet fits; a refusal
-                // would be a bug in that promise, and closes the connection rather than
-                // lose the bytes.
-                if !conn.channel_send(ch, stderr && !is_pty, &buf[..n]) {
-                    debug_assert!(false, "channel_send refused {n} bytes within its room");
-                    log::error!("Output of {n} bytes did not fit its room; closing");
-                    return;
                 }
             }
             // Empty: done once the process has exited (there is nothing more it owes).

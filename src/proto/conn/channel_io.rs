@@ -52,6 +52,64 @@ impl Conn {
         sent
     }
 
+    /// Reads process output (`ext`: stderr as extended data) straight into a channel data
+    /// packet: `read` gets the packet's data area, at most `max` bytes and never more than
+    /// `channel_send_room`, and says how many bytes it put there. `Ok(0)` and `Err` queue
+    /// nothing and are handed back (the end of the output, or nothing to read now).
+    pub fn channel_read_into<E>(
+        &mut self,
+        ch: usize,
+        ext: bool,
+        max: usize,
+        read: impl FnOnce(&mut [u8]) -> Result<usize, E>,
+    ) -> Result<usize, E> {
+        let room = self.channel_send_room(ch).min(max);
+        let Some(c) = self.st.channels.get(ch).filter(|_| room > 0) else {
+            return Ok(0);
+        };
+        let id = c.peer_id();
+        let mut got = Ok(0);
+        let r = self.output.packet(0, |w| {
+            if ext {
+                w.u8(msg::CHANNEL_EXTENDED_DATA)?;
+                w.u32(id)?;
+                w.u32(1)?;
+            } else {
+                w.u8(msg::CHANNEL_DATA)?;
+                w.u32(id)?;
+            }
+            let n = w.string_with(room, |area| match read(area) {
+                Ok(n) => {
+                    got = Ok(n);
+                    n
+                }
+                Err(e) => {
+                    got = Err(e);
+                    0
+                }
+            })?;
+            // Nothing read: no packet (an empty CHANNEL_DATA would be harmless but useless).
+            if n == 0 {
+                return Err(crate::proto::wire::WireError::Short);
+            }
+            Ok(())
+        });
+        match (r, got) {
+            (Ok(()), Ok(n)) => {
+                c.sent_data(n);
+                self.st.sent_data = true;
+                Ok(n)
+            }
+            // The room was asked just now, so the packet fits: a failure here is a bug in that
+            // promise, and closes the connection rather than lose what was read.
+            (Err(_), Ok(n)) if n > 0 => {
+                self.disconnect(fail(reason::BY_APPLICATION, "internal error: output lost"));
+                Ok(0)
+            }
+            (_, got) => got,
+        }
+    }
+
     /// Client bytes waiting for the process's stdin.
     pub fn channel_input(&self, ch: usize) -> &[u8] {
         match self.st.channels.slot(ch).filter(|c| c.open) {

@@ -54,6 +54,45 @@ fn login_exec_output_exit_close_in_order() {
     assert!(conn.closing().is_none());
 }
 
+/// Output read straight into a packet: what `read` put there arrives as CHANNEL_DATA (or
+/// extended data) and counts against the window; nothing read, or an error, queues nothing.
+#[test]
+fn output_read_into_the_packet() {
+    let (mut conn, mut host, mut c, ch) = exec_session(b"cat");
+    let mut offered = 0;
+    let got: Result<usize, ()> = conn.channel_read_into(ch, false, 5, |area| {
+        offered = area.len();
+        area[..3].copy_from_slice(b"abc");
+        Ok(3)
+    });
+    assert_eq!((got, offered), (Ok(3), 5), "at most `max` bytes offered");
+    let room = conn.channel_send_room(ch);
+    let got: Result<usize, ()> = conn.channel_read_into(ch, true, usize::MAX, |area| {
+        offered = area.len();
+        area[..2].copy_from_slice(b"de");
+        Ok(2)
+    });
+    assert_eq!((got, offered), (Ok(2), room), "never beyond the room");
+    assert_eq!(
+        conn.channel_read_into(ch, false, 9, |_| Ok::<_, ()>(0)),
+        Ok(0)
+    );
+    assert_eq!(
+        conn.channel_read_into(ch, false, 9, |_| Err::<usize, _>(7)),
+        Err(7)
+    );
+    c.pump(&mut conn, &mut host);
+    let d = c.recv_kind(msg::CHANNEL_DATA);
+    assert_eq!(&d[9..], b"abc");
+    let e = c.recv_kind(msg::CHANNEL_EXTENDED_DATA);
+    assert_eq!(&e[13..], b"de");
+    assert!(conn.closing().is_none());
+    // Nothing else was queued by the empty and the failed reads.
+    conn.channel_finish(ch, Some(ExitInfo::Status(0)), &mut host);
+    c.pump(&mut conn, &mut host);
+    c.recv_kind(msg::CHANNEL_EOF);
+}
+
 #[test]
 fn window_overrun_disconnects() {
     let (mut conn, mut host, mut c) = setup(32768);
