@@ -27,14 +27,7 @@ impl Conn {
             Some(c) => {
                 let id = c.peer_id();
                 let r = self.output.packet(0, |w| {
-                    if ext {
-                        w.u8(msg::CHANNEL_EXTENDED_DATA)?;
-                        w.u32(id)?;
-                        w.u32(1)?;
-                    } else {
-                        w.u8(msg::CHANNEL_DATA)?;
-                        w.u32(id)?;
-                    }
+                    data_header(w, ext, id)?;
                     w.string(data)
                 });
                 if r.is_ok() {
@@ -70,14 +63,7 @@ impl Conn {
         let id = c.peer_id();
         let mut got = Ok(0);
         let r = self.output.packet(0, |w| {
-            if ext {
-                w.u8(msg::CHANNEL_EXTENDED_DATA)?;
-                w.u32(id)?;
-                w.u32(1)?;
-            } else {
-                w.u8(msg::CHANNEL_DATA)?;
-                w.u32(id)?;
-            }
+            data_header(w, ext, id)?;
             let n = w.string_with(room, |area| match read(area) {
                 Ok(n) => {
                     got = Ok(n);
@@ -166,5 +152,22 @@ impl Conn {
             c.send_eof();
         }
         self.flush(host);
+    }
+}
+
+/// The start of a CHANNEL_DATA (or, `ext`, a stderr CHANNEL_EXTENDED_DATA) to channel `id`;
+/// the data string follows.
+fn data_header(
+    w: &mut crate::proto::wire::Writer,
+    ext: bool,
+    id: u32,
+) -> Result<(), crate::proto::wire::WireError> {
+    if ext {
+        w.u8(msg::CHANNEL_EXTENDED_DATA)?;
+        w.u32(id)?;
+        w.u32(1)
+    } else {
+        w.u8(msg::CHANNEL_DATA)?;
+        w.u32(id)
     }
 }
