@@ -3,6 +3,7 @@
 
 mod common;
 use common::*;
+use std::process::Command;
 
 #[test]
 fn negotiated_algorithms_and_strict_kex() {
@@ -42,8 +43,9 @@ fn negotiated_algorithms_and_strict_kex() {
         );
     }
     let sig_algs = e.lines().find(|l| l.contains("server-sig-algs=<")).unwrap();
-    // Exactly the signature algorithms quoll verifies (the default build; tests/userkeys.rs
-    // logs in with each): no SHA-1 `ssh-rsa`, nothing listed only to please a client.
+    // Exactly the signature algorithms this build verifies (`-Q sig`, from the same table
+    // authentication uses; tests/userkeys.rs logs in with each of the default build's), and
+    // never SHA-1 `ssh-rsa`.
     if skip_unless_quoll("the exact server-sig-algs list") {
         return;
     }
@@ -52,12 +54,22 @@ fn negotiated_algorithms_and_strict_kex() {
         .nth(1)
         .and_then(|l| l.split('>').next())
         .unwrap_or_default();
+    let built = run(Command::new(quoll_bin()).args(["-Q", "sig"]), CMD_TIMEOUT);
+    assert_eq!(built.code, Some(0), "{}", built.describe());
     assert_eq!(
         listed,
-        "ssh-ed25519,sk-ssh-ed25519@openssh.com,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,\
-         ecdsa-sha2-nistp521,sk-ecdsa-sha2-nistp256@openssh.com,rsa-sha2-512,rsa-sha2-256",
+        built.stdout.lines().collect::<Vec<_>>().join(","),
         "{sig_algs}"
     );
+    assert!(listed.split(',').all(|a| a != "ssh-rsa"), "{sig_algs}");
+    // The default build (the native test run) lists every kind.
+    if std::env::var_os("QUOLL_BIN").is_none() {
+        assert_eq!(
+            listed,
+            "ssh-ed25519,sk-ssh-ed25519@openssh.com,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,\
+             ecdsa-sha2-nistp521,sk-ecdsa-sha2-nistp256@openssh.com,rsa-sha2-512,rsa-sha2-256",
+        );
+    }
 }
 
 #[test]
