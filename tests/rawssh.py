@@ -809,13 +809,16 @@ def pk_request(user, alg, blob, with_sig=True):
             + (b"\x01" if with_sig else b"\x00") + sstr(alg) + sstr(blob))
 
 
-def expect_refused(c, label, req, sig=None):
-    """Sends a publickey request (with `sig` when given) and wants USERAUTH_FAILURE."""
+def expect_refused(c, label, req, sig, key_blob, why):
+    """Sends a publickey request (with `sig` when not None) and wants USERAUTH_FAILURE; prints
+    the log line the server owes for it (`expect-log: FINGERPRINT: WHY`), which the caller
+    checks: any unlisted key is refused, so the reason is what shows the check ran."""
     c.send(req + (sstr(sig) if sig is not None else b""))
     p = userauth_reply(c)
     if p[0] != MSG_USERAUTH_FAILURE:
         raise Fail("%s: expected USERAUTH_FAILURE, got message %d" % (label, p[0]))
     print("refused: %s" % label, flush=True)
+    print("expect-log: %s: %s" % (fingerprint(key_blob), why), flush=True)
 
 
 def odd_number(bits, low=1):
@@ -829,32 +832,37 @@ def sc_bad_key_blobs(c):
     user = os.environ["RAWSSH_USER"]
     userauth_start(c)
     junk_sig = lambda alg, n: sstr(alg) + sstr(os.urandom(n))
+    ecdsa_sig_1_1 = sstr("ecdsa-sha2-nistp256") + sstr(mpint(b"\x01") + mpint(b"\x01"))
+    bad_exponent = "RSA exponent out of range"
     cases = [
         ("truncated ed25519 key", "ssh-ed25519",
-         sstr("ssh-ed25519") + sstr(os.urandom(31)), junk_sig("ssh-ed25519", 64)),
+         sstr("ssh-ed25519") + sstr(os.urandom(31)), junk_sig("ssh-ed25519", 64),
+         "malformed key or signature"),
         ("key length past the blob", "ssh-ed25519",
-         sstr("ssh-ed25519") + u32(32) + os.urandom(16), junk_sig("ssh-ed25519", 64)),
+         sstr("ssh-ed25519") + u32(32) + os.urandom(16), junk_sig("ssh-ed25519", 64),
+         "malformed key or signature"),
         ("RSA modulus even", "rsa-sha2-256",
          sstr("ssh-rsa") + mpint(b"\x01\x00\x01") + mpint(odd_number(2048, 0)[:-1] + b"\x02"),
-         junk_sig("rsa-sha2-256", 256)),
+         junk_sig("rsa-sha2-256", 256), "RSA modulus is even"),
         ("RSA modulus shorter than its exponent", "rsa-sha2-256",
          sstr("ssh-rsa") + mpint(odd_number(4096)) + mpint(odd_number(2048)),
-         junk_sig("rsa-sha2-256", 256)),
+         junk_sig("rsa-sha2-256", 256), bad_exponent),
         ("RSA exponent 1", "rsa-sha2-512",
          sstr("ssh-rsa") + mpint(b"\x01") + mpint(odd_number(2048)),
-         junk_sig("rsa-sha2-512", 256)),
+         junk_sig("rsa-sha2-512", 256), bad_exponent),
         ("ECDSA point not on the curve", "ecdsa-sha2-nistp256",
          sstr("ecdsa-sha2-nistp256") + sstr("nistp256") + sstr(b"\x04" + b"\x00" * 31 + b"\x01" + b"\x00" * 31 + b"\x01"),
-         sstr("ecdsa-sha2-nistp256") + sstr(mpint(b"\x01") + mpint(b"\x01"))),
+         ecdsa_sig_1_1, "ECDSA point invalid or not on the curve"),
         ("ECDSA point at infinity", "ecdsa-sha2-nistp256",
          sstr("ecdsa-sha2-nistp256") + sstr("nistp256") + sstr(b"\x00"),
-         sstr("ecdsa-sha2-nistp256") + sstr(mpint(b"\x01") + mpint(b"\x01"))),
+         ecdsa_sig_1_1, "ECDSA point invalid or not on the curve"),
     ]
-    for label, alg, blob, sig in cases:
-        expect_refused(c, label, pk_request(user, alg, blob), sig)
+    for label, alg, blob, sig, why in cases:
+        expect_refused(c, label, pk_request(user, alg, blob), sig, blob, why)
     # The query step (no signature yet) refuses a malformed key the same way.
+    even = cases[2]
     expect_refused(c, "query with an even RSA modulus",
-                   pk_request(user, "rsa-sha2-256", cases[2][2], with_sig=False))
+                   pk_request(user, even[1], even[2], with_sig=False), None, even[2], even[4])
     return "ok"
 
 
@@ -909,7 +917,8 @@ def sc_bad_key_signatures(c):
     n = P256_N.to_bytes(32, "big")
     for label, r, s in [("ECDSA r = 0", b"", real_s), ("ECDSA s = n", real_r, n),
                         ("ECDSA r = n + 1", (P256_N + 1).to_bytes(33, "big"), real_s)]:
-        expect_refused(c, label, req, sstr(alg) + sstr(mpint(r) + mpint(s)))
+        expect_refused(c, label, req, sstr(alg) + sstr(mpint(r) + mpint(s)), ecdsa_blob(key),
+                       "bad signature")
 
     def cert_attempt(sig_alg):
         cert = user_cert(key, ca, user, sig_alg)
@@ -923,10 +932,13 @@ def sc_bad_key_signatures(c):
         if got != MSG_USERAUTH_FAILURE:
             raise Fail("certificate signed by ssh-ed25519 but labelled %s: message %d" % (sig_alg, got))
         print("refused: CA signature labelled %s" % sig_alg, flush=True)
+        print("expect-log: %s: CA signature of another kind than its key"
+              % fingerprint(ecdsa_blob(key)), flush=True)
     got = cert_attempt("ssh-ed25519")
     if got != MSG_USERAUTH_SUCCESS:
         raise Fail("the well-formed certificate was refused (message %d)" % got)
     print("well-formed certificate: logged in", flush=True)
+    print("expect-log: %s: Pubkey auth succeeded" % fingerprint(ecdsa_blob(key)), flush=True)
     return "ok"
 
 SCENARIOS = {
