@@ -22,24 +22,14 @@ impl Conn {
     /// `channel_send_room`. Bytes that do not fit are never dropped quietly: the connection
     /// is closed instead (a caller's bug), and false returned.
     pub fn channel_send(&mut self, ch: usize, ext: bool, data: &[u8]) -> bool {
-        let fits = data.len() <= self.channel_send_room(ch);
-        let sent = match self.st.channels.get(ch).filter(|_| fits) {
-            Some(c) => {
-                let id = c.peer_id();
-                let r = self.output.packet(0, |w| {
-                    data_header(w, ext, id)?;
-                    w.string(data)
-                });
-                if r.is_ok() {
-                    c.sent_data(data.len());
-                }
-                r.is_ok()
-            }
-            None => false,
-        };
-        if sent {
-            self.st.sent_data = true;
-        } else {
+        // The same framing and accounting as output read in place, from a slice.
+        let sent = data.len() <= self.channel_send_room(ch)
+            && self.channel_read_into(ch, ext, data.len(), |area| {
+                let n = data.len().min(area.len());
+                area[..n].copy_from_slice(&data[..n]);
+                Ok::<_, ()>(n)
+            }) == Ok(data.len());
+        if !sent {
             self.disconnect(fail(reason::BY_APPLICATION, "internal error: output lost"));
         }
         sent
