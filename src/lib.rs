@@ -34,6 +34,7 @@ pub mod sys;
 
 /// The optional parts this quoll was built with (`quoll -V` prints them).
 pub const FEATURES: &[(&str, bool)] = &[
+    ("fast-25519", cfg!(feature = "fast-25519")),
     ("sftp", cfg!(feature = "sftp")),
     ("scp", cfg!(feature = "scp")),
     ("aes", cfg!(feature = "aes")),

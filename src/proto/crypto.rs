@@ -1,4 +1,5 @@
-//! X25519 and Ed25519 (salty) with the checks SSH needs, and SSH blob encodings.
+//! X25519 and Ed25519 (curve25519-dalek with `fast-25519`, else salty) with the checks SSH
+//! needs, and SSH blob encodings.
 
 use super::wire::{Reader, Writer};
 use sha2::{Digest, Sha256};
@@ -41,17 +42,32 @@ impl X25519Secret {
         X25519Secret(bytes)
     }
 
+    #[cfg(not(feature = "fast-25519"))]
     pub fn public_key(&self) -> [u8; 32] {
         salty::agreement::SecretKey::from_seed(&self.0)
             .public()
             .to_bytes()
     }
 
+    #[cfg(feature = "fast-25519")]
+    pub fn public_key(&self) -> [u8; 32] {
+        curve25519_dalek::montgomery::MontgomeryPoint::mul_base_clamped(self.0).to_bytes()
+    }
+
     /// Rejects the all-zero result (RFC 7748 §6.1, RFC 8731 §3).
     pub fn agree(&self, peer_public: &[u8; 32]) -> Result<SharedSecret, CryptoError> {
-        let ours = salty::agreement::SecretKey::from_seed(&self.0);
-        let theirs = salty::agreement::PublicKey::from(*peer_public);
-        let shared = SharedSecret(ours.agree(&theirs).to_bytes());
+        #[cfg(not(feature = "fast-25519"))]
+        let shared = {
+            let ours = salty::agreement::SecretKey::from_seed(&self.0);
+            let theirs = salty::agreement::PublicKey::from(*peer_public);
+            SharedSecret(ours.agree(&theirs).to_bytes())
+        };
+        #[cfg(feature = "fast-25519")]
+        let shared = SharedSecret(
+            curve25519_dalek::montgomery::MontgomeryPoint(*peer_public)
+                .mul_clamped(self.0)
+                .to_bytes(),
+        );
         // OR of all bytes, so the check takes the same time whatever the secret is.
         if shared.0.iter().fold(0u8, |acc, b| acc | b) == 0 {
             return Err(CryptoError::ZeroSharedSecret);
@@ -63,8 +79,11 @@ impl X25519Secret {
 /// An Ed25519 signing key (host key); the seed is zeroized on drop.
 pub struct Ed25519Key {
     seed: [u8; 32],
-    /// salty zeroizes its own secret half on drop.
+    /// Both crates zeroize their secret half on drop.
+    #[cfg(not(feature = "fast-25519"))]
     pair: salty::Keypair,
+    #[cfg(feature = "fast-25519")]
+    pair: ed25519_dalek::SigningKey,
 }
 
 impl Drop for Ed25519Key {
@@ -88,7 +107,10 @@ impl Ed25519Key {
     pub fn from_seed(seed: &[u8; 32]) -> Self {
         Ed25519Key {
             seed: *seed,
+            #[cfg(not(feature = "fast-25519"))]
             pair: salty::Keypair::from(seed),
+            #[cfg(feature = "fast-25519")]
+            pair: ed25519_dalek::SigningKey::from_bytes(seed),
         }
     }
 
@@ -96,11 +118,24 @@ impl Ed25519Key {
         &self.seed
     }
 
+    #[cfg(not(feature = "fast-25519"))]
     pub fn public_key(&self) -> [u8; 32] {
         self.pair.public.to_bytes()
     }
 
+    #[cfg(not(feature = "fast-25519"))]
     pub fn sign(&self, msg: &[u8]) -> [u8; 64] {
+        self.pair.sign(msg).to_bytes()
+    }
+
+    #[cfg(feature = "fast-25519")]
+    pub fn public_key(&self) -> [u8; 32] {
+        self.pair.verifying_key().to_bytes()
+    }
+
+    #[cfg(feature = "fast-25519")]
+    pub fn sign(&self, msg: &[u8]) -> [u8; 64] {
+        use ed25519_dalek::Signer;
         self.pair.sign(msg).to_bytes()
     }
 
@@ -172,14 +207,27 @@ pub fn verify_sig_blob(public: &[u8; 32], msg: &[u8], sig_blob: &[u8]) -> bool {
 pub fn verify_raw(public: &[u8; 32], msg: &[u8], sig: &[u8; 64]) -> bool {
     let mut s = [0u8; 32];
     s.copy_from_slice(&sig[32..]);
-    // salty would accept s + L as the same signature: malleable, so refuse it here.
+    // salty would accept s + L as the same signature: malleable, so refuse it here (for
+    // either crate, so both refuse the same signatures).
     if !is_canonical_scalar(&s) {
         return false;
     }
-    let Ok(key) = salty::PublicKey::try_from(public) else {
-        return false;
-    };
-    key.verify(msg, &salty::Signature::from(sig)).is_ok()
+    #[cfg(not(feature = "fast-25519"))]
+    {
+        let Ok(key) = salty::PublicKey::try_from(public) else {
+            return false;
+        };
+        key.verify(msg, &salty::Signature::from(sig)).is_ok()
+    }
+    #[cfg(feature = "fast-25519")]
+    {
+        use ed25519_dalek::Verifier;
+        let Ok(key) = ed25519_dalek::VerifyingKey::from_bytes(public) else {
+            return false;
+        };
+        key.verify(msg, &ed25519_dalek::Signature::from_bytes(sig))
+            .is_ok()
+    }
 }
 
 /// `SHA256:` + unpadded base64 of SHA-256(blob), as `ssh-keygen -l` prints it.
