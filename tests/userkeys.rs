@@ -435,8 +435,13 @@ fn certificates_through_trusted_user_ca_keys_and_revocation() {
     log_has(&srv, "(serial 2) CA ssh-rsa");
     // The file's CAs need the user among the principals; none listed is not enough.
     ca.sign(&key, "others", "3", &["-n", "ops"]);
+    let unknown = unknown_key_lines(&srv, "-cert-v01@openssh.com");
     refused(&srv, &key, &[]);
     log_has(&srv, "certificate names no allowed principal");
+    // Logged once, with its reason: not also as an attempt with an unknown key (the plain
+    // key the client offers next is one).
+    let now = unknown_key_lines(&srv, "-cert-v01@openssh.com");
+    assert_eq!(now, unknown, "{}", srv.log());
     // ... unless a `cert-authority,principals=` line for the same CA admits it (OpenSSH too).
     authorize(
         &srv,
@@ -468,9 +473,19 @@ fn certificates_through_trusted_user_ca_keys_and_revocation() {
     authorize(&srv, &[public(&srv.client_key)]);
     assert_eq!(srv.ssh_ok("echo plain"), "plain\n");
     std::fs::write(&revoked, public(&srv.client_key)).unwrap();
+    let unknown = unknown_key_lines(&srv, "");
     let out = srv.ssh("echo plain");
     assert_ne!(out.code, Some(0), "{}", srv.context(&out));
     log_has(&srv, "revoked (key is listed in");
+    assert_eq!(unknown_key_lines(&srv, ""), unknown, "{}", srv.log());
+}
+
+/// How many "attempt with unknown key" lines with `text` in them the log has so far.
+fn unknown_key_lines(srv: &Server, text: &str) -> usize {
+    srv.log()
+        .lines()
+        .filter(|l| l.contains("attempt with unknown key") && l.contains(text))
+        .count()
 }
 
 #[test]

@@ -137,7 +137,17 @@ impl Edge<'_> {
                     }
                     .expect("checked above");
                     let yes = self.sk_allows(&l.user, sk, &l.options);
-                    self.answer(conn, Kind::Key, Some(l.account), l.options, yes, now);
+                    // A refusal was logged with its reason by sk_allows.
+                    let logged = !yes;
+                    self.answer(
+                        conn,
+                        Kind::Key,
+                        Some(l.account),
+                        l.options,
+                        yes,
+                        logged,
+                        now,
+                    );
                     continue;
                 }
                 Question::Password { password, .. }
@@ -146,7 +156,7 @@ impl Edge<'_> {
                     // Longer than any password quoll or libxcrypt accepts: no helper needed.
                     let user = safe(q_user(&q));
                     warn!("Bad password attempt for '{user}' from {}", Sock(self.peer));
-                    self.answer(conn, kind, None, KeyOptions::default(), false, now);
+                    self.answer(conn, kind, None, KeyOptions::default(), false, false, now);
                     continue;
                 }
                 _ => {}
@@ -272,7 +282,15 @@ impl Edge<'_> {
             Ok(r) => r,
             Err(why) => {
                 warn!("Authentication check for '{name}' from {peer} failed: {why}");
-                self.answer(conn, check.kind, None, KeyOptions::default(), false, now);
+                self.answer(
+                    conn,
+                    check.kind,
+                    None,
+                    KeyOptions::default(),
+                    false,
+                    false,
+                    now,
+                );
                 return;
             }
         };
@@ -280,6 +298,8 @@ impl Edge<'_> {
             warn!("{w}");
         }
         let mut options = KeyOptions::default();
+        // Whether a listed key's refusal is logged here with its reason.
+        let mut key_refused = false;
         let yes = match reply.verdict {
             Verdict::Yes if check.kind == Kind::Key => {
                 let granted = keygrant::grant(
@@ -293,18 +313,21 @@ impl Edge<'_> {
                 match granted {
                     Ok(o) => {
                         options = o;
-                        match conn.question() {
+                        let ok = match conn.question() {
                             Some(Question::Key {
                                 signed: true, sk, ..
                             }) => self.sk_allows(&check.user, sk, &options),
                             _ => true,
-                        }
+                        };
+                        key_refused = !ok;
+                        ok
                     }
                     Err(why) => {
                         warn!(
                             "Pubkey auth refused for '{name}' with {} from {peer}: {why}",
                             auth::key_description(&check.blob)
                         );
+                        key_refused = true;
                         false
                     }
                 }
@@ -364,6 +387,7 @@ impl Edge<'_> {
                     auth::key_description(&check.blob),
                     reply.detail
                 );
+                key_refused = true;
                 false
             }
             Verdict::NotBlank | Verdict::KeyNotListed => false,
@@ -381,11 +405,14 @@ impl Edge<'_> {
                 });
             }
         }
-        self.answer(conn, check.kind, reply.user, options, yes, now);
+        self.answer(conn, check.kind, reply.user, options, yes, key_refused, now);
     }
 
     /// Answers the core and acts on what the request led to: the account (and key options)
     /// become the connection's only on success; a `-t` key step is kept for its password.
+    /// `key_refused`: a listed key's refusal was logged with its reason, so the core's
+    /// "attempt with unknown key" for the same attempt is not logged again.
+    #[allow(clippy::too_many_arguments)]
     fn answer(
         &mut self,
         conn: &mut Conn,
@@ -393,10 +420,14 @@ impl Edge<'_> {
         account: Option<User>,
         options: KeyOptions,
         yes: bool,
+        key_refused: bool,
         now: u64,
     ) {
         let report = conn.resume_auth(yes, self, now);
-        if let Some(r) = &report {
+        if let Some(r) = report
+            .as_ref()
+            .filter(|r| !(key_refused && r.attempt == Attempt::UnknownKey))
+        {
             self.log_report(r);
         }
         let Some(account) = account.filter(|_| yes) else {
