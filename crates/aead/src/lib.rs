@@ -23,6 +23,7 @@ mod aes_modes;
 #[cfg(feature = "aes-ctr")]
 pub use aes_modes::*;
 
+use chacha20::cipher::common::array::Array;
 use chacha20::cipher::{Block, KeyIvInit, StreamCipherCore};
 use chacha20::ChaCha20LegacyCore;
 use poly1305::universal_hash::KeyInit;
@@ -67,25 +68,22 @@ fn apply_keystream(core: &mut ChaCha20LegacyCore, buf: &mut [u8]) {
     const W: usize = core::mem::size_of::<usize>();
     let mut ks = Keystream(Default::default());
     for chunk in buf.chunks_mut(64 * PAR_BLOCKS) {
-        let blocks = chunk.len().div_ceil(64);
-        core.write_keystream_blocks(&mut ks.0[..blocks]);
-        let stream = ks.0.iter().flat_map(|b| b.chunks_exact(W));
-        for (d, k) in chunk.chunks_exact_mut(W).zip(stream) {
+        core.write_keystream_blocks(&mut ks.0[..chunk.len().div_ceil(64)]);
+        let stream = &Array::slice_as_flattened(&ks.0)[..chunk.len()];
+        let mut words = chunk.chunks_exact_mut(W);
+        let mut keys = stream.chunks_exact(W);
+        for (d, k) in (&mut words).zip(&mut keys) {
             let mut a = [0u8; W];
             a.copy_from_slice(d);
             let mut b = [0u8; W];
             b.copy_from_slice(k);
             d.copy_from_slice(&(usize::from_ne_bytes(a) ^ usize::from_ne_bytes(b)).to_ne_bytes());
         }
-        let done = chunk.len() - chunk.len() % W;
-        let tail = ks.0.iter().flat_map(|b| b.iter()).skip(done);
-        for (d, k) in chunk[done..].iter_mut().zip(tail) {
+        for (d, k) in words.into_remainder().iter_mut().zip(keys.remainder()) {
             *d ^= k;
         }
     }
-    for b in ks.0.iter_mut() {
-        b.as_mut_slice().zeroize();
-    }
+    Array::slice_as_flattened_mut(&mut ks.0).zeroize();
 }
 
 impl ChaChaPoly {
