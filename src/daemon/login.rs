@@ -108,6 +108,16 @@ fn kind_of(q: &Question) -> Kind {
     }
 }
 
+/// The daemon's answer to an authentication request.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Said {
+    Yes,
+    No,
+    /// No, and the reason is logged already: the core's report of an attempt with an
+    /// unknown key would say it again, wrongly.
+    Refused,
+}
+
 impl Edge<'_> {
     /// Takes up the question the core holds, if it is not being checked yet: answered at once
     /// when it can be (a signed key request after its query, a password too long to be
@@ -136,18 +146,8 @@ impl Edge<'_> {
                         self.login.listed.clone()
                     }
                     .expect("checked above");
-                    let yes = self.sk_allows(&l.user, sk, &l.options);
-                    // A refusal was logged with its reason by sk_allows.
-                    let logged = !yes;
-                    self.answer(
-                        conn,
-                        Kind::Key,
-                        Some(l.account),
-                        l.options,
-                        yes,
-                        logged,
-                        now,
-                    );
+                    let said = self.sk_answer(&l.user, sk, &l.options);
+                    self.answer(conn, Kind::Key, Some(l.account), l.options, said, now);
                     continue;
                 }
                 Question::Password { password, .. }
@@ -156,7 +156,7 @@ impl Edge<'_> {
                     // Longer than any password quoll or libxcrypt accepts: no helper needed.
                     let user = safe(q_user(&q));
                     warn!("Bad password attempt for '{user}' from {}", Sock(self.peer));
-                    self.answer(conn, kind, None, KeyOptions::default(), false, false, now);
+                    self.answer(conn, kind, None, KeyOptions::default(), Said::No, now);
                     continue;
                 }
                 _ => {}
@@ -282,15 +282,7 @@ impl Edge<'_> {
             Ok(r) => r,
             Err(why) => {
                 warn!("Authentication check for '{name}' from {peer} failed: {why}");
-                self.answer(
-                    conn,
-                    check.kind,
-                    None,
-                    KeyOptions::default(),
-                    false,
-                    false,
-                    now,
-                );
+                self.answer(conn, check.kind, None, KeyOptions::default(), Said::No, now);
                 return;
             }
         };
@@ -298,9 +290,7 @@ impl Edge<'_> {
             warn!("{w}");
         }
         let mut options = KeyOptions::default();
-        // Whether a listed key's refusal is logged here with its reason.
-        let mut key_refused = false;
-        let yes = match reply.verdict {
+        let said = match reply.verdict {
             Verdict::Yes if check.kind == Kind::Key => {
                 let granted = keygrant::grant(
                     &check.blob,
@@ -313,73 +303,70 @@ impl Edge<'_> {
                 match granted {
                     Ok(o) => {
                         options = o;
-                        let ok = match conn.question() {
+                        match conn.question() {
                             Some(Question::Key {
                                 signed: true, sk, ..
-                            }) => self.sk_allows(&check.user, sk, &options),
-                            _ => true,
-                        };
-                        key_refused = !ok;
-                        ok
+                            }) => self.sk_answer(&check.user, sk, &options),
+                            _ => Said::Yes,
+                        }
                     }
                     Err(why) => {
                         warn!(
                             "Pubkey auth refused for '{name}' with {} from {peer}: {why}",
                             auth::key_description(&check.blob)
                         );
-                        key_refused = true;
-                        false
+                        Said::Refused
                     }
                 }
             }
-            Verdict::Yes => true,
+            Verdict::Yes => Said::Yes,
             Verdict::NoSuchUser => {
                 warn!("Login attempt for nonexistent user from {peer}");
-                false
+                Said::No
             }
             Verdict::AccountsUnreadable | Verdict::Failed => {
                 warn!(
                     "Authentication check for '{name}' from {peer} failed: {}",
                     reply.detail
                 );
-                false
+                Said::No
             }
             Verdict::OtherUser => {
                 info!("Login attempt for '{name}' from {peer}: quoll runs as another user");
-                false
+                Said::No
             }
             Verdict::RootRefused => {
                 warn!("root login rejected from {peer}");
-                false
+                Said::No
             }
             Verdict::NotInGroup => {
                 let group = self.opts.group.as_deref().unwrap_or("");
                 warn!("User '{name}' is not a member of group '{group}', rejected from {peer}");
-                false
+                Said::No
             }
             Verdict::BadShell => {
                 warn!("User '{name}' has invalid shell, rejected from {peer}");
-                false
+                Said::No
             }
             Verdict::PasswordsOff => {
                 warn!("Password login for '{name}' from {peer} refused: password logins disabled");
-                false
+                Said::No
             }
             Verdict::Locked => {
                 warn!("User account '{name}' is locked");
-                false
+                Said::No
             }
             Verdict::BlankRefused => {
                 warn!("User '{name}' has blank password, rejected");
-                false
+                Said::No
             }
             Verdict::WrongPassword => {
                 warn!("Bad password attempt for '{name}' from {peer}");
-                false
+                Said::No
             }
             Verdict::KeyFileError => {
                 warn!("{}", reply.detail);
-                false
+                Said::No
             }
             Verdict::Revoked => {
                 warn!(
@@ -387,12 +374,11 @@ impl Edge<'_> {
                     auth::key_description(&check.blob),
                     reply.detail
                 );
-                key_refused = true;
-                false
+                Said::Refused
             }
-            Verdict::NotBlank | Verdict::KeyNotListed => false,
+            Verdict::NotBlank | Verdict::KeyNotListed => Said::No,
         };
-        if check.kind == Kind::Key && yes {
+        if check.kind == Kind::Key && said == Said::Yes {
             // A query's yes is kept for the signed request that follows.
             if let (Some(account), Some(Question::Key { signed: false, .. })) =
                 (reply.user.clone(), conn.question())
@@ -405,28 +391,26 @@ impl Edge<'_> {
                 });
             }
         }
-        self.answer(conn, check.kind, reply.user, options, yes, key_refused, now);
+        self.answer(conn, check.kind, reply.user, options, said, now);
     }
 
     /// Answers the core and acts on what the request led to: the account (and key options)
     /// become the connection's only on success; a `-t` key step is kept for its password.
-    /// `key_refused`: a listed key's refusal was logged with its reason, so the core's
-    /// "attempt with unknown key" for the same attempt is not logged again.
-    #[allow(clippy::too_many_arguments)]
     fn answer(
         &mut self,
         conn: &mut Conn,
         kind: Kind,
         account: Option<User>,
         options: KeyOptions,
-        yes: bool,
-        key_refused: bool,
+        said: Said,
         now: u64,
     ) {
+        let yes = said == Said::Yes;
         let report = conn.resume_auth(yes, self, now);
+        // A refusal logged with its reason is not logged again as an unknown key.
         if let Some(r) = report
             .as_ref()
-            .filter(|r| !(key_refused && r.attempt == Attempt::UnknownKey))
+            .filter(|r| !(said == Said::Refused && r.attempt == Attempt::UnknownKey))
         {
             self.log_report(r);
         }
@@ -480,17 +464,17 @@ impl Edge<'_> {
 }
 
 impl Edge<'_> {
-    /// Whether a FIDO key's signature flags (`sk`) satisfy its options; logged when not.
-    fn sk_allows(&self, user: &str, sk: Option<SkSigned>, options: &KeyOptions) -> bool {
+    /// Whether a FIDO key's signature flags (`sk`) satisfy its options; a refusal is logged.
+    fn sk_answer(&self, user: &str, sk: Option<SkSigned>, options: &KeyOptions) -> Said {
         match keygrant::sk_ok(sk, options) {
-            Ok(()) => true,
+            Ok(()) => Said::Yes,
             Err(why) => {
                 warn!(
                     "Pubkey auth refused for '{}' from {}: {why}",
                     safe(user),
                     Sock(self.peer)
                 );
-                false
+                Said::Refused
             }
         }
     }
