@@ -15,6 +15,7 @@ use crate::proto::channel::Buffers;
 use crate::proto::conn::{Answer, Conn, Event, GlobalReply, Host};
 use crate::proto::crypto::{Ed25519Key, ED25519_BLOB_LEN, ED25519_SIG_BLOB_LEN};
 use log::{error, warn};
+use std::io::{ErrorKind, Write};
 use std::net::SocketAddr;
 
 /// One connection's side of the edge, borrowed from its slot for one call into the core.
@@ -90,6 +91,29 @@ impl Buffers for Edge<'_> {
 
     fn window_freed(&mut self, buf: Box<[u8]>) {
         self.budget.free(buf);
+    }
+
+    /// One non-blocking write to the channel's stdin or socket, as `write_stdin` does for
+    /// buffered bytes (and with the same rule when the reader has gone: the bytes are
+    /// dropped and the descriptor closed).
+    fn deliver(&mut self, ch: usize, data: &[u8]) -> usize {
+        let Some(io) = self.ends.get_mut(ch).and_then(|e| e.as_mut()?.io()) else {
+            return 0;
+        };
+        let Some(f) = io.input.as_mut() else {
+            return 0;
+        };
+        loop {
+            match f.write(data) {
+                Ok(n) => return n,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return 0,
+                Err(_) => {
+                    io.input = None;
+                    return data.len();
+                }
+            }
+        }
     }
 }
 

@@ -35,6 +35,10 @@ pub struct TestHost {
     pub events: Vec<ChannelEvent>,
     /// The connection's and its channels' buffers.
     pub budget: Budget,
+    /// How many bytes of each CHANNEL_DATA `deliver` takes (a sink's room); 0: none.
+    pub sink_room: usize,
+    /// What `deliver` took, by channel.
+    pub delivered: Vec<(usize, Vec<u8>)>,
 }
 
 /// What the core asked of the edge about a channel.
@@ -71,6 +75,13 @@ impl Buffers for TestHost {
     }
     fn window_freed(&mut self, buf: Box<[u8]>) {
         self.budget.free(buf);
+    }
+    fn deliver(&mut self, ch: usize, data: &[u8]) -> usize {
+        let n = data.len().min(self.sink_room);
+        if n > 0 {
+            self.delivered.push((ch, data[..n].to_vec()));
+        }
+        n
     }
 }
 
@@ -145,6 +156,8 @@ pub fn test_host() -> TestHost {
         direct: vec![],
         reports: vec![],
         events: vec![],
+        sink_room: 0,
+        delivered: vec![],
         hold: false,
         budget: Budget::new(usize::MAX, budget::zeroed),
     }

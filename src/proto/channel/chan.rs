@@ -219,22 +219,35 @@ impl Channel {
         }
     }
 
-    pub(super) fn data(&mut self, data: &[u8]) -> Result<(), ChanError> {
+    pub(super) fn data(
+        &mut self,
+        index: usize,
+        data: &[u8],
+        host: &mut dyn Buffers,
+    ) -> Result<(), ChanError> {
         if self.eof_in || self.close_in {
             return Err(ChanError::AfterClose);
         }
         if data.len() > self.window as usize || data.len() > MAX_CHANNEL_PACKET as usize {
             return Err(ChanError::WindowExceeded);
         }
-        if self.buf.len() - self.tail < data.len() {
+        self.window -= data.len() as u32;
+        // Nothing buffered before it: the edge may write it on at once, and only what its
+        // sink leaves is copied (in order, since the buffer was empty).
+        let taken = if self.head == self.tail {
+            host.deliver(index, data).min(data.len())
+        } else {
+            0
+        };
+        let rest = &data[taken..];
+        if self.buf.len() - self.tail < rest.len() {
             self.buf.copy_within(self.head..self.tail, 0);
             self.tail -= self.head;
             self.head = 0;
         }
         // Invariant: buffered + window <= capacity, so this fits.
-        self.buf[self.tail..self.tail + data.len()].copy_from_slice(data);
-        self.tail += data.len();
-        self.window -= data.len() as u32;
+        self.buf[self.tail..self.tail + rest.len()].copy_from_slice(rest);
+        self.tail += rest.len();
         Ok(())
     }
 

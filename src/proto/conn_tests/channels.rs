@@ -93,6 +93,49 @@ fn output_read_into_the_packet() {
     c.recv_kind(msg::CHANNEL_EOF);
 }
 
+/// Client data while nothing waits in the channel's buffer goes straight to the edge's sink
+/// (`Buffers::deliver`); what the sink leaves, and everything behind it, is buffered in
+/// order; the window counts every byte either way and reopens as the sink takes them.
+#[test]
+fn data_goes_straight_to_the_sink_and_the_rest_is_buffered_in_order() {
+    let (mut conn, mut host, mut c) = setup(32768);
+    c.handshake(&mut conn, &mut host, true);
+    c.login(&mut conn, &mut host);
+    let ch = c.open_exec(&mut conn, &mut host, b"cat");
+    let stream: Vec<u8> = (0..38000u32).map(|i| (i % 251) as u8).collect();
+    let send = |c: &mut Client, data: &[u8]| {
+        c.send(|w| {
+            w.u8(msg::CHANNEL_DATA)?;
+            w.u32(ch)?;
+            w.string(data)
+        })
+    };
+    host.sink_room = 15000;
+    // 15000 taken at once, 5000 buffered; the next packet queues behind them.
+    send(&mut c, &stream[..20000]);
+    send(&mut c, &stream[20000..30000]);
+    c.pump(&mut conn, &mut host);
+    assert_eq!(
+        host.delivered,
+        vec![(ch as usize, stream[..15000].to_vec())]
+    );
+    assert_eq!(conn.channel_input(ch as usize), &stream[15000..30000]);
+    assert!(
+        c.recv().is_none(),
+        "no window to grant while 15000 bytes wait"
+    );
+    conn.channel_consumed(ch as usize, 15000, &mut host);
+    c.pump(&mut conn, &mut host);
+    let adj = c.recv_kind(msg::CHANNEL_WINDOW_ADJUST);
+    assert_eq!(&adj[5..9], &30000u32.to_be_bytes());
+    // The buffer is empty again: the next packet goes straight through, whole.
+    send(&mut c, &stream[30000..]);
+    c.pump(&mut conn, &mut host);
+    assert_eq!(host.delivered[1], (ch as usize, stream[30000..].to_vec()));
+    assert!(conn.channel_input(ch as usize).is_empty());
+    assert!(conn.closing().is_none());
+}
+
 #[test]
 fn window_overrun_disconnects() {
     let (mut conn, mut host, mut c) = setup(32768);
