@@ -97,6 +97,10 @@ pub const AUTH_CHECK_TIMEOUT_MS: u64 = 30_000;
 /// A `direct-tcpip` name lookup that has not answered after this long (ms) is killed and the
 /// channel refused (musl and glibc give up after 10 s with resolv.conf's defaults).
 pub const RESOLVE_TIMEOUT_MS: u64 = 15_000;
+/// After a pty session's shell exits, its terminal is read until every process holding it
+/// has closed it (the master then reads EIO, after the last byte) or for at most this long
+/// (ms): a background process that keeps the terminal open does not keep the session.
+pub const PTY_DRAIN_MS: u64 = 100;
 /// Niceness of password-check helpers: the loop that serves every session runs first.
 pub const PASSWORD_CHECK_NICE: i32 = 10;
 /// Per-source penalties (`--penalties`, OpenSSH 9.8's PerSourcePenalties): seconds a source

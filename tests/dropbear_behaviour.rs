@@ -129,6 +129,36 @@ fn a_pty_session_ends_when_its_shell_exits() {
     assert!(took < PROMPT, "ssh took {took:?}\n{}", srv.context(&out));
 }
 
+#[test]
+fn a_pty_session_ends_soon_after_its_shell_while_another_session_holds_the_terminal() {
+    // `setsid` takes the background job out of the terminal's session: no hang-up reaches
+    // it and it keeps the terminal open, so the master never reports the end. What the
+    // shell wrote still arrives, and the session ends a moment after the shell.
+    let srv = Server::start();
+    let t = Instant::now();
+    let out = srv.ssh_opts(&["-tt"], "setsid sleep 10 & echo started $!");
+    let took = t.elapsed();
+    let pid = out
+        .stdout
+        .trim_end()
+        .strip_prefix("started ")
+        .unwrap_or("")
+        .to_string();
+    let ok = !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit());
+    let lives = ok && alive(&pid);
+    if ok {
+        kill(&pid);
+    }
+    assert_eq!(out.code, Some(0), "{}", srv.context(&out));
+    assert!(ok && out.stdout.ends_with("\r\n"), "{}", srv.context(&out));
+    assert!(took < PROMPT, "ssh took {took:?}\n{}", srv.context(&out));
+    assert!(
+        lives,
+        "the setsid sleep {pid} was killed\n{}",
+        srv.context(&out)
+    );
+}
+
 /// 4 MiB of random bytes in a file of `dir` that the session's user can read, and their sha256.
 fn data_file(dir: &TempDir) -> (std::path::PathBuf, String) {
     let path = dir.join("data");

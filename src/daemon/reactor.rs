@@ -130,6 +130,11 @@ impl Server {
                     }
                 }
                 match end {
+                    End::Process(p) => {
+                        if let (Some(until), Some(_)) = (p.drain_until, &p.io.output) {
+                            timeout = timeout.min(until.saturating_sub(now));
+                        }
+                    }
                     End::Connecting(forward::Connect::Resolving(job, _)) => {
                         timeout = timeout.min(job.deadline.saturating_sub(now));
                         self.poll.push(job.fd(), libc::POLLIN, Ref::Resolve(s, ch));

@@ -200,19 +200,25 @@ mod tests {
         let key = [7u8; 32];
         let mut lens: Vec<usize> = (0..=300).collect();
         lens.extend([511, 512, 513, 1023, 1024, 1025, 32768 + 3]);
-        for len in lens {
+        // Every start within a word too.
+        for (len, off) in lens.into_iter().flat_map(|l| (0..8).map(move |o| (l, o))) {
             let data: Vec<u8> = (0..len).map(|i| (i * 31 + 5) as u8).collect();
-            let mut ours = data.clone();
+            let mut space = std::vec![0u8; len + 8];
+            space[off..off + len].copy_from_slice(&data);
             let mut core = chacha(&key, 9);
             let mut skip = Block::<ChaCha20LegacyCore>::default();
             core.write_keystream_block(&mut skip);
-            apply_keystream(&mut core, &mut ours);
+            apply_keystream(&mut core, &mut space[off..off + len]);
             let mut theirs = data.clone();
             let nonce = 9u64.to_be_bytes();
             let mut c = chacha20::ChaCha20Legacy::new((&key).into(), (&nonce).into());
             c.seek(64u64);
             c.apply_keystream(&mut theirs);
-            assert_eq!(ours, theirs, "length {len}");
+            assert_eq!(
+                space[off..off + len],
+                theirs,
+                "length {len} at offset {off}"
+            );
         }
     }
 

@@ -176,6 +176,6 @@ pub fn service(conn: &mut Conn, edge: &mut Edge, ch: usize, now: u64) {
                 conn.channel_finish(ch, None, edge);
             }
         }
-        End::Process(_) => session::service(conn, edge, ch),
+        End::Process(_) => session::service(conn, edge, ch, now),
     }
 }

@@ -27,6 +27,8 @@ pub struct Process {
     pub owed: Option<[usize; 2]>,
     /// CHANNEL_CLOSE (with the exit status) has been asked for.
     pub finished: bool,
+    /// On a pty, once the shell exited: when reading the terminal stops (`PTY_DRAIN_MS`).
+    pub drain_until: Option<u64>,
     /// The agent socket, when the session asked for agent forwarding.
     pub agent: Option<forward::AgentSock>,
     /// A pty session's utmp/wtmp entry, ended (logout written) when the session is dropped.
@@ -184,6 +186,7 @@ fn spawn_for(edge: &mut Edge, ch: usize, user: &users::User, req: &SessionStart)
         exit: None,
         owed: None,
         finished: false,
+        drain_until: None,
         agent,
         record,
     }));
@@ -208,9 +211,9 @@ pub fn signal(edge: &mut Edge, ch: usize, name: &str) {
 
 /// A process channel's turn: its stdin closed once the client's data has all been written
 /// (pipes only: a pty's EOF is the client's ^D); after the process exited, its stdin closed,
-/// what it owes sent (pipes) or what is readable sent (a pty); then the channel finished with
-/// the exit status once every output is closed.
-pub fn service(conn: &mut Conn, edge: &mut Edge, ch: usize) {
+/// what it owes sent (pipes) or the terminal read to its end or for `PTY_DRAIN_MS` (a pty);
+/// then the channel finished with the exit status once every output is closed.
+pub fn service(conn: &mut Conn, edge: &mut Edge, ch: usize, now: u64) {
     let Some(Some(End::Process(p))) = edge.ends.get_mut(ch) else {
         return;
     };
@@ -224,13 +227,20 @@ pub fn service(conn: &mut Conn, edge: &mut Edge, ch: usize) {
         super::read_into(conn, edge, ch, false);
         super::read_into(conn, edge, ch, true);
     } else if p.exit.is_some() && p.io.output.is_some() {
-        // A pty may stay open in a background process: after the shell exits, send what is
-        // readable now, then finish.
+        // The shell exited: send what the terminal holds. Once nothing holds the slave the
+        // master reads EIO after the last byte and `read_into` closes it. A background
+        // process may keep the terminal open, so reading stops `PTY_DRAIN_MS` after the
+        // exit, with what was readable by then.
         super::read_into(conn, edge, ch, false);
         if let Some(Some(End::Process(p))) = edge.ends.get_mut(ch) {
-            if conn.channel_send_room(ch) > 0 {
-                p.io.output = None;
-                p.io.input = None;
+            if p.io.output.is_some() && conn.channel_send_room(ch) > 0 {
+                let until = *p
+                    .drain_until
+                    .get_or_insert(now + crate::config::PTY_DRAIN_MS);
+                if now >= until {
+                    p.io.output = None;
+                    p.io.input = None;
+                }
             }
         }
     }
