@@ -27,6 +27,16 @@ fn kill(pid: &str) {
     let _ = Command::new("kill").arg(pid).status();
 }
 
+/// The PID of `started PID`, the line `echo started $!` printed (on a pty, with `\r\n`).
+fn started_pid(out: &Out) -> Option<String> {
+    let line = out.stdout.strip_suffix('\n')?;
+    let pid = line
+        .strip_suffix('\r')
+        .unwrap_or(line)
+        .strip_prefix("started ")?;
+    (!pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit())).then(|| pid.to_string())
+}
+
 /// Runs `remote` through `ssh`, timing it.
 fn timed(srv: &Server, remote: &str) -> (Out, Duration) {
     let t = Instant::now();
@@ -38,13 +48,8 @@ fn timed(srv: &Server, remote: &str) -> (Out, Duration) {
 fn a_background_child_holding_the_output_does_not_hold_the_session() {
     let srv = Server::start();
     let (out, took) = timed(&srv, "sleep 10 & echo started $!");
-    let pid = out
-        .stdout
-        .trim()
-        .strip_prefix("started ")
-        .unwrap_or("")
-        .to_string();
-    let ok = out.code == Some(0) && !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit());
+    let pid = started_pid(&out).unwrap_or_default();
+    let ok = out.code == Some(0) && !pid.is_empty();
     let lives = ok && alive(&pid);
     if ok {
         kill(&pid);
@@ -138,19 +143,17 @@ fn a_pty_session_ends_soon_after_its_shell_while_another_session_holds_the_termi
     let t = Instant::now();
     let out = srv.ssh_opts(&["-tt"], "setsid sleep 10 & echo started $!");
     let took = t.elapsed();
-    let pid = out
-        .stdout
-        .trim_end()
-        .strip_prefix("started ")
-        .unwrap_or("")
-        .to_string();
-    let ok = !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit());
+    // On a pty the line ends in `\r\n`, and nothing else may come.
+    let pid = started_pid(&out)
+        .filter(|_| out.stdout.ends_with("\r\n"))
+        .unwrap_or_default();
+    let ok = !pid.is_empty();
     let lives = ok && alive(&pid);
     if ok {
         kill(&pid);
     }
     assert_eq!(out.code, Some(0), "{}", srv.context(&out));
-    assert!(ok && out.stdout.ends_with("\r\n"), "{}", srv.context(&out));
+    assert!(ok, "expected `started PID`\r\n\n{}", srv.context(&out));
     assert!(took < PROMPT, "ssh took {took:?}\n{}", srv.context(&out));
     assert!(
         lives,

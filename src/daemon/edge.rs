@@ -3,7 +3,7 @@
 //! channels, identity and the daemon's policy. Each channel kind's answers are in
 //! `channels/`; the authentication questions and the log of every attempt in `login.rs`.
 
-use super::channels::{agent, direct_tcpip, forwarded_tcpip, session, End};
+use super::channels::{self, agent, direct_tcpip, forwarded_tcpip, session, End};
 use super::login::Login;
 use super::{forward, memory};
 use crate::accounts::users;
@@ -15,7 +15,6 @@ use crate::proto::channel::Buffers;
 use crate::proto::conn::{Answer, Conn, Event, GlobalReply, Host};
 use crate::proto::crypto::{Ed25519Key, ED25519_BLOB_LEN, ED25519_SIG_BLOB_LEN};
 use log::{error, warn};
-use std::io::{ErrorKind, Write};
 use std::net::SocketAddr;
 
 /// One connection's side of the edge, borrowed from its slot for one call into the core.
@@ -93,26 +92,11 @@ impl Buffers for Edge<'_> {
         self.budget.free(buf);
     }
 
-    /// One non-blocking write to the channel's stdin or socket, as `write_stdin` does for
-    /// buffered bytes (and with the same rule when the reader has gone: the bytes are
-    /// dropped and the descriptor closed).
+    /// The channel's input takes what it can at once (`channels::write_input`).
     fn deliver(&mut self, ch: usize, data: &[u8]) -> usize {
-        let Some(io) = self.ends.get_mut(ch).and_then(|e| e.as_mut()?.io()) else {
-            return 0;
-        };
-        let Some(f) = io.input.as_mut() else {
-            return 0;
-        };
-        loop {
-            match f.write(data) {
-                Ok(n) => return n,
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(e) if e.kind() == ErrorKind::WouldBlock => return 0,
-                Err(_) => {
-                    io.input = None;
-                    return data.len();
-                }
-            }
+        match self.ends.get_mut(ch).and_then(|e| e.as_mut()?.io()) {
+            Some(io) => channels::write_input(io, data),
+            None => 0,
         }
     }
 }

@@ -385,20 +385,9 @@ impl Server {
             let Some(io) = edge.ends.get_mut(ch).and_then(|e| e.as_mut()?.io()) else {
                 return;
             };
-            let Some(f) = io.input.as_mut() else { return };
-            let data = conn.channel_input(ch);
-            if data.is_empty() {
-                return;
-            }
-            match f.write(data) {
-                Ok(n) => conn.channel_consumed(ch, n, edge),
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => {}
-                Err(_) => {
-                    // The process closed its stdin: discard what the client still sends.
-                    io.input = None;
-                    let n = conn.channel_input(ch).len();
-                    conn.channel_consumed(ch, n, edge);
-                }
+            let n = channels::write_input(io, conn.channel_input(ch));
+            if n > 0 {
+                conn.channel_consumed(ch, n, edge);
             }
         });
     }

@@ -130,9 +130,14 @@ impl Server {
                     }
                 }
                 match end {
+                    // A pty still read after its shell exited: wake when reading it ends. Once
+                    // that time has passed only a client's window holds it open, and the
+                    // client's window adjustment wakes the loop (no timer, or it would spin).
                     End::Process(p) => {
                         if let (Some(until), Some(_)) = (p.drain_until, &p.io.output) {
-                            timeout = timeout.min(until.saturating_sub(now));
+                            if until > now {
+                                timeout = timeout.min(until - now);
+                            }
                         }
                     }
                     End::Connecting(forward::Connect::Resolving(job, _)) => {

@@ -11,7 +11,7 @@ use super::edge::Edge;
 use super::forward;
 use crate::proto::conn::Conn;
 use std::fs::File;
-use std::io::{ErrorKind, Read};
+use std::io::{ErrorKind, Read, Write};
 
 /// The most read from a channel's source at once (one channel data packet).
 const CHUNK: usize = crate::config::MAX_CHANNEL_PACKET as usize;
@@ -90,6 +90,27 @@ impl End {
     pub fn hang_up(&self) {
         if let End::Process(p) = self {
             p.hang_up();
+        }
+    }
+}
+
+/// Writes client bytes to the channel's input (a process's stdin, a socket) without
+/// blocking. Returns how many the client no longer needs kept: those written, or all of
+/// them once the reader has gone (the descriptor is then closed, and what the client still
+/// sends is discarded).
+pub fn write_input(io: &mut Io, data: &[u8]) -> usize {
+    let Some(f) = io.input.as_mut().filter(|_| !data.is_empty()) else {
+        return 0;
+    };
+    loop {
+        match f.write(data) {
+            Ok(n) => return n,
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return 0,
+            Err(_) => {
+                io.input = None;
+                return data.len();
+            }
         }
     }
 }
