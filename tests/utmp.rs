@@ -29,9 +29,12 @@ fn records(file: &str) -> Vec<Vec<String>> {
 }
 
 /// The records of `file` for this session's pid and terminal line.
-fn ours(file: &str, pid: &str, line: &str) -> Vec<Vec<String>> {
+/// `file`'s records for process `pid` on `line`, past the first `skip` records (wtmp only
+/// grows, and an earlier session may have had the same pid and line: pids wrap at 32768).
+fn ours(file: &str, skip: usize, pid: &str, line: &str) -> Vec<Vec<String>> {
     records(file)
         .into_iter()
+        .skip(skip)
         .filter(|r| r.len() == 8 && r[1].parse::<u32>().ok() == pid.parse().ok() && r[4] == line)
         .collect()
 }
@@ -54,6 +57,7 @@ fn pty_sessions_are_recorded_in_utmp_wtmp_and_lastlog() {
             ));
         }
     }
+    let wtmp_before = records(WTMP).len();
     let srv = Server::start_with(Options {
         user: Some(USER.to_string()),
         ..Default::default()
@@ -92,9 +96,11 @@ fn pty_sessions_are_recorded_in_utmp_wtmp_and_lastlog() {
 
     // After it: utmp holds no live entry for it, wtmp holds the login and then the logout.
     let ended = wait_until(Duration::from_secs(10), || {
-        ours(WTMP, &pid, &line).iter().any(|r| r[0] == "8")
+        ours(WTMP, wtmp_before, &pid, &line)
+            .iter()
+            .any(|r| r[0] == "8")
     });
-    let wtmp = ours(WTMP, &pid, &line);
+    let wtmp = ours(WTMP, wtmp_before, &pid, &line);
     assert!(
         ended,
         "no logout (DEAD_PROCESS) in {WTMP}: {wtmp:?}\n{}",
@@ -110,7 +116,7 @@ fn pty_sessions_are_recorded_in_utmp_wtmp_and_lastlog() {
     assert_eq!(rec[3], USER, "{rec:?}");
     assert_eq!(rec[5], "127.0.0.1", "{rec:?}");
     assert_eq!(rec[6], "127.0.0.1", "{rec:?}");
-    let utmp = ours(UTMP, &pid, &line);
+    let utmp = ours(UTMP, 0, &pid, &line);
     assert!(
         !utmp.is_empty() && utmp.iter().all(|r| r[0] == "8"),
         "{UTMP}: want our entry marked DEAD_PROCESS (8): {utmp:?}"
