@@ -60,28 +60,35 @@ const PAR_BLOCKS: usize = 4;
 #[repr(C, align(8))]
 struct Keystream([Block<ChaCha20LegacyCore>; PAR_BLOCKS]);
 
-/// XORs the keystream from the cipher's current block on into `buf`, a machine word at a
-/// time, leaving the cipher at the block after the last one used. The `cipher` crate's own
-/// XOR goes byte by byte where the CPU has no SIMD: on MIPS that was a third of ChaCha20's
-/// instructions (docs/bench.md). The keystream itself is the crate's.
-fn apply_keystream(core: &mut ChaCha20LegacyCore, buf: &mut [u8]) {
+/// XORs the start of `stream` into `data` (`stream` at least as long) a machine word at a time. The
+/// `cipher` crate's own XOR goes byte by byte where the compiler does not vectorise it: on
+/// MIPS, and on x86_64 once link-time optimisation has re-optimised the crates' code at
+/// quoll's opt-level "s" (docs/bench.md); this loop is word-wise at every opt-level.
+pub(crate) fn xor_words(data: &mut [u8], stream: &[u8]) {
     const W: usize = core::mem::size_of::<usize>();
+    let stream = &stream[..data.len()];
+    let mut words = data.chunks_exact_mut(W);
+    let mut keys = stream.chunks_exact(W);
+    for (d, k) in (&mut words).zip(&mut keys) {
+        let mut a = [0u8; W];
+        a.copy_from_slice(d);
+        let mut b = [0u8; W];
+        b.copy_from_slice(k);
+        d.copy_from_slice(&(usize::from_ne_bytes(a) ^ usize::from_ne_bytes(b)).to_ne_bytes());
+    }
+    for (d, k) in words.into_remainder().iter_mut().zip(keys.remainder()) {
+        *d ^= k;
+    }
+}
+
+/// XORs the keystream from the cipher's current block on into `buf`, leaving the cipher at
+/// the block after the last one used (on MIPS the crate's byte-wise XOR was a third of
+/// ChaCha20's instructions, docs/bench.md). The keystream itself is the crate's.
+fn apply_keystream(core: &mut ChaCha20LegacyCore, buf: &mut [u8]) {
     let mut ks = Keystream(Default::default());
     for chunk in buf.chunks_mut(64 * PAR_BLOCKS) {
         core.write_keystream_blocks(&mut ks.0[..chunk.len().div_ceil(64)]);
-        let stream = &Array::slice_as_flattened(&ks.0)[..chunk.len()];
-        let mut words = chunk.chunks_exact_mut(W);
-        let mut keys = stream.chunks_exact(W);
-        for (d, k) in (&mut words).zip(&mut keys) {
-            let mut a = [0u8; W];
-            a.copy_from_slice(d);
-            let mut b = [0u8; W];
-            b.copy_from_slice(k);
-            d.copy_from_slice(&(usize::from_ne_bytes(a) ^ usize::from_ne_bytes(b)).to_ne_bytes());
-        }
-        for (d, k) in words.into_remainder().iter_mut().zip(keys.remainder()) {
-            *d ^= k;
-        }
+        xor_words(chunk, Array::slice_as_flattened(&ks.0));
     }
     Array::slice_as_flattened_mut(&mut ks.0).zeroize();
 }
