@@ -16,8 +16,8 @@ use aes::Aes128;
 #[cfg(feature = "aes")]
 use aes::Aes256;
 #[cfg(feature = "aes")]
-use ctr::cipher::{array::Array, consts::U16, BlockCipherEncrypt, InnerIvInit, StreamCipherCore};
-use ctr::cipher::{KeyIvInit, StreamCipher};
+use ctr::cipher::BlockCipherEncrypt;
+use ctr::cipher::{array::Array, consts::U16, InnerIvInit, StreamCipherCore};
 use hmac::{Hmac, KeyInit, Mac};
 #[cfg(feature = "aes")]
 use polyval::{hazmat::FieldElement, universal_hash::UniversalHash, Polyval};
@@ -77,16 +77,58 @@ impl MacAlg {
     }
 }
 
-enum CtrKey {
-    A128(ctr::Ctr128BE<Aes128>),
-    #[cfg(feature = "aes")]
-    A256(ctr::Ctr128BE<Aes256>),
+/// AES blocks handled at once, for CTR's keystream and GCM's GHASH: the widest AES
+/// backend's batch (VAES with AVX-512 computes 64 blocks in parallel, AES-NI and ARMv8 8,
+/// MIPS's software AES 2).
+const AES_BATCH: usize = 64;
+
+/// 16-byte blocks, aligned so that they read as machine words; zeroized when dropped.
+#[repr(C, align(8))]
+struct AesBlocks([Array<u8, U16>; AES_BATCH]);
+
+impl AesBlocks {
+    fn new() -> Self {
+        AesBlocks(core::array::from_fn(|_| Array::default()))
+    }
+
+    fn bytes(&self) -> &[u8] {
+        Array::slice_as_flattened(&self.0)
+    }
 }
 
-/// The CTR keystream of one direction. (The `ctr` crate's state is not `Clone`; the fuzz
-/// harness's snapshots rebuild it from the key, which only that build keeps.)
+impl Drop for AesBlocks {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(Array::slice_as_flattened_mut(&mut self.0));
+    }
+}
+
+enum CtrKey {
+    A128(ctr::CtrCore<Aes128, ctr::flavors::Ctr128BE>),
+    #[cfg(feature = "aes")]
+    A256(ctr::CtrCore<Aes256, ctr::flavors::Ctr128BE>),
+}
+
+impl CtrKey {
+    fn write(&mut self, blocks: &mut [Array<u8, U16>]) {
+        match self {
+            CtrKey::A128(c) => c.write_keystream_blocks(blocks),
+            #[cfg(feature = "aes")]
+            CtrKey::A256(c) => c.write_keystream_blocks(blocks),
+        }
+    }
+}
+
+/// The CTR keystream of one direction: the `ctr` crate's counter blocks, XORed into the data
+/// a machine word at a time (its own stream wrapper XORs byte by byte once link-time
+/// optimisation has re-optimised it at quoll's opt-level "s", docs/bench.md). The crate's
+/// state is not `Clone`; the fuzz harness's snapshots rebuild it from the key, which only
+/// that build keeps.
 struct Ctr {
     key: CtrKey,
+    /// The last keystream block, of which the last `spare_len` bytes are still unused. A
+    /// packet's encrypted part is whole blocks, so this stays empty between packets.
+    spare: Array<u8, U16>,
+    spare_len: usize,
     #[cfg(feature = "fuzzing")]
     raw: ([u8; 32], [u8; CTR_IV_LEN]),
 }
@@ -94,57 +136,80 @@ struct Ctr {
 impl Ctr {
     fn new(aes: AesKey, key: &[u8], iv: &[u8; CTR_IV_LEN]) -> Option<Self> {
         let key_bytes = key.get(..aes.key_len())?;
+        let iv = Array::from(*iv);
         let k = match aes {
-            AesKey::Aes128 => CtrKey::A128(ctr::Ctr128BE::new_from_slices(key_bytes, iv).ok()?),
+            AesKey::Aes128 => CtrKey::A128(ctr::CtrCore::inner_iv_init(
+                Aes128::new_from_slice(key_bytes).ok()?,
+                &iv,
+            )),
             #[cfg(feature = "aes")]
-            AesKey::Aes256 => CtrKey::A256(ctr::Ctr128BE::new_from_slices(key_bytes, iv).ok()?),
+            AesKey::Aes256 => CtrKey::A256(ctr::CtrCore::inner_iv_init(
+                Aes256::new_from_slice(key_bytes).ok()?,
+                &iv,
+            )),
         };
         Some(Ctr {
             key: k,
+            spare: Array::default(),
+            spare_len: 0,
             #[cfg(feature = "fuzzing")]
             raw: {
                 let mut raw = [0u8; 32];
                 raw[..key_bytes.len()].copy_from_slice(key_bytes);
-                (raw, *iv)
+                (raw, iv.into())
             },
         })
     }
 
     fn apply(&mut self, buf: &mut [u8]) {
-        match &mut self.key {
-            CtrKey::A128(c) => c.apply_keystream(buf),
-            #[cfg(feature = "aes")]
-            CtrKey::A256(c) => c.apply_keystream(buf),
+        // The rest of a block begun by the previous call.
+        let n = self.spare_len.min(buf.len());
+        let (begun, buf) = buf.split_at_mut(n);
+        crate::xor_words(begun, &self.spare[16 - self.spare_len..]);
+        self.spare_len -= n;
+        let (whole, tail) = buf.split_at_mut(buf.len() / 16 * 16);
+        let mut ks = AesBlocks::new();
+        for chunk in whole.chunks_mut(16 * AES_BATCH) {
+            self.key.write(&mut ks.0[..chunk.len() / 16]);
+            crate::xor_words(chunk, ks.bytes());
         }
+        if !tail.is_empty() {
+            self.key.write(core::slice::from_mut(&mut self.spare));
+            crate::xor_words(tail, &self.spare);
+            self.spare_len = 16 - tail.len();
+        }
+    }
+}
+
+impl Drop for Ctr {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(self.spare.as_mut_slice());
+        #[cfg(feature = "fuzzing")]
+        zeroize::Zeroize::zeroize(&mut self.raw.0);
     }
 }
 
 #[cfg(feature = "fuzzing")]
 impl Clone for Ctr {
     fn clone(&self) -> Self {
-        use ctr::cipher::StreamCipherSeek;
-        let (aes, pos): (AesKey, u64) = match &self.key {
-            CtrKey::A128(c) => (AesKey::Aes128, c.current_pos()),
+        use ctr::cipher::StreamCipherSeekCore;
+        let (aes, pos) = match &self.key {
+            CtrKey::A128(c) => (AesKey::Aes128, c.get_block_pos()),
             #[cfg(feature = "aes")]
-            CtrKey::A256(c) => (AesKey::Aes256, c.current_pos()),
+            CtrKey::A256(c) => (AesKey::Aes256, c.get_block_pos()),
         };
         let (key, iv) = &self.raw;
         let Some(mut c) = Ctr::new(aes, key, iv) else {
             unreachable!("the key was accepted before")
         };
         match &mut c.key {
-            CtrKey::A128(k) => k.seek(pos),
+            CtrKey::A128(k) => k.set_block_pos(pos),
             #[cfg(feature = "aes")]
-            CtrKey::A256(k) => k.seek(pos),
+            CtrKey::A256(k) => k.set_block_pos(pos),
         }
+        c.spare = self.spare;
+        c.spare_len = self.spare_len;
         c
-    }
-}
-
-#[cfg(feature = "fuzzing")]
-impl Drop for Ctr {
-    fn drop(&mut self) {
-        zeroize::Zeroize::zeroize(&mut self.raw.0);
     }
 }
 
@@ -289,11 +354,6 @@ enum GcmCipher {
     A256(Aes256),
 }
 
-/// GCM's blocks handled at once, keystream and GHASH: the widest AES backend's batch (VAES
-/// with AVX-512 computes 64 blocks in parallel, AES-NI and ARMv8 8, MIPS's software AES 2).
-#[cfg(feature = "aes")]
-const GCM_BATCH: usize = 64;
-
 /// One direction of aes*-gcm@openssh.com: NIST SP 800-38D's GCM with a 12-byte IV, made of
 /// the `aes` crate's block cipher in the `ctr` crate's 32-bit counter mode and of GHASH
 /// computed by the `polyval` crate (RFC 8452 appendix A: GHASH over byte-reversed blocks is
@@ -313,29 +373,6 @@ pub struct Gcm {
     invocation: u64,
 }
 
-/// 16-byte blocks, aligned so that they read as machine words.
-#[cfg(feature = "aes")]
-#[repr(C, align(8))]
-struct GcmBlocks([Array<u8, U16>; GCM_BATCH]);
-
-#[cfg(feature = "aes")]
-impl GcmBlocks {
-    fn new() -> Self {
-        GcmBlocks(core::array::from_fn(|_| Array::default()))
-    }
-
-    fn bytes(&self) -> &[u8] {
-        Array::slice_as_flattened(&self.0)
-    }
-}
-
-#[cfg(feature = "aes")]
-impl Drop for GcmBlocks {
-    fn drop(&mut self) {
-        zeroize::Zeroize::zeroize(Array::slice_as_flattened_mut(&mut self.0));
-    }
-}
-
 /// GHASH's blocks are big-endian polynomials, POLYVAL's little-endian: a block reversed.
 #[cfg(feature = "aes")]
 fn reversed(block: [u8; 16]) -> [u8; 16] {
@@ -344,8 +381,8 @@ fn reversed(block: [u8; 16]) -> [u8; 16] {
 
 /// GHASH of `data`, its last block padded with zeros, into `ghash`.
 #[cfg(feature = "aes")]
-fn ghash_padded(ghash: &mut Polyval, data: &[u8], blocks: &mut GcmBlocks) {
-    for chunk in data.chunks(16 * GCM_BATCH) {
+fn ghash_padded(ghash: &mut Polyval, data: &[u8], blocks: &mut AesBlocks) {
+    for chunk in data.chunks(16 * AES_BATCH) {
         let mut full = chunk.chunks_exact(16);
         let mut n = 0;
         for (b, c) in blocks.0.iter_mut().zip(&mut full) {
@@ -411,10 +448,10 @@ fn gcm_seal<C: BlockCipherEncrypt<BlockSize = U16>>(
 ) -> [u8; GCM_TAG_LEN] {
     let (mut ctr, mut mask) = gcm_counter(cipher, iv);
     let mut ghash = key.clone();
-    let mut ks = GcmBlocks::new();
-    let mut blocks = GcmBlocks::new();
+    let mut ks = AesBlocks::new();
+    let mut blocks = AesBlocks::new();
     ghash_padded(&mut ghash, aad, &mut blocks);
-    for chunk in data.chunks_mut(16 * GCM_BATCH) {
+    for chunk in data.chunks_mut(16 * AES_BATCH) {
         ctr.write_keystream_blocks(&mut ks.0[..chunk.len().div_ceil(16)]);
         crate::xor_words(chunk, ks.bytes());
         ghash_padded(&mut ghash, chunk, &mut blocks);
@@ -437,7 +474,7 @@ fn gcm_open<C: BlockCipherEncrypt<BlockSize = U16>>(
 ) -> Result<(), BadTag> {
     let (mut ctr, mut mask) = gcm_counter(cipher, iv);
     let mut ghash = key.clone();
-    let mut blocks = GcmBlocks::new();
+    let mut blocks = AesBlocks::new();
     ghash_padded(&mut ghash, aad, &mut blocks);
     ghash_padded(&mut ghash, data, &mut blocks);
     let expected = gcm_tag(ghash, aad.len(), data.len(), &mask);
@@ -445,7 +482,7 @@ fn gcm_open<C: BlockCipherEncrypt<BlockSize = U16>>(
     if !bool::from(expected.ct_eq(tag)) {
         return Err(BadTag);
     }
-    for chunk in data.chunks_mut(16 * GCM_BATCH) {
+    for chunk in data.chunks_mut(16 * AES_BATCH) {
         ctr.write_keystream_blocks(&mut blocks.0[..chunk.len().div_ceil(16)]);
         crate::xor_words(chunk, blocks.bytes());
     }
@@ -908,6 +945,55 @@ mod tests {
              82d11dad1396f69671c81b5ef06020560fe99fb35d68ff01463ff85b65c9f7b156835a9605706ce0\
              01c62fda97ac331cd52a1d2afe9bf268e28cfe2e9ce908389d1008ff926533f475e39ab14a35c41c",
         );
+    }
+
+    /// The word-wise CTR against the `ctr` crate's own stream, the data cut into pieces of
+    /// every length around a word, a block and a batch, so that blocks are begun in one call
+    /// and finished in the next.
+    #[test]
+    fn ctr_keystream_matches_the_crate() {
+        use ctr::cipher::{KeyIvInit, StreamCipher};
+        let data: Vec<u8> = (0..40_000).map(|i| (i * 7 + 3) as u8).collect();
+        for aes in [AesKey::Aes128, AesKey::Aes256] {
+            let mut want = data.clone();
+            match aes {
+                AesKey::Aes128 => ctr::Ctr128BE::<Aes128>::new_from_slices(&KEY[..16], &IV)
+                    .unwrap()
+                    .apply_keystream(&mut want),
+                AesKey::Aes256 => ctr::Ctr128BE::<Aes256>::new_from_slices(&KEY, &IV)
+                    .unwrap()
+                    .apply_keystream(&mut want),
+            }
+            let mut ours = Ctr::new(aes, &KEY, &IV).unwrap();
+            let mut got = data.clone();
+            let mut at = 0;
+            let pieces = [
+                1,
+                3,
+                8,
+                12,
+                15,
+                16,
+                17,
+                31,
+                32,
+                33,
+                1023,
+                1024,
+                1025,
+                4,
+                16 * 64 + 5,
+            ];
+            for len in pieces.iter().cycle() {
+                let end = (at + len).min(got.len());
+                ours.apply(&mut got[at..end]);
+                at = end;
+                if at == got.len() {
+                    break;
+                }
+            }
+            assert_eq!(got, want, "{aes:?}");
+        }
     }
 
     /// The fuzz harness's snapshots: a clone taken mid-stream goes on from the same keystream
