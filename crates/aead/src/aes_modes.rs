@@ -126,9 +126,10 @@ impl CtrKey {
 struct Ctr {
     key: CtrKey,
     /// The last keystream block, of which the last `spare_len` bytes are still unused. A
-    /// packet's encrypted part is whole blocks, so this stays empty between packets.
+    /// packet's encrypted part is whole blocks, so this stays empty between packets. (A `u8`
+    /// keeps the state the size of the crate's own buffered stream.)
     spare: Array<u8, U16>,
-    spare_len: usize,
+    spare_len: u8,
     #[cfg(feature = "fuzzing")]
     raw: ([u8; 32], [u8; CTR_IV_LEN]),
 }
@@ -163,10 +164,11 @@ impl Ctr {
 
     fn apply(&mut self, buf: &mut [u8]) {
         // The rest of a block begun by the previous call.
-        let n = self.spare_len.min(buf.len());
+        let spare = usize::from(self.spare_len);
+        let n = spare.min(buf.len());
         let (begun, buf) = buf.split_at_mut(n);
-        crate::xor_words(begun, &self.spare[16 - self.spare_len..]);
-        self.spare_len -= n;
+        crate::xor_words(begun, &self.spare[16 - spare..]);
+        self.spare_len -= n as u8; // n <= spare_len <= 16
         let (whole, tail) = buf.split_at_mut(buf.len() / 16 * 16);
         let mut ks = AesBlocks::new();
         for chunk in whole.chunks_mut(16 * AES_BATCH) {
@@ -176,7 +178,7 @@ impl Ctr {
         if !tail.is_empty() {
             self.key.write(core::slice::from_mut(&mut self.spare));
             crate::xor_words(tail, &self.spare);
-            self.spare_len = 16 - tail.len();
+            self.spare_len = (16 - tail.len()) as u8; // 1..=15
         }
     }
 }
