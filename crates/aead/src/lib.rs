@@ -81,15 +81,28 @@ pub(crate) fn xor_words(data: &mut [u8], stream: &[u8]) {
     }
 }
 
-/// XORs the keystream from the cipher's current block on into `buf`, leaving the cipher at
-/// the block after the last one used (on MIPS the crate's byte-wise XOR was a third of
-/// ChaCha20's instructions, docs/bench.md). The keystream itself is the crate's.
+/// XORs `core`'s keystream from its current block on into `data`, asking for `ks.len()`
+/// blocks at a time (what its SIMD or bitsliced backend computes in parallel), and leaves
+/// the core at the block after the last one used: the rest of a last partial block is
+/// dropped. The keystream is the crate's; the XOR is `xor_words`. Used by ChaCha20 here and
+/// by AES-CTR and GCM in `aes_modes`. The caller wipes `ks`.
+pub(crate) fn xor_keystream<C: StreamCipherCore>(
+    core: &mut C,
+    data: &mut [u8],
+    ks: &mut [Block<C>],
+) {
+    let block = core::mem::size_of::<Block<C>>();
+    for chunk in data.chunks_mut(core::mem::size_of_val(ks)) {
+        core.write_keystream_blocks(&mut ks[..chunk.len().div_ceil(block)]);
+        xor_words(chunk, Array::slice_as_flattened(ks));
+    }
+}
+
+/// ChaCha20's keystream into `buf` (on MIPS the crate's byte-wise XOR was a third of
+/// ChaCha20's instructions, docs/bench.md).
 fn apply_keystream(core: &mut ChaCha20LegacyCore, buf: &mut [u8]) {
     let mut ks = Keystream(Default::default());
-    for chunk in buf.chunks_mut(64 * PAR_BLOCKS) {
-        core.write_keystream_blocks(&mut ks.0[..chunk.len().div_ceil(64)]);
-        xor_words(chunk, Array::slice_as_flattened(&ks.0));
-    }
+    xor_keystream(core, buf, &mut ks.0);
     Array::slice_as_flattened_mut(&mut ks.0).zeroize();
 }
 
