@@ -508,6 +508,7 @@ impl Server {
                 });
             }
             conn.tick(edge, now);
+            conn.spare(now, &mut crate::sys::alloc::discard);
             if conn.wants_input() {
                 // Packets held back while output was full.
                 conn.received(0, edge, now);

@@ -109,6 +109,9 @@ impl Server {
                 timeout = timeout.min(deadline.saturating_sub(now));
             }
             timeout = timeout.min(conn.next_tick(now));
+            if let Some(t) = conn.next_spare(now) {
+                timeout = timeout.min(t);
+            }
             for (ch, end) in slot.ends.iter().enumerate() {
                 let Some(end) = end else { continue };
                 if let Some(io) = end.io_ref() {

@@ -31,6 +31,9 @@ pub const MAX_TERM_MODES: usize = 1024;
 pub const MAX_COMMAND: usize = 16 * 1024;
 /// Unanswered keepalives (`-K`) before the connection is dropped.
 pub const KEEPALIVE_MAX_MISSED: u32 = 3;
+/// Milliseconds without socket traffic after which a connection's empty buffers give their
+/// pages back (`Conn::spare`): an idle session then holds none of its buffers' memory.
+pub const SPARE_AFTER_MS: u64 = 1000;
 
 const _: () = assert!(MAX_PACKET >= 35000);
 const _: () = assert!((MAX_CHANNEL_PACKET as usize) + 64 <= MAX_PAYLOAD);

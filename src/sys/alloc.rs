@@ -115,6 +115,29 @@ pub fn zeroed(n: usize) -> Option<Box<[u8]>> {
     Some(buf)
 }
 
+/// Gives the whole pages inside `buf` back to the kernel (`MADV_DONTNEED`): they hold no
+/// memory until written again and read as zero meanwhile. For buffers whose contents are dead
+/// (`Conn::spare`); a failure only leaves the memory where it was.
+pub fn discard(buf: &mut [u8]) {
+    // SAFETY: sysconf has no memory effects.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    let Ok(page) = usize::try_from(page) else {
+        return;
+    };
+    if !page.is_power_of_two() {
+        return;
+    }
+    let start = buf.as_mut_ptr() as usize;
+    let first = start.next_multiple_of(page);
+    let end = (start + buf.len()) & !(page - 1);
+    if end > first {
+        // SAFETY: [first, end) lies inside `buf`, which we hold mutably; anonymous private
+        // pages (mapped, or malloc's) read as zero after MADV_DONTNEED, which is a valid
+        // value for bytes, and nothing else lives inside `buf`.
+        unsafe { libc::madvise(first as *mut libc::c_void, end - first, libc::MADV_DONTNEED) };
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,6 +151,38 @@ mod tests {
         }
         // More than any address space: refused, not an abort.
         assert!(zeroed(isize::MAX as usize).is_none());
+    }
+
+    /// How many of the pages in [p, p + len) (page-aligned) are resident, by mincore(2).
+    fn resident(p: *const u8, len: usize, page: usize) -> usize {
+        let mut v = vec![0u8; len.div_ceil(page)];
+        // SAFETY: `v` has a byte for each page of the range, which is mapped.
+        let r = unsafe { libc::mincore(p as *mut libc::c_void, len, v.as_mut_ptr().cast()) };
+        assert_eq!(r, 0, "mincore: {}", std::io::Error::last_os_error());
+        v.iter().filter(|&&x| x & 1 != 0).count()
+    }
+
+    #[test]
+    fn discarded_pages_are_zero_and_not_resident() {
+        const N: usize = 1 << 20;
+        // SAFETY: sysconf has no memory effects.
+        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
+        let mut b = zeroed(N).unwrap();
+        b.fill(0x5a);
+        let base = b.as_ptr() as usize;
+        let first = (base + 100).next_multiple_of(page);
+        let end = (base + N - 100) & !(page - 1);
+        let pages = (end - first) / page;
+        assert_eq!(resident(first as *const u8, end - first, page), pages);
+        // An unaligned piece: only the pages wholly inside it go.
+        discard(&mut b[100..N - 100]);
+        assert_eq!(resident(first as *const u8, end - first, page), 0);
+        let (head, tail) = (first - base, end - base);
+        assert!(b[..head].iter().all(|&x| x == 0x5a));
+        assert!(b[head..tail].iter().all(|&x| x == 0));
+        assert!(b[tail..].iter().all(|&x| x == 0x5a));
+        b.fill(1);
+        assert!(b.iter().all(|&x| x == 1));
     }
 
     #[test]

@@ -20,8 +20,9 @@ const CHUNK: usize = crate::config::MAX_CHANNEL_PACKET as usize;
 pub enum End {
     /// A session channel that asked for agent forwarding before its process started.
     AgentWaiting(forward::AgentSock),
-    /// A session's process.
-    Process(session::Process),
+    /// A session's process (boxed: the largest kind, and a connection's table holds an `End`
+    /// slot for each of its 16 channels).
+    Process(Box<session::Process>),
     /// A direct-tcpip target still being resolved or connected.
     Connecting(forward::Connect),
     /// A socket carried by the channel: direct-tcpip once connected, forwarded-tcpip, agent.
@@ -80,7 +81,8 @@ impl End {
     /// The agent socket a session listens on, before or after its process started.
     pub fn agent(&self) -> Option<&forward::AgentSock> {
         match self {
-            End::AgentWaiting(a) | End::Process(session::Process { agent: Some(a), .. }) => Some(a),
+            End::AgentWaiting(a) => Some(a),
+            End::Process(p) => p.agent.as_ref(),
             _ => None,
         }
     }

@@ -175,7 +175,7 @@ fn spawn_for(edge: &mut Edge, ch: usize, user: &users::User, req: &SessionStart)
     let record = pty.as_ref().and_then(|p| {
         utmp::Record::start(&p.name, &user.name, user.uid, edge.peer.ip(), child.pid)
     });
-    *slot = Some(End::Process(Process {
+    *slot = Some(End::Process(Box::new(Process {
         pid: child.pid,
         io: Io {
             input: Some(File::from(child.stdin)),
@@ -189,13 +189,15 @@ fn spawn_for(edge: &mut Edge, ch: usize, user: &users::User, req: &SessionStart)
         drain_until: None,
         agent,
         record,
-    }));
+    })));
     Ok(())
 }
 
 pub fn window_change(edge: &mut Edge, ch: usize, size: PtySize) {
-    if let Some(Some(End::Process(Process { pty: Some(m), .. }))) = edge.ends.get(ch) {
-        let _ = spawn::resize_pty(m, size);
+    if let Some(Some(End::Process(p))) = edge.ends.get(ch) {
+        if let Some(m) = &p.pty {
+            let _ = spawn::resize_pty(m, size);
+        }
     }
 }
 

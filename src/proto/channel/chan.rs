@@ -173,6 +173,11 @@ impl Channel {
         self.peer_id
     }
 
+    /// The receive buffer when it has one and holds nothing; its contents may then change.
+    pub(super) fn spare(&mut self) -> Option<&mut [u8]> {
+        (!self.buf.is_empty() && self.head == self.tail).then_some(&mut self.buf[..])
+    }
+
     /// Bytes from the client waiting for the process.
     pub fn pending_input(&self) -> &[u8] {
         &self.buf[self.head..self.tail]

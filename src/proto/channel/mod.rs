@@ -195,6 +195,16 @@ impl Channels {
                 + core::mem::size_of::<chan::Env>())
     }
 
+    /// Hands `release` the receive buffer of each open channel that holds nothing
+    /// (`Conn::spare`).
+    pub(crate) fn spare(&mut self, release: &mut dyn FnMut(&mut [u8])) {
+        for c in self.chans.iter_mut().flatten() {
+            if let Some(b) = c.spare() {
+                release(b);
+            }
+        }
+    }
+
     /// Bytes of receive buffer held by open channels.
     pub fn buffer_bytes(&self) -> usize {
         self.chans.iter().flatten().map(|c| c.buffer_len()).sum()

@@ -184,6 +184,11 @@ struct State {
     last_activity: u64,
     /// Channel data went out since the last `tick` (which timestamps it).
     sent_data: bool,
+    /// When bytes last went through the socket either way; `io_seen` marks output sent since
+    /// (timestamped by `spare`), `spared` that the buffers were handed back since.
+    last_io: u64,
+    io_seen: bool,
+    spared: bool,
     /// The packet that waits for the edge's answer (`event` / `resume`); nothing is read or
     /// handled meanwhile.
     held: Option<Held>,
@@ -245,6 +250,9 @@ impl Conn {
                 keepalives_missed: 0,
                 last_activity: now,
                 sent_data: false,
+                last_io: now,
+                io_seen: false,
+                spared: false,
                 held: None,
             },
         }))
@@ -316,7 +324,11 @@ impl Conn {
     }
 
     pub fn output_sent(&mut self, n: usize) {
-        self.output.sent(n)
+        self.output.sent(n);
+        if n > 0 {
+            self.st.io_seen = true;
+            self.st.spared = false;
+        }
     }
 
     /// The peer closed its side of the socket.
@@ -337,6 +349,8 @@ impl Conn {
         if n > 0 {
             self.st.last_rx = now;
             self.st.keepalives_missed = 0;
+            self.st.last_io = now;
+            self.st.spared = false;
         }
         self.go_on(host, now);
     }

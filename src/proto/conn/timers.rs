@@ -60,6 +60,42 @@ impl Conn {
         at((t.max_session > 0).then(|| st.started_at + t.max_session * 1000));
         due.saturating_sub(now)
     }
+
+    /// Milliseconds until `spare` has buffers to hand back (`None`: not before more traffic),
+    /// for the loop's poll timeout.
+    pub fn next_spare(&self, now: u64) -> Option<u64> {
+        let st = &self.st;
+        if st.spared {
+            return None;
+        }
+        let quiet_from = if st.io_seen { now } else { st.last_io };
+        Some((quiet_from + limits::SPARE_AFTER_MS).saturating_sub(now))
+    }
+
+    /// After `SPARE_AFTER_MS` without socket traffic, hands `release` every buffer that holds
+    /// nothing (input, output, each open channel's receive buffer), once per quiet spell. Their
+    /// contents are dead: the edge may give the pages back to the system, and they may come
+    /// back as anything. Call once per loop turn.
+    pub fn spare(&mut self, now: u64, release: &mut dyn FnMut(&mut [u8])) {
+        let st = &mut self.st;
+        if core::mem::take(&mut st.io_seen) {
+            st.last_io = now;
+        }
+        if st.spared || now < st.last_io + limits::SPARE_AFTER_MS {
+            return;
+        }
+        st.spared = true;
+        // A held packet's payload stays where `held` says.
+        if st.held.is_none() {
+            if let Some(b) = self.input.spare() {
+                release(b);
+            }
+        }
+        if let Some(b) = self.output.spare() {
+            release(b);
+        }
+        st.channels.spare(release);
+    }
 }
 
 impl State {

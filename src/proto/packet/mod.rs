@@ -89,6 +89,16 @@ impl Input {
         self.start = (self.start + n).min(self.end);
     }
 
+    /// The whole buffer when it holds nothing (`Conn::spare`); its contents may then change.
+    pub fn spare(&mut self) -> Option<&mut [u8]> {
+        if self.start != self.end || self.length.is_some() {
+            return None;
+        }
+        self.start = 0;
+        self.end = 0;
+        Some(&mut self.buf)
+    }
+
     pub fn set_cipher(&mut self, cipher: Cipher) {
         self.cipher = Some(cipher);
     }
@@ -271,6 +281,11 @@ impl Output {
 
     pub fn is_empty(&self) -> bool {
         self.start == self.end
+    }
+
+    /// The whole buffer when nothing waits in it (`Conn::spare`); its contents may then change.
+    pub fn spare(&mut self) -> Option<&mut [u8]> {
+        self.is_empty().then_some(&mut self.buf[..])
     }
 
     pub fn sent(&mut self, n: usize) {
