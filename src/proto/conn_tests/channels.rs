@@ -460,7 +460,7 @@ fn a_quiet_connection_hands_back_its_empty_buffers() {
     c.handshake(&mut conn, &mut host, true);
     c.login(&mut conn, &mut host);
     let ch = c.open_exec(&mut conn, &mut host, b"cat");
-    let mut spare = |conn: &mut Conn, now: u64| {
+    let spare = |conn: &mut Conn, now: u64| {
         let mut lens = Vec::new();
         conn.spare(now, &mut |b: &mut [u8]| {
             lens.push(b.len());
