@@ -844,6 +844,28 @@ impl CatSession {
         }
     }
 
+    /// Writes `count` lines of `len` bytes in one go and waits for every echo (20 s each).
+    pub fn flood(&mut self, count: usize, len: usize) -> Result<(), String> {
+        let line = "y".repeat(len);
+        let mut all = String::with_capacity(count * (len + 1));
+        for _ in 0..count {
+            all.push_str(&line);
+            all.push('\n');
+        }
+        let w = self.stdin.as_mut().ok_or("stdin closed")?;
+        w.write_all(all.as_bytes())
+            .map_err(|e| format!("write: {}", e))?;
+        w.flush().map_err(|e| format!("flush: {}", e))?;
+        for i in 0..count {
+            match self.lines.recv_timeout(Duration::from_secs(20)) {
+                Ok(got) if got == line => {}
+                Ok(got) => return Err(format!("line {i}: {} bytes back", got.len())),
+                Err(e) => return Err(format!("line {i}: {e}")),
+            }
+        }
+        Ok(())
+    }
+
     /// Closes stdin; the session must end with exit code 0.
     pub fn finish(mut self) -> Result<(), String> {
         drop(self.stdin.take());
