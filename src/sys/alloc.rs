@@ -115,18 +115,20 @@ pub fn zeroed(n: usize) -> Option<Box<[u8]>> {
     Some(buf)
 }
 
+/// The system's page size (which MIPS kernels may set to 16 KiB; `PAGE` is the least).
+fn page_size() -> Option<usize> {
+    // SAFETY: sysconf has no memory effects.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    usize::try_from(page).ok().filter(|p| p.is_power_of_two())
+}
+
 /// Gives the whole pages inside `buf` back to the kernel (`MADV_DONTNEED`): they hold no
 /// memory until written again and read as zero meanwhile. For buffers whose contents are dead
 /// (`Conn::spare`); a failure only leaves the memory where it was.
 pub fn discard(buf: &mut [u8]) {
-    // SAFETY: sysconf has no memory effects.
-    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    let Ok(page) = usize::try_from(page) else {
+    let Some(page) = page_size() else {
         return;
     };
-    if !page.is_power_of_two() {
-        return;
-    }
     let start = buf.as_mut_ptr() as usize;
     let first = start.next_multiple_of(page);
     let end = (start + buf.len()) & !(page - 1);
@@ -165,8 +167,7 @@ mod tests {
     #[test]
     fn discarded_pages_are_zero_and_not_resident() {
         const N: usize = 1 << 20;
-        // SAFETY: sysconf has no memory effects.
-        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
+        let page = page_size().unwrap();
         let mut b = zeroed(N).unwrap();
         b.fill(0x5a);
         let base = b.as_ptr() as usize;

@@ -184,8 +184,8 @@ struct State {
     last_activity: u64,
     /// Channel data went out since the last `tick` (which timestamps it).
     sent_data: bool,
-    /// When bytes last went through the socket either way; `io_seen` marks output sent since
-    /// (timestamped by `spare`), `spared` that the buffers were handed back since.
+    /// When bytes last went through the socket either way: `io_seen` marks traffic since the
+    /// last `spare`, which timestamps it; `spared` that the buffers were handed back since.
     last_io: u64,
     io_seen: bool,
     spared: bool,
@@ -325,10 +325,7 @@ impl Conn {
 
     pub fn output_sent(&mut self, n: usize) {
         self.output.sent(n);
-        if n > 0 {
-            self.st.io_seen = true;
-            self.st.spared = false;
-        }
+        self.st.io_seen |= n > 0;
     }
 
     /// The peer closed its side of the socket.
@@ -349,8 +346,7 @@ impl Conn {
         if n > 0 {
             self.st.last_rx = now;
             self.st.keepalives_missed = 0;
-            self.st.last_io = now;
-            self.st.spared = false;
+            self.st.io_seen = true;
         }
         self.go_on(host, now);
     }

@@ -65,11 +65,10 @@ impl Conn {
     /// for the loop's poll timeout.
     pub fn next_spare(&self, now: u64) -> Option<u64> {
         let st = &self.st;
-        if st.spared {
-            return None;
+        if st.io_seen {
+            return Some(limits::SPARE_AFTER_MS);
         }
-        let quiet_from = if st.io_seen { now } else { st.last_io };
-        Some((quiet_from + limits::SPARE_AFTER_MS).saturating_sub(now))
+        (!st.spared).then(|| (st.last_io + limits::SPARE_AFTER_MS).saturating_sub(now))
     }
 
     /// After `SPARE_AFTER_MS` without socket traffic, hands `release` every buffer that holds
@@ -80,6 +79,7 @@ impl Conn {
         let st = &mut self.st;
         if core::mem::take(&mut st.io_seen) {
             st.last_io = now;
+            st.spared = false;
         }
         if st.spared || now < st.last_io + limits::SPARE_AFTER_MS {
             return;
