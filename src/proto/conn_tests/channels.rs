@@ -22,11 +22,7 @@ fn login_exec_output_exit_close_in_order() {
     let (mut conn, mut host, mut c, ch) = exec_session(b"echo hi");
     assert_eq!(host.started, vec![(ch, Some(b"echo hi".to_vec()))]);
     // Client stdin reaches the process side.
-    c.send(|w| {
-        w.u8(msg::CHANNEL_DATA)?;
-        w.u32(ch as u32)?;
-        w.string(b"input")
-    });
+    c.send_data(ch as u32, b"input");
     c.pump(&mut conn, &mut host);
     assert_eq!(conn.channel_input(ch), b"input");
     conn.channel_consumed(ch, 5, &mut host);
@@ -103,17 +99,10 @@ fn data_goes_straight_to_the_sink_and_the_rest_is_buffered_in_order() {
     c.login(&mut conn, &mut host);
     let ch = c.open_exec(&mut conn, &mut host, b"cat");
     let stream: Vec<u8> = (0..38000u32).map(|i| (i % 251) as u8).collect();
-    let send = |c: &mut Client, data: &[u8]| {
-        c.send(|w| {
-            w.u8(msg::CHANNEL_DATA)?;
-            w.u32(ch)?;
-            w.string(data)
-        })
-    };
     host.sink_room = 15000;
     // 15000 taken at once, 5000 buffered; the next packet queues behind them.
-    send(&mut c, &stream[..20000]);
-    send(&mut c, &stream[20000..30000]);
+    c.send_data(ch, &stream[..20000]);
+    c.send_data(ch, &stream[20000..30000]);
     c.pump(&mut conn, &mut host);
     assert_eq!(
         host.delivered,
@@ -129,7 +118,7 @@ fn data_goes_straight_to_the_sink_and_the_rest_is_buffered_in_order() {
     let adj = c.recv_kind(msg::CHANNEL_WINDOW_ADJUST);
     assert_eq!(&adj[5..9], &30000u32.to_be_bytes());
     // The buffer is empty again: the next packet goes straight through, whole.
-    send(&mut c, &stream[30000..]);
+    c.send_data(ch, &stream[30000..]);
     c.pump(&mut conn, &mut host);
     assert_eq!(host.delivered[1], (ch as usize, stream[30000..].to_vec()));
     assert!(conn.channel_input(ch as usize).is_empty());
@@ -143,11 +132,7 @@ fn window_overrun_disconnects() {
     c.login(&mut conn, &mut host);
     let ch = c.open_exec(&mut conn, &mut host, b"cat");
     for _ in 0..2 {
-        c.send(|w| {
-            w.u8(msg::CHANNEL_DATA)?;
-            w.u32(ch)?;
-            w.string(&[0; 20000])
-        });
+        c.send_data(ch, &[0; 20000]);
     }
     c.pump(&mut conn, &mut host);
     assert_eq!(disconnect_reason(&mut c), msg::reason::PROTOCOL_ERROR);
@@ -186,11 +171,7 @@ fn direct_tcpip_confirmed_after_connect_and_refused_on_failure() {
     let ok = c.recv_kind(msg::CHANNEL_OPEN_CONFIRMATION);
     assert_eq!(&ok[1..5], &10u32.to_be_bytes());
     // Bytes flow both ways; the stream's EOF leaves the channel open for input.
-    c.send(|w| {
-        w.u8(msg::CHANNEL_DATA)?;
-        w.u32(ok_ch as u32)?;
-        w.string(b"GET /")
-    });
+    c.send_data(ok_ch as u32, b"GET /");
     c.pump(&mut conn, &mut host);
     assert_eq!(conn.channel_input(ok_ch), b"GET /");
     assert!(conn.channel_send(ok_ch, false, b"200"));
@@ -390,11 +371,7 @@ fn a_channel_over_the_budget_is_refused_and_the_others_go_on() {
     assert_eq!(conn.channel_open(&Outgoing::Agent, &mut host), None);
     assert!(c.recv().is_none());
     // The open channel is untouched.
-    c.send(|w| {
-        w.u8(msg::CHANNEL_DATA)?;
-        w.u32(ch as u32)?;
-        w.string(b"still here")
-    });
+    c.send_data(ch as u32, b"still here");
     c.pump(&mut conn, &mut host);
     assert_eq!(conn.channel_input(ch), b"still here");
     assert!(conn.channel_send(ch, false, b"yes"));
@@ -481,11 +458,7 @@ fn a_quiet_connection_hands_back_its_empty_buffers() {
     // Data that the process does not take stays in the channel's buffer.
     host.sink_room = 0;
     let data: Vec<u8> = (0..20000u32).map(|i| (i % 253) as u8).collect();
-    c.send(|w| {
-        w.u8(msg::CHANNEL_DATA)?;
-        w.u32(ch)?;
-        w.string(&data)
-    });
+    c.send_data(ch, &data);
     c.pump(&mut conn, &mut host);
     assert_eq!(conn.channel_input(ch as usize), &data[..]);
     assert!(spare(&mut conn, 10_000).is_empty());
@@ -497,11 +470,7 @@ fn a_quiet_connection_hands_back_its_empty_buffers() {
     let adj = c.recv_kind(msg::CHANNEL_WINDOW_ADJUST);
     assert_eq!(&adj[5..9], &20000u32.to_be_bytes());
     host.sink_room = usize::MAX;
-    c.send(|w| {
-        w.u8(msg::CHANNEL_DATA)?;
-        w.u32(ch)?;
-        w.string(b"after")
-    });
+    c.send_data(ch, b"after");
     c.pump(&mut conn, &mut host);
     assert_eq!(
         host.delivered.last().unwrap(),

@@ -32,6 +32,15 @@ impl Client {
         }
     }
 
+    /// Queues CHANNEL_DATA with `data` for the server's channel `ch`.
+    fn send_data(&mut self, ch: u32, data: &[u8]) {
+        self.send(|w| {
+            w.u8(msg::CHANNEL_DATA)?;
+            w.u32(ch)?;
+            w.string(data)
+        });
+    }
+
     fn open_exec(&mut self, conn: &mut Conn, host: &mut TestHost, cmd: &[u8]) -> u32 {
         self.send(|w| {
             w.u8(msg::CHANNEL_OPEN)?;

@@ -19,11 +19,7 @@ fn recorded_session() -> Vec<u8> {
     c.pump(&mut conn, &mut host);
     c.recv_kind(msg::USERAUTH_SUCCESS);
     let ch = c.open_exec(&mut conn, &mut host, b"cat");
-    c.send(|w| {
-        w.u8(msg::CHANNEL_DATA)?;
-        w.u32(ch)?;
-        w.string(b"hello")
-    });
+    c.send_data(ch, b"hello");
     c.send(|w| {
         w.u8(msg::CHANNEL_EOF)?;
         w.u32(ch)

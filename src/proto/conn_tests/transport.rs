@@ -6,11 +6,7 @@ use super::*;
 fn client_rekey_keeps_channel_data_in_order() {
     let (mut conn, mut host, mut c, ch) = exec_session(b"cat");
     for round in 0..3u8 {
-        c.send(|w| {
-            w.u8(msg::CHANNEL_DATA)?;
-            w.u32(ch as u32)?;
-            w.string(&[round; 100])
-        });
+        c.send_data(ch as u32, &[round; 100]);
         c.pump(&mut conn, &mut host);
         // Client starts a rekey; the server answers with its own KEXINIT.
         c.kex(&mut conn, &mut host, None, true, false);
@@ -167,11 +163,7 @@ fn server_rekeys_by_volume_without_losing_data() {
         // Sending stops while the server's exchange is under way.
         assert_eq!(conn.channel_send_room(ch), 0, "round {round}");
         // Client data sent before it saw the server's KEXINIT is still delivered.
-        c.send(|w| {
-            w.u8(msg::CHANNEL_DATA)?;
-            w.u32(ch as u32)?;
-            w.string(&[round; 10])
-        });
+        c.send_data(ch as u32, &[round; 10]);
         c.pump(&mut conn, &mut host);
         while let Some(p) = c.recv() {
             if p[0] == msg::KEXINIT {
@@ -306,11 +298,7 @@ fn every_cipher_logs_in_rekeys_and_moves_a_megabyte_each_way() {
                 let n = (TOTAL - up).min(16_384);
                 if n > 0 {
                     let chunk: Vec<u8> = (up..up + n).map(byte).collect();
-                    c.send(|w| {
-                        w.u8(msg::CHANNEL_DATA)?;
-                        w.u32(ch as u32)?;
-                        w.string(&chunk)
-                    });
+                    c.send_data(ch as u32, &chunk);
                     up += n;
                 }
             }
@@ -359,11 +347,7 @@ fn a_flipped_mac_or_tag_byte_ends_the_connection_with_mac_error() {
     for (cipher, mac) in cipher_pairs() {
         for from_end in [1, 16] {
             let (mut conn, mut host, mut c, ch) = session_with(cipher, mac, 1 << 30);
-            c.send(|w| {
-                w.u8(msg::CHANNEL_DATA)?;
-                w.u32(ch as u32)?;
-                w.string(b"tampered")
-            });
+            c.send_data(ch as u32, b"tampered");
             let mut bytes = c.out.pending().to_vec();
             c.out.sent(bytes.len());
             let at = bytes.len() - from_end;
