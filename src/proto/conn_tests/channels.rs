@@ -433,10 +433,7 @@ fn refused_and_failed_opens_give_their_window_back() {
 #[test]
 fn a_quiet_connection_hands_back_its_empty_buffers() {
     use crate::proto::packet::INPUT_BUFFER;
-    let (mut conn, mut host, mut c) = setup(32768);
-    c.handshake(&mut conn, &mut host, true);
-    c.login(&mut conn, &mut host);
-    let ch = c.open_exec(&mut conn, &mut host, b"cat");
+    let (mut conn, mut host, mut c, ch) = exec_session(b"cat");
     let spare = |conn: &mut Conn, now: u64| {
         let mut lens = Vec::new();
         conn.spare(now, &mut |b: &mut [u8]| {
@@ -450,31 +447,30 @@ fn a_quiet_connection_hands_back_its_empty_buffers() {
     assert!(spare(&mut conn, 1499).is_empty());
     assert_eq!(conn.next_spare(1499), Some(1));
     let out = crate::proto::limits::OUTPUT_BUFFER;
-    assert_eq!(spare(&mut conn, 1500), vec![INPUT_BUFFER, out, 32768]);
+    assert_eq!(spare(&mut conn, 1500), vec![INPUT_BUFFER, out, 65536]);
     // Once per quiet spell, and no busy wakeups after it.
     assert!(spare(&mut conn, 9000).is_empty());
     assert_eq!(conn.next_spare(9000), None);
 
     // Data that the process does not take stays in the channel's buffer.
     host.sink_room = 0;
-    let data: Vec<u8> = (0..20000u32).map(|i| (i % 253) as u8).collect();
-    c.send_data(ch, &data);
+    // (Two packets: the window is granted again once half of its 64 KiB is free.)
+    let data: Vec<u8> = (0..40000u32).map(|i| (i % 253) as u8).collect();
+    c.send_data(ch as u32, &data[..20000]);
+    c.send_data(ch as u32, &data[20000..]);
     c.pump(&mut conn, &mut host);
-    assert_eq!(conn.channel_input(ch as usize), &data[..]);
+    assert_eq!(conn.channel_input(ch), &data[..]);
     assert!(spare(&mut conn, 10_000).is_empty());
     assert_eq!(spare(&mut conn, 11_000), vec![INPUT_BUFFER, out]);
-    assert_eq!(conn.channel_input(ch as usize), &data[..]);
+    assert_eq!(conn.channel_input(ch), &data[..]);
     // The process takes it; the window reopens over the garbage, and packets both ways go on.
-    conn.channel_consumed(ch as usize, data.len(), &mut host);
+    conn.channel_consumed(ch, data.len(), &mut host);
     c.pump(&mut conn, &mut host);
     let adj = c.recv_kind(msg::CHANNEL_WINDOW_ADJUST);
-    assert_eq!(&adj[5..9], &20000u32.to_be_bytes());
+    assert_eq!(&adj[5..9], &40000u32.to_be_bytes());
     host.sink_room = usize::MAX;
-    c.send_data(ch, b"after");
+    c.send_data(ch as u32, b"after");
     c.pump(&mut conn, &mut host);
-    assert_eq!(
-        host.delivered.last().unwrap(),
-        &(ch as usize, b"after".to_vec())
-    );
+    assert_eq!(host.delivered.last().unwrap(), &(ch, b"after".to_vec()));
     assert!(conn.closing().is_none());
 }
