@@ -48,6 +48,15 @@ def main():
     print("plaintext ", packet.hex())
     print("ciphertext", ciphertext.hex())
     print("tag       ", tag.hex())
+    # A full-size packet (32 KiB of payload and more): every SIMD batch width (AVX-512 takes
+    # sixteen blocks at a time) and its tail. The tag covers every ciphertext byte.
+    seq = 0x0A0B0C0D
+    packet = bytes((i * 7 + 3) & 0xFF for i in range(4 + 32768 + 12))
+    ciphertext, tag = seal(key, seq, packet)
+    print("long packet (%d bytes, byte i = 7i + 3), seq %s" % (len(packet), hex(seq)))
+    print("tag       ", tag.hex())
+    print("bytes 1024..1040", ciphertext[1024:1040].hex())
+    print("last 16   ", ciphertext[-16:].hex())
 
 
 if __name__ == "__main__":
