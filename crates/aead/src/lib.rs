@@ -57,7 +57,13 @@ fn chacha(key: &[u8; 32], seq: u32) -> ChaCha20LegacyCore {
 /// parallel. On x86_64 that is AVX-512's sixteen (asked for four it takes a slower tail path:
 /// sealing 32 KiB packets 1.0-1.2 GB/s against 1.55-1.6 with sixteen, docs/design.md); AVX2
 /// and NEON compute four, MIPS's portable code one.
-const PAR_BLOCKS: usize = if cfg!(target_arch = "x86_64") { 16 } else { 4 };
+const PAR_BLOCKS: usize = if cfg!(target_arch = "x86_64") {
+    16
+} else if cfg!(target_arch = "aarch64") {
+    4
+} else {
+    1
+};
 
 /// A few keystream blocks, aligned so that they read as machine words.
 #[repr(C, align(8))]
@@ -66,20 +72,35 @@ struct Keystream([Block<ChaCha20LegacyCore>; PAR_BLOCKS]);
 /// XORs the start of `stream` into `data` (`stream` at least as long) a machine word at a time. The
 /// `cipher` crate's own XOR goes byte by byte where the compiler does not vectorise it: on
 /// MIPS, and on x86_64 once link-time optimisation has re-optimised the crates' code at
-/// quoll's opt-level "s" (docs/bench.md); this loop is word-wise at every opt-level.
+/// quoll's opt-level "s" (docs/bench.md); this loop is word-wise at every opt-level. The
+/// words are `data`'s aligned ones (a packet's payload is aligned in practice): on MIPS an
+/// unaligned word store is two instructions, `swl` and `swr`, and qemu runs each of them
+/// through a helper that stores byte by byte (docs/bench.md).
 pub(crate) fn xor_words(data: &mut [u8], stream: &[u8]) {
     const W: usize = core::mem::size_of::<usize>();
     let stream = &stream[..data.len()];
-    let mut words = data.chunks_exact_mut(W);
-    let mut keys = stream.chunks_exact(W);
-    for (d, k) in (&mut words).zip(&mut keys) {
-        let mut a = [0u8; W];
-        a.copy_from_slice(d);
-        let mut b = [0u8; W];
-        b.copy_from_slice(k);
-        d.copy_from_slice(&(usize::from_ne_bytes(a) ^ usize::from_ne_bytes(b)).to_ne_bytes());
+    let (head, words, tail) = bytemuck::pod_align_to_mut::<u8, usize>(data);
+    let (head_ks, rest) = stream.split_at(head.len());
+    let (words_ks, tail_ks) = rest.split_at(words.len() * W);
+    for (d, k) in head.iter_mut().zip(head_ks) {
+        *d ^= k;
     }
-    for (d, k) in words.into_remainder().iter_mut().zip(keys.remainder()) {
+    match bytemuck::try_cast_slice::<u8, usize>(words_ks) {
+        Ok(keys) => {
+            for (d, k) in words.iter_mut().zip(keys) {
+                *d ^= k;
+            }
+        }
+        // The keystream is aligned where the data is not (an odd start): read it unaligned.
+        Err(_) => {
+            for (d, k) in words.iter_mut().zip(words_ks.chunks_exact(W)) {
+                let mut b = [0u8; W];
+                b.copy_from_slice(k);
+                *d ^= usize::from_ne_bytes(b);
+            }
+        }
+    }
+    for (d, k) in tail.iter_mut().zip(tail_ks) {
         *d ^= k;
     }
 }
@@ -105,7 +126,16 @@ pub(crate) fn xor_keystream<C: StreamCipherCore>(
 /// ChaCha20's instructions, docs/bench.md).
 fn apply_keystream(core: &mut ChaCha20LegacyCore, buf: &mut [u8]) {
     let mut ks = Keystream(Default::default());
-    xor_keystream(core, buf, &mut ks.0);
+    if PAR_BLOCKS == 1 {
+        // One block at a time into a place the compiler knows is aligned, so that the
+        // crate's portable backend stores its words with `sw`, not `swl` + `swr` (MIPS).
+        for chunk in buf.chunks_mut(core::mem::size_of::<Block<ChaCha20LegacyCore>>()) {
+            core.write_keystream_block(&mut ks.0[0]);
+            xor_words(chunk, &ks.0[0]);
+        }
+    } else {
+        xor_keystream(core, buf, &mut ks.0);
+    }
     // The first chunk wrote the most blocks (a packet's 4-byte length: one).
     let used = buf
         .len()
