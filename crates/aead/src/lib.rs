@@ -55,8 +55,9 @@ fn chacha(key: &[u8; 32], seq: u32) -> ChaCha20LegacyCore {
 
 /// Keystream blocks asked of the cipher at once: as many as its widest backend computes in
 /// parallel. On x86_64 that is AVX-512's sixteen (asked for four it takes a slower tail path:
-/// sealing 32 KiB packets 1.0-1.2 GB/s against 1.55-1.6 with sixteen, docs/design.md); AVX2
-/// and NEON compute four, MIPS's portable code one.
+/// sealing 32 KiB packets 1.0-1.2 GB/s against 1.55-1.6 with sixteen, docs/design.md; AVX2
+/// takes them four at a time), aarch64's NEON four, and the portable backend (MIPS, armv7)
+/// one, which `apply_keystream` then asks for into aligned memory.
 const PAR_BLOCKS: usize = if cfg!(target_arch = "x86_64") {
     16
 } else if cfg!(target_arch = "aarch64") {
@@ -91,7 +92,8 @@ pub(crate) fn xor_words(data: &mut [u8], stream: &[u8]) {
                 *d ^= k;
             }
         }
-        // The keystream is aligned where the data is not (an odd start): read it unaligned.
+        // The data's words do not start at a word of the keystream (a payload that is not at a
+        // word boundary): read the keystream unaligned.
         Err(_) => {
             for (d, k) in words.iter_mut().zip(words_ks.chunks_exact(W)) {
                 let mut b = [0u8; W];
