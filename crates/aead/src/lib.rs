@@ -57,7 +57,7 @@ fn chacha(key: &[u8; 32], seq: u32) -> ChaCha20LegacyCore {
 /// parallel. On x86_64 that is AVX-512's sixteen (asked for four it takes a slower tail path:
 /// sealing 32 KiB packets 1.0-1.2 GB/s against 1.55-1.6 with sixteen, docs/design.md; AVX2
 /// takes them four at a time), aarch64's NEON four, and the portable backend (MIPS, armv7)
-/// one, which `apply_keystream` then asks for into aligned memory.
+/// one, which `xor_keystream` then writes straight into aligned memory.
 const PAR_BLOCKS: usize = if cfg!(target_arch = "x86_64") {
     16
 } else if cfg!(target_arch = "aarch64") {
@@ -118,6 +118,16 @@ pub(crate) fn xor_keystream<C: StreamCipherCore>(
     ks: &mut [Block<C>],
 ) {
     let block = core::mem::size_of::<Block<C>>();
+    if let [one] = ks {
+        // One block at a time straight into the caller's aligned buffer, not through the
+        // batch loop: the compiler then sees the alignment and a portable backend stores its
+        // words with `sw`, not `swl` + `swr` (MIPS; docs/design.md).
+        for chunk in data.chunks_mut(block) {
+            core.write_keystream_block(one);
+            xor_words(chunk, one);
+        }
+        return;
+    }
     for chunk in data.chunks_mut(core::mem::size_of_val(ks)) {
         core.write_keystream_blocks(&mut ks[..chunk.len().div_ceil(block)]);
         xor_words(chunk, Array::slice_as_flattened(ks));
@@ -128,16 +138,7 @@ pub(crate) fn xor_keystream<C: StreamCipherCore>(
 /// ChaCha20's instructions, docs/bench.md).
 fn apply_keystream(core: &mut ChaCha20LegacyCore, buf: &mut [u8]) {
     let mut ks = Keystream(Default::default());
-    if PAR_BLOCKS == 1 {
-        // One block at a time into a place the compiler knows is aligned, so that the
-        // crate's portable backend stores its words with `sw`, not `swl` + `swr` (MIPS).
-        for chunk in buf.chunks_mut(core::mem::size_of::<Block<ChaCha20LegacyCore>>()) {
-            core.write_keystream_block(&mut ks.0[0]);
-            xor_words(chunk, &ks.0[0]);
-        }
-    } else {
-        xor_keystream(core, buf, &mut ks.0);
-    }
+    xor_keystream(core, buf, &mut ks.0);
     // The first chunk wrote the most blocks (a packet's 4-byte length: one).
     let used = buf
         .len()
