@@ -282,25 +282,35 @@ mod tests {
         let key = [7u8; 32];
         let mut lens: Vec<usize> = (0..=300).collect();
         lens.extend([511, 512, 513, 1023, 1024, 1025, 32768 + 3]);
-        // Every start within a word too.
-        for (len, off) in lens.into_iter().flat_map(|l| (0..8).map(move |o| (l, o))) {
-            let data: Vec<u8> = (0..len).map(|i| (i * 31 + 5) as u8).collect();
-            let mut space = std::vec![0u8; len + 8];
-            space[off..off + len].copy_from_slice(&data);
-            let mut core = chacha(&key, 9);
-            let mut skip = Block::<ChaCha20LegacyCore>::default();
-            core.write_keystream_block(&mut skip);
-            apply_keystream(&mut core, &mut space[off..off + len]);
-            let mut theirs = data.clone();
-            let nonce = 9u64.to_be_bytes();
-            let mut c = chacha20::ChaCha20Legacy::new((&key).into(), (&nonce).into());
-            c.seek(64u64);
-            c.apply_keystream(&mut theirs);
-            assert_eq!(
-                space[off..off + len],
-                theirs,
-                "length {len} at offset {off}"
-            );
+        // This target's `apply_keystream` (`PAR_BLOCKS`), and `xor_keystream` with the batch
+        // of every target (1: MIPS and armv7, 4: aarch64, 16: x86_64), so that each path runs
+        // on every machine the tests run on. Every start within a word too.
+        for batch in [0, 1, 4, 16] {
+            for (len, off) in lens.iter().flat_map(|&l| (0..8).map(move |o| (l, o))) {
+                let data: Vec<u8> = (0..len).map(|i| (i * 31 + 5) as u8).collect();
+                let mut space = std::vec![0u8; len + 8];
+                space[off..off + len].copy_from_slice(&data);
+                let mut core = chacha(&key, 9);
+                let mut skip = Block::<ChaCha20LegacyCore>::default();
+                core.write_keystream_block(&mut skip);
+                let ours = &mut space[off..off + len];
+                if batch == 0 {
+                    apply_keystream(&mut core, ours);
+                } else {
+                    let mut ks = std::vec![Block::<ChaCha20LegacyCore>::default(); batch];
+                    xor_keystream(&mut core, ours, &mut ks);
+                }
+                let mut theirs = data.clone();
+                let nonce = 9u64.to_be_bytes();
+                let mut c = chacha20::ChaCha20Legacy::new((&key).into(), (&nonce).into());
+                c.seek(64u64);
+                c.apply_keystream(&mut theirs);
+                assert_eq!(
+                    space[off..off + len],
+                    theirs,
+                    "batch {batch}, length {len} at offset {off}"
+                );
+            }
         }
     }
 
