@@ -10,9 +10,9 @@ pub use crate::proto::limits::*;
 /// The window caps what a client may have in flight, so uploads run at most window / RTT:
 /// 256 KiB is 12.8 MB/s at 20 ms, about what a router's CPU encrypts (64 KiB held an
 /// upload on loopback to half of OpenSSH's 2 MiB window; Dropbear's 24 KiB is slower still).
+/// A channel whose upload outruns it grows it up to `MAX_WINDOW`, from the budget a full
+/// house of connections leaves (`daemon::memory`).
 pub const DEFAULT_WINDOW: u32 = 256 * 1024;
-/// Largest window accepted from the command line.
-pub const MAX_WINDOW: u32 = 1024 * 1024;
 /// The default memory budget (`--max-memory`: connection and channel buffers of all
 /// connections together) is physical memory divided by this ...
 pub const DEFAULT_MAX_MEMORY_RAM_SHARE: u64 = 4;

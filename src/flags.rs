@@ -112,8 +112,8 @@ pub const DROPBEAR: &[Flag] = &[
     },
     Flag {
         usage: "-W window",
-        help: "Receive window per channel in bytes (default 262144, max 1048576)",
-        readme: Some(("`-W bytes`", "receive window per channel (default 262144)")),
+        help: "Receive window per channel in bytes (default 262144, max 1048576);\na channel whose upload outruns it doubles it up to the max\nwhile the memory budget has room",
+        readme: Some(("`-W bytes`", "receive window per channel at open (default 262144); doubled, up to 1 MiB, while an upload outruns it and the memory budget has room beyond a full house of connections")),
     },
     Flag {
         usage: "-K timeout",

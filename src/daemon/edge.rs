@@ -88,8 +88,13 @@ impl Buffers for Edge<'_> {
         }
     }
 
-    fn window_freed(&mut self, buf: Box<[u8]>) {
-        self.budget.free(buf);
+    fn window_freed(&mut self, buf: Box<[u8]>, grown: usize) {
+        self.budget.free_grown(buf, grown);
+    }
+
+    /// Only from the growth room (`event_loop`: what a full house of connections leaves).
+    fn grow_window(&mut self, old: Box<[u8]>, bytes: usize) -> Result<Box<[u8]>, Box<[u8]>> {
+        self.budget.grow(old, bytes)
     }
 
     /// The channel's input takes what it can at once (`channels::write_input`).

@@ -184,9 +184,12 @@ impl Server {
         let daemon_uid = crate::sys::ids::euid();
         let budget = memory::budget(&opts);
         info!(
-            "Memory budget {} bytes: {} per connection, {} more per open channel",
+            "Memory budget {} bytes: {} per connection, {} more per open channel, {} for \
+             windows grown past {}",
             budget.limit(),
             Conn::fixed_bytes(opts.max_channels),
+            opts.window,
+            budget.growth_room(),
             opts.window
         );
         Ok(Server {
@@ -267,6 +270,15 @@ impl Server {
                     .map(|s| s.conn.held_bytes())
                     .sum(),
                 "memory budget out of step with the buffers held"
+            );
+            debug_assert_eq!(
+                self.budget.grown(),
+                self.slots
+                    .iter()
+                    .flatten()
+                    .map(|s| s.conn.grown_bytes())
+                    .sum(),
+                "grown windows out of step with the growth counted"
             );
             if !self.parked.is_empty() {
                 self.unpark();

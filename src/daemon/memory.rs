@@ -6,15 +6,26 @@ use crate::config::{
 };
 use crate::options::Options;
 use crate::proto::budget::{Budget, Shortage};
+use crate::proto::conn::Conn;
 use crate::sys::memory;
 
 /// The budget for these options, its buffers allocated by `alloc::zeroed`.
 pub fn budget(opts: &Options) -> Budget {
     let limit = opts.max_memory.unwrap_or_else(default_limit);
-    Budget::new(
+    let mut b = Budget::new(
         usize::try_from(limit).unwrap_or(usize::MAX),
         crate::sys::alloc::zeroed,
-    )
+    );
+    b.set_growth_room(growth_room(b.limit(), opts));
+    b
+}
+
+/// What grown windows may hold: the budget beyond a full house, `-C` connections with a
+/// session each at the starting window. Growth never costs a connection its place, so on a
+/// router whose budget a full house already fills, windows keep their size.
+fn growth_room(limit: usize, opts: &Options) -> usize {
+    let one = Conn::fixed_bytes(opts.max_channels) + opts.window as usize;
+    limit.saturating_sub(opts.max_connections.saturating_mul(one))
 }
 
 /// A quarter of physical memory, at most 64 MiB, and at most half of an address-space limit.
@@ -46,6 +57,7 @@ pub fn refusal(why: Shortage, budget: &Budget, asked: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    const DEFAULT_WINDOW_BYTES: usize = crate::config::DEFAULT_WINDOW as usize;
 
     #[test]
     fn the_default_follows_the_machine() {
@@ -62,6 +74,23 @@ mod tests {
         assert_eq!(derive(None, None), 64 * M);
         let here = default_limit();
         assert!(here > 0 && here <= 64 * M, "{here}");
+    }
+
+    #[test]
+    fn windows_grow_only_into_what_a_full_house_leaves() {
+        let one = Conn::fixed_bytes(crate::config::MAX_CHANNELS) + DEFAULT_WINDOW_BYTES;
+        // The x86_64 default: 64 MiB for 64 connections.
+        let mut o = Options {
+            max_memory: Some(64 << 20),
+            ..Options::default()
+        };
+        assert_eq!(budget(&o).growth_room(), (64 << 20) - 64 * one);
+        // A 64 MB router's 16 MiB: 64 connections would not fit, nothing grows ...
+        o.max_memory = Some(16 << 20);
+        assert_eq!(budget(&o).growth_room(), 0);
+        // ... unless fewer connections are allowed.
+        o.max_connections = 16;
+        assert_eq!(budget(&o).growth_room(), (16 << 20) - 16 * one);
     }
 
     #[test]

@@ -23,6 +23,11 @@ pub struct Budget {
     limit: usize,
     used: usize,
     alloc: Alloc,
+    /// Bytes that channel windows grown past their first size may hold together (`grow`),
+    /// within `limit`: the daemon sets it to what a full house of connections would leave.
+    growth_room: usize,
+    /// ... and the bytes they hold now.
+    grown: usize,
 }
 
 impl Budget {
@@ -33,7 +38,24 @@ impl Budget {
             limit,
             used: 0,
             alloc,
+            growth_room: 0,
+            grown: 0,
         }
+    }
+
+    /// Lets grown windows hold up to `room` bytes beyond their first size (0, the default,
+    /// grows none).
+    pub fn set_growth_room(&mut self, room: usize) {
+        self.growth_room = room.min(self.limit);
+    }
+
+    pub fn growth_room(&self) -> usize {
+        self.growth_room
+    }
+
+    /// Bytes held by windows beyond their first size.
+    pub fn grown(&self) -> usize {
+        self.grown
     }
 
     pub fn limit(&self) -> usize {
@@ -80,6 +102,43 @@ impl Budget {
         })
     }
 
+    /// `new` zero bytes in place of the window buffer `old`, which is given back; the
+    /// difference is counted as growth. `Err(old)` when the growth room or the budget does
+    /// not have it, or the system refuses.
+    pub fn grow(&mut self, old: Box<[u8]>, new: usize) -> Result<Box<[u8]>, Box<[u8]>> {
+        let Some(extra) = new.checked_sub(old.len()) else {
+            return Err(old);
+        };
+        if extra > self.growth_room.saturating_sub(self.grown) {
+            return Err(old);
+        }
+        match self.buffer(new) {
+            Ok(b) => {
+                self.grown += extra;
+                self.free(old);
+                Ok(b)
+            }
+            Err(_) => Err(old),
+        }
+    }
+
+    /// Gives back a window buffer that had grown `extra` bytes past its first size.
+    pub fn free_grown(&mut self, buf: Box<[u8]>, extra: usize) {
+        self.ungrow(extra);
+        self.free(buf);
+    }
+
+    /// `extra` bytes of growth are no longer held (their buffers are counted back with
+    /// `give` or `free`).
+    pub fn ungrow(&mut self, extra: usize) {
+        debug_assert!(
+            extra <= self.grown,
+            "{extra} grown bytes given, {} held",
+            self.grown
+        );
+        self.grown = self.grown.saturating_sub(extra);
+    }
+
     /// Gives back a buffer from `buffer` (taken by value: what is counted back is dropped).
     #[allow(clippy::boxed_local)]
     pub fn free(&mut self, buf: Box<[u8]>) {
@@ -122,6 +181,47 @@ mod tests {
         b.free(c);
         assert_eq!(b.used(), 0);
         assert_eq!(b.take(usize::MAX), Err(Shortage::Budget));
+    }
+
+    #[test]
+    fn windows_grow_only_within_the_growth_room() {
+        let mut b = Budget::new(10_000, zeroed);
+        let w = b.buffer(1000).unwrap();
+        let w = b.grow(w, 2000).expect_err("no growth room by default");
+        b.set_growth_room(2500);
+        let w = b.grow(w, 2000).unwrap();
+        assert_eq!((w.len(), b.used(), b.grown()), (2000, 2000, 1000));
+        // 1000 grown plus 2000 more would pass the room of 2500.
+        let w = b.grow(w, 4000).unwrap_err();
+        assert_eq!(
+            (w.len(), b.used(), b.grown()),
+            (2000, 2000, 1000),
+            "a refusal takes nothing"
+        );
+        let w = b.grow(w, 3500).unwrap();
+        assert_eq!((b.used(), b.grown()), (3500, 2500));
+        // Shrinking is not growth.
+        let w = b.grow(w, 1000).unwrap_err();
+        b.free_grown(w, 2500);
+        assert_eq!((b.used(), b.grown()), (0, 0));
+        // The room never passes the budget itself, and the budget still bounds growth.
+        b.set_growth_room(usize::MAX);
+        assert_eq!(b.growth_room(), 10_000);
+        let big = b.buffer(9000).unwrap();
+        let w = b.buffer(500).unwrap();
+        let w = b.grow(w, 1500).expect_err("over the budget");
+        assert_eq!((b.used(), b.grown()), (9500, 0));
+        b.free(w);
+        b.free(big);
+        // The system's refusal too.
+        let mut b = Budget::new(10_000, |n| {
+            (n < 1000).then(|| vec![0; n].into_boxed_slice())
+        });
+        b.set_growth_room(5000);
+        let w = b.buffer(500).unwrap();
+        let w = b.grow(w, 1500).unwrap_err();
+        assert_eq!((b.used(), b.grown()), (500, 0));
+        b.free(w);
     }
 
     #[test]

@@ -10,6 +10,9 @@ pub const MAX_PACKET: usize = 35000;
 pub const MAX_PAYLOAD: usize = MAX_PACKET - 64;
 /// Channel data per CHANNEL_DATA packet (payload minus the 9-byte header and string length).
 pub const MAX_CHANNEL_PACKET: u32 = 32768;
+/// Largest receive window per channel: the most `-W` sets, and the most a window grows to
+/// while its client uploads faster than one window per round trip (`Channel::data`).
+pub const MAX_WINDOW: u32 = 1024 * 1024;
 /// Bytes of version-line preamble (other lines before `SSH-`) accepted from a client.
 pub const MAX_PREAMBLE: usize = 8192;
 /// Longest version line (RFC 4253 §4.2: 255 including CR LF).

@@ -73,8 +73,11 @@ impl Buffers for TestHost {
     fn window_buffer(&mut self, _: &str, bytes: usize) -> Option<Box<[u8]>> {
         self.budget.buffer(bytes).ok()
     }
-    fn window_freed(&mut self, buf: Box<[u8]>) {
-        self.budget.free(buf);
+    fn window_freed(&mut self, buf: Box<[u8]>, grown: usize) {
+        self.budget.free_grown(buf, grown);
+    }
+    fn grow_window(&mut self, old: Box<[u8]>, bytes: usize) -> Result<Box<[u8]>, Box<[u8]>> {
+        self.budget.grow(old, bytes)
     }
     fn deliver(&mut self, ch: usize, data: &[u8]) -> usize {
         let n = data.len().min(self.sink_room);

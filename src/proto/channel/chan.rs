@@ -3,7 +3,7 @@
 //! request replies, window adjust, EOF, exit status, CLOSE).
 
 use super::{Buffers, ChanError, ExitInfo, Kind, PtyReq};
-use crate::proto::limits::MAX_CHANNEL_PACKET;
+use crate::proto::limits::{MAX_CHANNEL_PACKET, MAX_WINDOW};
 use crate::proto::msg;
 use crate::proto::packet::Output;
 use crate::proto::wire::{WireError, Writer};
@@ -73,6 +73,9 @@ pub struct Channel {
     pub(super) buf: Box<[u8]>,
     pub(super) head: usize,
     pub(super) tail: usize,
+    /// `buf`'s length when the channel opened; it doubles while the window limits an upload
+    /// (`data`), up to `MAX_WINDOW`.
+    pub(super) first: u32,
     /// Bytes the peer may still send.
     pub(super) window: u32,
     pub(super) eof_in: bool,
@@ -107,6 +110,7 @@ impl Channel {
             buf: Box::default(),
             head: 0,
             tail: 0,
+            first: 0,
             window: 0,
             eof_in: false,
             close_in: false,
@@ -143,18 +147,25 @@ impl Channel {
         self.peer_window = peer_window;
         self.peer_max = peer_max.min(MAX_CHANNEL_PACKET);
         self.window = self.buf.len() as u32;
+        self.first = self.window;
         self.confirm = Flag::Want;
     }
 
     /// Closes the channel and hands its buffer back to the edge.
     pub(super) fn release(&mut self, host: &mut dyn Buffers) {
         self.open = false;
-        host.window_freed(core::mem::take(&mut self.buf));
+        let grown = self.grown_len();
+        host.window_freed(core::mem::take(&mut self.buf), grown);
     }
 
     /// Bytes of receive buffer held (0 when closed).
     pub fn buffer_len(&self) -> usize {
         self.buf.len()
+    }
+
+    /// ... beyond its first size.
+    pub fn grown_len(&self) -> usize {
+        self.buf.len().saturating_sub(self.first as usize)
     }
 
     /// A client-opened stream channel waits for the edge's connect before it is confirmed.
@@ -253,7 +264,30 @@ impl Channel {
         // Invariant: buffered + window <= capacity, so this fits.
         self.buf[self.tail..self.tail + rest.len()].copy_from_slice(rest);
         self.tail += rest.len();
+        // The process took everything at once as the client used up half its window (the
+        // adjustment is due): the window, not the process, holds the upload back.
+        let half = self.buf.len() / 2;
+        if self.head == self.tail
+            && self.window as usize <= half
+            && self.window as usize + data.len() > half
+        {
+            self.grow(host);
+        }
         Ok(())
+    }
+
+    /// Twice the receive buffer (so twice the window the next adjustment grants), if the edge
+    /// has the memory to spare; the buffer holds nothing, so nothing is copied.
+    fn grow(&mut self, host: &mut dyn Buffers) {
+        let cap = self.buf.len();
+        let want = cap.saturating_mul(2).min(MAX_WINDOW as usize);
+        if want <= cap {
+            return;
+        }
+        let old = core::mem::take(&mut self.buf);
+        self.buf = host.grow_window(old, want).unwrap_or_else(|old| old);
+        self.head = 0;
+        self.tail = 0;
     }
 
     /// Window to grant now: once half the buffer is free and not yet offered.

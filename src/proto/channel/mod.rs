@@ -10,7 +10,11 @@
 //! A channel's receive buffer is exactly the window it advertises. It is asked of the edge
 //! (`Buffers::window_buffer`, counted against the daemon's memory budget) when the channel
 //! opens and handed back (`window_freed`) when it closes; an open the edge has no memory for
-//! is refused with RESOURCE_SHORTAGE.
+//! is refused with RESOURCE_SHORTAGE. While the process takes every byte at once and the
+//! client still uses up its window, the window, not the process, limits the upload: the
+//! buffer then doubles (`grow_window`, up to `MAX_WINDOW`) if the edge has memory to spare,
+//! and the next adjustment grants the larger window. It shrinks only when the channel closes,
+//! since a granted window cannot be taken back.
 
 mod chan;
 mod request;
@@ -84,8 +88,15 @@ pub trait Buffers {
     /// The receive buffer (`bytes` long, zeroed) of a channel being opened; `kind` names the
     /// channel type for the edge's log. `None` refuses the channel with RESOURCE_SHORTAGE.
     fn window_buffer(&mut self, kind: &str, bytes: usize) -> Option<Box<[u8]>>;
-    /// A buffer from `window_buffer` comes back: its channel is closed.
-    fn window_freed(&mut self, buf: Box<[u8]>);
+    /// A buffer from `window_buffer` or `grow_window` comes back: its channel is closed.
+    /// `grown` is how far it had grown past its first size.
+    fn window_freed(&mut self, buf: Box<[u8]>, grown: usize);
+    /// A receive buffer of `bytes` (zeroed) for a channel whose window limits its input, in
+    /// place of `old`, which holds nothing and is given back here on success (`Err` hands it
+    /// back to keep). The default grows nothing.
+    fn grow_window(&mut self, old: Box<[u8]>, _bytes: usize) -> Result<Box<[u8]>, Box<[u8]>> {
+        Err(old)
+    }
     /// Channel `ch`'s data straight from the packet, offered while nothing of the channel
     /// waits in its buffer: the edge writes what its sink takes at once and says how many
     /// bytes that was; the rest is buffered as usual. Saves copying every byte a client
@@ -208,6 +219,11 @@ impl Channels {
     /// Bytes of receive buffer held by open channels.
     pub fn buffer_bytes(&self) -> usize {
         self.chans.iter().flatten().map(|c| c.buffer_len()).sum()
+    }
+
+    /// ... of which their buffers have grown past their first size.
+    pub fn grown_bytes(&self) -> usize {
+        self.chans.iter().flatten().map(|c| c.grown_len()).sum()
     }
 
     pub fn get(&mut self, ch: usize) -> Option<&mut Channel> {

@@ -261,7 +261,13 @@ impl Conn {
     /// Ends the connection's hold on the budget: its fixed buffers and the window buffers of
     /// channels still open.
     pub fn free(self: Box<Self>, budget: &mut Budget) {
+        budget.ungrow(self.grown_bytes());
         budget.give(self.held_bytes());
+    }
+
+    /// Bytes its channels' windows have grown past their first size (counted in `held_bytes`).
+    pub fn grown_bytes(&self) -> usize {
+        self.st.channels.grown_bytes()
     }
 
     /// Bytes this connection holds against the budget.

@@ -354,6 +354,119 @@ fn a_channel_takes_its_window_at_open_and_gives_it_back_at_close() {
     assert_eq!(host.budget.used(), 0);
 }
 
+/// The grant of the one CHANNEL_WINDOW_ADJUST the client has received.
+fn grant(c: &mut Client) -> u32 {
+    let adj = c.recv_kind(msg::CHANNEL_WINDOW_ADJUST);
+    assert!(c.recv().is_none(), "one adjustment");
+    u32::from_be_bytes(adj[5..9].try_into().unwrap())
+}
+
+/// While the process takes every byte at once, the receive buffer doubles each time the
+/// client has used half its window, and the adjustment grants the larger window; only from
+/// the growth room, up to `MAX_WINDOW`; a process that falls behind stops it; closing gives
+/// everything back. Every byte arrives, in order.
+#[test]
+fn a_window_the_upload_outruns_grows_within_the_growth_room() {
+    use crate::proto::limits::MAX_WINDOW;
+    let (mut conn, mut host, mut c) = budgeted_session(65536, 8 << 20);
+    // Room to grow 64 KiB to 128 and to 256, not to 512.
+    host.budget.set_growth_room(65536 + 131072);
+    let fixed = host.budget.used();
+    let ch = c.open_exec(&mut conn, &mut host, b"cat");
+    host.sink_room = usize::MAX;
+    let stream: Vec<u8> = (0..(1u32 << 22)).map(|i| (i % 247) as u8).collect();
+    let mut sent = 0;
+    let mut send = |c: &mut Client, conn: &mut Conn, host: &mut TestHost, n: usize| {
+        for _ in 0..n {
+            c.send_data(ch, &stream[sent..sent + 32768]);
+            sent += 32768;
+            c.pump(conn, host);
+        }
+    };
+    // Half of 64 KiB used: 128 KiB, of which 32 KiB are still the client's.
+    send(&mut c, &mut conn, &mut host, 1);
+    assert_eq!(grant(&mut c), 131072 - 32768);
+    assert_eq!(
+        (host.budget.used(), host.budget.grown()),
+        (fixed + 131072, 65536)
+    );
+    // Half of 128 KiB: 256 KiB.
+    send(&mut c, &mut conn, &mut host, 2);
+    assert_eq!(grant(&mut c), 262144 - 65536);
+    assert_eq!(
+        (host.budget.used(), host.budget.grown()),
+        (fixed + 262144, 196608)
+    );
+    // Half of 256 KiB: the room is used up, so the window stays.
+    send(&mut c, &mut conn, &mut host, 4);
+    assert_eq!(grant(&mut c), 131072);
+    assert_eq!(
+        (host.budget.used(), host.budget.grown()),
+        (fixed + 262144, 196608)
+    );
+    // With room again, a process that falls behind grows nothing.
+    host.budget.set_growth_room(4 << 20);
+    host.sink_room = 1000;
+    send(&mut c, &mut conn, &mut host, 4);
+    assert!(c.recv().is_none(), "nothing to grant while the bytes wait");
+    assert_eq!(host.budget.used(), fixed + 262144);
+    let waiting = conn.channel_input(ch as usize).to_vec();
+    assert_eq!(waiting.len(), 131072 - 1000);
+    conn.channel_consumed(ch as usize, waiting.len(), &mut host);
+    host.delivered.push((ch as usize, waiting));
+    c.pump(&mut conn, &mut host);
+    assert_eq!(grant(&mut c), 131072);
+    // One that keeps up grows again, up to MAX_WINDOW and no further.
+    host.sink_room = usize::MAX;
+    let mut window = 262144;
+    while window < MAX_WINDOW as usize {
+        send(&mut c, &mut conn, &mut host, window / 2 / 32768);
+        assert_eq!(grant(&mut c) as usize, 2 * window - window / 2);
+        window *= 2;
+    }
+    send(&mut c, &mut conn, &mut host, window / 2 / 32768);
+    assert_eq!(grant(&mut c) as usize, window / 2);
+    assert_eq!(host.budget.used(), fixed + MAX_WINDOW as usize);
+    assert_eq!(host.budget.grown(), MAX_WINDOW as usize - 65536);
+    // Every byte, in order, and nothing over the window.
+    let mut got = Vec::new();
+    for (i, d) in &host.delivered {
+        assert_eq!(*i, ch as usize);
+        got.extend_from_slice(d);
+    }
+    assert!(conn.channel_input(ch as usize).is_empty());
+    assert!(
+        got == stream[..sent],
+        "{} bytes of {sent} in order",
+        got.len()
+    );
+    assert!(conn.closing().is_none());
+    assert_eq!(
+        (conn.held_bytes(), conn.grown_bytes()),
+        (host.budget.used(), host.budget.grown())
+    );
+    // Closing the channel gives back the grown buffer and its growth.
+    c.send(|w| {
+        w.u8(msg::CHANNEL_CLOSE)?;
+        w.u32(ch)
+    });
+    c.pump(&mut conn, &mut host);
+    conn.channel_finish(ch as usize, Some(ExitInfo::Status(0)), &mut host);
+    c.pump(&mut conn, &mut host);
+    assert_eq!(host.freed, vec![ch as usize]);
+    assert_eq!((host.budget.used(), host.budget.grown()), (fixed, 0));
+    // A connection that ends with a grown channel open gives back both too.
+    while c.recv().is_some() {}
+    let ch = c.open_exec(&mut conn, &mut host, b"cat");
+    for i in 0..2 {
+        c.send_data(ch, &stream[i * 32768..(i + 1) * 32768]);
+        c.pump(&mut conn, &mut host);
+    }
+    assert_eq!(host.budget.grown(), 65536);
+    conn.free(&mut host.budget);
+    assert_eq!((host.budget.used(), host.budget.grown()), (0, 0));
+}
+
 #[test]
 fn a_channel_over_the_budget_is_refused_and_the_others_go_on() {
     // Room for one window and not quite a second.
