@@ -288,6 +288,18 @@ fn remote_forward_reply_carries_port_and_outgoing_channel_opens() {
     assert_eq!(host.freed, vec![ch2]);
 }
 
+/// The client closes channel `ch`, its process ends, and the channel is freed.
+fn close_finished(c: &mut Client, conn: &mut Conn, host: &mut TestHost, ch: u32) {
+    c.send(|w| {
+        w.u8(msg::CHANNEL_CLOSE)?;
+        w.u32(ch)
+    });
+    c.pump(conn, host);
+    conn.channel_finish(ch as usize, Some(ExitInfo::Status(0)), host);
+    c.pump(conn, host);
+    assert_eq!(host.freed, vec![ch as usize]);
+}
+
 /// A logged-in connection whose host has `spare` bytes of budget beyond what it holds.
 fn budgeted_session(window: u32, spare: usize) -> (Box<Conn>, TestHost, Client) {
     let (mut conn, mut host, mut c) = setup(window);
@@ -337,14 +349,7 @@ fn a_channel_takes_its_window_at_open_and_gives_it_back_at_close() {
     let ch = c.open_exec(&mut conn, &mut host, b"cat");
     assert_eq!(host.budget.used(), fixed + 65536);
     assert_eq!(conn.held_bytes(), host.budget.used());
-    c.send(|w| {
-        w.u8(msg::CHANNEL_CLOSE)?;
-        w.u32(ch)
-    });
-    c.pump(&mut conn, &mut host);
-    conn.channel_finish(ch as usize, Some(ExitInfo::Status(0)), &mut host);
-    c.pump(&mut conn, &mut host);
-    assert_eq!(host.freed, vec![ch as usize]);
+    close_finished(&mut c, &mut conn, &mut host, ch);
     assert_eq!(host.budget.used(), fixed, "the window came back");
     while c.recv().is_some() {}
     // A connection that ends with a channel open gives back its window too.
@@ -446,14 +451,7 @@ fn a_window_the_upload_outruns_grows_within_the_growth_room() {
         (host.budget.used(), host.budget.grown())
     );
     // Closing the channel gives back the grown buffer and its growth.
-    c.send(|w| {
-        w.u8(msg::CHANNEL_CLOSE)?;
-        w.u32(ch)
-    });
-    c.pump(&mut conn, &mut host);
-    conn.channel_finish(ch as usize, Some(ExitInfo::Status(0)), &mut host);
-    c.pump(&mut conn, &mut host);
-    assert_eq!(host.freed, vec![ch as usize]);
+    close_finished(&mut c, &mut conn, &mut host, ch);
     assert_eq!((host.budget.used(), host.budget.grown()), (fixed, 0));
     // A connection that ends with a grown channel open gives back both too.
     while c.recv().is_some() {}
