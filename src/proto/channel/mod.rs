@@ -271,12 +271,14 @@ impl Channels {
             msg::CHANNEL_REQUEST => return ch.request(id, &mut r),
             msg::CHANNEL_DATA => ch.data(id, r.string()?, host),
             msg::CHANNEL_EXTENDED_DATA => {
-                // Nothing in a session reads client stderr; it only uses up window.
+                // Nothing in a session reads client stderr; it only uses up window, which
+                // is granted again at once (the bytes take no room in the buffer).
                 let _code = r.u32()?;
                 let d = r.string()?;
                 if d.len() > ch.window as usize {
                     return Err(ChanError::WindowExceeded);
                 }
+                ch.window -= d.len() as u32;
                 Ok(())
             }
             msg::CHANNEL_WINDOW_ADJUST => {

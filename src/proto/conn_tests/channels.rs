@@ -125,6 +125,48 @@ fn data_goes_straight_to_the_sink_and_the_rest_is_buffered_in_order() {
     assert!(conn.closing().is_none());
 }
 
+/// Client stderr (CHANNEL_EXTENDED_DATA) is dropped, but counts against the window like
+/// data, and the window is granted again: a client that sent some never sees its window
+/// shrink for good.
+#[test]
+fn client_extended_data_uses_up_window_and_gets_it_back() {
+    let (mut conn, mut host, mut c) = setup(65536);
+    c.handshake(&mut conn, &mut host, true);
+    c.login(&mut conn, &mut host);
+    let ch = c.open_exec(&mut conn, &mut host, b"cat");
+    let ext = |c: &mut Client, n: usize| {
+        c.send(|w| {
+            w.u8(msg::CHANNEL_EXTENDED_DATA)?;
+            w.u32(ch)?;
+            w.u32(1)?;
+            w.string(&vec![b'e'; n])
+        })
+    };
+    ext(&mut c, 20000);
+    c.pump(&mut conn, &mut host);
+    assert!(c.recv().is_none(), "less than half the window used");
+    ext(&mut c, 20000);
+    c.pump(&mut conn, &mut host);
+    let adj = c.recv_kind(msg::CHANNEL_WINDOW_ADJUST);
+    assert_eq!(&adj[5..9], &40000u32.to_be_bytes());
+    assert!(conn.channel_input(ch as usize).is_empty());
+    assert!(host.delivered.is_empty());
+    // The window is 65536 again: one byte more than that is an overrun.
+    ext(&mut c, 32768);
+    ext(&mut c, 32768);
+    c.pump(&mut conn, &mut host);
+    assert!(conn.closing().is_none());
+    assert_eq!(
+        &c.recv_kind(msg::CHANNEL_WINDOW_ADJUST)[5..9],
+        &65536u32.to_be_bytes()
+    );
+    ext(&mut c, 32768);
+    ext(&mut c, 32768);
+    c.send_data(ch, b"x");
+    c.pump(&mut conn, &mut host);
+    assert!(conn.closing().is_some());
+}
+
 #[test]
 fn window_overrun_disconnects() {
     let (mut conn, mut host, mut c) = setup(32768);
