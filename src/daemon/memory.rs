@@ -57,7 +57,6 @@ pub fn refusal(why: Shortage, budget: &Budget, asked: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    const DEFAULT_WINDOW_BYTES: usize = crate::config::DEFAULT_WINDOW as usize;
 
     #[test]
     fn the_default_follows_the_machine() {
@@ -78,7 +77,8 @@ mod tests {
 
     #[test]
     fn windows_grow_only_into_what_a_full_house_leaves() {
-        let one = Conn::fixed_bytes(crate::config::MAX_CHANNELS) + DEFAULT_WINDOW_BYTES;
+        let one =
+            Conn::fixed_bytes(crate::config::MAX_CHANNELS) + crate::config::DEFAULT_WINDOW as usize;
         // The x86_64 default: 64 MiB for 64 connections.
         let mut o = Options {
             max_memory: Some(64 << 20),
