@@ -13,6 +13,11 @@ pub use crate::proto::limits::*;
 /// A channel whose upload outruns it grows it up to `MAX_WINDOW`, from the budget a full
 /// house of connections leaves (`daemon::memory`).
 pub const DEFAULT_WINDOW: u32 = 256 * 1024;
+/// What a session's stdout pipe grows to once its process streams faster than one packet
+/// per read (Linux's pipes hold 64 KiB), from the same growth room as windows: the process
+/// writes on while the loop is busy elsewhere, and reads take whole packets. Kernel pages,
+/// taken only while data waits in the pipe; `/proc/sys/fs/pipe-max-size`'s default.
+pub const GROWN_PIPE: usize = 1024 * 1024;
 /// The default memory budget (`--max-memory`: connection and channel buffers of all
 /// connections together) is physical memory divided by this ...
 pub const DEFAULT_MAX_MEMORY_RAM_SHARE: u64 = 4;

@@ -191,3 +191,39 @@ fn a_quiet_session_gives_back_what_its_traffic_wrote() {
     s.ping().unwrap();
     s.finish().unwrap();
 }
+
+/// What the remote command's stdout pipe holds after 8 MiB streamed through it in 64 KiB
+/// writes (`fcntl(F_GETPIPE_SZ)`, printed on stderr); every byte must have arrived.
+fn streamed_pipe_size(srv: &Server) -> u64 {
+    let script = "dd if=/dev/zero bs=65536 count=128 2>/dev/null; \
+                  python3 -c 'import fcntl, sys; sys.stderr.write(str(fcntl.fcntl(1, 1032)))'";
+    let out = srv.ssh(script);
+    assert_eq!(out.code, Some(0), "{}", srv.context(&out));
+    assert_eq!(out.stdout.len(), 8 << 20, "{}", srv.log());
+    assert!(out.stdout.bytes().all(|b| b == 0));
+    out.stderr
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("no pipe size: {}", srv.context(&out)))
+}
+
+/// A command that streams gets a 1 MiB stdout pipe from the growth room (what a full house
+/// of connections leaves of the budget), gives it back when it ends, and gets none when
+/// the room is not there (a 64 MB board's budget).
+#[test]
+fn a_streaming_command_gets_a_larger_pipe_only_from_the_growth_room() {
+    if skip_unless_quoll("growing a session's pipe") {
+        return;
+    }
+    // One connection's buffers and window leave 1.6 MiB: room for one grown pipe.
+    let srv = quoll(None, &["--max-conns", "1", "--max-memory", "2M"]);
+    assert_eq!(streamed_pipe_size(&srv), 1 << 20);
+    assert_eq!(
+        streamed_pipe_size(&srv),
+        1 << 20,
+        "the first gave its room back"
+    );
+    // A full house of 64 connections does not fit 16 MiB: no growth room.
+    let srv = quoll(None, &["--max-memory", "16M"]);
+    assert_eq!(streamed_pipe_size(&srv), 65536);
+}

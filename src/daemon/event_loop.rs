@@ -185,7 +185,7 @@ impl Server {
         let budget = memory::budget(&opts);
         info!(
             "Memory budget {} bytes: {} per connection, {} more per open channel, {} for \
-             windows grown past {}",
+             windows grown past {} and pipes grown past the system's size",
             budget.limit(),
             Conn::fixed_bytes(opts.max_channels),
             opts.window,

@@ -6,6 +6,9 @@
 //! buffer). Every allocation here is fallible: a buffer that does not fit the budget, or that
 //! the system refuses, refuses that connection or that channel, never the daemon.
 
+use std::cell::Cell;
+use std::rc::Rc;
+
 /// Why a buffer was not handed out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shortage {
@@ -18,6 +21,26 @@ pub enum Shortage {
 /// Where buffers come from: `n` zero bytes, or `None` when the memory is not there.
 pub type Alloc = fn(usize) -> Option<Box<[u8]>>;
 
+/// Bytes the system holds for a session beyond its defaults (a child's pipe grown past its
+/// size): not quoll's memory, but memory quoll made the system hold, so it shares the growth
+/// room with grown windows. Dropped wherever its holder goes, it gives the bytes back.
+pub struct Grant {
+    bytes: usize,
+    total: Rc<Cell<usize>>,
+}
+
+impl Grant {
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+}
+
+impl Drop for Grant {
+    fn drop(&mut self) {
+        self.total.set(self.total.get().saturating_sub(self.bytes));
+    }
+}
+
 #[cfg_attr(any(test, feature = "fuzzing"), derive(Clone))]
 pub struct Budget {
     limit: usize,
@@ -28,6 +51,8 @@ pub struct Budget {
     growth_room: usize,
     /// ... and the bytes they hold now.
     grown: usize,
+    /// Bytes of the growth room that `Grant`s hold (kernel buffers, not counted in `used`).
+    granted: Rc<Cell<usize>>,
 }
 
 impl Budget {
@@ -40,6 +65,7 @@ impl Budget {
             alloc,
             growth_room: 0,
             grown: 0,
+            granted: Rc::new(Cell::new(0)),
         }
     }
 
@@ -56,6 +82,31 @@ impl Budget {
     /// Bytes held by windows beyond their first size.
     pub fn grown(&self) -> usize {
         self.grown
+    }
+
+    /// Bytes the live `Grant`s hold.
+    pub fn granted(&self) -> usize {
+        self.granted.get()
+    }
+
+    /// What the growth room has left for grown windows and grants.
+    fn growth_left(&self) -> usize {
+        self.growth_room
+            .saturating_sub(self.grown)
+            .saturating_sub(self.granted.get())
+    }
+
+    /// `bytes` of the growth room for the system to hold on a session's behalf, if the room
+    /// has them; given back when the `Grant` is dropped.
+    pub fn grant(&mut self, bytes: usize) -> Option<Grant> {
+        if bytes > self.growth_left() {
+            return None;
+        }
+        self.granted.set(self.granted.get() + bytes);
+        Some(Grant {
+            bytes,
+            total: Rc::clone(&self.granted),
+        })
     }
 
     pub fn limit(&self) -> usize {
@@ -109,7 +160,7 @@ impl Budget {
         let Some(extra) = new.checked_sub(old.len()) else {
             return Err(old);
         };
-        if extra > self.growth_room.saturating_sub(self.grown) {
+        if extra > self.growth_left() {
             return Err(old);
         }
         match self.buffer(new) {
@@ -222,6 +273,30 @@ mod tests {
         let w = b.grow(w, 1500).unwrap_err();
         assert_eq!((b.used(), b.grown()), (500, 0));
         b.free(w);
+    }
+
+    #[test]
+    fn grants_share_the_growth_room_with_windows_and_give_back_when_dropped() {
+        let mut b = Budget::new(10_000, zeroed);
+        assert!(b.grant(1).is_none(), "no growth room by default");
+        b.set_growth_room(3000);
+        let g = b.grant(2000).unwrap();
+        assert_eq!((g.bytes(), b.granted(), b.used()), (2000, 2000, 0));
+        assert!(b.grant(1001).is_none(), "2000 granted, 1000 left");
+        let w = b.buffer(1000).unwrap();
+        let w = b
+            .grow(w, 2500)
+            .expect_err("1500 more would pass what grants leave");
+        let w = b.grow(w, 2000).unwrap();
+        assert_eq!((b.grown(), b.granted()), (1000, 2000));
+        assert!(b.grant(1).is_none(), "windows and grants fill the room");
+        drop(g);
+        assert_eq!(b.granted(), 0);
+        let h = b.grant(2000).unwrap();
+        assert_eq!(b.granted(), 2000);
+        b.free_grown(w, 1000);
+        drop(h);
+        assert_eq!((b.used(), b.grown(), b.granted()), (0, 0, 0));
     }
 
     #[test]

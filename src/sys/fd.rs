@@ -174,6 +174,21 @@ pub fn unread(fd: &impl AsRawFd) -> io::Result<usize> {
     Ok(usize::try_from(n).unwrap_or(0))
 }
 
+/// What pipe `fd` can hold (F_GETPIPE_SZ).
+pub fn pipe_size(fd: &impl AsFd) -> io::Result<usize> {
+    let n = nix::fcntl::fcntl(fd.as_fd(), nix::fcntl::FcntlArg::F_GETPIPE_SZ)?;
+    Ok(usize::try_from(n).unwrap_or(0))
+}
+
+/// Lets pipe `fd` hold `size` bytes (F_SETPIPE_SZ); what it can hold now. Its pages are
+/// taken only as data waits in it.
+pub fn set_pipe_size(fd: &impl AsFd, size: usize) -> io::Result<usize> {
+    let want =
+        libc::c_int::try_from(size).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let n = nix::fcntl::fcntl(fd.as_fd(), nix::fcntl::FcntlArg::F_SETPIPE_SZ(want))?;
+    Ok(usize::try_from(n).unwrap_or(0))
+}
+
 /// A copy of `fd` without close-on-exec (what a child inherits).
 pub fn dup_inheritable(fd: &impl AsFd) -> io::Result<OwnedFd> {
     Ok(nix::unistd::dup(fd)?)
@@ -182,6 +197,16 @@ pub fn dup_inheritable(fd: &impl AsFd) -> io::Result<OwnedFd> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pipe_grows_to_the_size_asked() {
+        let (r, w) = pipe().unwrap();
+        assert_eq!(pipe_size(&r).unwrap(), 65536, "Linux's default");
+        assert_eq!(set_pipe_size(&r, 256 * 1024).unwrap(), 256 * 1024);
+        assert_eq!(pipe_size(&w).unwrap(), 256 * 1024, "one pipe, either end");
+        let (f, _) = std::os::unix::net::UnixStream::pair().unwrap();
+        assert!(set_pipe_size(&f, 256 * 1024).is_err(), "not a pipe");
+    }
 
     #[test]
     fn unread_counts_what_a_pipe_holds() {

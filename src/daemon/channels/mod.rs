@@ -123,12 +123,13 @@ pub fn read_into(conn: &mut Conn, edge: &mut Edge, ch: usize, stderr: bool) {
     let Some(Some(end)) = edge.ends.get_mut(ch) else {
         return;
     };
-    let (io, mut owed, is_pty) = match end {
+    let (io, mut owed, is_pty, mut growth) = match end {
         End::Process(p) => {
             let owed = p.owed.as_mut().map(|o| &mut o[usize::from(stderr)]);
-            (&mut p.io, owed, p.pty.is_some())
+            let growth = (!stderr).then_some(&mut p.pipe);
+            (&mut p.io, owed, p.pty.is_some(), growth)
         }
-        End::Socket(s) => (&mut s.io, None, false),
+        End::Socket(s) => (&mut s.io, None, false, None),
         End::AgentWaiting(_) | End::Connecting(_) => return,
     };
     let file = if stderr {
@@ -155,6 +156,9 @@ pub fn read_into(conn: &mut Conn, edge: &mut Edge, ch: usize, stderr: bool) {
             Ok(n) => {
                 if let Some(o) = owed.as_deref_mut() {
                     *o -= n;
+                }
+                if let Some(g) = growth.as_deref_mut().filter(|_| n >= CHUNK / 2) {
+                    session::grow_pipe(g, f, edge.budget);
                 }
             }
             // Empty: done once the process has exited (there is nothing more it owes).

@@ -6,6 +6,7 @@ use crate::accounts::users;
 use crate::daemon::edge::{short_of_descriptors, Edge};
 use crate::daemon::{forward, spawn};
 use crate::inet::{Ip, Sock};
+use crate::proto::budget::{Budget, Grant};
 use crate::proto::channel::{ExitInfo, PtySize, SessionStart};
 use crate::proto::conn::Conn;
 use crate::sys::{fd, pty, utmp};
@@ -31,9 +32,44 @@ pub struct Process {
     pub drain_until: Option<u64>,
     /// The agent socket, when the session asked for agent forwarding.
     pub agent: Option<forward::AgentSock>,
+    /// Whether the stdout pipe was grown (`grow_pipe`), and the room it holds while it lives.
+    pub pipe: PipeGrowth,
     /// A pty session's utmp/wtmp entry, ended (logout written) when the session is dropped.
     #[allow(dead_code)] // held for its Drop
     pub record: Option<utmp::Record>,
+}
+
+/// A stdout pipe's growth: asked for at most once per session.
+pub enum PipeGrowth {
+    /// Not yet (pipes only: a pty starts as `Asked(None)`).
+    Unasked,
+    /// Asked; the growth room the larger pipe holds, if it grew.
+    Asked(#[allow(dead_code)] Option<Grant>), // held for its Drop
+}
+
+/// A process that fills its stdout pipe faster than the loop reads it one packet at a time
+/// (a read of half a packet or more: `tar`, `cat` of a file, not a prompt) gets a pipe of
+/// `GROWN_PIPE` bytes, if the growth room has the difference: it then writes on while the
+/// loop is busy, and the loop's reads take fuller packets. A refusal leaves the pipe as it
+/// is, and no session asks twice.
+pub fn grow_pipe(growth: &mut PipeGrowth, pipe: &File, budget: &mut Budget) {
+    if !matches!(growth, PipeGrowth::Unasked) {
+        return;
+    }
+    *growth = PipeGrowth::Asked(None);
+    let Ok(size) = fd::pipe_size(pipe) else {
+        return;
+    };
+    let extra = crate::config::GROWN_PIPE.saturating_sub(size);
+    if extra == 0 {
+        return;
+    }
+    let Some(grant) = budget.grant(extra) else {
+        return;
+    };
+    if fd::set_pipe_size(pipe, crate::config::GROWN_PIPE).is_ok() {
+        *growth = PipeGrowth::Asked(Some(grant));
+    }
 }
 
 impl Process {
@@ -175,6 +211,10 @@ fn spawn_for(edge: &mut Edge, ch: usize, user: &users::User, req: &SessionStart)
     let record = pty.as_ref().and_then(|p| {
         utmp::Record::start(&p.name, &user.name, user.uid, edge.peer.ip(), child.pid)
     });
+    let pipe = match pty {
+        Some(_) => PipeGrowth::Asked(None),
+        None => PipeGrowth::Unasked,
+    };
     *slot = Some(End::Process(Box::new(Process {
         pid: child.pid,
         io: Io {
@@ -188,6 +228,7 @@ fn spawn_for(edge: &mut Edge, ch: usize, user: &users::User, req: &SessionStart)
         finished: false,
         drain_until: None,
         agent,
+        pipe,
         record,
     })));
     Ok(())
