@@ -20,9 +20,10 @@ pub fn budget(opts: &Options) -> Budget {
     b
 }
 
-/// What grown windows may hold: the budget beyond a full house, `-C` connections with a
-/// session each at the starting window. Growth never costs a connection its place, so on a
-/// router whose budget a full house already fills, windows keep their size.
+/// What grown windows and grown pipes may hold: the budget beyond a full house, `-C`
+/// connections with a session each at the starting window. Growth never costs a connection
+/// its place, so on a router whose budget a full house already fills, windows and pipes keep
+/// their size.
 fn growth_room(limit: usize, opts: &Options) -> usize {
     let one = Conn::fixed_bytes(opts.max_channels) + opts.window as usize;
     limit.saturating_sub(opts.max_connections.saturating_mul(one))

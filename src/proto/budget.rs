@@ -46,8 +46,9 @@ pub struct Budget {
     limit: usize,
     used: usize,
     alloc: Alloc,
-    /// Bytes that channel windows grown past their first size may hold together (`grow`),
-    /// within `limit`: the daemon sets it to what a full house of connections would leave.
+    /// Bytes that channel windows grown past their first size (`grow`) and grants (`grant`)
+    /// may hold together, within `limit`: the daemon sets it to what a full house of
+    /// connections would leave.
     growth_room: usize,
     /// ... and the bytes they hold now.
     grown: usize,
@@ -69,8 +70,8 @@ impl Budget {
         }
     }
 
-    /// Lets grown windows hold up to `room` bytes beyond their first size (0, the default,
-    /// grows none).
+    /// Lets grown windows (beyond their first size) and grants hold up to `room` bytes
+    /// together (0, the default, grows none).
     pub fn set_growth_room(&mut self, room: usize) {
         self.growth_room = room.min(self.limit);
     }
