@@ -41,13 +41,13 @@ pub struct Process {
 
 /// A stdout pipe's growth: asked for at most once per session.
 pub enum PipeGrowth {
-    /// Not yet (pipes only: a pty starts as `Asked(None)`).
+    /// Not yet.
     Unasked,
     /// Asked; the growth room the larger pipe holds, if it grew.
     Asked(#[allow(dead_code)] Option<Grant>), // held for its Drop
 }
 
-/// A process that fills its stdout pipe faster than the loop reads it one packet at a time
+/// A process on pipes that fills its stdout pipe faster than the loop reads it one packet at a time
 /// (a read of half a packet or more: `tar`, `cat` of a file, not a prompt) gets a pipe of
 /// `GROWN_PIPE` bytes, if the growth room has the difference: it then writes on while the
 /// loop is busy, and the loop's reads take fuller packets. A refusal leaves the pipe as it
@@ -211,10 +211,6 @@ fn spawn_for(edge: &mut Edge, ch: usize, user: &users::User, req: &SessionStart)
     let record = pty.as_ref().and_then(|p| {
         utmp::Record::start(&p.name, &user.name, user.uid, edge.peer.ip(), child.pid)
     });
-    let pipe = match pty {
-        Some(_) => PipeGrowth::Asked(None),
-        None => PipeGrowth::Unasked,
-    };
     *slot = Some(End::Process(Box::new(Process {
         pid: child.pid,
         io: Io {
@@ -228,7 +224,7 @@ fn spawn_for(edge: &mut Edge, ch: usize, user: &users::User, req: &SessionStart)
         finished: false,
         drain_until: None,
         agent,
-        pipe,
+        pipe: PipeGrowth::Unasked,
         record,
     })));
     Ok(())
