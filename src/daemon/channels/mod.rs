@@ -126,9 +126,10 @@ pub fn read_into(conn: &mut Conn, edge: &mut Edge, ch: usize, stderr: bool) {
     let (io, mut owed, is_pty, mut growth) = match end {
         End::Process(p) => {
             let owed = p.owed.as_mut().map(|o| &mut o[usize::from(stderr)]);
+            let is_pty = p.pty.is_some();
             // Only a stdout pipe grows: not stderr, not a pty.
-            let growth = (!stderr && p.pty.is_none()).then_some(&mut p.pipe);
-            (&mut p.io, owed, p.pty.is_some(), growth)
+            let growth = (!stderr && !is_pty).then_some(&mut p.pipe);
+            (&mut p.io, owed, is_pty, growth)
         }
         End::Socket(s) => (&mut s.io, None, false, None),
         End::AgentWaiting(_) | End::Connecting(_) => return,
